@@ -1,0 +1,113 @@
+//! The types that cross the boundary between the UI (wasm) and the app back end (Tauri
+//! commands), as JSON. Both sides compile this module, so a field renamed here is renamed on
+//! both sides at once.
+
+use crate::derive::{PermitState, Status};
+use crate::event::GasReading;
+use crate::form::{FieldError, PermitForm};
+use crate::ids::{LocationId, PermitId, PersonId};
+use crate::registry::{Location, Person};
+use crate::catalog::Catalog;
+use crate::rules::Violation;
+use serde::{Deserialize, Serialize};
+
+/// One row of a permit list, read from the projection table (never from the documents).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PermitSummary {
+    pub id: PermitId,
+    pub number: String,
+    pub permit_type: String,
+    pub grade: String,
+    pub title: String,
+    pub location: Option<LocationId>,
+    pub status: Status,
+    pub current_step: Option<String>,
+    pub applicant: Option<PersonId>,
+    pub guardian: Option<PersonId>,
+    /// Unix ms.
+    pub planned_start_ms: Option<i64>,
+    pub planned_end_ms: Option<i64>,
+    pub updated_ms: i64,
+    pub alert_count: u32,
+    pub rejected_count: u32,
+}
+
+/// A whole permit, for the detail screen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PermitView {
+    pub id: PermitId,
+    pub number: String,
+    pub form: PermitForm,
+    pub state: PermitState,
+}
+
+/// A list query.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// What a signed-in person asks to do to a permit. The store turns it into an event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Submit,
+    /// Sign the open approval step.
+    Approve { comment: String },
+    /// Refuse at the open approval step.
+    Reject { comment: String },
+    GasTest { reading: GasReading },
+    Start,
+    Suspend { reason: String },
+    Resume,
+    Complete,
+    /// Sign the open acceptance step.
+    Accept { comment: String },
+    Cancel { reason: String },
+    Comment { text: String },
+}
+
+/// Everything the UI needs to draw forms and names: read once after sign-in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Directory {
+    pub catalog: Catalog,
+    pub people: Vec<Person>,
+    pub locations: Vec<Location>,
+}
+
+/// The signed-in person on this device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub person: Person,
+}
+
+/// Always-visible sync status: are we online, how many changes wait in the outbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub online: bool,
+    pub pending_changes: u64,
+    pub server_configured: bool,
+    pub last_sync_ms: Option<i64>,
+}
+
+/// Why a command failed, in a form the UI can translate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CommandError {
+    #[error("the form has problems")]
+    InvalidForm { errors: Vec<FieldError> },
+    #[error("refused: {violation}")]
+    Refused { violation: Violation },
+    #[error("wrong name or PIN")]
+    BadCredentials,
+    #[error("nobody is signed in")]
+    NotSignedIn,
+    #[error("not found: {what}")]
+    NotFound { what: String },
+    #[error("bad input: {message}")]
+    BadInput { message: String },
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}

@@ -1,0 +1,235 @@
+//! The permit-type catalog: which operations exist, their grades, approval flows, time limits,
+//! validity caps, gas limits and checklists — all *data*.
+//!
+//! The engine in [`crate::derive`] reads only this structure; it never asks "is this hot work?".
+//! A plant changes a number here (or adds a sub-type) without touching code. The default data
+//! ships in `catalog/gb30871.json`, each value marked with its source so a safety manager can
+//! review it (see DOMAIN.md).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A role code such as `safety_officer` (安全员). Roles are data: the catalog lists them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Role(pub String);
+
+impl Role {
+    pub fn new(code: &str) -> Self {
+        Role(code.to_string())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A name in the UI's languages, keyed by locale (`zh-CN`, `en`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LocalText(pub BTreeMap<String, String>);
+
+impl LocalText {
+    /// The text in `locale`, else Chinese, else any.
+    pub fn get(&self, locale: &str) -> &str {
+        self.0
+            .get(locale)
+            .or_else(|| self.0.get("zh-CN"))
+            .or_else(|| self.0.values().next())
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoleDef {
+    pub code: Role,
+    pub name: LocalText,
+}
+
+/// Countersign (会签: every assignee signs) or any-sign (或签: one holder of the role suffices).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignMode {
+    Countersign,
+    AnySign,
+}
+
+/// When a step is open: before the permit is issued, or after the work is completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Approval,
+    Acceptance,
+}
+
+/// One signature step of a flow (审批步骤).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlowStep {
+    pub id: String,
+    pub name: LocalText,
+    pub phase: Phase,
+    pub role: Role,
+    pub mode: SignMode,
+    /// Minutes the step may stay open before it is overdue (R-SLA).
+    pub time_limit_minutes: i64,
+    /// Who, besides holding the role, may sign.
+    #[serde(default)]
+    pub signer: StepSigner,
+}
+
+/// Who may sign a step, besides holding its role.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepSigner {
+    /// Anyone with the role except the permit's applicant and guardian (separation of duties:
+    /// the approver is never the worker or the guardian of the same permit).
+    #[default]
+    Independent,
+    /// Only the guardian named on the permit (e.g. the guardian's confirmation step).
+    PermitGuardian,
+}
+
+/// Acceptable gas readings (R-GAS). `None` means "not limited for this grade".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GasLimits {
+    pub o2_min_pct: Option<f64>,
+    pub o2_max_pct: Option<f64>,
+    pub lel_max_pct: Option<f64>,
+    pub h2s_max_ppm: Option<f64>,
+    pub co_max_ppm: Option<f64>,
+}
+
+/// The gas test a grade requires before work starts or resumes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GasTestRule {
+    /// A passing test older than this at start/resume is void.
+    pub max_age_minutes: i64,
+    /// While work is active, a new passing test is due this often (an alert when missed).
+    #[serde(default)]
+    pub retest_interval_minutes: Option<i64>,
+    pub limits: GasLimits,
+    pub source: String,
+}
+
+/// Which roles may perform the non-step actions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionRoles {
+    pub start: Vec<Role>,
+    pub suspend: Vec<Role>,
+    pub resume: Vec<Role>,
+    pub complete: Vec<Role>,
+    pub gas_test: Vec<Role>,
+    pub cancel: Vec<Role>,
+}
+
+/// A grade of a permit type, e.g. hot work grade 1 (一级动火).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GradeDef {
+    pub code: String,
+    pub name: LocalText,
+    /// The longest planned window a permit of this grade may have (R-LIFE).
+    pub max_validity_minutes: i64,
+    pub validity_source: String,
+    pub gas_test: Option<GasTestRule>,
+    pub flow: Vec<FlowStep>,
+    pub actions: ActionRoles,
+}
+
+impl GradeDef {
+    pub fn step(&self, id: &str) -> Option<&FlowStep> {
+        self.flow.iter().find(|s| s.id == id)
+    }
+}
+
+/// An item of the precautions checklist (安全措施). Required items must be confirmed before a
+/// permit can be submitted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistItem {
+    pub code: String,
+    pub text: LocalText,
+    pub required: bool,
+}
+
+/// A permit type (作业类型), e.g. hot work (动火作业).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PermitTypeDef {
+    pub code: String,
+    pub name: LocalText,
+    /// Prefix of human-readable permit numbers, e.g. `DH` for 动火.
+    pub number_prefix: String,
+    pub grades: Vec<GradeDef>,
+    pub precautions: Vec<ChecklistItem>,
+}
+
+impl PermitTypeDef {
+    pub fn grade(&self, code: &str) -> Option<&GradeDef> {
+        self.grades.iter().find(|g| g.code == code)
+    }
+}
+
+/// The whole catalog of a plant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub version: u32,
+    pub roles: Vec<RoleDef>,
+    pub permit_types: Vec<PermitTypeDef>,
+}
+
+/// The default catalog could not be read; only a broken build can cause this.
+#[derive(Debug, thiserror::Error)]
+#[error("the permit-type catalog is not valid: {0}")]
+pub struct CatalogError(#[from] serde_json::Error);
+
+impl Catalog {
+    /// The default GB 30871-2022 catalog shipped with openptw.
+    pub fn gb30871() -> Result<Catalog, CatalogError> {
+        Catalog::from_json(include_str!("../catalog/gb30871.json"))
+    }
+
+    pub fn from_json(json: &str) -> Result<Catalog, CatalogError> {
+        Ok(serde_json::from_str(json)?)
+    }
+
+    pub fn permit_type(&self, code: &str) -> Option<&PermitTypeDef> {
+        self.permit_types.iter().find(|t| t.code == code)
+    }
+
+    pub fn grade(&self, type_code: &str, grade_code: &str) -> Option<&GradeDef> {
+        self.permit_type(type_code)?.grade(grade_code)
+    }
+
+    pub fn role(&self, code: &Role) -> Option<&RoleDef> {
+        self.roles.iter().find(|r| &r.code == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_catalog_reads_and_every_step_names_a_known_role() {
+        let c = Catalog::gb30871().expect("shipped catalog parses");
+        assert!(c.permit_type("hot_work").is_some());
+        for t in &c.permit_types {
+            for g in &t.grades {
+                assert!(!g.flow.is_empty(), "{}/{} has no flow", t.code, g.code);
+                for s in &g.flow {
+                    assert!(c.role(&s.role).is_some(), "{}/{}/{}: unknown role", t.code, g.code, s.id);
+                }
+                let a = &g.actions;
+                for r in a.start.iter().chain(&a.suspend).chain(&a.resume).chain(&a.complete).chain(&a.gas_test).chain(&a.cancel) {
+                    assert!(c.role(r).is_some(), "{}/{}: unknown action role {}", t.code, g.code, r.0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn grade_one_hot_work_is_capped_at_eight_hours_with_a_thirty_minute_gas_test() {
+        let c = Catalog::gb30871().expect("catalog");
+        let g = c.grade("hot_work", "grade_1").expect("grade 1");
+        assert_eq!(g.max_validity_minutes, 8 * 60);
+        assert_eq!(g.gas_test.as_ref().map(|t| t.max_age_minutes), Some(30));
+    }
+}

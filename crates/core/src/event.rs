@@ -1,0 +1,179 @@
+//! Events: the append-only log that *is* a permit's history.
+//!
+//! An [`Event`] says who did what, when (HLC), on which device, over which form content. It is
+//! serialised once to canonical JSON, signed by the device's Ed25519 key and kept as a
+//! [`SignedEvent`] — one immutable string in the permit document. Nothing ever edits an event;
+//! a correction is a new event.
+
+use crate::catalog::GasLimits;
+use crate::hlc::Hlc;
+use crate::ids::{DeviceId, EventId, PermitId, PersonId};
+use crate::registry::Registry;
+use crate::rules::Violation;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+/// One gas test (气体分析) reading. Values are what the instrument showed; `None` = not measured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GasReading {
+    pub o2_pct: Option<f64>,
+    pub lel_pct: Option<f64>,
+    pub h2s_ppm: Option<f64>,
+    pub co_ppm: Option<f64>,
+    /// Instrument model and serial, as written on the paper form.
+    pub instrument: String,
+    /// Where on the job the sample was taken (e.g. "upper", "near the flange").
+    pub point: String,
+}
+
+/// One reading outside its limit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GasExceedance {
+    /// `o2_low`, `o2_high`, `lel`, `h2s`, `co`, or `<gas>_missing` when a limited gas was not measured.
+    pub gas: String,
+    pub value: Option<f64>,
+    pub limit: f64,
+}
+
+impl GasReading {
+    /// The readings outside `limits`; empty means the test passes. A gas the grade limits but
+    /// the tester did not measure fails too: a blank is not a pass.
+    pub fn exceedances(&self, limits: &GasLimits) -> Vec<GasExceedance> {
+        let mut out = Vec::new();
+        let mut check = |gas: &str, value: Option<f64>, limit: Option<f64>, high: bool| {
+            let Some(limit) = limit else { return };
+            match value {
+                None => out.push(GasExceedance { gas: format!("{gas}_missing"), value: None, limit }),
+                Some(v) if !v.is_finite() || (high && v > limit) || (!high && v < limit) => {
+                    out.push(GasExceedance { gas: gas.to_string(), value: Some(v), limit })
+                }
+                Some(_) => {}
+            }
+        };
+        check("o2_low", self.o2_pct, limits.o2_min_pct, false);
+        check("o2_high", self.o2_pct, limits.o2_max_pct, true);
+        check("lel", self.lel_pct, limits.lel_max_pct, true);
+        check("h2s", self.h2s_ppm, limits.h2s_max_ppm, true);
+        check("co", self.co_ppm, limits.co_max_ppm, true);
+        out
+    }
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The applicant submits the form for approval.
+    Submit,
+    /// A signature on an approval step.
+    Approve { step: String, comment: String },
+    /// A refusal on an approval step; the permit is rejected.
+    Reject { step: String, comment: String },
+    GasTest { reading: GasReading },
+    /// Work starts on site (the permit becomes active).
+    Start,
+    Suspend { reason: String },
+    Resume,
+    /// The work is finished; acceptance opens.
+    Complete,
+    /// A signature on an acceptance step; the last one closes the permit.
+    Accept { step: String, comment: String },
+    Cancel { reason: String },
+    Comment { text: String },
+}
+
+impl EventKind {
+    /// A short code for the kind, used in UI keys and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EventKind::Submit => "submit",
+            EventKind::Approve { .. } => "approve",
+            EventKind::Reject { .. } => "reject",
+            EventKind::GasTest { .. } => "gas_test",
+            EventKind::Start => "start",
+            EventKind::Suspend { .. } => "suspend",
+            EventKind::Resume => "resume",
+            EventKind::Complete => "complete",
+            EventKind::Accept { .. } => "accept",
+            EventKind::Cancel { .. } => "cancel",
+            EventKind::Comment { .. } => "comment",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub permit: PermitId,
+    pub at: Hlc,
+    pub device: DeviceId,
+    /// The person who acted (logged in with badge + PIN on the device).
+    pub actor: PersonId,
+    /// SHA-256 of the form this event acts on (see [`crate::form::PermitForm::content_hash`]).
+    pub content_hash: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// An event as stored: its canonical JSON body and the device's signature over exactly those bytes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SignedEvent {
+    pub body: String,
+    /// Hex of the 64-byte Ed25519 signature.
+    pub sig: String,
+}
+
+impl SignedEvent {
+    /// Serialise and sign `event` with the device key.
+    pub fn sign(event: &Event, key: &SigningKey) -> SignedEvent {
+        // An Event holds only strings, numbers, uuids and finite-or-not floats; serde_json writes
+        // non-finite floats as null rather than failing, so this cannot fail.
+        let body = serde_json::to_string(event).unwrap_or_default();
+        let sig = key.sign(body.as_bytes());
+        SignedEvent { body, sig: hex::encode(sig.to_bytes()) }
+    }
+
+    /// The stored form: one JSON string, the immutable value kept in the permit's event list.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_stored(s: &str) -> Result<SignedEvent, Violation> {
+        serde_json::from_str(s).map_err(|e| Violation::Malformed { reason: e.to_string() })
+    }
+
+    /// Parse the body without checking the signature (for ordering and display).
+    pub fn event(&self) -> Result<Event, Violation> {
+        serde_json::from_str(&self.body).map_err(|e| Violation::Malformed { reason: e.to_string() })
+    }
+
+    /// Parse the body and check the signature against the enrolled key of the device it names.
+    pub fn verify(&self, registry: &Registry) -> Result<Event, Violation> {
+        let event = self.event()?;
+        let device = registry
+            .device(event.device)
+            .ok_or(Violation::UnknownDevice { device: event.device })?;
+        if device.revoked {
+            return Err(Violation::RevokedDevice { device: event.device });
+        }
+        let key = decode_verifying_key(&device.public_key).ok_or(Violation::BadSignature)?;
+        let sig = hex::decode(&self.sig)
+            .ok()
+            .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
+            .map(|b| Signature::from_bytes(&b))
+            .ok_or(Violation::BadSignature)?;
+        key.verify(self.body.as_bytes(), &sig).map_err(|_| Violation::BadSignature)?;
+        Ok(event)
+    }
+}
+
+fn decode_verifying_key(hex_key: &str) -> Option<VerifyingKey> {
+    let bytes = hex::decode(hex_key).ok()?;
+    let arr = <[u8; 32]>::try_from(bytes.as_slice()).ok()?;
+    VerifyingKey::from_bytes(&arr).ok()
+}
+
+/// Hex of a device's public key, as kept in the registry.
+pub fn public_key_hex(key: &SigningKey) -> String {
+    hex::encode(key.verifying_key().to_bytes())
+}

@@ -1,0 +1,84 @@
+//! The rules an event can break, and the alerts a permit can raise.
+//!
+//! A [`Violation`] names the rule in data the UI turns into words (zh-CN / en) — never a
+//! free-text message built here, so every refusal reads the same on every device and language.
+
+use crate::catalog::Role;
+use crate::derive::Status;
+use crate::event::GasExceedance;
+use crate::form::FieldError;
+use crate::ids::{DeviceId, PersonId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Violation {
+    #[error("the event cannot be read: {reason}")]
+    Malformed { reason: String },
+    #[error("the event's signature does not verify")]
+    BadSignature,
+    #[error("the event was signed by device {device}, which is not enrolled")]
+    UnknownDevice { device: DeviceId },
+    #[error("the event was signed by device {device}, which has been revoked")]
+    RevokedDevice { device: DeviceId },
+    #[error("the event belongs to another permit")]
+    WrongPermit,
+    #[error("another event already uses this event id")]
+    DuplicateEventId,
+    #[error("person {person} is not in the register")]
+    UnknownPerson { person: PersonId },
+    #[error("the account of {person} is frozen and cannot sign")]
+    FrozenAccount { person: PersonId },
+    #[error("this needs one of the roles {roles:?}")]
+    MissingRole { roles: Vec<Role> },
+    #[error("only the permit's applicant can submit it")]
+    NotApplicant,
+    #[error("only the permit's guardian can sign this step")]
+    NotPermitGuardian,
+    #[error("'{action}' is not possible while the permit is {status:?}")]
+    NotAllowedInStatus { action: String, status: Status },
+    #[error("step '{step}' is not the open step")]
+    StepNotOpen { step: String },
+    #[error("this person has already signed step '{step}'")]
+    AlreadySigned { step: String },
+    #[error("this person is not among the named signers of countersign step '{step}'")]
+    NotAssignee { step: String },
+    #[error("the approver cannot be the permit's applicant")]
+    ApproverIsApplicant,
+    #[error("the approver cannot be the permit's guardian")]
+    ApproverIsGuardian,
+    #[error("the approver cannot be a worker on the permit")]
+    ApproverIsCrew,
+    #[error("work cannot start without a passing gas test")]
+    GasTestMissing,
+    #[error("the last passing gas test is {age_minutes} min old; at most {max_minutes} min is allowed")]
+    GasTestTooOld { age_minutes: i64, max_minutes: i64 },
+    #[error("the last gas test failed")]
+    GasTestFailed { exceedances: Vec<GasExceedance> },
+    #[error("the permit's planned window has not begun")]
+    BeforePlannedStart,
+    #[error("the permit's planned window is over")]
+    AfterPlannedEnd,
+    #[error("the form has {} problem(s)", errors.len())]
+    FormInvalid { errors: Vec<FieldError> },
+    #[error("the permit type or grade is not in the catalog")]
+    UnknownPermitType,
+    #[error("the event was signed over different permit content than was submitted")]
+    ContentHashMismatch,
+    #[error("a comment cannot be empty")]
+    EmptyText,
+}
+
+/// Something that needs a person's attention now (R-ALERT), derived from the state and `now`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "alert", rename_all = "snake_case")]
+pub enum Alert {
+    /// An open step has passed its time limit.
+    StepOverdue { step: String, due_ms: i64 },
+    /// The permit is active or suspended past its planned end.
+    ValidityExpired { end_ms: i64 },
+    /// Work is active and the last passing gas test is older than the grade allows.
+    GasRetestDue { last_ms: i64, max_minutes: i64 },
+    /// The form was changed after it was submitted: the signatures over it no longer match.
+    FormChangedAfterSubmit,
+}

@@ -1,0 +1,196 @@
+//! A small plant for the stories: people with roles, one location, one enrolled device.
+#![allow(dead_code)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use ed25519_dalek::SigningKey;
+use ptw_core::catalog::Role;
+use ptw_core::event::public_key_hex;
+use ptw_core::registry::{Device, Location, Person};
+use ptw_core::*;
+use uuid::Uuid;
+
+pub const MIN: i64 = 60_000;
+/// 2026-11-30 08:00 UTC, the planned start of every story's permit.
+pub const T0: i64 = 1_796_025_600_000;
+
+pub fn at(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().expect("valid ms")
+}
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+pub struct Plant {
+    pub registry: Registry,
+    pub key: SigningKey,
+    pub device: DeviceId,
+    pub permit: PermitId,
+    pub applicant: PersonId,
+    pub guardian: PersonId,
+    pub welder: PersonId,
+    pub director: PersonId,
+    pub safety: PersonId,
+    pub safety2: PersonId,
+    pub manager: PersonId,
+    pub manager2: PersonId,
+    pub foreman_officer: PersonId,
+    pub location: LocationId,
+    next: std::cell::Cell<u128>,
+}
+
+fn person(n: u128, name: &str, roles: &[&str]) -> Person {
+    Person {
+        id: PersonId(id(n)),
+        name: name.into(),
+        title: String::new(),
+        roles: roles.iter().map(|r| Role::new(r)).collect(),
+        frozen_since_ms: None,
+    }
+}
+
+impl Plant {
+    pub fn new() -> Plant {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let device = DeviceId(id(900));
+        let people = vec![
+            person(1, "张伟", &["applicant"]),
+            person(2, "李娜", &["guardian", "gas_tester"]),
+            person(3, "孙焊工", &[]),
+            person(4, "刘洋", &["workshop_director"]),
+            person(5, "王强", &["safety_manager", "safety_officer"]),
+            person(6, "周敏", &["safety_manager"]),
+            person(7, "陈静", &["plant_manager"]),
+            person(8, "吴刚", &["plant_manager"]),
+            person(9, "赵磊", &["applicant", "workshop_director"]),
+        ];
+        let registry = Registry {
+            catalog: Catalog::gb30871().expect("catalog"),
+            people,
+            locations: vec![Location {
+                id: LocationId(id(100)),
+                code: "T-101".into(),
+                name: "储罐区 T-101".into(),
+                area: "罐区".into(),
+            }],
+            devices: vec![Device {
+                id: device,
+                name: "T-07".into(),
+                public_key: public_key_hex(&key),
+                revoked: false,
+            }],
+        };
+        Plant {
+            registry,
+            key,
+            device,
+            permit: PermitId(id(500)),
+            applicant: PersonId(id(1)),
+            guardian: PersonId(id(2)),
+            welder: PersonId(id(3)),
+            director: PersonId(id(4)),
+            safety: PersonId(id(5)),
+            safety2: PersonId(id(6)),
+            manager: PersonId(id(7)),
+            manager2: PersonId(id(8)),
+            foreman_officer: PersonId(id(9)),
+            location: LocationId(id(100)),
+            next: std::cell::Cell::new(10_000),
+        }
+    }
+
+    /// A complete, valid grade-1 hot-work form for 4 hours from T0.
+    pub fn hot_work_form(&self) -> PermitForm {
+        self.form("hot_work", "grade_1", 4 * 60)
+    }
+
+    pub fn form(&self, permit_type: &str, grade: &str, minutes: i64) -> PermitForm {
+        let t = self.registry.catalog.permit_type(permit_type).expect("type");
+        PermitForm {
+            permit_type: permit_type.into(),
+            grade: grade.into(),
+            title: "T-101 出料管线法兰焊接".into(),
+            location: Some(self.location),
+            work_description: "更换出料管线法兰并焊接".into(),
+            planned_start: Some(at(T0)),
+            planned_end: Some(at(T0 + minutes * MIN)),
+            applicant: Some(self.applicant),
+            guardian: Some(self.guardian),
+            crew: vec![self.welder],
+            hazards: "可燃气体残留，高温飞溅".into(),
+            precautions: t.precautions.iter().map(|p| p.code.clone()).collect(),
+            assignees: Default::default(),
+        }
+    }
+
+    pub fn fresh_id(&self) -> EventId {
+        let n = self.next.get();
+        self.next.set(n + 1);
+        EventId(id(n))
+    }
+
+    /// A signed, stored event by `actor` at `ms` over `form`.
+    pub fn event(&self, form: &PermitForm, actor: PersonId, ms: i64, kind: EventKind) -> String {
+        self.event_struct(form, actor, ms, kind).1
+    }
+
+    pub fn event_struct(&self, form: &PermitForm, actor: PersonId, ms: i64, kind: EventKind) -> (Event, String) {
+        let ev = Event {
+            id: self.fresh_id(),
+            permit: self.permit,
+            at: Hlc::new(ms, 0),
+            device: self.device,
+            actor,
+            content_hash: form.content_hash(),
+            kind,
+        };
+        let stored = SignedEvent::sign(&ev, &self.key).to_stored();
+        (ev, stored)
+    }
+
+    pub fn approve(step: &str) -> EventKind {
+        EventKind::Approve { step: step.into(), comment: "同意".into() }
+    }
+
+    pub fn accept() -> EventKind {
+        EventKind::Accept { step: "acceptance".into(), comment: "现场已清理".into() }
+    }
+
+    pub fn good_gas() -> EventKind {
+        EventKind::GasTest {
+            reading: GasReading {
+                o2_pct: Some(20.9),
+                lel_pct: Some(0.0),
+                h2s_ppm: Some(0.0),
+                co_ppm: Some(0.0),
+                instrument: "MSA Altair 4XR #A123".into(),
+                point: "法兰处".into(),
+            },
+        }
+    }
+
+    /// The full grade-1 hot-work story, draft to closed.
+    pub fn hot_work_story(&self, form: &PermitForm) -> Vec<String> {
+        vec![
+            self.event(form, self.applicant, T0 - 60 * MIN, EventKind::Submit),
+            self.event(form, self.director, T0 - 50 * MIN, Plant::approve("workshop_review")),
+            self.event(form, self.safety, T0 - 40 * MIN, Plant::approve("safety_approval")),
+            self.event(form, self.guardian, T0 - 10 * MIN, Plant::good_gas()),
+            self.event(form, self.guardian, T0 + MIN, EventKind::Start),
+            self.event(form, self.applicant, T0 + 180 * MIN, EventKind::Complete),
+            self.event(form, self.director, T0 + 190 * MIN, Plant::accept()),
+        ]
+    }
+
+    pub fn derive(&self, form: &PermitForm, events: &[String], now_ms: i64) -> PermitState {
+        derive(self.permit, form, events, &self.registry, at(now_ms))
+    }
+}
+
+/// The violation an event was rejected with, by position in the timeline.
+pub fn rejection(state: &PermitState, index: usize) -> Option<&Violation> {
+    match &state.timeline.get(index)?.outcome {
+        ptw_core::derive::Outcome::Rejected { violation } => Some(violation),
+        ptw_core::derive::Outcome::Applied => None,
+    }
+}

@@ -1,0 +1,325 @@
+//! Stories of a grade-1 hot-work permit (一级动火), told to the pure engine.
+
+mod common;
+use common::*;
+use ptw_core::derive::Outcome;
+use ptw_core::form::{Field, FieldProblem};
+use ptw_core::rules::Alert;
+use ptw_core::*;
+
+#[test]
+fn a_grade_one_hot_work_permit_goes_from_draft_to_closed() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let events = p.hot_work_story(&form);
+
+    let draft = p.derive(&form, &[], T0);
+    assert_eq!(draft.status, Status::Draft);
+
+    let after_submit = p.derive(&form, &events[..1], T0);
+    assert_eq!(after_submit.status, Status::InApproval);
+    assert_eq!(after_submit.current_step.as_deref(), Some("workshop_review"));
+
+    let approved = p.derive(&form, &events[..3], T0);
+    assert_eq!(approved.status, Status::Approved);
+    assert_eq!(approved.step("safety_approval").map(|s| s.signatures[0].person), Some(p.safety));
+
+    let active = p.derive(&form, &events[..5], T0 + 2 * MIN);
+    assert_eq!(active.status, Status::Active);
+
+    let closed = p.derive(&form, &events, T0 + 200 * MIN);
+    assert_eq!(closed.status, Status::Closed, "timeline: {:?}", closed.timeline);
+    assert!(closed.rejected().next().is_none());
+    assert!(closed.closed_at.is_some());
+    assert_eq!(closed.step("acceptance").map(|s| s.signatures.len()), Some(1));
+}
+
+#[test]
+fn the_applicant_cannot_approve_their_own_permit_and_the_attempt_is_kept_as_rejected() {
+    let p = Plant::new();
+    let mut form = p.hot_work_form();
+    // 赵磊 is both a work leader and a workshop director: he files, then tries to approve.
+    form.applicant = Some(p.foreman_officer);
+    let events = vec![
+        p.event(&form, p.foreman_officer, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.foreman_officer, T0 - 55 * MIN, Plant::approve("workshop_review")),
+        p.event(&form, p.director, T0 - 50 * MIN, Plant::approve("workshop_review")),
+    ];
+    let state = p.derive(&form, &events, T0);
+    assert_eq!(rejection(&state, 1), Some(&Violation::ApproverIsApplicant));
+    assert_eq!(state.timeline.len(), 3, "the refused event stays in the log");
+    assert_eq!(state.current_step.as_deref(), Some("safety_approval"));
+    assert_eq!(state.step("workshop_review").map(|s| s.signatures[0].person), Some(p.director));
+}
+
+#[test]
+fn the_guardian_cannot_approve_the_permit_they_watch() {
+    let p = Plant::new();
+    let mut form = p.hot_work_form();
+    let mut registry = p.registry.clone();
+    registry.people.iter_mut().filter(|x| x.id == p.guardian).for_each(|x| x.roles.push(Role::new("workshop_director")));
+    form.guardian = Some(p.guardian);
+    let events = vec![
+        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.guardian, T0 - 55 * MIN, Plant::approve("workshop_review")),
+    ];
+    let state = derive(p.permit, &form, &events, &registry, at(T0));
+    assert_eq!(rejection(&state, 1), Some(&Violation::ApproverIsGuardian));
+    assert_eq!(state.status, Status::InApproval);
+}
+
+#[test]
+fn a_person_without_the_step_role_cannot_sign_it() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let events = vec![
+        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.manager, T0 - 55 * MIN, Plant::approve("workshop_review")),
+    ];
+    let state = p.derive(&form, &events, T0);
+    assert_eq!(rejection(&state, 1), Some(&Violation::MissingRole { roles: vec![Role::new("workshop_director")] }));
+}
+
+#[test]
+fn steps_are_signed_in_flow_order_only() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let events = vec![
+        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.safety, T0 - 55 * MIN, Plant::approve("safety_approval")),
+    ];
+    let state = p.derive(&form, &events, T0);
+    assert_eq!(rejection(&state, 1), Some(&Violation::StepNotOpen { step: "safety_approval".into() }));
+}
+
+fn approved_events(p: &Plant, form: &PermitForm) -> Vec<String> {
+    p.hot_work_story(form)[..3].to_vec()
+}
+
+#[test]
+fn a_gas_test_thirty_one_minutes_old_blocks_the_start() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = approved_events(&p, &form);
+    events.push(p.event(&form, p.guardian, T0, Plant::good_gas()));
+    events.push(p.event(&form, p.guardian, T0 + 31 * MIN, EventKind::Start));
+    let state = p.derive(&form, &events, T0 + 32 * MIN);
+    assert_eq!(rejection(&state, 4), Some(&Violation::GasTestTooOld { age_minutes: 31, max_minutes: 30 }));
+    assert_eq!(state.status, Status::Approved);
+}
+
+#[test]
+fn a_gas_test_exactly_thirty_minutes_old_still_allows_the_start() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = approved_events(&p, &form);
+    events.push(p.event(&form, p.guardian, T0, Plant::good_gas()));
+    events.push(p.event(&form, p.guardian, T0 + 30 * MIN, EventKind::Start));
+    assert_eq!(p.derive(&form, &events, T0 + 31 * MIN).status, Status::Active);
+}
+
+#[test]
+fn work_cannot_start_without_a_gas_test_or_after_a_failed_one() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = approved_events(&p, &form);
+    events.push(p.event(&form, p.guardian, T0 + MIN, EventKind::Start));
+    let bad = GasReading { o2_pct: Some(20.9), lel_pct: Some(25.0), h2s_ppm: Some(0.0), co_ppm: None, ..Default::default() };
+    events.push(p.event(&form, p.guardian, T0 + 2 * MIN, EventKind::GasTest { reading: bad }));
+    events.push(p.event(&form, p.guardian, T0 + 3 * MIN, EventKind::Start));
+    let state = p.derive(&form, &events, T0 + 4 * MIN);
+    assert_eq!(rejection(&state, 3), Some(&Violation::GasTestMissing));
+    match rejection(&state, 5) {
+        Some(Violation::GasTestFailed { exceedances }) => {
+            let gases: Vec<&str> = exceedances.iter().map(|e| e.gas.as_str()).collect();
+            assert_eq!(gases, vec!["lel", "co_missing"]);
+        }
+        other => panic!("expected a failed gas test, got {other:?}"),
+    }
+    assert_eq!(state.status, Status::Approved);
+}
+
+#[test]
+fn work_cannot_start_outside_the_planned_window() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = approved_events(&p, &form);
+    events.push(p.event(&form, p.guardian, T0 - 20 * MIN, Plant::good_gas()));
+    events.push(p.event(&form, p.guardian, T0 - 5 * MIN, EventKind::Start));
+    let state = p.derive(&form, &events, T0);
+    assert_eq!(rejection(&state, 4), Some(&Violation::BeforePlannedStart));
+}
+
+#[test]
+fn grade_one_validity_is_capped_at_eight_hours_but_grade_two_allows_three_days() {
+    let p = Plant::new();
+    let too_long = p.form("hot_work", "grade_1", 8 * 60 + 1);
+    let errors = too_long.validate(&p.registry);
+    assert!(errors.iter().any(|e| e.field == Field::PlannedEnd
+        && e.problem == FieldProblem::ValidityTooLong { max_minutes: 480, planned_minutes: 481 }));
+    let submit = p.event(&too_long, p.applicant, T0 - 60 * MIN, EventKind::Submit);
+    let state = p.derive(&too_long, &[submit], T0);
+    assert!(matches!(rejection(&state, 0), Some(Violation::FormInvalid { .. })));
+    assert_eq!(state.status, Status::Draft);
+
+    assert!(p.form("hot_work", "grade_1", 8 * 60).validate(&p.registry).is_empty());
+    assert!(p.form("hot_work", "grade_2", 72 * 60).validate(&p.registry).is_empty());
+}
+
+#[test]
+fn a_form_missing_required_fields_cannot_be_submitted_and_says_which() {
+    let p = Plant::new();
+    let mut form = p.hot_work_form();
+    form.title = "  ".into();
+    form.location = None;
+    form.guardian = None;
+    form.precautions.retain(|c| c != "extinguishers");
+    let errors = form.validate(&p.registry);
+    let fields: Vec<Field> = errors.iter().map(|e| e.field).collect();
+    assert!(fields.contains(&Field::Title));
+    assert!(fields.contains(&Field::Location));
+    assert!(fields.contains(&Field::Guardian));
+    assert!(errors.iter().any(|e| e.problem == FieldProblem::PrecautionNotConfirmed { code: "extinguishers".into() }));
+}
+
+#[test]
+fn the_guardian_must_be_someone_other_than_the_applicant_and_the_crew() {
+    let p = Plant::new();
+    let mut form = p.hot_work_form();
+    form.crew.push(p.guardian);
+    assert!(form
+        .validate(&p.registry)
+        .iter()
+        .any(|e| e.field == Field::Guardian && e.problem == FieldProblem::GuardianNotIndependent));
+}
+
+#[test]
+fn a_countersign_step_needs_every_named_signer() {
+    let p = Plant::new();
+    let mut form = p.form("hot_work", "special", 4 * 60);
+    assert!(form.validate(&p.registry).iter().any(|e| e.field == Field::Assignees));
+    form.assignees.insert("leadership_approval".into(), vec![p.manager, p.manager2]);
+    assert!(form.validate(&p.registry).is_empty());
+    let events = vec![
+        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.director, T0 - 55 * MIN, Plant::approve("workshop_review")),
+        p.event(&form, p.safety, T0 - 50 * MIN, Plant::approve("safety_review")),
+        p.event(&form, p.manager, T0 - 45 * MIN, Plant::approve("leadership_approval")),
+    ];
+    let state = p.derive(&form, &events, T0);
+    assert_eq!(state.status, Status::InApproval, "one of two countersigners is not enough");
+    let mut all = events.clone();
+    all.push(p.event(&form, p.manager, T0 - 44 * MIN, Plant::approve("leadership_approval")));
+    all.push(p.event(&form, p.manager2, T0 - 40 * MIN, Plant::approve("leadership_approval")));
+    let state = p.derive(&form, &all, T0);
+    assert_eq!(rejection(&state, 4), Some(&Violation::AlreadySigned { step: "leadership_approval".into() }));
+    assert_eq!(state.status, Status::Approved);
+}
+
+#[test]
+fn a_frozen_account_cannot_sign_after_the_freeze_but_earlier_signatures_stand() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut registry = p.registry.clone();
+    registry.people.iter_mut().filter(|x| x.id == p.safety).for_each(|x| x.frozen_since_ms = Some(T0 - 45 * MIN));
+    let events = p.hot_work_story(&form);
+    let state = derive(p.permit, &form, &events[..3], &registry, at(T0));
+    assert_eq!(rejection(&state, 2), Some(&Violation::FrozenAccount { person: p.safety }));
+    registry.people.iter_mut().filter(|x| x.id == p.safety).for_each(|x| x.frozen_since_ms = Some(T0));
+    assert_eq!(derive(p.permit, &form, &events[..3], &registry, at(T0)).status, Status::Approved);
+}
+
+#[test]
+fn a_forged_or_unknown_device_signature_is_rejected() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let submit = p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit);
+    let mut signed = SignedEvent::from_stored(&submit).expect("stored");
+    signed.body = signed.body.replace("\"submit\"", "\"complete\"");
+    let state = p.derive(&form, &[signed.to_stored()], T0);
+    assert_eq!(rejection(&state, 0), Some(&Violation::BadSignature));
+    assert_eq!(state.status, Status::Draft);
+
+    let mut registry = p.registry.clone();
+    registry.devices.clear();
+    let state = derive(p.permit, &form, &[submit.clone()], &registry, at(T0));
+    assert_eq!(rejection(&state, 0), Some(&Violation::UnknownDevice { device: p.device }));
+    registry = p.registry.clone();
+    registry.devices[0].revoked = true;
+    let state = derive(p.permit, &form, &[submit], &registry, at(T0));
+    assert_eq!(rejection(&state, 0), Some(&Violation::RevokedDevice { device: p.device }));
+
+    let state = p.derive(&form, &["{not json".to_string()], T0);
+    assert!(matches!(rejection(&state, 0), Some(Violation::Malformed { .. })));
+}
+
+#[test]
+fn a_form_edited_after_submission_raises_an_alert_and_new_signatures_over_it_are_refused() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let submit = p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit);
+    let mut edited = form.clone();
+    edited.hazards = "无".into();
+    let approve_edited = p.event(&edited, p.director, T0 - 50 * MIN, Plant::approve("workshop_review"));
+    let state = p.derive(&edited, &[submit, approve_edited], T0);
+    assert_eq!(state.status, Status::InApproval);
+    assert!(state.alerts.contains(&Alert::FormChangedAfterSubmit));
+    assert_eq!(rejection(&state, 1), Some(&Violation::ContentHashMismatch));
+}
+
+#[test]
+fn an_open_step_past_its_time_limit_and_an_active_permit_past_its_end_raise_alerts() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let events = p.hot_work_story(&form);
+    let state = p.derive(&form, &events[..1], T0 - 60 * MIN + 61 * MIN);
+    assert_eq!(state.alerts, vec![Alert::StepOverdue { step: "workshop_review".into(), due_ms: T0 }]);
+    let state = p.derive(&form, &events[..5], T0 + 4 * 60 * MIN);
+    assert_eq!(state.alerts, vec![Alert::ValidityExpired { end_ms: T0 + 4 * 60 * MIN }]);
+}
+
+#[test]
+fn a_rejected_permit_is_final() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let events = vec![
+        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.director, T0 - 50 * MIN, EventKind::Reject { step: "workshop_review".into(), comment: "措施不全".into() }),
+        p.event(&form, p.safety, T0 - 40 * MIN, Plant::approve("workshop_review")),
+    ];
+    let state = p.derive(&form, &events, T0);
+    assert_eq!(state.status, Status::Rejected);
+    assert!(matches!(rejection(&state, 2), Some(Violation::NotAllowedInStatus { .. })));
+}
+
+#[test]
+fn a_suspended_permit_resumes_only_after_a_fresh_gas_test() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = p.hot_work_story(&form)[..5].to_vec();
+    events.push(p.event(&form, p.guardian, T0 + 10 * MIN, EventKind::Suspend { reason: "风力增大".into() }));
+    events.push(p.event(&form, p.guardian, T0 + 60 * MIN, EventKind::Resume));
+    events.push(p.event(&form, p.guardian, T0 + 61 * MIN, Plant::good_gas()));
+    events.push(p.event(&form, p.guardian, T0 + 62 * MIN, EventKind::Resume));
+    let state = p.derive(&form, &events, T0 + 63 * MIN);
+    assert!(matches!(rejection(&state, 6), Some(Violation::GasTestTooOld { .. })));
+    assert_eq!(state.status, Status::Active);
+}
+
+#[test]
+fn the_same_engine_runs_a_confined_space_flow_with_a_guardian_confirmation() {
+    let p = Plant::new();
+    let mut registry = p.registry.clone();
+    registry.people.iter_mut().filter(|x| x.id == p.safety2).for_each(|x| x.roles.push(Role::new("guardian")));
+    let form = p.form("confined_space", "standard", 6 * 60);
+    let events = vec![
+        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.safety2, T0 - 58 * MIN, Plant::approve("guardian_confirmation")),
+        p.event(&form, p.guardian, T0 - 55 * MIN, Plant::approve("guardian_confirmation")),
+        p.event(&form, p.safety, T0 - 50 * MIN, Plant::approve("safety_review")),
+    ];
+    let state = derive(p.permit, &form, &events, &registry, at(T0));
+    assert_eq!(rejection(&state, 1), Some(&Violation::NotPermitGuardian));
+    assert!(matches!(state.timeline[2].outcome, Outcome::Applied));
+    assert_eq!(state.current_step.as_deref(), Some("workshop_approval"));
+}
