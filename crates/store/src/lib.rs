@@ -1,0 +1,191 @@
+//! ptw-store: the device's own copy of the plant — permits as Automerge documents, their
+//! projections for lists, the outbox of changes waiting to sync, and the device identity that
+//! signs every event.
+//!
+//! Every user action is one SQLite transaction: load the document, let ptw-core check the
+//! action against the derived state, append the signed event, then save the incremental change,
+//! the projection row and the outbox entry together. Only after the commit is the caller told
+//! "saved" (Invariant: no loss). SQL lives in this crate and nowhere else on the device.
+
+mod docs;
+mod error;
+mod org;
+mod permits;
+mod schema;
+
+pub use error::{Result, StoreError};
+pub use org::DemoPlant;
+
+use automerge::{ActorId, AutoCommit};
+use ed25519_dalek::SigningKey;
+use ptw_core::{DeviceId, Hlc, Registry};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use std::path::Path;
+
+/// Compact a document's incremental changes into its snapshot once this many have piled up.
+const COMPACT_AFTER_CHANGES: i64 = 64;
+
+/// This device: its id and the key that signs its events.
+struct Identity {
+    id: DeviceId,
+    key: SigningKey,
+}
+
+/// The device store. One per database file; not shared between threads (wrap it in a mutex).
+pub struct Store {
+    conn: Connection,
+    identity: Identity,
+    registry: Registry,
+    /// PIN hashes by person, from the org document.
+    pins: std::collections::BTreeMap<ptw_core::PersonId, String>,
+}
+
+impl Store {
+    /// Open (or create) the database at `path`, migrating it to the current schema and creating
+    /// this device's identity on first use. `now` stamps what first use creates.
+    pub fn open(path: &Path, device_name: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Store> {
+        let mut conn = Connection::open(path)?;
+        // WAL + FULL: a commit is on disk before we return, even through a power cut.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let found: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+        if found > schema::latest_version() {
+            return Err(StoreError::SchemaTooNew {
+                path: path.display().to_string(),
+                found,
+                known: schema::latest_version(),
+            });
+        }
+        schema::migrate(&mut conn)?;
+        let identity = load_or_create_identity(&mut conn, now)?;
+        let mut store = Store { conn, identity, registry: org::empty_registry(), pins: Default::default() };
+        store.reload_registry()?;
+        store.ensure_device_enrolled(device_name, now)?;
+        Ok(store)
+    }
+
+    pub fn device_id(&self) -> DeviceId {
+        self.identity.id
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Changes made on this device that no server has acknowledged yet.
+    pub fn pending_changes(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn actor(&self) -> ActorId {
+        ActorId::from(self.identity.id.as_uuid().as_bytes().as_slice())
+    }
+}
+
+/// A write transaction that takes the database lock up front, so it never fails half-way on a
+/// lock upgrade.
+fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
+fn load_or_create_identity(conn: &mut Connection, now: chrono::DateTime<chrono::Utc>) -> Result<Identity> {
+    let row: Option<(String, Vec<u8>)> = conn
+        .query_row("SELECT id, secret_key FROM device LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((id, secret)) = row {
+        let bytes: [u8; 32] =
+            secret.as_slice().try_into().map_err(|_| StoreError::Corrupt("device key is not 32 bytes".into()))?;
+        let id = id.parse().map_err(|_| StoreError::Corrupt(format!("device id '{id}'")))?;
+        return Ok(Identity { id, key: SigningKey::from_bytes(&bytes) });
+    }
+    let key = SigningKey::generate(&mut rand_core::OsRng);
+    let id = DeviceId(new_uuid(now));
+    conn.execute(
+        "INSERT INTO device (id, secret_key, created_ms) VALUES (?1, ?2, ?3)",
+        rusqlite::params![id.to_string(), key.to_bytes().to_vec(), now.timestamp_millis()],
+    )?;
+    Ok(Identity { id, key })
+}
+
+/// A UUID v7 for `now` (time-ordered, random tail).
+pub(crate) fn new_uuid(now: chrono::DateTime<chrono::Utc>) -> uuid::Uuid {
+    let ms = now.timestamp_millis().max(0) as u64;
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
+    uuid::Uuid::new_v7(ts)
+}
+
+// ---- documents: load, save a change, compact ----
+
+fn load_doc(conn: &Connection, id: &str) -> Result<Option<AutoCommit>> {
+    let snapshot: Option<Option<Vec<u8>>> =
+        conn.query_row("SELECT snapshot FROM documents WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    let Some(snapshot) = snapshot else { return Ok(None) };
+    let mut doc = match snapshot {
+        Some(bytes) => AutoCommit::load(&bytes)?,
+        None => AutoCommit::new(),
+    };
+    let mut stmt = conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([id])?;
+    while let Some(row) = rows.next()? {
+        let bytes: Vec<u8> = row.get(0)?;
+        doc.load_incremental(&bytes)?;
+    }
+    Ok(Some(doc))
+}
+
+/// Commit the document's pending operations as one change and store it: the change itself, the
+/// outbox entry for sync, and (every [`COMPACT_AFTER_CHANGES`]) a fresh snapshot.
+fn save_change(tx: &Transaction, doc_id: &str, kind: &str, doc: &mut AutoCommit, hlc: Hlc) -> Result<()> {
+    doc.commit_with(automerge::transaction::CommitOptions::default().with_time(hlc.ms / 1000));
+    let Some(change) = doc.get_last_local_change() else { return Ok(()) };
+    let hash = change.hash().to_string();
+    let bytes = change.raw_bytes().to_vec();
+    tx.execute(
+        "INSERT INTO documents (id, kind, snapshot, change_count, updated_ms) VALUES (?1, ?2, NULL, 0, ?3)
+         ON CONFLICT(id) DO UPDATE SET updated_ms = excluded.updated_ms",
+        rusqlite::params![doc_id, kind, hlc.ms],
+    )?;
+    tx.execute("INSERT INTO changes (doc_id, hash, bytes) VALUES (?1, ?2, ?3)", rusqlite::params![doc_id, hash, bytes])?;
+    tx.execute(
+        "INSERT INTO outbox (doc_id, change_hash, bytes, created_ms) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![doc_id, hash, bytes, hlc.ms],
+    )?;
+    let count: i64 = tx.query_row(
+        "UPDATE documents SET change_count = change_count + 1 WHERE id = ?1 RETURNING change_count",
+        [doc_id],
+        |r| r.get(0),
+    )?;
+    if count >= COMPACT_AFTER_CHANGES {
+        tx.execute(
+            "UPDATE documents SET snapshot = ?2, change_count = 0 WHERE id = ?1",
+            rusqlite::params![doc_id, doc.save()],
+        )?;
+        tx.execute("DELETE FROM changes WHERE doc_id = ?1", [doc_id])?;
+    }
+    Ok(())
+}
+
+// ---- the hybrid logical clock of this device ----
+
+fn read_clock(conn: &Connection) -> Result<Hlc> {
+    let v: Option<String> = conn.query_row("SELECT value FROM meta WHERE key = 'hlc'", [], |r| r.get(0)).optional()?;
+    Ok(v.and_then(|s| {
+        let (ms, c) = s.split_once(':')?;
+        Some(Hlc::new(ms.parse().ok()?, c.parse().ok()?))
+    })
+    .unwrap_or_default())
+}
+
+/// The next timestamp for a local event: after everything this device issued or has seen in
+/// `seen`, and at the wall clock when that is later.
+fn next_clock(tx: &Transaction, seen: Hlc, now: chrono::DateTime<chrono::Utc>) -> Result<Hlc> {
+    let last = Hlc::observe(read_clock(tx)?, seen);
+    let next = Hlc::tick(last, now.timestamp_millis());
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('hlc', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [format!("{}:{}", next.ms, next.counter)],
+    )?;
+    Ok(next)
+}

@@ -1,0 +1,267 @@
+//! Permits on the device: create a draft, edit it, act on it, read it, list it.
+//!
+//! Each operation that writes runs in one immediate SQLite transaction that loads the document,
+//! asks ptw-core whether the action is allowed, appends the signed event and stores change,
+//! projection and outbox entry together.
+
+use crate::docs::{self, LoadedPermit};
+use crate::error::{Result, StoreError};
+use crate::{write_tx, load_doc, new_uuid, next_clock, save_change, Store};
+use chrono::{DateTime, Utc};
+use ptw_core::api::{Action, ListQuery, PermitSummary, PermitView};
+use ptw_core::derive::{check, derive, PermitState};
+use ptw_core::form::{Field, FieldError, FieldProblem};
+use ptw_core::{Event, EventId, EventKind, PermitForm, PermitId, PersonId, SignedEvent, Status};
+use rusqlite::{params, Connection, Transaction};
+
+/// The most rows one list call returns; lists page beyond it.
+pub const MAX_PAGE: u32 = 500;
+
+impl Store {
+    /// Save a new draft permit filed by `actor`, who becomes its applicant.
+    pub fn create_permit(&mut self, actor: PersonId, mut form: PermitForm, now: DateTime<Utc>) -> Result<PermitView> {
+        form.applicant = Some(actor);
+        let ptype = self.registry.catalog.permit_type(&form.permit_type).ok_or_else(|| {
+            StoreError::InvalidForm(vec![FieldError { field: Field::PermitType, problem: FieldProblem::UnknownPermitType }])
+        })?;
+        if ptype.grade(&form.grade).is_none() {
+            return Err(StoreError::InvalidForm(vec![FieldError { field: Field::Grade, problem: FieldProblem::UnknownGrade }]));
+        }
+        self.registry.person(actor).ok_or(StoreError::BadCredentials)?;
+        let id = PermitId(new_uuid(now));
+        let simple = id.0.simple().to_string();
+        let number =
+            format!("{}-{}-{}", ptype.number_prefix, now.format("%Y%m%d"), simple[simple.len() - 6..].to_uppercase());
+        let actor_id = self.actor();
+        let tx = write_tx(&mut self.conn)?;
+        let mut doc = automerge::AutoCommit::new();
+        doc.set_actor(actor_id);
+        docs::init_permit(&mut doc, &id.to_string(), &number, &form)?;
+        let hlc = next_clock(&tx, Default::default(), now)?;
+        save_change(&tx, &id.to_string(), "permit", &mut doc, hlc)?;
+        let state = derive(id, &form, &[], &self.registry, now);
+        let view = PermitView { id, number, form, state };
+        write_projection(&tx, &view, hlc.ms)?;
+        tx.commit()?;
+        Ok(view)
+    }
+
+    /// Edit a draft. Only the applicant edits, and only while the permit is a draft.
+    pub fn update_draft(&mut self, actor: PersonId, id: PermitId, mut form: PermitForm, now: DateTime<Utc>) -> Result<PermitView> {
+        let actor_id = self.actor();
+        let tx = write_tx(&mut self.conn)?;
+        let (mut doc, loaded) = load_permit(&tx, id)?;
+        let state = derive(id, &loaded.form, &loaded.events, &self.registry, now);
+        if state.status != Status::Draft {
+            return Err(StoreError::Refused(ptw_core::Violation::NotAllowedInStatus { action: "edit".into(), status: state.status }));
+        }
+        if loaded.form.applicant != Some(actor) {
+            return Err(StoreError::Refused(ptw_core::Violation::NotApplicant));
+        }
+        // Type and applicant are fixed once filed: a different job is a different permit.
+        form.permit_type = loaded.form.permit_type.clone();
+        form.applicant = loaded.form.applicant;
+        doc.set_actor(actor_id);
+        docs::set_form(&mut doc, &form)?;
+        let hlc = next_clock(&tx, state.last_hlc, now)?;
+        save_change(&tx, &id.to_string(), "permit", &mut doc, hlc)?;
+        let state = derive(id, &form, &loaded.events, &self.registry, now);
+        let view = PermitView { id, number: loaded.number, form, state };
+        write_projection(&tx, &view, hlc.ms)?;
+        tx.commit()?;
+        Ok(view)
+    }
+
+    /// Do `action` on permit `id` as `actor`. Refused actions write nothing and say which rule
+    /// refused them.
+    pub fn act(&mut self, actor: PersonId, id: PermitId, action: Action, now: DateTime<Utc>) -> Result<PermitView> {
+        let actor_id = self.actor();
+        let device = self.identity.id;
+        let tx = write_tx(&mut self.conn)?;
+        let (mut doc, loaded) = load_permit(&tx, id)?;
+        let state = derive(id, &loaded.form, &loaded.events, &self.registry, now);
+        let kind = event_kind(action, &state)?;
+        let at = next_clock(&tx, state.last_hlc, now)?;
+        let event = Event {
+            id: EventId(new_uuid(now)),
+            permit: id,
+            at,
+            device,
+            actor,
+            content_hash: state.form_hash.clone(),
+            kind,
+        };
+        let next = check(&state, &loaded.form, &self.registry, &event, now).map_err(StoreError::Refused)?;
+        let signed = SignedEvent::sign(&event, &self.identity.key);
+        doc.set_actor(actor_id);
+        docs::append_event(&mut doc, signed.to_stored())?;
+        save_change(&tx, &id.to_string(), "permit", &mut doc, at)?;
+        let view = PermitView { id, number: loaded.number, form: loaded.form, state: next };
+        write_projection(&tx, &view, at.ms)?;
+        tx.commit()?;
+        Ok(view)
+    }
+
+    /// A whole permit, derived at `now`.
+    pub fn permit(&self, id: PermitId, now: DateTime<Utc>) -> Result<PermitView> {
+        let (_, loaded) = load_permit(&self.conn, id)?;
+        let state = derive(id, &loaded.form, &loaded.events, &self.registry, now);
+        Ok(PermitView { id, number: loaded.number, form: loaded.form, state })
+    }
+
+    /// The stored events of a permit, as kept in its document.
+    pub fn stored_events(&self, id: PermitId) -> Result<Vec<String>> {
+        Ok(load_permit(&self.conn, id)?.1.events)
+    }
+
+    /// A page of permits from the projection table, newest change first.
+    pub fn list(&self, query: &ListQuery) -> Result<Vec<PermitSummary>> {
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let sql_all = "SELECT id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
+                guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count
+             FROM permits ORDER BY updated_ms DESC, id LIMIT ?1 OFFSET ?2";
+        let sql_status = "SELECT id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
+                guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count
+             FROM permits WHERE status = ?3 ORDER BY updated_ms DESC, id LIMIT ?1 OFFSET ?2";
+        let rows = match query.status {
+            None => {
+                let mut stmt = self.conn.prepare_cached(sql_all)?;
+                let rows = stmt.query_map(params![limit, query.offset], summary_from_row)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            }
+            Some(status) => {
+                let mut stmt = self.conn.prepare_cached(sql_status)?;
+                let rows = stmt.query_map(params![limit, query.offset, status.code()], summary_from_row)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            }
+        };
+        rows.into_iter().collect()
+    }
+
+    /// How many permits are in each status.
+    pub fn status_counts(&self) -> Result<Vec<(Status, u64)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT status, COUNT(*) FROM permits GROUP BY status")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (code, n) = row?;
+            let status = Status::from_code(&code).ok_or_else(|| StoreError::Corrupt(format!("status '{code}'")))?;
+            out.push((status, n as u64));
+        }
+        Ok(out)
+    }
+
+    /// Write projection rows directly, for benchmarks that need a large register quickly.
+    #[doc(hidden)]
+    pub fn bench_fill_projections(&mut self, rows: &[PermitView], updated_ms: i64) -> Result<()> {
+        let tx = write_tx(&mut self.conn)?;
+        for (i, view) in rows.iter().enumerate() {
+            write_projection(&tx, view, updated_ms + i as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn load_permit(conn: &Connection, id: PermitId) -> Result<(automerge::AutoCommit, LoadedPermit)> {
+    let doc = load_doc(conn, &id.to_string())?.ok_or(StoreError::PermitNotFound(id))?;
+    let loaded = docs::read_permit(&doc)?;
+    Ok((doc, loaded))
+}
+
+/// Turn a person's request into the event to sign; steps are the one currently open.
+fn event_kind(action: Action, state: &PermitState) -> Result<EventKind> {
+    let open_step = || {
+        state.current_step.clone().ok_or_else(|| {
+            StoreError::Refused(ptw_core::Violation::StepNotOpen { step: String::new() })
+        })
+    };
+    Ok(match action {
+        Action::Submit => EventKind::Submit,
+        Action::Approve { comment } => EventKind::Approve { step: open_step()?, comment },
+        Action::Reject { comment } => EventKind::Reject { step: open_step()?, comment },
+        Action::GasTest { reading } => EventKind::GasTest { reading },
+        Action::Start => EventKind::Start,
+        Action::Suspend { reason } => EventKind::Suspend { reason },
+        Action::Resume => EventKind::Resume,
+        Action::Complete => EventKind::Complete,
+        Action::Accept { comment } => EventKind::Accept { step: open_step()?, comment },
+        Action::Cancel { reason } => EventKind::Cancel { reason },
+        Action::Comment { text } => EventKind::Comment { text },
+    })
+}
+
+fn write_projection(tx: &Transaction, view: &PermitView, updated_ms: i64) -> Result<()> {
+    let s = &view.state;
+    let f = &view.form;
+    tx.prepare_cached(
+        "INSERT INTO permits (id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
+            guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT(id) DO UPDATE SET number = excluded.number, permit_type = excluded.permit_type,
+            grade = excluded.grade, title = excluded.title, location_id = excluded.location_id,
+            status = excluded.status, current_step = excluded.current_step, applicant_id = excluded.applicant_id,
+            guardian_id = excluded.guardian_id, planned_start_ms = excluded.planned_start_ms,
+            planned_end_ms = excluded.planned_end_ms, updated_ms = excluded.updated_ms,
+            alert_count = excluded.alert_count, rejected_count = excluded.rejected_count",
+    )?
+    .execute(params![
+        view.id.to_string(),
+        view.number,
+        f.permit_type,
+        f.grade,
+        f.title,
+        f.location.map(|l| l.to_string()),
+        s.status.code(),
+        s.current_step,
+        f.applicant.map(|p| p.to_string()),
+        f.guardian.map(|p| p.to_string()),
+        f.planned_start.map(|t| t.timestamp_millis()),
+        f.planned_end.map(|t| t.timestamp_millis()),
+        updated_ms,
+        s.alerts.len() as i64,
+        s.rejected().count() as i64,
+    ])?;
+    Ok(())
+}
+
+fn summary_from_row(r: &rusqlite::Row) -> rusqlite::Result<Result<PermitSummary>> {
+    let parse = |col: usize, v: Option<String>| -> Result<Option<uuid::Uuid>> {
+        v.map(|s| uuid::Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("projection column {col}: '{s}'"))))
+            .transpose()
+    };
+    let id: String = r.get(0)?;
+    let status: String = r.get(6)?;
+    let location: Option<String> = r.get(5)?;
+    let applicant: Option<String> = r.get(8)?;
+    let guardian: Option<String> = r.get(9)?;
+    let number: String = r.get(1)?;
+    let permit_type: String = r.get(2)?;
+    let grade: String = r.get(3)?;
+    let title: String = r.get(4)?;
+    let current_step: Option<String> = r.get(7)?;
+    let planned_start_ms: Option<i64> = r.get(10)?;
+    let planned_end_ms: Option<i64> = r.get(11)?;
+    let updated_ms: i64 = r.get(12)?;
+    let alert_count: i64 = r.get(13)?;
+    let rejected_count: i64 = r.get(14)?;
+    Ok((|| {
+        Ok(PermitSummary {
+            id: PermitId(parse(0, Some(id))?.ok_or_else(|| StoreError::Corrupt("permit id".into()))?),
+            number,
+            permit_type,
+            grade,
+            title,
+            location: parse(5, location)?.map(Into::into),
+            status: Status::from_code(&status).ok_or_else(|| StoreError::Corrupt(format!("status '{status}'")))?,
+            current_step,
+            applicant: parse(8, applicant)?.map(Into::into),
+            guardian: parse(9, guardian)?.map(Into::into),
+            planned_start_ms,
+            planned_end_ms,
+            updated_ms,
+            alert_count: alert_count as u32,
+            rejected_count: rejected_count as u32,
+        })
+    })())
+}

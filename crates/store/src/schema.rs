@@ -1,0 +1,92 @@
+//! The device database's schema and its migrations.
+//!
+//! Migrations are numbered by position and recorded in SQLite's `user_version`; each runs in the
+//! transaction that bumps the version, so a crash mid-migration leaves the old schema intact.
+//! Never edit a shipped migration: append a new one.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: documents, changes, outbox, projections, identity.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    -- This device's identity: the Ed25519 key that signs every event made here.
+    CREATE TABLE device (
+        id          TEXT PRIMARY KEY,
+        secret_key  BLOB NOT NULL,
+        created_ms  INTEGER NOT NULL
+    );
+    -- One Automerge document per permit (kind 'permit') plus the org document (kind 'org').
+    -- `snapshot` is the compacted document; later changes wait in `changes` until compaction.
+    CREATE TABLE documents (
+        id            TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        snapshot      BLOB,
+        change_count  INTEGER NOT NULL DEFAULT 0,
+        updated_ms    INTEGER NOT NULL
+    );
+    CREATE TABLE changes (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id  TEXT NOT NULL REFERENCES documents(id),
+        hash    TEXT NOT NULL UNIQUE,
+        bytes   BLOB NOT NULL
+    );
+    CREATE INDEX changes_by_doc ON changes(doc_id, seq);
+    -- Changes made here that the sync server has not acknowledged yet.
+    CREATE TABLE outbox (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id       TEXT NOT NULL,
+        change_hash  TEXT NOT NULL UNIQUE,
+        bytes        BLOB NOT NULL,
+        created_ms   INTEGER NOT NULL
+    );
+    -- One row per permit for lists, dashboards and KPIs; rewritten in the same transaction as
+    -- every change to the permit's document.
+    CREATE TABLE permits (
+        id               TEXT PRIMARY KEY,
+        number           TEXT NOT NULL,
+        permit_type      TEXT NOT NULL,
+        grade            TEXT NOT NULL,
+        title            TEXT NOT NULL,
+        location_id      TEXT,
+        status           TEXT NOT NULL,
+        current_step     TEXT,
+        applicant_id     TEXT,
+        guardian_id      TEXT,
+        planned_start_ms INTEGER,
+        planned_end_ms   INTEGER,
+        updated_ms       INTEGER NOT NULL,
+        alert_count      INTEGER NOT NULL,
+        rejected_count   INTEGER NOT NULL
+    );
+    CREATE INDEX permits_by_status ON permits(status, updated_ms DESC, id);
+    CREATE INDEX permits_by_update ON permits(updated_ms DESC, id);
+    -- Photos and handwritten signatures, by SHA-256 of their bytes.
+    CREATE TABLE blobs (
+        hash        TEXT PRIMARY KEY,
+        mime        TEXT NOT NULL,
+        bytes       BLOB NOT NULL,
+        created_ms  INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// Bring the database to the newest schema.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> usize {
+    MIGRATIONS.len()
+}

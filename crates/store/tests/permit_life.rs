@@ -1,0 +1,156 @@
+//! A grade-1 hot-work permit's whole life on one device, through the store and a real SQLite
+//! file, and what survives closing and reopening it.
+
+mod common;
+use chrono::Duration;
+use common::*;
+use ptw_core::api::{Action, ListQuery};
+use ptw_core::{GasReading, Status, Violation};
+use ptw_store::{Store, StoreError};
+
+fn gas() -> Action {
+    Action::GasTest {
+        reading: GasReading {
+            o2_pct: Some(20.9),
+            lel_pct: Some(0.0),
+            h2s_ppm: Some(0.0),
+            co_ppm: Some(0.0),
+            instrument: "MSA Altair 4XR".into(),
+            point: "法兰".into(),
+        },
+    }
+}
+
+#[test]
+fn a_hot_work_permit_is_filed_approved_worked_and_closed_and_survives_a_reopen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("device.db");
+    let t = t0();
+    let permit = {
+        let mut store = open_demo(&db);
+        let zhao = person("赵磊");
+        let form = hot_work_form(&store, t + Duration::minutes(30));
+        let draft = store.create_permit(zhao, form, t).expect("draft saved");
+        assert_eq!(draft.state.status, Status::Draft);
+        assert!(draft.number.starts_with("DH-20261130-"), "number {}", draft.number);
+        let id = draft.id;
+
+        let v = store.act(zhao, id, Action::Submit, t + Duration::minutes(1)).expect("submitted");
+        assert_eq!(v.state.status, Status::InApproval);
+
+        // Self-approval is refused with its rule, and nothing is written.
+        let pending = store.pending_changes().expect("outbox");
+        let err = store.act(zhao, id, Action::Approve { comment: "同意".into() }, t + Duration::minutes(2));
+        assert!(matches!(err, Err(StoreError::Refused(Violation::ApproverIsApplicant))), "{err:?}");
+        assert_eq!(store.pending_changes().expect("outbox"), pending);
+
+        store.act(person("刘洋"), id, Action::Approve { comment: "同意".into() }, t + Duration::minutes(3)).expect("workshop");
+        let v = store.act(person("王强"), id, Action::Approve { comment: "同意".into() }, t + Duration::minutes(4)).expect("safety");
+        assert_eq!(v.state.status, Status::Approved);
+        store.act(person("李娜"), id, gas(), t + Duration::minutes(20)).expect("gas test");
+        let v = store.act(person("李娜"), id, Action::Start, t + Duration::minutes(35)).expect("start");
+        assert_eq!(v.state.status, Status::Active);
+        store.act(person("李娜"), id, Action::Complete, t + Duration::minutes(200)).expect("complete");
+        let v = store.act(person("刘洋"), id, Action::Accept { comment: "现场清理完毕".into() }, t + Duration::minutes(210)).expect("accept");
+        assert_eq!(v.state.status, Status::Closed);
+        id
+    };
+
+    let store = open_demo(&db);
+    let view = store.permit(permit, t + Duration::minutes(300)).expect("reopened");
+    assert_eq!(view.state.status, Status::Closed);
+    assert_eq!(view.state.timeline.len(), 7);
+    assert!(view.state.rejected().next().is_none());
+    let closed = store.list(&ListQuery { status: Some(Status::Closed), limit: 50, offset: 0 }).expect("list");
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].id, permit);
+    assert!(store.list(&ListQuery { status: Some(Status::Draft), limit: 50, offset: 0 }).expect("list").is_empty());
+    assert_eq!(store.status_counts().expect("counts"), vec![(Status::Closed, 1)]);
+    // org seed + device enrolment + draft + 7 events, all waiting for the sync server.
+    assert_eq!(store.pending_changes().expect("outbox"), 10);
+}
+
+#[test]
+fn a_gas_test_thirty_one_minutes_old_blocks_the_start_on_the_device() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open_demo(&dir.path().join("d.db"));
+    let t = t0();
+    let zhang = person("张伟");
+    let id = store.create_permit(zhang, hot_work_form(&store, t), t).expect("draft").id;
+    store.act(zhang, id, Action::Submit, t).expect("submit");
+    store.act(person("刘洋"), id, Action::Approve { comment: "ok".into() }, t).expect("approve");
+    store.act(person("王强"), id, Action::Approve { comment: "ok".into() }, t).expect("approve");
+    store.act(person("李娜"), id, gas(), t + Duration::minutes(1)).expect("gas");
+    let err = store.act(person("李娜"), id, Action::Start, t + Duration::minutes(32));
+    assert!(matches!(err, Err(StoreError::Refused(Violation::GasTestTooOld { age_minutes: 31, max_minutes: 30 }))), "{err:?}");
+}
+
+#[test]
+fn people_sign_in_with_their_pin_and_a_wrong_pin_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open_demo(&dir.path().join("d.db"));
+    let li = person("李娜");
+    assert_eq!(store.verify_pin(li, "2222").expect("right PIN").name, "李娜");
+    assert!(matches!(store.verify_pin(li, "1111"), Err(StoreError::BadCredentials)));
+    assert!(matches!(store.verify_pin(ptw_core::PersonId(uuid::Uuid::nil()), "1111"), Err(StoreError::BadCredentials)));
+}
+
+#[test]
+fn a_draft_with_an_unknown_permit_type_is_refused_with_the_field() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open_demo(&dir.path().join("d.db"));
+    let mut form = hot_work_form(&store, t0());
+    form.permit_type = "underwater_welding".into();
+    match store.create_permit(person("张伟"), form, t0()) {
+        Err(StoreError::InvalidForm(errors)) => assert_eq!(errors[0].field, ptw_core::form::Field::PermitType),
+        other => panic!("expected InvalidForm, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_incomplete_draft_is_saved_but_cannot_be_submitted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open_demo(&dir.path().join("d.db"));
+    let zhang = person("张伟");
+    let mut form = hot_work_form(&store, t0());
+    form.title.clear();
+    let id = store.create_permit(zhang, form.clone(), t0()).expect("draft").id;
+    let err = store.act(zhang, id, Action::Submit, t0());
+    assert!(matches!(err, Err(StoreError::Refused(Violation::FormInvalid { .. }))), "{err:?}");
+    form.title = "补全标题".into();
+    store.update_draft(zhang, id, form, t0()).expect("edit draft");
+    let v = store.act(zhang, id, Action::Submit, t0()).expect("submit");
+    assert_eq!(v.state.status, Status::InApproval);
+    let err = store.update_draft(zhang, id, hot_work_form(&store, t0()), t0());
+    assert!(matches!(err, Err(StoreError::Refused(Violation::NotAllowedInStatus { .. }))), "{err:?}");
+}
+
+#[test]
+fn many_changes_to_one_permit_compact_without_losing_any() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open_demo(&dir.path().join("d.db"));
+    let zhang = person("张伟");
+    let id = store.create_permit(zhang, hot_work_form(&store, t0()), t0()).expect("draft").id;
+    for i in 0..150 {
+        store.act(zhang, id, Action::Comment { text: format!("第 {i} 条") }, t0()).expect("comment");
+    }
+    let view = store.permit(id, t0()).expect("read");
+    assert_eq!(view.state.timeline.len(), 150);
+    assert!(view.state.rejected().next().is_none());
+}
+
+#[test]
+fn a_database_from_a_newer_schema_is_refused_with_advice() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("d.db");
+    drop(open_demo(&path));
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.pragma_update(None, "user_version", 99).expect("bump");
+    }
+    match Store::open(&path, "t", t0()) {
+        Err(e @ StoreError::SchemaTooNew { .. }) => assert!(e.to_string().contains("update the app")),
+        Err(other) => panic!("expected SchemaTooNew, got {other}"),
+        Ok(_) => panic!("expected SchemaTooNew, got a store"),
+    }
+}
