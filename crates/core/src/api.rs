@@ -2,12 +2,12 @@
 //! commands), as JSON. Both sides compile this module, so a field renamed here is renamed on
 //! both sides at once.
 
+use crate::catalog::Catalog;
 use crate::derive::{PermitState, Status};
 use crate::event::GasReading;
 use crate::form::{FieldError, PermitForm};
 use crate::ids::{LocationId, PermitId, PersonId};
 use crate::registry::{Location, Person};
-use crate::catalog::Catalog;
 use crate::rules::Violation;
 use serde::{Deserialize, Serialize};
 
@@ -55,18 +55,32 @@ pub struct ListQuery {
 pub enum Action {
     Submit,
     /// Sign the open approval step.
-    Approve { comment: String },
+    Approve {
+        comment: String,
+    },
     /// Refuse at the open approval step.
-    Reject { comment: String },
-    GasTest { reading: GasReading },
+    Reject {
+        comment: String,
+    },
+    GasTest {
+        reading: GasReading,
+    },
     Start,
-    Suspend { reason: String },
+    Suspend {
+        reason: String,
+    },
     Resume,
     Complete,
     /// Sign the open acceptance step.
-    Accept { comment: String },
-    Cancel { reason: String },
-    Comment { text: String },
+    Accept {
+        comment: String,
+    },
+    Cancel {
+        reason: String,
+    },
+    Comment {
+        text: String,
+    },
 }
 
 /// Everything the UI needs to draw forms and names: read once after sign-in.

@@ -218,7 +218,15 @@ mod tests {
                     assert!(c.role(&s.role).is_some(), "{}/{}/{}: unknown role", t.code, g.code, s.id);
                 }
                 let a = &g.actions;
-                for r in a.start.iter().chain(&a.suspend).chain(&a.resume).chain(&a.complete).chain(&a.gas_test).chain(&a.cancel) {
+                for r in a
+                    .start
+                    .iter()
+                    .chain(&a.suspend)
+                    .chain(&a.resume)
+                    .chain(&a.complete)
+                    .chain(&a.gas_test)
+                    .chain(&a.cancel)
+                {
                     assert!(c.role(r).is_some(), "{}/{}: unknown action role {}", t.code, g.code, r.0);
                 }
             }

@@ -99,7 +99,8 @@ impl StepState {
         match self.mode {
             SignMode::AnySign => !self.signatures.is_empty(),
             SignMode::Countersign => {
-                !self.required.is_empty() && self.required.iter().all(|p| self.signatures.iter().any(|s| s.person == *p))
+                !self.required.is_empty()
+                    && self.required.iter().all(|p| self.signatures.iter().any(|s| s.person == *p))
             }
         }
     }
@@ -337,11 +338,20 @@ impl PermitState {
                 Ok(())
             }
             EventKind::GasTest { reading } => {
-                self.expect_status("gas_test", &[Status::InApproval, Status::Approved, Status::Active, Status::Suspended])?;
+                self.expect_status(
+                    "gas_test",
+                    &[Status::InApproval, Status::Approved, Status::Active, Status::Suspended],
+                )?;
                 let grade = ctx.grade.ok_or(Violation::UnknownPermitType)?;
                 require_role(actor, &grade.actions.gas_test)?;
                 let exceedances = grade.gas_test.as_ref().map(|g| reading.exceedances(&g.limits)).unwrap_or_default();
-                self.gas_tests.push(GasTestRecord { event: ev.id, at: ev.at, tester: ev.actor, reading: reading.clone(), exceedances });
+                self.gas_tests.push(GasTestRecord {
+                    event: ev.id,
+                    at: ev.at,
+                    tester: ev.actor,
+                    reading: reading.clone(),
+                    exceedances,
+                });
                 Ok(())
             }
             EventKind::Start => {

@@ -66,20 +66,37 @@ pub enum EventKind {
     /// The applicant submits the form for approval.
     Submit,
     /// A signature on an approval step.
-    Approve { step: String, comment: String },
+    Approve {
+        step: String,
+        comment: String,
+    },
     /// A refusal on an approval step; the permit is rejected.
-    Reject { step: String, comment: String },
-    GasTest { reading: GasReading },
+    Reject {
+        step: String,
+        comment: String,
+    },
+    GasTest {
+        reading: GasReading,
+    },
     /// Work starts on site (the permit becomes active).
     Start,
-    Suspend { reason: String },
+    Suspend {
+        reason: String,
+    },
     Resume,
     /// The work is finished; acceptance opens.
     Complete,
     /// A signature on an acceptance step; the last one closes the permit.
-    Accept { step: String, comment: String },
-    Cancel { reason: String },
-    Comment { text: String },
+    Accept {
+        step: String,
+        comment: String,
+    },
+    Cancel {
+        reason: String,
+    },
+    Comment {
+        text: String,
+    },
 }
 
 impl EventKind {
@@ -150,9 +167,7 @@ impl SignedEvent {
     /// Parse the body and check the signature against the enrolled key of the device it names.
     pub fn verify(&self, registry: &Registry) -> Result<Event, Violation> {
         let event = self.event()?;
-        let device = registry
-            .device(event.device)
-            .ok_or(Violation::UnknownDevice { device: event.device })?;
+        let device = registry.device(event.device).ok_or(Violation::UnknownDevice { device: event.device })?;
         if device.revoked {
             return Err(Violation::RevokedDevice { device: event.device });
         }

@@ -65,15 +65,28 @@ pub enum FieldProblem {
     UnknownPerson,
     EndNotAfterStart,
     /// The planned window is longer than the grade allows.
-    ValidityTooLong { max_minutes: i64, planned_minutes: i64 },
+    ValidityTooLong {
+        max_minutes: i64,
+        planned_minutes: i64,
+    },
     /// The guardian must not also be the applicant or a worker of the crew.
     GuardianNotIndependent,
     /// A required precaution was not confirmed.
-    PrecautionNotConfirmed { code: String },
+    PrecautionNotConfirmed {
+        code: String,
+    },
     /// A countersign step needs its signers named, each holding the step's role.
-    AssigneesMissing { step: String },
-    AssigneeLacksRole { step: String, person: PersonId },
-    PersonLacksRole { person: PersonId, role: String },
+    AssigneesMissing {
+        step: String,
+    },
+    AssigneeLacksRole {
+        step: String,
+        person: PersonId,
+    },
+    PersonLacksRole {
+        person: PersonId,
+        role: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,7 +177,10 @@ impl PermitForm {
                 }
                 for p in named {
                     if !registry.person(*p).is_some_and(|x| x.has_role(&step.role)) {
-                        errors.push(FieldError::new(F::Assignees, P::AssigneeLacksRole { step: step.id.clone(), person: *p }));
+                        errors.push(FieldError::new(
+                            F::Assignees,
+                            P::AssigneeLacksRole { step: step.id.clone(), person: *p },
+                        ));
                     }
                 }
             }
@@ -175,13 +191,14 @@ impl PermitForm {
     fn validate_people(&self, registry: &Registry, errors: &mut Vec<FieldError>) {
         use Field as F;
         use FieldProblem as P;
-        let role_check = |field: Field, id: PersonId, role: &str, errors: &mut Vec<FieldError>| match registry.person(id) {
-            None => errors.push(FieldError::new(field, P::UnknownPerson)),
-            Some(p) if !p.roles.iter().any(|r| r.0 == role) => {
-                errors.push(FieldError::new(field, P::PersonLacksRole { person: id, role: role.to_string() }))
-            }
-            Some(_) => {}
-        };
+        let role_check =
+            |field: Field, id: PersonId, role: &str, errors: &mut Vec<FieldError>| match registry.person(id) {
+                None => errors.push(FieldError::new(field, P::UnknownPerson)),
+                Some(p) if !p.roles.iter().any(|r| r.0 == role) => {
+                    errors.push(FieldError::new(field, P::PersonLacksRole { person: id, role: role.to_string() }))
+                }
+                Some(_) => {}
+            };
         if let Some(a) = self.applicant {
             role_check(F::Applicant, a, "applicant", errors);
         }

@@ -16,7 +16,12 @@ fn noisy_story(p: &Plant) -> (PermitForm, Vec<String>) {
     events.push(p.event(&form, p.applicant, T0 - 45 * MIN, Plant::approve("workshop_review")));
     events.push(p.event(&form, p.guardian, T0 + 90 * MIN, EventKind::Start));
     // Same HLC as the workshop review: the tie is broken by event id.
-    events.push(p.event(&form, p.director, T0 - 50 * MIN, EventKind::Reject { step: "workshop_review".into(), comment: "再议".into() }));
+    events.push(p.event(
+        &form,
+        p.director,
+        T0 - 50 * MIN,
+        EventKind::Reject { step: "workshop_review".into(), comment: "再议".into() },
+    ));
     events.push(p.event(&form, p.applicant, T0 + 190 * MIN, EventKind::Cancel { reason: "计划变更".into() }));
     events.push(p.event(&form, p.guardian, T0 + 100 * MIN, EventKind::Comment { text: "火花已清".into() }));
     let mut forged = SignedEvent::from_stored(&events[0]).expect("stored");
@@ -67,5 +72,9 @@ fn the_noisy_story_exercises_both_applied_and_rejected_events() {
     let state = p.derive(&form, &events, T0 + 200 * MIN);
     let rejected = state.rejected().count();
     assert!(rejected >= 4, "rejected {rejected}: {:?}", state.timeline);
-    assert!(state.timeline.len() - rejected >= 6, "{:#?}", state.timeline.iter().map(|t| (t.event.as_ref().map(|e| e.kind.code()), &t.outcome)).collect::<Vec<_>>());
+    assert!(
+        state.timeline.len() - rejected >= 6,
+        "{:#?}",
+        state.timeline.iter().map(|t| (t.event.as_ref().map(|e| e.kind.code()), &t.outcome)).collect::<Vec<_>>()
+    );
 }

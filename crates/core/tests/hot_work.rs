@@ -57,7 +57,11 @@ fn the_guardian_cannot_approve_the_permit_they_watch() {
     let p = Plant::new();
     let mut form = p.hot_work_form();
     let mut registry = p.registry.clone();
-    registry.people.iter_mut().filter(|x| x.id == p.guardian).for_each(|x| x.roles.push(Role::new("workshop_director")));
+    registry
+        .people
+        .iter_mut()
+        .filter(|x| x.id == p.guardian)
+        .for_each(|x| x.roles.push(Role::new("workshop_director")));
     form.guardian = Some(p.guardian);
     let events = vec![
         p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
@@ -124,7 +128,8 @@ fn work_cannot_start_without_a_gas_test_or_after_a_failed_one() {
     let form = p.hot_work_form();
     let mut events = approved_events(&p, &form);
     events.push(p.event(&form, p.guardian, T0 + MIN, EventKind::Start));
-    let bad = GasReading { o2_pct: Some(20.9), lel_pct: Some(25.0), h2s_ppm: Some(0.0), co_ppm: None, ..Default::default() };
+    let bad =
+        GasReading { o2_pct: Some(20.9), lel_pct: Some(25.0), h2s_ppm: Some(0.0), co_ppm: None, ..Default::default() };
     events.push(p.event(&form, p.guardian, T0 + 2 * MIN, EventKind::GasTest { reading: bad }));
     events.push(p.event(&form, p.guardian, T0 + 3 * MIN, EventKind::Start));
     let state = p.derive(&form, &events, T0 + 4 * MIN);
@@ -284,7 +289,12 @@ fn a_rejected_permit_is_final() {
     let form = p.hot_work_form();
     let events = vec![
         p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
-        p.event(&form, p.director, T0 - 50 * MIN, EventKind::Reject { step: "workshop_review".into(), comment: "措施不全".into() }),
+        p.event(
+            &form,
+            p.director,
+            T0 - 50 * MIN,
+            EventKind::Reject { step: "workshop_review".into(), comment: "措施不全".into() },
+        ),
         p.event(&form, p.safety, T0 - 40 * MIN, Plant::approve("workshop_review")),
     ];
     let state = p.derive(&form, &events, T0);

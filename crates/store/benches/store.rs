@@ -32,7 +32,14 @@ fn form(store: &Store) -> PermitForm {
         guardian: Some(person("李娜")),
         crew: vec![person("孙浩")],
         hazards: "bench".into(),
-        precautions: r.catalog.permit_type("hot_work").expect("type").precautions.iter().map(|p| p.code.clone()).collect(),
+        precautions: r
+            .catalog
+            .permit_type("hot_work")
+            .expect("type")
+            .precautions
+            .iter()
+            .map(|p| p.code.clone())
+            .collect(),
         ..Default::default()
     }
 }
@@ -141,7 +148,11 @@ fn benches(c: &mut Criterion) {
     percentiles(&format!("list {total} permits filtered by status (page of 100)"), times);
     let t = Instant::now();
     let counts = store.status_counts().expect("counts");
-    println!("status counts over {total} permits: {:.3} ms ({} statuses)", t.elapsed().as_secs_f64() * 1e3, counts.len());
+    println!(
+        "status counts over {total} permits: {:.3} ms ({} statuses)",
+        t.elapsed().as_secs_f64() * 1e3,
+        counts.len()
+    );
     c.bench_function("list_100k_filtered_by_status", |b| b.iter(|| store.list(&query).expect("list")));
 }
 

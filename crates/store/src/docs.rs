@@ -193,7 +193,12 @@ impl OrgDoc {
             .locations
             .iter()
             .map(|(id, l)| {
-                Ok(Location { id: parse_id("location", id)?, code: l.code.clone(), name: l.name.clone(), area: l.area.clone() })
+                Ok(Location {
+                    id: parse_id("location", id)?,
+                    code: l.code.clone(),
+                    name: l.name.clone(),
+                    area: l.area.clone(),
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         let devices = self

@@ -91,9 +91,8 @@ fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>> {
 }
 
 fn load_or_create_identity(conn: &mut Connection, now: chrono::DateTime<chrono::Utc>) -> Result<Identity> {
-    let row: Option<(String, Vec<u8>)> = conn
-        .query_row("SELECT id, secret_key FROM device LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let row: Option<(String, Vec<u8>)> =
+        conn.query_row("SELECT id, secret_key FROM device LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
     if let Some((id, secret)) = row {
         let bytes: [u8; 32] =
             secret.as_slice().try_into().map_err(|_| StoreError::Corrupt("device key is not 32 bytes".into()))?;
@@ -147,7 +146,10 @@ fn save_change(tx: &Transaction, doc_id: &str, kind: &str, doc: &mut AutoCommit,
          ON CONFLICT(id) DO UPDATE SET updated_ms = excluded.updated_ms",
         rusqlite::params![doc_id, kind, hlc.ms],
     )?;
-    tx.execute("INSERT INTO changes (doc_id, hash, bytes) VALUES (?1, ?2, ?3)", rusqlite::params![doc_id, hash, bytes])?;
+    tx.execute(
+        "INSERT INTO changes (doc_id, hash, bytes) VALUES (?1, ?2, ?3)",
+        rusqlite::params![doc_id, hash, bytes],
+    )?;
     tx.execute(
         "INSERT INTO outbox (doc_id, change_hash, bytes, created_ms) VALUES (?1, ?2, ?3, ?4)",
         rusqlite::params![doc_id, hash, bytes, hlc.ms],

@@ -4,7 +4,7 @@
 
 use crate::docs::{DeviceDoc, LocationDoc, OrgDoc, PersonDoc};
 use crate::error::{Result, StoreError};
-use crate::{write_tx, load_doc, next_clock, save_change, Store};
+use crate::{load_doc, next_clock, save_change, write_tx, Store};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::{DateTime, Utc};
@@ -65,11 +65,7 @@ impl Store {
     pub(crate) fn reload_registry(&mut self) -> Result<()> {
         let org = self.read_org()?;
         self.registry = org.registry()?;
-        self.pins = org
-            .people
-            .iter()
-            .filter_map(|(id, p)| Some((id.parse().ok()?, p.pin_hash.clone())))
-            .collect();
+        self.pins = org.people.iter().filter_map(|(id, p)| Some((id.parse().ok()?, p.pin_hash.clone()))).collect();
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 
 use crate::docs::{self, LoadedPermit};
 use crate::error::{Result, StoreError};
-use crate::{write_tx, load_doc, new_uuid, next_clock, save_change, Store};
+use crate::{load_doc, new_uuid, next_clock, save_change, write_tx, Store};
 use chrono::{DateTime, Utc};
 use ptw_core::api::{Action, ListQuery, PermitSummary, PermitView};
 use ptw_core::derive::{check, derive, PermitState};
@@ -22,10 +22,16 @@ impl Store {
     pub fn create_permit(&mut self, actor: PersonId, mut form: PermitForm, now: DateTime<Utc>) -> Result<PermitView> {
         form.applicant = Some(actor);
         let ptype = self.registry.catalog.permit_type(&form.permit_type).ok_or_else(|| {
-            StoreError::InvalidForm(vec![FieldError { field: Field::PermitType, problem: FieldProblem::UnknownPermitType }])
+            StoreError::InvalidForm(vec![FieldError {
+                field: Field::PermitType,
+                problem: FieldProblem::UnknownPermitType,
+            }])
         })?;
         if ptype.grade(&form.grade).is_none() {
-            return Err(StoreError::InvalidForm(vec![FieldError { field: Field::Grade, problem: FieldProblem::UnknownGrade }]));
+            return Err(StoreError::InvalidForm(vec![FieldError {
+                field: Field::Grade,
+                problem: FieldProblem::UnknownGrade,
+            }]));
         }
         self.registry.person(actor).ok_or(StoreError::BadCredentials)?;
         let id = PermitId(new_uuid(now));
@@ -47,13 +53,22 @@ impl Store {
     }
 
     /// Edit a draft. Only the applicant edits, and only while the permit is a draft.
-    pub fn update_draft(&mut self, actor: PersonId, id: PermitId, mut form: PermitForm, now: DateTime<Utc>) -> Result<PermitView> {
+    pub fn update_draft(
+        &mut self,
+        actor: PersonId,
+        id: PermitId,
+        mut form: PermitForm,
+        now: DateTime<Utc>,
+    ) -> Result<PermitView> {
         let actor_id = self.actor();
         let tx = write_tx(&mut self.conn)?;
         let (mut doc, loaded) = load_permit(&tx, id)?;
         let state = derive(id, &loaded.form, &loaded.events, &self.registry, now);
         if state.status != Status::Draft {
-            return Err(StoreError::Refused(ptw_core::Violation::NotAllowedInStatus { action: "edit".into(), status: state.status }));
+            return Err(StoreError::Refused(ptw_core::Violation::NotAllowedInStatus {
+                action: "edit".into(),
+                status: state.status,
+            }));
         }
         if loaded.form.applicant != Some(actor) {
             return Err(StoreError::Refused(ptw_core::Violation::NotApplicant));
@@ -120,7 +135,8 @@ impl Store {
         let sql_all = "SELECT id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
                 guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count
              FROM permits ORDER BY updated_ms DESC, id LIMIT ?1 OFFSET ?2";
-        let sql_status = "SELECT id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
+        let sql_status =
+            "SELECT id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
                 guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count
              FROM permits WHERE status = ?3 ORDER BY updated_ms DESC, id LIMIT ?1 OFFSET ?2";
         let rows = match query.status {
@@ -172,9 +188,10 @@ fn load_permit(conn: &Connection, id: PermitId) -> Result<(automerge::AutoCommit
 /// Turn a person's request into the event to sign; steps are the one currently open.
 fn event_kind(action: Action, state: &PermitState) -> Result<EventKind> {
     let open_step = || {
-        state.current_step.clone().ok_or_else(|| {
-            StoreError::Refused(ptw_core::Violation::StepNotOpen { step: String::new() })
-        })
+        state
+            .current_step
+            .clone()
+            .ok_or_else(|| StoreError::Refused(ptw_core::Violation::StepNotOpen { step: String::new() }))
     };
     Ok(match action {
         Action::Submit => EventKind::Submit,

@@ -44,14 +44,20 @@ fn a_hot_work_permit_is_filed_approved_worked_and_closed_and_survives_a_reopen()
         assert!(matches!(err, Err(StoreError::Refused(Violation::ApproverIsApplicant))), "{err:?}");
         assert_eq!(store.pending_changes().expect("outbox"), pending);
 
-        store.act(person("刘洋"), id, Action::Approve { comment: "同意".into() }, t + Duration::minutes(3)).expect("workshop");
-        let v = store.act(person("王强"), id, Action::Approve { comment: "同意".into() }, t + Duration::minutes(4)).expect("safety");
+        store
+            .act(person("刘洋"), id, Action::Approve { comment: "同意".into() }, t + Duration::minutes(3))
+            .expect("workshop");
+        let v = store
+            .act(person("王强"), id, Action::Approve { comment: "同意".into() }, t + Duration::minutes(4))
+            .expect("safety");
         assert_eq!(v.state.status, Status::Approved);
         store.act(person("李娜"), id, gas(), t + Duration::minutes(20)).expect("gas test");
         let v = store.act(person("李娜"), id, Action::Start, t + Duration::minutes(35)).expect("start");
         assert_eq!(v.state.status, Status::Active);
         store.act(person("李娜"), id, Action::Complete, t + Duration::minutes(200)).expect("complete");
-        let v = store.act(person("刘洋"), id, Action::Accept { comment: "现场清理完毕".into() }, t + Duration::minutes(210)).expect("accept");
+        let v = store
+            .act(person("刘洋"), id, Action::Accept { comment: "现场清理完毕".into() }, t + Duration::minutes(210))
+            .expect("accept");
         assert_eq!(v.state.status, Status::Closed);
         id
     };
@@ -82,7 +88,10 @@ fn a_gas_test_thirty_one_minutes_old_blocks_the_start_on_the_device() {
     store.act(person("王强"), id, Action::Approve { comment: "ok".into() }, t).expect("approve");
     store.act(person("李娜"), id, gas(), t + Duration::minutes(1)).expect("gas");
     let err = store.act(person("李娜"), id, Action::Start, t + Duration::minutes(32));
-    assert!(matches!(err, Err(StoreError::Refused(Violation::GasTestTooOld { age_minutes: 31, max_minutes: 30 }))), "{err:?}");
+    assert!(
+        matches!(err, Err(StoreError::Refused(Violation::GasTestTooOld { age_minutes: 31, max_minutes: 30 }))),
+        "{err:?}"
+    );
 }
 
 #[test]

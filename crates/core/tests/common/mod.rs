@@ -73,12 +73,7 @@ impl Plant {
                 name: "储罐区 T-101".into(),
                 area: "罐区".into(),
             }],
-            devices: vec![Device {
-                id: device,
-                name: "T-07".into(),
-                public_key: public_key_hex(&key),
-                revoked: false,
-            }],
+            devices: vec![Device { id: device, name: "T-07".into(), public_key: public_key_hex(&key), revoked: false }],
         };
         Plant {
             registry,
