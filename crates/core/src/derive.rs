@@ -266,6 +266,17 @@ pub fn check(
     Ok(next)
 }
 
+/// Recompute the `now`-dependent alerts of an already derived state.
+pub fn refresh_alerts(
+    mut state: PermitState,
+    form: &PermitForm,
+    registry: &Registry,
+    now: DateTime<Utc>,
+) -> PermitState {
+    state.alerts = alerts(&state, &Ctx::new(form, registry), now);
+    state
+}
+
 fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
     let steps = ctx
         .grade

@@ -23,7 +23,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::Path;
 
 /// Compact a document's incremental changes into its snapshot once this many have piled up.
-const COMPACT_AFTER_CHANGES: i64 = 64;
+const COMPACT_AFTER_CHANGES: i64 = 32;
 
 /// This device: its id and the key that signs its events.
 struct Identity {
@@ -38,6 +38,10 @@ pub struct Store {
     registry: Registry,
     /// PIN hashes by person, from the org document.
     pins: std::collections::BTreeMap<ptw_core::PersonId, String>,
+    /// Recently used permits, loaded and derived, so a burst of actions on one permit does not
+    /// reload and re-verify its whole log each time. Only this `Store` writes the database, so
+    /// an entry is exact until this `Store` changes the permit or the registry.
+    cache: permits::PermitCache,
 }
 
 impl Store {
@@ -60,7 +64,13 @@ impl Store {
         }
         schema::migrate(&mut conn)?;
         let identity = load_or_create_identity(&mut conn, now)?;
-        let mut store = Store { conn, identity, registry: org::empty_registry(), pins: Default::default() };
+        let mut store = Store {
+            conn,
+            identity,
+            registry: org::empty_registry(),
+            pins: Default::default(),
+            cache: Default::default(),
+        };
         store.reload_registry()?;
         store.ensure_device_enrolled(device_name, now)?;
         Ok(store)
@@ -125,11 +135,17 @@ fn load_doc(conn: &Connection, id: &str) -> Result<Option<AutoCommit>> {
         Some(bytes) => AutoCommit::load(&bytes)?,
         None => AutoCommit::new(),
     };
+    // One load_incremental over all pending changes is much cheaper than one per change.
+    let mut pending = Vec::new();
     let mut stmt = conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([id])?;
     while let Some(row) = rows.next()? {
-        let bytes: Vec<u8> = row.get(0)?;
-        doc.load_incremental(&bytes)?;
+        pending.extend_from_slice(
+            row.get_ref(0)?.as_blob().map_err(|e| StoreError::Corrupt(format!("change of {id}: {e}")))?,
+        );
+    }
+    if !pending.is_empty() {
+        doc.load_incremental(&pending)?;
     }
     Ok(Some(doc))
 }

@@ -65,6 +65,8 @@ impl Store {
     pub(crate) fn reload_registry(&mut self) -> Result<()> {
         let org = self.read_org()?;
         self.registry = org.registry()?;
+        // Derived states depend on the registry (roles, freezes, device keys).
+        self.cache.clear();
         self.pins = org.people.iter().filter_map(|(id, p)| Some((id.parse().ok()?, p.pin_hash.clone()))).collect();
         Ok(())
     }

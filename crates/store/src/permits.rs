@@ -9,13 +9,52 @@ use crate::error::{Result, StoreError};
 use crate::{load_doc, new_uuid, next_clock, save_change, write_tx, Store};
 use chrono::{DateTime, Utc};
 use ptw_core::api::{Action, ListQuery, PermitSummary, PermitView};
-use ptw_core::derive::{check, derive, PermitState};
+use ptw_core::derive::{check, derive, refresh_alerts, PermitState};
 use ptw_core::form::{Field, FieldError, FieldProblem};
 use ptw_core::{Event, EventId, EventKind, PermitForm, PermitId, PersonId, SignedEvent, Status};
 use rusqlite::{params, Connection, Transaction};
 
 /// The most rows one list call returns; lists page beyond it.
 pub const MAX_PAGE: u32 = 500;
+
+/// How many loaded permits the store keeps in memory.
+const CACHE_CAPACITY: usize = 64;
+
+/// A permit loaded from its document and derived.
+pub(crate) struct Loaded {
+    doc: automerge::AutoCommit,
+    number: String,
+    form: PermitForm,
+    events: Vec<String>,
+    state: PermitState,
+}
+
+/// Recently used permits. Entries are taken out while a write uses them and put back only
+/// after its commit, so a failed write never leaves a half-changed document behind.
+#[derive(Default)]
+pub(crate) struct PermitCache {
+    entries: std::collections::HashMap<PermitId, Loaded>,
+}
+
+impl PermitCache {
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    fn take(&mut self, id: PermitId) -> Option<Loaded> {
+        self.entries.remove(&id)
+    }
+
+    fn put(&mut self, id: PermitId, loaded: Loaded) {
+        if self.entries.len() >= CACHE_CAPACITY {
+            // Evict the least recently changed permit.
+            if let Some(oldest) = self.entries.iter().min_by_key(|(_, l)| l.state.last_hlc).map(|(k, _)| *k) {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.entries.insert(id, loaded);
+    }
+}
 
 impl Store {
     /// Save a new draft permit filed by `actor`, who becomes its applicant.
@@ -61,6 +100,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<PermitView> {
         let actor_id = self.actor();
+        self.cache.take(id); // about to change: whatever is cached is stale
         let tx = write_tx(&mut self.conn)?;
         let (mut doc, loaded) = load_permit(&tx, id)?;
         let state = derive(id, &loaded.form, &loaded.events, &self.registry, now);
@@ -92,33 +132,56 @@ impl Store {
     pub fn act(&mut self, actor: PersonId, id: PermitId, action: Action, now: DateTime<Utc>) -> Result<PermitView> {
         let actor_id = self.actor();
         let device = self.identity.id;
+        let cached = self.cache.take(id);
         let tx = write_tx(&mut self.conn)?;
-        let (mut doc, loaded) = load_permit(&tx, id)?;
-        let state = derive(id, &loaded.form, &loaded.events, &self.registry, now);
-        let kind = event_kind(action, &state)?;
-        let at = next_clock(&tx, state.last_hlc, now)?;
+        let mut loaded = match cached {
+            Some(l) => l,
+            None => load_and_derive(&tx, id, &self.registry, now)?,
+        };
+        let kind = event_kind(action, &loaded.state)?;
+        let at = next_clock(&tx, loaded.state.last_hlc, now)?;
         let event = Event {
             id: EventId(new_uuid(now)),
             permit: id,
             at,
             device,
             actor,
-            content_hash: state.form_hash.clone(),
+            content_hash: loaded.state.form_hash.clone(),
             kind,
         };
-        let next = check(&state, &loaded.form, &self.registry, &event, now).map_err(StoreError::Refused)?;
-        let signed = SignedEvent::sign(&event, &self.identity.key);
-        doc.set_actor(actor_id);
-        docs::append_event(&mut doc, signed.to_stored())?;
-        save_change(&tx, &id.to_string(), "permit", &mut doc, at)?;
-        let view = PermitView { id, number: loaded.number, form: loaded.form, state: next };
+        let next = match check(&loaded.state, &loaded.form, &self.registry, &event, now) {
+            Ok(next) => next,
+            Err(v) => {
+                // Nothing changed: the loaded permit is still exact.
+                drop(tx);
+                self.cache.put(id, loaded);
+                return Err(StoreError::Refused(v));
+            }
+        };
+        let signed = SignedEvent::sign(&event, &self.identity.key).to_stored();
+        loaded.doc.set_actor(actor_id);
+        docs::append_event(&mut loaded.doc, signed.clone())?;
+        save_change(&tx, &id.to_string(), "permit", &mut loaded.doc, at)?;
+        let view = PermitView { id, number: loaded.number.clone(), form: loaded.form.clone(), state: next };
         write_projection(&tx, &view, at.ms)?;
         tx.commit()?;
+        loaded.events.push(signed);
+        loaded.state = view.state.clone();
+        self.cache.put(id, loaded);
         Ok(view)
+    }
+
+    /// Forget the permits held in memory (the next read loads from the database).
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
     }
 
     /// A whole permit, derived at `now`.
     pub fn permit(&self, id: PermitId, now: DateTime<Utc>) -> Result<PermitView> {
+        if let Some(l) = self.cache.entries.get(&id) {
+            let state = refresh_alerts(l.state.clone(), &l.form, &self.registry, now);
+            return Ok(PermitView { id, number: l.number.clone(), form: l.form.clone(), state });
+        }
         let (_, loaded) = load_permit(&self.conn, id)?;
         let state = derive(id, &loaded.form, &loaded.events, &self.registry, now);
         Ok(PermitView { id, number: loaded.number, form: loaded.form, state })
@@ -183,6 +246,17 @@ fn load_permit(conn: &Connection, id: PermitId) -> Result<(automerge::AutoCommit
     let doc = load_doc(conn, &id.to_string())?.ok_or(StoreError::PermitNotFound(id))?;
     let loaded = docs::read_permit(&doc)?;
     Ok((doc, loaded))
+}
+
+fn load_and_derive(
+    conn: &Connection,
+    id: PermitId,
+    registry: &ptw_core::Registry,
+    now: DateTime<Utc>,
+) -> Result<Loaded> {
+    let (doc, LoadedPermit { number, form, events }) = load_permit(conn, id)?;
+    let state = derive(id, &form, &events, registry, now);
+    Ok(Loaded { doc, number, form, events, state })
 }
 
 /// Turn a person's request into the event to sign; steps are the one currently open.

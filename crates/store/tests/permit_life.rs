@@ -163,3 +163,25 @@ fn a_database_from_a_newer_schema_is_refused_with_advice() {
         Ok(_) => panic!("expected SchemaTooNew, got a store"),
     }
 }
+
+#[test]
+fn what_the_store_remembers_between_actions_equals_a_fresh_derivation() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("d.db");
+    let mut store = open_demo(&db);
+    let t = t0();
+    let zhao = person("赵磊");
+    let id = store.create_permit(zhao, hot_work_form(&store, t), t).expect("draft").id;
+    store.act(zhao, id, Action::Submit, t).expect("submit");
+    let _ = store.act(zhao, id, Action::Approve { comment: "自批".into() }, t).expect_err("self-approval refused");
+    store.act(person("刘洋"), id, Action::Approve { comment: "ok".into() }, t).expect("approve");
+    store.act(person("李娜"), id, gas(), t + Duration::minutes(1)).expect("gas");
+    let remembered = store.permit(id, t + Duration::minutes(90)).expect("cached read");
+    store.clear_cache();
+    let reloaded = store.permit(id, t + Duration::minutes(90)).expect("fresh read");
+    assert_eq!(remembered, reloaded);
+    assert_eq!(reloaded.state.current_step.as_deref(), Some("safety_approval"));
+    assert!(!reloaded.state.alerts.is_empty(), "the open step is overdue at +90 min");
+    let other_process = open_demo(&db).permit(id, t + Duration::minutes(90)).expect("second store");
+    assert_eq!(remembered, other_process);
+}
