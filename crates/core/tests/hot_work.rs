@@ -247,7 +247,7 @@ fn a_forged_or_unknown_device_signature_is_rejected() {
 
     let mut registry = p.registry.clone();
     registry.devices.clear();
-    let state = derive(p.permit, &form, &[submit.clone()], &registry, at(T0));
+    let state = derive(p.permit, &form, std::slice::from_ref(&submit), &registry, at(T0));
     assert_eq!(rejection(&state, 0), Some(&Violation::UnknownDevice { device: p.device }));
     registry = p.registry.clone();
     registry.devices[0].revoked = true;
