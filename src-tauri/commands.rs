@@ -1,0 +1,105 @@
+//! The Tauri commands the UI calls. Thin adapters: take the arguments, call ptw-store with the
+//! signed-in person and the wall clock, map the store's error to a [`CommandError`] the UI can
+//! translate. No rule is decided here.
+
+use chrono::Utc;
+use ptw_core::api::{Action, CommandError, Directory, ListQuery, PermitSummary, PermitView, Session, SyncStatus};
+use ptw_core::{PermitForm, PermitId, PersonId, Status};
+use ptw_store::{Store, StoreError};
+use std::sync::{Mutex, MutexGuard};
+use tauri::State;
+
+/// What the app holds while it runs: the device store and who is signed in on it.
+pub struct AppState {
+    pub store: Mutex<Store>,
+    pub session: Mutex<Option<PersonId>>,
+}
+
+type Reply<T> = Result<T, CommandError>;
+
+fn to_command_error(e: StoreError) -> CommandError {
+    match e {
+        StoreError::Refused(violation) => CommandError::Refused { violation },
+        StoreError::InvalidForm(errors) => CommandError::InvalidForm { errors },
+        StoreError::BadCredentials => CommandError::BadCredentials,
+        StoreError::PermitNotFound(id) => CommandError::NotFound { what: format!("permit {id}") },
+        other => CommandError::Internal { message: other.to_string() },
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> Reply<MutexGuard<'_, T>> {
+    m.lock().map_err(|_| CommandError::Internal {
+        message: "the store is unavailable after an earlier crash; restart the app".into(),
+    })
+}
+
+fn signed_in(state: &AppState) -> Reply<PersonId> {
+    lock(&state.session)?.ok_or(CommandError::NotSignedIn)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn directory(state: State<AppState>) -> Reply<Directory> {
+    let store = lock(&state.store)?;
+    let r = store.registry();
+    Ok(Directory { catalog: r.catalog.clone(), people: r.people.clone(), locations: r.locations.clone() })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn sign_in(state: State<AppState>, person_id: PersonId, pin: String) -> Reply<Session> {
+    let person = lock(&state.store)?.verify_pin(person_id, &pin).map_err(to_command_error)?.clone();
+    *lock(&state.session)? = Some(person.id);
+    Ok(Session { person })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn sign_out(state: State<AppState>) -> Reply<()> {
+    *lock(&state.session)? = None;
+    Ok(())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn session(state: State<AppState>) -> Reply<Option<Session>> {
+    let Some(id) = *lock(&state.session)? else { return Ok(None) };
+    let store = lock(&state.store)?;
+    Ok(store.registry().person(id).cloned().map(|person| Session { person }))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn list_permits(state: State<AppState>, query: ListQuery) -> Reply<Vec<PermitSummary>> {
+    lock(&state.store)?.list(&query).map_err(to_command_error)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn status_counts(state: State<AppState>) -> Reply<Vec<(Status, u64)>> {
+    lock(&state.store)?.status_counts().map_err(to_command_error)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn get_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
+    lock(&state.store)?.permit(id, Utc::now()).map_err(to_command_error)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn create_permit(state: State<AppState>, form: PermitForm) -> Reply<PermitView> {
+    let actor = signed_in(&state)?;
+    lock(&state.store)?.create_permit(actor, form, Utc::now()).map_err(to_command_error)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn update_draft(state: State<AppState>, id: PermitId, form: PermitForm) -> Reply<PermitView> {
+    let actor = signed_in(&state)?;
+    lock(&state.store)?.update_draft(actor, id, form, Utc::now()).map_err(to_command_error)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn act(state: State<AppState>, permit_id: PermitId, action: Action) -> Reply<PermitView> {
+    let actor = signed_in(&state)?;
+    lock(&state.store)?.act(actor, permit_id, action, Utc::now()).map_err(to_command_error)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
+    let pending_changes = lock(&state.store)?.pending_changes().map_err(to_command_error)?;
+    // No sync server is configured until the device is enrolled (the sync issue builds that).
+    Ok(SyncStatus { online: false, pending_changes, server_configured: false, last_sync_ms: None })
+}

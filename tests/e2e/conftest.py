@@ -1,0 +1,203 @@
+"""Fixtures for end-to-end tests of the real openptw window.
+
+`./openptw e2e` builds the UI and the app, then runs pytest under Xvfb with:
+  OPENPTW_APP        the app binary (built with the `custom-protocol` feature: UI embedded)
+  OPENPTW_ARTIFACTS  where screenshots and logs go (default: <repo>/artifacts/e2e)
+
+Each test gets its own tauri-driver (which starts WebKitWebDriver, which starts the app) and a
+fresh HOME / XDG_* / OPENPTW_DATA_DIR in a temporary directory, so tests never touch the real
+home directory and never share app data.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.client_config import ClientConfig
+from selenium.webdriver.remote.remote_connection import RemoteConnection
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("OPENPTW_ARTIFACTS", ROOT / "artifacts" / "e2e"))
+DEFAULT_APP = Path.home() / ".cache" / "openptw" / "target" / "debug" / "openptw"
+
+
+# Longest a single WebDriver command may take before the client gives up (the default is to
+# wait forever, which turns a wedged WebKitWebDriver into a CI job that never ends).
+COMMAND_TIMEOUT = 120
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# A SIGTERM (CI cancelling the job, `kill`) should still run the fixtures' teardown, which
+# stops tauri-driver and the app; pytest does that for KeyboardInterrupt.
+signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGKILL when pytest dies, however it dies (Linux)."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"tauri-driver exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"tauri-driver did not listen on port {port} within {timeout} s")
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """Stops tauri-driver and what it started (WebKitWebDriver, the app): its own group."""
+    if proc.poll() is not None:
+        return
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="session")
+def app_binary() -> Path:
+    app = Path(os.environ.get("OPENPTW_APP", DEFAULT_APP))
+    if not app.is_file():
+        pytest.fail(f"no app binary at {app}: run `./openptw e2e` (it builds the UI and the app)")
+    return app
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def gui_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for the app: HOME, XDG_* and OPENPTW_DATA_DIR under a temporary directory."""
+    real_home = Path.home()
+    home = tmp_path / "home"
+    env = dict(os.environ)
+    # Keep the real toolchain reachable even though HOME moves.
+    env.setdefault("RUSTUP_HOME", str(real_home / ".rustup"))
+    env.setdefault("CARGO_HOME", str(real_home / ".cargo"))
+    dirs = {
+        "HOME": home,
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_DATA_HOME": home / ".local" / "share",
+        "XDG_CACHE_HOME": home / ".cache",
+        "XDG_STATE_HOME": home / ".local" / "state",
+        "XDG_RUNTIME_DIR": tmp_path / "runtime",
+        "OPENPTW_DATA_DIR": tmp_path / "data",
+    }
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    dirs["XDG_RUNTIME_DIR"].chmod(0o700)
+    env.update({k: str(v) for k, v in dirs.items()})
+    # Quiet, deterministic WebKit under Xvfb (software GL, no accessibility bus).
+    # Not WEBKIT_DISABLE_COMPOSITING_MODE: with compositing off, WebKitWebDriver 2.50's
+    # screenshot command never answers on a page that does not scroll (e.g. the sign-in page).
+    env.setdefault("NO_AT_BRIDGE", "1")
+    env.setdefault("LIBGL_ALWAYS_SOFTWARE", "1")
+    return env
+
+
+@pytest.fixture
+def driver(request, app_binary: Path, gui_env: dict[str, str], artifacts: Path):
+    """A WebDriver session on a freshly started openptw window (via tauri-driver)."""
+    tauri_driver = shutil.which("tauri-driver", path=gui_env.get("PATH"))
+    if tauri_driver is None:
+        pytest.fail("tauri-driver not on PATH: run `./openptw setup`")
+    port, native_port = free_port(), free_port()
+    log_path = artifacts / f"{request.node.name}.tauri-driver.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [tauri_driver, "--port", str(port), "--native-port", str(native_port)],
+            env=gui_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        session = None
+        try:
+            wait_for_port(port, proc)
+            # tauri-driver listens before the WebKitWebDriver it started does; a session
+            # request in between is refused ("tcp connect error"), so wait for both.
+            wait_for_port(native_port, proc)
+            options = ArgOptions()
+            options.set_capability("browserName", "wry")
+            options.set_capability("tauri:options", {"application": str(app_binary)})
+            url = f"http://127.0.0.1:{port}"
+            connection = RemoteConnection(
+                client_config=ClientConfig(remote_server_addr=url, timeout=COMMAND_TIMEOUT)
+            )
+            session = webdriver.Remote(command_executor=connection, options=options)
+            session.implicitly_wait(0)
+            yield session
+        finally:
+            if session is not None:
+                try:
+                    session.quit()
+                except Exception as e:  # the app may already be gone
+                    print(f"session.quit() failed: {e}")
+            stop_process_group(proc)
+
+
+@pytest.fixture
+def screenshot(driver, artifacts: Path):
+    """`screenshot(name)` saves artifacts/e2e/<name>.png (the webview, through WebDriver) and
+    <name>-screen.png (the whole Xvfb screen, window included) and answers the first path."""
+
+    def take(name: str) -> Path:
+        # Right after an action WebKit may still show the previous frame.
+        time.sleep(1.0)
+        path = artifacts / f"{name}.png"
+        if not driver.save_screenshot(str(path)):
+            raise RuntimeError(f"WebDriver could not save {path}")
+        grab = shutil.which("import")
+        if grab and os.environ.get("DISPLAY"):
+            subprocess.run(
+                [grab, "-window", "root", str(artifacts / f"{name}-screen.png")],
+                check=False,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=30,
+            )
+        return path
+
+    return take

@@ -1,0 +1,359 @@
+"""The grade-1 hot-work story, end to end in the real window, on the freshly seeded demo plant.
+
+赵磊 (applicant and deputy workshop director) files a grade-1 hot-work permit at 储罐区 T-101 and
+tries to approve it himself — the rule engine refuses: the approver cannot be the applicant.
+刘洋 (workshop director) and 王强 (safety management) approve; 李娜 (the guardian) records a
+passing gas test, starts and completes the work; 刘洋 accepts and the permit closes. Every
+change waits in the outbox (no sync server is configured), so the pending counter grows.
+
+Also: the language switch turns the UI English, an empty form explains every missing field, and a
+wrong PIN is refused in words.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+TIMEOUT = 30.0
+
+# The demo plant the app seeds on first run (see the store's seed_demo).
+PINS = {
+    "张伟": "1111",
+    "李娜": "2222",
+    "刘洋": "3333",
+    "王强": "4444",
+    "陈静": "5555",
+    "赵磊": "6666",
+    "孙浩": "7777",
+    "周敏": "8888",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers: everything the test touches has a data-testid
+
+
+def css(testid: str) -> str:
+    return f'[data-testid="{testid}"]'
+
+
+def find(driver: WebDriver, testid: str, timeout: float = TIMEOUT) -> WebElement:
+    """The displayed element with `testid`, waiting for it to appear."""
+
+    def displayed(d):
+        for el in d.find_elements(By.CSS_SELECTOR, css(testid)):
+            try:
+                if el.is_displayed():
+                    return el
+            except StaleElementReferenceException:
+                continue
+        return False
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(displayed, message=f"no visible [{testid}]")
+
+
+def text_of(driver: WebDriver, testid: str) -> str:
+    try:
+        found = driver.find_elements(By.CSS_SELECTOR, css(testid))
+        return found[0].text.strip() if found else ""
+    except StaleElementReferenceException:
+        return ""
+
+
+def wait_text(driver: WebDriver, testid: str, expected: str, timeout: float = TIMEOUT) -> None:
+    WebDriverWait(driver, timeout, poll_frequency=0.2).until(
+        lambda d: text_of(d, testid) == expected,
+        message=f"[{testid}]: expected {expected!r}, saw {text_of(driver, testid)!r}",
+    )
+
+
+def wait_text_contains(driver: WebDriver, testid: str, expected: str, timeout: float = TIMEOUT) -> str:
+    WebDriverWait(driver, timeout, poll_frequency=0.2).until(
+        lambda d: expected in text_of(d, testid),
+        message=f"[{testid}]: expected to contain {expected!r}, saw {text_of(driver, testid)!r}",
+    )
+    return text_of(driver, testid)
+
+
+def click(driver: WebDriver, testid: str) -> None:
+    el = find(driver, testid)
+    # Centre it: sticky bars at the top and bottom of the page must not cover the target.
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});", el)
+    WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(lambda d: el.is_enabled(), message=f"[{testid}] stays disabled")
+    el.click()
+
+
+def type_into(driver: WebDriver, testid: str, text: str) -> None:
+    el = find(driver, testid)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
+    el.clear()
+    el.send_keys(text)
+    if el.get_attribute("value") != text:
+        # Some WebDriver builds drop CJK keystrokes: set the value as an input method would.
+        driver.execute_script(
+            "arguments[0].value = arguments[1];"
+            "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+            el,
+            text,
+        )
+    assert el.get_attribute("value") == text
+
+
+def choose(driver: WebDriver, testid: str, pick) -> None:
+    """Chooses the first option of select `testid` for which `pick(value, text)` holds.
+
+    Through the DOM rather than by clicking the option: WebKitWebDriver clicks options in
+    place, and the form's sticky button bar can cover an option near the bottom of the view.
+    """
+    el = find(driver, testid)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
+    options = [(o.get_attribute("value"), o.text) for o in Select(el).options]
+    value = next((v for v, t in options if pick(v, t)), None)
+    assert value is not None, f"[{testid}] has no such option: {options}"
+    driver.execute_script(
+        "arguments[0].value = arguments[1];"
+        "arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+        el,
+        value,
+    )
+    WebDriverWait(driver, TIMEOUT).until(lambda d: el.get_attribute("value") == value)
+
+
+def select_value(driver: WebDriver, testid: str, value: str) -> None:
+    choose(driver, testid, lambda v, _t: v == value)
+
+
+def select_containing(driver: WebDriver, testid: str, text: str) -> None:
+    choose(driver, testid, lambda _v, t: text in t)
+
+
+def tick(driver: WebDriver, testid: str) -> None:
+    el = find(driver, testid)
+    if not el.is_selected():
+        click(driver, testid)
+    WebDriverWait(driver, TIMEOUT).until(lambda d: el.is_selected(), message=f"[{testid}] did not tick")
+
+
+def pending_count(driver: WebDriver) -> int:
+    digits = re.sub(r"\D", "", text_of(driver, "pending-count"))
+    return int(digits) if digits else 0
+
+
+def tab_count(driver: WebDriver, status: str) -> int:
+    el = find(driver, f"tab-{status}")
+    return int(el.find_element(By.CSS_SELECTOR, ".count").text.strip() or 0)
+
+
+def sign_in(driver: WebDriver, name: str) -> None:
+    click(driver, f"person-{name}")
+    type_into(driver, "pin-input", PINS[name])
+    click(driver, "sign-in-button")
+    wait_text_contains(driver, "current-person", name)
+    find(driver, "new-permit")
+
+
+def sign_out(driver: WebDriver) -> None:
+    click(driver, "sign-out")
+    find(driver, "person-张伟")
+
+
+def open_permit(driver: WebDriver, number: str) -> None:
+    find(driver, "permit-row")
+    WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(
+        lambda d: any(r.get_attribute("data-number") == number for r in d.find_elements(By.CSS_SELECTOR, css("permit-row"))),
+        message=f"no list row for permit {number}",
+    )
+    row = next(r for r in driver.find_elements(By.CSS_SELECTOR, css("permit-row")) if r.get_attribute("data-number") == number)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", row)
+    row.click()
+    wait_text(driver, "permit-number", number)
+
+
+def act(driver: WebDriver, testid: str) -> None:
+    """Presses an action button and waits until the back end has recorded it."""
+    click(driver, testid)
+    find(driver, "action-done")
+
+
+def show(driver: WebDriver, testid: str, last: bool = False) -> None:
+    """Scrolls the (first or last) element with `testid` into the middle of the view."""
+    found = driver.find_elements(By.CSS_SELECTOR, css(testid))
+    assert found, f"no [{testid}]"
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", found[-1] if last else found[0])
+
+
+def wait_status(driver: WebDriver, expected: str) -> None:
+    wait_text(driver, "permit-status", expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# the stories
+
+
+def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their_own_permit(driver, screenshot):
+    find(driver, "person-赵磊")
+    screenshot("story-01-sign-in")
+
+    # 赵磊 files the permit with every field filled in.
+    sign_in(driver, "赵磊")
+    click(driver, "new-permit")
+    select_value(driver, "field-permit-type", "hot_work")
+    select_value(driver, "field-grade", "grade_1")
+    type_into(driver, "field-title", "T-101 罐顶人孔法兰补焊")
+    select_containing(driver, "field-location", "T-101")
+    type_into(driver, "field-work-description", "更换罐顶人孔法兰垫片，补焊法兰根部裂纹（电焊）。")
+    assert find(driver, "field-planned-start").get_attribute("value"), "planned start defaults to now"
+    assert find(driver, "field-planned-end").get_attribute("value"), "planned end defaults to now + 4 h"
+    select_containing(driver, "field-guardian", "李娜")
+    tick(driver, "crew-孙浩")
+    type_into(driver, "field-hazards", "罐内残留油气遇明火爆炸；罐顶高处坠落；焊渣引燃周边可燃物。")
+    for code in ["isolation_blinds", "radius_15m", "extinguishers", "combustibles_cleared", "wind_below_5"]:
+        tick(driver, f"precaution-{code}")
+    screenshot("story-02-form-filled")
+    click(driver, "submit-permit")
+    wait_status(driver, "审批中")
+    number = text_of(driver, "permit-number")
+    assert number, "the submitted permit has a number"
+    assert pending_count(driver) > 0, "the new permit waits in the outbox"
+    screenshot("story-03-submitted")
+
+    # He holds the workshop director's role too, but cannot approve his own permit.
+    click(driver, "action-approve")
+    banner = wait_text_contains(driver, "refusal", "审批人不能是本作业票的申请人")
+    assert "操作被拒绝" in banner
+    wait_status(driver, "审批中")
+    screenshot("story-04-self-approval-refused")
+    sign_out(driver)
+
+    # The workshop director signs the first step; the safety department the second.
+    sign_in(driver, "刘洋")
+    open_permit(driver, number)
+    type_into(driver, "approval-comment", "同意。动火前确认盲板已加。")
+    act(driver, "action-approve")
+    wait_status(driver, "审批中")
+    assert "step-done" in find(driver, "step-workshop_review").get_attribute("class")
+    screenshot("story-05-workshop-approved")
+    sign_out(driver)
+
+    sign_in(driver, "王强")
+    open_permit(driver, number)
+    type_into(driver, "approval-comment", "同意，严格执行动火分析。")
+    act(driver, "action-approve")
+    wait_status(driver, "已批准")
+    screenshot("story-06-approved")
+    sign_out(driver)
+
+    # The guardian records a passing gas test and starts the work, then completes it.
+    sign_in(driver, "李娜")
+    open_permit(driver, number)
+    type_into(driver, "gas-o2", "20.9")
+    type_into(driver, "gas-lel", "0")
+    type_into(driver, "gas-h2s", "0")
+    type_into(driver, "gas-co", "2")
+    type_into(driver, "gas-instrument", "MX4 四合一 #A1234")
+    type_into(driver, "gas-point", "人孔法兰处")
+    act(driver, "action-gas-test")
+    wait_text(driver, "gas-result", "合格")
+    show(driver, "gas-test-row")
+    screenshot("story-07-gas-test-passed")
+    act(driver, "action-start")
+    wait_status(driver, "作业中")
+    screenshot("story-08-active")
+    act(driver, "action-complete")
+    wait_status(driver, "待验收")
+    screenshot("story-09-completed")
+    sign_out(driver)
+
+    # The workshop director accepts: the permit closes.
+    sign_in(driver, "刘洋")
+    open_permit(driver, number)
+    type_into(driver, "accept-comment", "现场已清理，无遗留火种。")
+    act(driver, "action-accept")
+    wait_status(driver, "已关闭")
+    assert pending_count(driver) > 0, "nothing has been synced: every change still waits"
+    screenshot("story-10-closed")
+    # Every step signed, and the whole history — the refused self-approval wrote nothing.
+    show(driver, "step-acceptance")
+    screenshot("story-10b-closed-flow")
+    show(driver, "event-row", last=True)
+    rows = driver.find_elements(By.CSS_SELECTOR, css("event-row"))
+    kinds = [r.find_element(By.CSS_SELECTOR, ".kind").text for r in rows]
+    assert kinds == ["验收签字", "作业完工", "开始作业", "气体分析", "审批同意", "审批同意", "提交审批"], kinds
+    screenshot("story-10c-closed-log")
+
+    # The list shows the permit closed too.
+    click(driver, "back-to-list")
+    click(driver, "tab-closed")
+    row = find(driver, "permit-row")
+    assert row.get_attribute("data-number") == number
+    assert "已关闭" in row.text
+    screenshot("story-11-list-closed")
+
+
+def test_the_language_switch_turns_the_ui_english_and_back(driver, screenshot):
+    find(driver, "person-张伟")
+    wait_text(driver, "language-switch", "English")
+    click(driver, "language-switch")
+    wait_text(driver, "language-switch", "中文")
+    assert driver.find_element(By.ID, "app-title").text == "Permit to work"
+    assert "Who are you?" in driver.find_element(By.CSS_SELECTOR, ".sign-in h2").text
+    screenshot("lang-en-sign-in")
+
+    sign_in(driver, "张伟")
+    wait_text(driver, "sign-out", "Sign out")
+    wait_text_contains(driver, "new-permit", "New permit")
+    wait_text_contains(driver, "tab-all", "All")
+    wait_text_contains(driver, "tab-in_approval", "In approval")
+    assert "changes waiting to sync" in driver.find_element(By.CSS_SELECTOR, ".pending").text
+    screenshot("lang-en-list")
+
+    click(driver, "new-permit")
+    click(driver, "submit-permit")
+    wait_text_contains(driver, "error-title", "required")
+    wait_text_contains(driver, "form-errors-summary", "please fix the marked fields")
+    screenshot("lang-en-form-errors")
+
+    click(driver, "language-switch")
+    wait_text(driver, "language-switch", "English")
+    assert driver.find_element(By.ID, "app-title").text == "电子作业票"
+    wait_text_contains(driver, "error-title", "必填")
+
+
+def test_an_empty_form_says_what_is_missing_under_each_field(driver, screenshot):
+    find(driver, "person-张伟")
+    sign_in(driver, "张伟")
+    permits_before = tab_count(driver, "all")
+    click(driver, "new-permit")
+    find(driver, "field-title")
+    # Nothing shows before the first attempt.
+    assert not driver.find_elements(By.CSS_SELECTOR, css("error-title"))
+    select_value(driver, "field-permit-type", "hot_work")
+    select_value(driver, "field-grade", "grade_1")
+    click(driver, "submit-permit")
+    for field in ["title", "location", "work-description", "guardian", "hazards"]:
+        wait_text(driver, f"error-{field}", "必填")
+    wait_text_contains(driver, "error-precautions", "未确认必选措施")
+    find(driver, "form-errors-summary")
+    screenshot("form-empty-errors")
+    # Nothing was filed.
+    click(driver, "back-to-list")
+    find(driver, "tab-all")
+    assert tab_count(driver, "all") == permits_before
+
+
+def test_a_wrong_pin_is_refused_in_words_and_the_right_one_signs_in(driver, screenshot):
+    click(driver, "person-王强")
+    type_into(driver, "pin-input", "0000")
+    click(driver, "sign-in-button")
+    wait_text(driver, "sign-in-error", "PIN 码不正确，请重新输入。")
+    assert find(driver, "pin-input").get_attribute("value") == "", "a wrong PIN is cleared"
+    screenshot("sign-in-wrong-pin")
+    type_into(driver, "pin-input", PINS["王强"])
+    click(driver, "sign-in-button")
+    wait_text_contains(driver, "current-person", "王强")

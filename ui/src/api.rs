@@ -1,0 +1,119 @@
+//! The only door from the UI to the back end: typed wrappers over Tauri's `invoke`.
+//!
+//! Components call the functions of this module, never `invoke` directly. Each command takes
+//! its arguments as one JSON object whose keys are the Rust parameter names (the commands use
+//! `rename_all = "snake_case"`) and answers JSON, or rejects with a serialized
+//! [`CommandError`]. Values cross as JSON text (`JSON.parse` / `JSON.stringify`), so the UI
+//! reads exactly what serde_json wrote on the other side — the same types, compiled from
+//! `ptw_core::api`, on both ends.
+
+use ptw_core::api::{Action, CommandError, Directory, ListQuery, PermitSummary, PermitView, Session, SyncStatus};
+use ptw_core::{PermitForm, PermitId, PersonId, Status};
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `window.__TAURI__.core.invoke` (present because `app.withGlobalTauri` is true).
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
+    async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// What every command answers on failure. A failure to reach the back end at all (outside
+/// Tauri, a panic in a command, arguments it could not read) becomes `Internal` with the
+/// message Tauri gave, so the UI has one error type to translate.
+pub type ApiResult<T> = Result<T, CommandError>;
+
+fn internal(message: impl Into<String>) -> CommandError {
+    CommandError::Internal { message: message.into() }
+}
+
+/// A JS value as JSON text, if it can be written as JSON.
+fn to_json_text(value: &JsValue) -> Option<String> {
+    js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string())
+}
+
+/// Reads a rejection: a serialized `CommandError`, else whatever text it carries.
+fn read_rejection(value: JsValue) -> CommandError {
+    if let Some(text) = value.as_string() {
+        // Tauri's own failures (unknown command, unreadable arguments) are plain strings.
+        return serde_json::from_str(&text).unwrap_or_else(|_| internal(text));
+    }
+    if let Some(err) = value.dyn_ref::<js_sys::Error>() {
+        return internal(String::from(err.message()));
+    }
+    match to_json_text(&value) {
+        Some(text) => serde_json::from_str(&text).unwrap_or_else(|_| internal(text)),
+        None => internal(format!("{value:?}")),
+    }
+}
+
+/// Calls command `cmd` with `args` (a JSON object) and decodes its answer.
+async fn call<R: DeserializeOwned>(cmd: &str, args: serde_json::Value) -> ApiResult<R> {
+    let text = serde_json::to_string(&args).map_err(|e| internal(e.to_string()))?;
+    let args = js_sys::JSON::parse(&text).map_err(read_rejection)?;
+    let answer = tauri_invoke(cmd, args).await.map_err(read_rejection)?;
+    // `()` comes back as null/undefined; serde_json reads "null" as unit and as None.
+    let text = if answer.is_undefined() {
+        "null".to_owned()
+    } else {
+        to_json_text(&answer).unwrap_or_else(|| "null".to_owned())
+    };
+    serde_json::from_str(&text).map_err(|e| internal(format!("{cmd}: unexpected answer: {e}")))
+}
+
+fn arg<T: Serialize>(value: &T) -> serde_json::Value {
+    // Our argument types are plain data; serialising them cannot fail.
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// The catalog, the people and the locations (available before anyone signs in).
+pub async fn directory() -> ApiResult<Directory> {
+    call("directory", json!({})).await
+}
+
+pub async fn sign_in(person_id: PersonId, pin: String) -> ApiResult<Session> {
+    call("sign_in", json!({ "person_id": arg(&person_id), "pin": pin })).await
+}
+
+pub async fn sign_out() -> ApiResult<()> {
+    call("sign_out", json!({})).await
+}
+
+/// Who is signed in on this device, if anyone (survives a reload of the webview).
+pub async fn session() -> ApiResult<Option<Session>> {
+    call("session", json!({})).await
+}
+
+pub async fn list_permits(status: Option<Status>, limit: u32, offset: u32) -> ApiResult<Vec<PermitSummary>> {
+    let query = ListQuery { status, limit, offset };
+    call("list_permits", json!({ "query": arg(&query) })).await
+}
+
+pub async fn status_counts() -> ApiResult<Vec<(Status, u64)>> {
+    call("status_counts", json!({})).await
+}
+
+pub async fn get_permit(id: PermitId) -> ApiResult<PermitView> {
+    call("get_permit", json!({ "id": arg(&id) })).await
+}
+
+/// Saves a new draft; the back end makes the signed-in person its applicant.
+pub async fn create_permit(form: &PermitForm) -> ApiResult<PermitView> {
+    call("create_permit", json!({ "form": arg(form) })).await
+}
+
+pub async fn update_draft(id: PermitId, form: &PermitForm) -> ApiResult<PermitView> {
+    call("update_draft", json!({ "id": arg(&id), "form": arg(form) })).await
+}
+
+/// Asks the back end to record `action` on the permit; a rule that refuses it comes back as
+/// `CommandError::Refused` and nothing is written.
+pub async fn act(permit_id: PermitId, action: &Action) -> ApiResult<PermitView> {
+    call("act", json!({ "permit_id": arg(&permit_id), "action": arg(action) })).await
+}
+
+pub async fn sync_status() -> ApiResult<SyncStatus> {
+    call("sync_status", json!({})).await
+}

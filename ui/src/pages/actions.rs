@@ -1,0 +1,394 @@
+//! The action panel of a permit: only what makes sense in its status — approve or reject while
+//! in approval, gas tests until the work is done, start, suspend, resume, complete, accept,
+//! cancel, and a comment at any time.
+//!
+//! The panel does not pre-judge who may act: the rules live in ptw-core and run in the back
+//! end, which refuses with the rule it applied; the refusal banner says which, in words.
+
+use crate::api;
+use crate::i18n::*;
+use crate::messages::{self, fill};
+use crate::state::{use_app, AppState, Page};
+use crate::widgets::{with_names, ErrorBanner};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ptw_core::api::{Action, CommandError, PermitView};
+use ptw_core::event::GasReading;
+use ptw_core::{PermitId, Status};
+
+/// The signals a permit's detail page shares with its action panel. They live on the page, so
+/// they survive the panel being redrawn for the permit's new state.
+#[derive(Clone, Copy)]
+pub struct ActionCtx {
+    pub app: AppState,
+    pub id: PermitId,
+    pub permit: RwSignal<Option<PermitView>>,
+    /// Why the last action failed (the refusal banner).
+    pub error: RwSignal<Option<CommandError>>,
+    /// The last action that was recorded, by its code.
+    pub notice: RwSignal<Option<&'static str>>,
+    pub busy: RwSignal<bool>,
+}
+
+fn action_code(action: &Action) -> &'static str {
+    match action {
+        Action::Submit => "submit",
+        Action::Approve { .. } => "approve",
+        Action::Reject { .. } => "reject",
+        Action::GasTest { .. } => "gas_test",
+        Action::Start => "start",
+        Action::Suspend { .. } => "suspend",
+        Action::Resume => "resume",
+        Action::Complete => "complete",
+        Action::Accept { .. } => "accept",
+        Action::Cancel { .. } => "cancel",
+        Action::Comment { .. } => "comment",
+    }
+}
+
+impl ActionCtx {
+    /// Asks the back end to record `action`; on success shows the new state, on refusal the rule.
+    /// `then` runs after a success (e.g. to clear an input).
+    pub fn run(self, action: Action, then: impl FnOnce() + 'static) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        self.error.set(None);
+        self.notice.set(None);
+        let app = self.app;
+        let code = action_code(&action);
+        spawn_local(async move {
+            let result = api::act(self.id, &action).await;
+            self.busy.set(false);
+            match result {
+                Ok(view) => {
+                    then();
+                    self.notice.set(Some(code));
+                    app.wrote();
+                    self.permit.set(Some(view));
+                }
+                Err(e) => self.error.set(Some(e)),
+            }
+        });
+    }
+}
+
+#[component]
+pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let status = permit.state.status;
+    let permit_key = (permit.form.permit_type.clone(), permit.form.grade.clone());
+    let gas_allowed = matches!(status, Status::InApproval | Status::Approved | Status::Active | Status::Suspended);
+    let cancel_allowed =
+        matches!(status, Status::Draft | Status::InApproval | Status::Approved | Status::Active | Status::Suspended);
+    let notice = move || {
+        ctx.notice.get().map(|code| {
+            let text =
+                fill(t_string!(i18n, actions.recorded), &[("action", &messages::action_text(i18n.get_locale(), code))]);
+            view! { <p class="notice" role="status" data-testid="action-done">"✔ " {text}</p> }
+        })
+    };
+    let main = match status {
+        Status::Draft => view! { <DraftActions ctx=ctx/> }.into_any(),
+        Status::InApproval => view! { <ApprovalActions permit=permit.clone() ctx=ctx/> }.into_any(),
+        Status::Approved => {
+            view! { <SimpleAction ctx=ctx action=Action::Start testid="action-start" primary=true/> }.into_any()
+        }
+        Status::Active => view! { <ActiveActions ctx=ctx/> }.into_any(),
+        Status::Suspended => {
+            view! { <SimpleAction ctx=ctx action=Action::Resume testid="action-resume" primary=true/> }.into_any()
+        }
+        Status::Completed => view! { <AcceptanceActions permit=permit.clone() ctx=ctx/> }.into_any(),
+        Status::Closed | Status::Rejected | Status::Cancelled => {
+            view! { <p class="empty">{t!(i18n, actions.none_left)}</p> }.into_any()
+        }
+    };
+    view! {
+        <section class="card actions" data-testid="action-panel">
+            <h3>{t!(i18n, actions.title)}</h3>
+            <ErrorBanner error=ctx.error permit=Signal::stored(Some(permit_key))/>
+            {notice}
+            {main}
+            {gas_allowed.then(|| view! { <GasTestForm permit=permit.clone() ctx=ctx/> })}
+            {cancel_allowed.then(|| view! { <ReasonAction ctx=ctx kind="cancel"/> })}
+            <CommentForm ctx=ctx/>
+        </section>
+    }
+}
+
+/// A one-click action (start, resume, complete, submit).
+#[component]
+fn SimpleAction(
+    ctx: ActionCtx,
+    action: Action,
+    testid: &'static str,
+    #[prop(optional)] primary: bool,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let code = action_code(&action);
+    view! {
+        <button
+            class=if primary { "primary big wide" } else { "secondary big wide" }
+            data-testid=testid
+            disabled=move || ctx.busy.get()
+            on:click=move |_| ctx.run(action.clone(), || ())
+        >
+            {move || messages::action_text(i18n.get_locale(), code)}
+        </button>
+    }
+}
+
+#[component]
+fn DraftActions(ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
+    view! {
+        <div class="action-group">
+            <p class="hint">{t!(i18n, actions.draft_hint)}</p>
+            <button class="secondary big wide" data-testid="action-edit" on:click=move |_| app.go(Page::EditDraft(ctx.id))>
+                {t!(i18n, actions.edit)}
+            </button>
+            <SimpleAction ctx=ctx action=Action::Submit testid="action-submit" primary=true/>
+        </div>
+    }
+}
+
+#[component]
+fn ApprovalActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let comment = RwSignal::new(String::new());
+    let step = permit.state.current_step.clone().and_then(|id| permit.state.step(&id).cloned());
+    let (t, g) = (permit.form.permit_type.clone(), permit.form.grade.clone());
+    let step_text = move || {
+        let step = step.as_ref()?;
+        let lang = i18n.get_locale().as_str();
+        let role = with_names(i18n.get_locale(), Some((&t, &g)), |n| n.role(&step.role)).unwrap_or_default();
+        Some(fill(t_string!(i18n, actions.open_step), &[("step", &step.name.get(lang)), ("role", &role)]))
+    };
+    let clear = move || comment.set(String::new());
+    view! {
+        <div class="action-group">
+            <p class="open-step" data-testid="open-step">{step_text}</p>
+            <label class="field">
+                <span class="label">{t!(i18n, actions.approval_comment)}</span>
+                <textarea
+                    rows="2"
+                    data-testid="approval-comment"
+                    prop:value=move || comment.get()
+                    on:input=move |ev| comment.set(event_target_value(&ev))
+                ></textarea>
+            </label>
+            <div class="buttons">
+                <button
+                    class="danger big"
+                    data-testid="action-reject"
+                    disabled=move || ctx.busy.get()
+                    on:click=move |_| ctx.run(Action::Reject { comment: comment.get_untracked() }, clear)
+                >
+                    {t!(i18n, actions.reject)}
+                </button>
+                <button
+                    class="primary big"
+                    data-testid="action-approve"
+                    disabled=move || ctx.busy.get()
+                    on:click=move |_| ctx.run(Action::Approve { comment: comment.get_untracked() }, clear)
+                >
+                    {t!(i18n, actions.approve)}
+                </button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn ActiveActions(ctx: ActionCtx) -> impl IntoView {
+    view! {
+        <div class="action-group">
+            <SimpleAction ctx=ctx action=Action::Complete testid="action-complete" primary=true/>
+            <ReasonAction ctx=ctx kind="suspend"/>
+        </div>
+    }
+}
+
+#[component]
+fn AcceptanceActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let comment = RwSignal::new(String::new());
+    let step = permit.state.current_step.clone().and_then(|id| permit.state.step(&id).cloned());
+    let (t, g) = (permit.form.permit_type.clone(), permit.form.grade.clone());
+    let step_text = move || {
+        let step = step.as_ref()?;
+        let lang = i18n.get_locale().as_str();
+        let role = with_names(i18n.get_locale(), Some((&t, &g)), |n| n.role(&step.role)).unwrap_or_default();
+        Some(fill(t_string!(i18n, actions.open_step), &[("step", &step.name.get(lang)), ("role", &role)]))
+    };
+    view! {
+        <div class="action-group">
+            <p class="open-step" data-testid="open-step">{step_text}</p>
+            <label class="field">
+                <span class="label">{t!(i18n, actions.acceptance_comment)}</span>
+                <textarea
+                    rows="2"
+                    data-testid="accept-comment"
+                    prop:value=move || comment.get()
+                    on:input=move |ev| comment.set(event_target_value(&ev))
+                ></textarea>
+            </label>
+            <button
+                class="primary big wide"
+                data-testid="action-accept"
+                disabled=move || ctx.busy.get()
+                on:click=move |_| ctx.run(Action::Accept { comment: comment.get_untracked() }, move || comment.set(String::new()))
+            >
+                {t!(i18n, actions.accept)}
+            </button>
+        </div>
+    }
+}
+
+/// Suspend or cancel: both need a reason, written down before the button is pressed.
+#[component]
+fn ReasonAction(ctx: ActionCtx, kind: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    let reason = RwSignal::new(String::new());
+    let make = move |reason: String| match kind {
+        "suspend" => Action::Suspend { reason },
+        _ => Action::Cancel { reason },
+    };
+    let label = move || {
+        if kind == "suspend" {
+            t_string!(i18n, actions.suspend_reason)
+        } else {
+            t_string!(i18n, actions.cancel_reason)
+        }
+    };
+    view! {
+        <div class="action-group">
+            <label class="field">
+                <span class="label">{label}</span>
+                <input
+                    type="text"
+                    data-testid=format!("{kind}-reason")
+                    prop:value=move || reason.get()
+                    on:input=move |ev| reason.set(event_target_value(&ev))
+                />
+            </label>
+            <button
+                class=if kind == "suspend" { "warning big wide" } else { "danger big wide" }
+                data-testid=format!("action-{kind}")
+                disabled=move || ctx.busy.get()
+                on:click=move |_| ctx.run(make(reason.get_untracked()), move || reason.set(String::new()))
+            >
+                {move || messages::action_text(i18n.get_locale(), kind)}
+            </button>
+        </div>
+    }
+}
+
+fn number(text: &str) -> Option<f64> {
+    let t = text.trim().replace(',', ".");
+    if t.is_empty() {
+        None
+    } else {
+        t.parse().ok()
+    }
+}
+
+/// Gas test (气体分析) entry: the four readings, the instrument and where the sample was taken.
+#[component]
+fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let [o2, lel, h2s, co, instrument, point] = std::array::from_fn(|_| RwSignal::new(String::new()));
+    // The grade's limits, shown next to each reading (read once: they do not change here).
+    let limits = ctx
+        .app
+        .directory
+        .with_untracked(|d| {
+            d.as_ref()?
+                .catalog
+                .grade(&permit.form.permit_type, &permit.form.grade)
+                .and_then(|g| g.gas_test.as_ref())
+                .map(|t| t.limits.clone())
+        })
+        .unwrap_or_default();
+    let range = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
+        (Some(lo), Some(hi)) => format!("{lo}–{hi}"),
+        (None, Some(hi)) => format!("≤ {hi}"),
+        (Some(lo), None) => format!("≥ {lo}"),
+        (None, None) => String::new(),
+    };
+    let input = move |sig: RwSignal<String>, testid: &'static str, label: String, hint: String, numeric: bool| {
+        view! {
+            <label class="field">
+                <span class="label">{label} " " <small class="hint">{hint}</small></span>
+                <input
+                    type=if numeric { "number" } else { "text" }
+                    step="any"
+                    inputmode=if numeric { "decimal" } else { "text" }
+                    data-testid=testid
+                    prop:value=move || sig.get()
+                    on:input=move |ev| sig.set(event_target_value(&ev))
+                />
+            </label>
+        }
+    };
+    let record = move |_| {
+        let reading = GasReading {
+            o2_pct: number(&o2.get_untracked()),
+            lel_pct: number(&lel.get_untracked()),
+            h2s_ppm: number(&h2s.get_untracked()),
+            co_ppm: number(&co.get_untracked()),
+            instrument: instrument.get_untracked().trim().to_owned(),
+            point: point.get_untracked().trim().to_owned(),
+        };
+        ctx.run(Action::GasTest { reading }, move || {
+            for s in [o2, lel, h2s, co] {
+                s.set(String::new());
+            }
+        });
+    };
+    view! {
+        <details class="action-group gas-form" open=true>
+            <summary>{t!(i18n, actions.gas_test)}</summary>
+            <div class="grid2">
+                {input(o2, "gas-o2", "O₂ (%)".to_owned(), range(limits.o2_min_pct, limits.o2_max_pct), true)}
+                {input(lel, "gas-lel", "LEL (%)".to_owned(), range(None, limits.lel_max_pct), true)}
+                {input(h2s, "gas-h2s", "H₂S (ppm)".to_owned(), range(None, limits.h2s_max_ppm), true)}
+                {input(co, "gas-co", "CO (ppm)".to_owned(), range(None, limits.co_max_ppm), true)}
+            </div>
+            {move || input(instrument, "gas-instrument", t_string!(i18n, actions.gas_instrument).to_owned(), String::new(), false)}
+            {move || input(point, "gas-point", t_string!(i18n, actions.gas_point).to_owned(), String::new(), false)}
+            <button class="primary big wide" data-testid="action-gas-test" disabled=move || ctx.busy.get() on:click=record>
+                {t!(i18n, actions.record_gas_test)}
+            </button>
+        </details>
+    }
+}
+
+#[component]
+fn CommentForm(ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let text = RwSignal::new(String::new());
+    view! {
+        <div class="action-group">
+            <label class="field">
+                <span class="label">{t!(i18n, actions.comment)}</span>
+                <textarea
+                    rows="2"
+                    data-testid="comment-text"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                ></textarea>
+            </label>
+            <button
+                class="secondary big wide"
+                data-testid="action-comment"
+                disabled=move || ctx.busy.get()
+                on:click=move |_| ctx.run(Action::Comment { text: text.get_untracked() }, move || text.set(String::new()))
+            >
+                {t!(i18n, actions.add_comment)}
+            </button>
+        </div>
+    }
+}

@@ -1,0 +1,571 @@
+//! The permit form: a new permit or a draft being edited.
+//!
+//! Every choice comes from the directory (types, grades, checklist and flow from the catalog;
+//! people by role; locations from the register). The form is validated in the browser with the
+//! same `PermitForm::validate` the back end's submit rule runs, so the messages under the
+//! fields are the ones that would refuse the submit; they appear after the first attempt.
+
+use crate::api;
+use crate::i18n::*;
+use crate::messages::{self, fill};
+use crate::state::{registry, use_app, Page};
+use crate::time;
+use crate::widgets::{with_names, ErrorBanner, Loading};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ptw_core::api::{Action, CommandError, Directory};
+use ptw_core::catalog::{Role, SignMode};
+use ptw_core::form::{Field, FieldError};
+use ptw_core::{PermitForm, PermitId, PersonId};
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// The default planned window: from now, this long.
+const DEFAULT_WINDOW_MINUTES: i64 = 4 * 60;
+
+/// A new form: the first type and grade of the catalog, planned now → now + 4 h, filed by the
+/// signed-in person (the back end forces that anyway).
+fn new_form(dir: &Directory, applicant: Option<PersonId>) -> PermitForm {
+    let first = dir.catalog.permit_types.first();
+    let start = time::this_minute();
+    PermitForm {
+        permit_type: first.map(|t| t.code.clone()).unwrap_or_default(),
+        grade: first.and_then(|t| t.grades.first()).map(|g| g.code.clone()).unwrap_or_default(),
+        planned_start: Some(start),
+        planned_end: Some(start + chrono::Duration::minutes(DEFAULT_WINDOW_MINUTES)),
+        applicant,
+        ..PermitForm::default()
+    }
+}
+
+/// Loads what the form starts from (a new form, or the draft), then shows it.
+#[component]
+pub fn PermitFormPage(editing: Option<PermitId>) -> impl IntoView {
+    let app = use_app();
+    let initial = RwSignal::new(None::<PermitForm>);
+    let error = RwSignal::new(None::<CommandError>);
+    match editing {
+        Some(id) => spawn_local(async move {
+            match api::get_permit(id).await {
+                Ok(view) => initial.set(Some(view.form)),
+                Err(e) => error.set(Some(e)),
+            }
+        }),
+        None => {
+            Effect::new(move |_| {
+                if initial.with_untracked(Option::is_none) {
+                    if let Some(dir) = app.directory.get() {
+                        let me = app.session.with_untracked(|s| s.as_ref().map(|s| s.person.id));
+                        initial.set(Some(new_form(&dir, me)));
+                    }
+                }
+            });
+        }
+    }
+    move || match (initial.get(), app.directory.get()) {
+        (Some(form), Some(dir)) => view! { <FormBody initial=form dir=dir editing=editing/> }.into_any(),
+        _ => view! { <ErrorBanner error=error/> <Loading/> }.into_any(),
+    }
+}
+
+/// The messages for one field, shown once the person has tried to submit.
+#[component]
+fn FieldErrors(
+    field: Field,
+    errors: Memo<Vec<FieldError>>,
+    show: RwSignal<bool>,
+    form: RwSignal<PermitForm>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let testid = format!("error-{}", field_slug(field));
+    move || {
+        if !show.get() {
+            return None;
+        }
+        let mine: Vec<FieldError> = errors.with(|e| e.iter().filter(|e| e.field == field).cloned().collect());
+        if mine.is_empty() {
+            return None;
+        }
+        let (t, g) = form.with(|f| (f.permit_type.clone(), f.grade.clone()));
+        let texts = with_names(i18n.get_locale(), Some((&t, &g)), |n| {
+            mine.iter().map(|e| messages::field_problem_text(n, &e.problem)).collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+        Some(view! {
+            <ul class="field-errors" data-testid=testid.clone()>
+                {texts.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}
+            </ul>
+        })
+    }
+}
+
+/// `Field::PlannedStart` → `planned-start`, for test ids.
+fn field_slug(field: Field) -> String {
+    let json = serde_json::to_value(field).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    json.replace('_', "-")
+}
+
+/// A big checkbox row (the whole row is the touch target).
+#[component]
+fn CheckRow(
+    #[prop(into)] checked: Signal<bool>,
+    on_toggle: Callback<bool>,
+    testid: String,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <label class="check-row">
+            <input
+                type="checkbox"
+                data-testid=testid
+                prop:checked=move || checked.get()
+                on:change=move |ev| on_toggle.run(event_target_checked(&ev))
+            />
+            <span>{children()}</span>
+        </label>
+    }
+}
+
+fn toggle(list: &mut Vec<PersonId>, id: PersonId, on: bool) {
+    list.retain(|p| *p != id);
+    if on {
+        list.push(id);
+    }
+}
+
+#[component]
+fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>) -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
+    let form = RwSignal::new(initial);
+    let show_errors = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<CommandError>);
+    // After the first save the form edits that draft, so a second click never files a twin.
+    let saved_id = RwSignal::new(editing);
+    let reg = Arc::new(registry(&dir));
+    let errors = Memo::new(move |_| form.with(|f| f.validate(&reg)));
+    let lang = move || i18n.get_locale().as_str();
+    let permit_key = Signal::derive(move || form.with(|f| Some((f.permit_type.clone(), f.grade.clone()))));
+
+    let save = move |submit: bool| {
+        if busy.get_untracked() {
+            return;
+        }
+        if submit {
+            show_errors.set(true);
+            if !errors.with_untracked(Vec::is_empty) {
+                window().scroll_to_with_x_and_y(0.0, 0.0);
+                return;
+            }
+        }
+        busy.set(true);
+        error.set(None);
+        let f = form.get_untracked();
+        spawn_local(async move {
+            let saved = match saved_id.get_untracked() {
+                Some(id) => api::update_draft(id, &f).await,
+                None => api::create_permit(&f).await,
+            };
+            let result = match saved {
+                Ok(view) => {
+                    saved_id.set(Some(view.id));
+                    app.wrote();
+                    if submit {
+                        api::act(view.id, &Action::Submit).await.map(|v| v.id)
+                    } else {
+                        Ok(view.id)
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            busy.set(false);
+            match result {
+                Ok(id) => {
+                    app.wrote();
+                    app.go(Page::Detail(id));
+                }
+                Err(e) => {
+                    error.set(Some(e));
+                    window().scroll_to_with_x_and_y(0.0, 0.0);
+                }
+            }
+        });
+    };
+
+    let d = dir.clone();
+    let type_options = move || {
+        let lang = lang();
+        d.catalog
+            .permit_types
+            .iter()
+            .map(|t| {
+                let code = t.code.clone();
+                let selected = form.with(|f| f.permit_type == code);
+                view! { <option value=code selected=selected>{t.name.get(lang).to_owned()}</option> }
+            })
+            .collect_view()
+    };
+    let d = dir.clone();
+    let on_type = move |ev: leptos::ev::Event| {
+        let code = event_target_value(&ev);
+        let first_grade = d.catalog.permit_type(&code).and_then(|t| t.grades.first()).map(|g| g.code.clone());
+        form.update(|f| {
+            f.permit_type = code;
+            f.grade = first_grade.unwrap_or_default();
+            // Checklist and signers belong to the type and grade chosen before.
+            f.precautions.clear();
+            f.assignees.clear();
+        });
+    };
+    let d = dir.clone();
+    let grade_options = move || {
+        let lang = lang();
+        let (t, g) = form.with(|f| (f.permit_type.clone(), f.grade.clone()));
+        d.catalog
+            .permit_type(&t)
+            .map(|t| {
+                t.grades
+                    .iter()
+                    .map(|gr| view! { <option value=gr.code.clone() selected=gr.code == g>{gr.name.get(lang).to_owned()}</option> })
+                    .collect_view()
+            })
+    };
+    let on_grade = move |ev: leptos::ev::Event| {
+        let code = event_target_value(&ev);
+        form.update(|f| {
+            f.grade = code;
+            f.assignees.clear();
+        });
+    };
+    let d = dir.clone();
+    let validity_hint = move || {
+        let max = form.with(|f| d.catalog.grade(&f.permit_type, &f.grade).map(|g| g.max_validity_minutes))?;
+        let hours = if max % 60 == 0 { (max / 60).to_string() } else { format!("{:.1}", max as f64 / 60.0) };
+        Some(fill(t_string!(i18n, form.max_validity), &[("hours", &hours)]))
+    };
+
+    let d = dir.clone();
+    let location_options = move || {
+        let chosen = form.with(|f| f.location);
+        d.locations
+            .iter()
+            .map(|l| {
+                let text = if l.area.is_empty() { l.name.clone() } else { format!("{} · {}", l.name, l.area) };
+                view! { <option value=l.id.to_string() selected=chosen == Some(l.id)>{text}</option> }
+            })
+            .collect_view()
+    };
+
+    let people_with = {
+        let dir = dir.clone();
+        move |role: &str| dir.people.iter().filter(|p| p.has_role(&Role::new(role))).cloned().collect::<Vec<_>>()
+    };
+    let guardians = people_with("guardian");
+    let guardian_options = move || {
+        let chosen = form.with(|f| f.guardian);
+        guardians
+            .iter()
+            .map(|p| {
+                view! { <option value=p.id.to_string() selected=chosen == Some(p.id)>{format!("{} · {}", p.name, p.title)}</option> }
+            })
+            .collect_view()
+    };
+    let applicant_name = {
+        let dir = dir.clone();
+        move || {
+            form.with(|f| f.applicant)
+                .and_then(|id| dir.people.iter().find(|p| p.id == id))
+                .map(|p| format!("{} · {}", p.name, p.title))
+                .unwrap_or_default()
+        }
+    };
+    let crew_rows = dir
+        .people
+        .iter()
+        .map(|p| {
+            let id = p.id;
+            let (name, title) = (p.name.clone(), p.title.clone());
+            view! {
+                <CheckRow
+                    checked=Signal::derive(move || form.with(|f| f.crew.contains(&id)))
+                    on_toggle=Callback::new(move |on| form.update(|f| toggle(&mut f.crew, id, on)))
+                    testid=format!("crew-{}", p.name)
+                >
+                    <strong>{name}</strong>
+                    <small>{title}</small>
+                </CheckRow>
+            }
+        })
+        .collect_view();
+
+    let d = dir.clone();
+    let precaution_rows = move || {
+        let lang = lang();
+        let t = form.with(|f| f.permit_type.clone());
+        let items = d.catalog.permit_type(&t).map(|t| t.precautions.clone()).unwrap_or_default();
+        items
+            .into_iter()
+            .map(|item| {
+                let code = item.code.clone();
+                let toggled = code.clone();
+                let text = item.text.get(lang).to_owned();
+                let required = item.required;
+                view! {
+                    <CheckRow
+                        checked=Signal::derive(move || form.with(|f| f.precautions.contains(&code)))
+                        on_toggle=Callback::new(move |on: bool| {
+                            form.update(|f| {
+                                f.precautions.retain(|c| c != &toggled);
+                                if on {
+                                    f.precautions.push(toggled.clone());
+                                }
+                            })
+                        })
+                        testid=format!("precaution-{}", item.code)
+                    >
+                        {text}
+                        {required.then(|| view! { <em class="req">" *"</em> })}
+                    </CheckRow>
+                }
+            })
+            .collect_view()
+    };
+    let d = dir.clone();
+    let check_all = move |_| {
+        let codes: Vec<String> = form
+            .with(|f| {
+                d.catalog.permit_type(&f.permit_type).map(|t| t.precautions.iter().map(|p| p.code.clone()).collect())
+            })
+            .unwrap_or_default();
+        form.update(|f| f.precautions = codes);
+    };
+
+    // Countersign (会签) steps of the grade: the applicant names who must sign each.
+    let d = dir.clone();
+    let assignee_pickers = move || {
+        let lang = lang();
+        let (t, g) = form.with(|f| (f.permit_type.clone(), f.grade.clone()));
+        let steps: Vec<_> = d
+            .catalog
+            .grade(&t, &g)
+            .map(|g| g.flow.iter().filter(|s| s.mode == SignMode::Countersign).cloned().collect())
+            .unwrap_or_default();
+        if steps.is_empty() {
+            return None;
+        }
+        let pickers = steps
+            .into_iter()
+            .map(|step| {
+                let role_name = d.catalog.role(&step.role).map(|r| r.name.get(lang).to_owned()).unwrap_or_default();
+                let heading =
+                    fill(t_string!(i18n, form.assignees_for), &[("step", &step.name.get(lang)), ("role", &role_name)]);
+                let signers = d
+                    .people
+                    .iter()
+                    .filter(|p| p.has_role(&step.role))
+                    .map(|p| {
+                        let (id, step_id, step_id2) = (p.id, step.id.clone(), step.id.clone());
+                        let (name, title) = (p.name.clone(), p.title.clone());
+                        view! {
+                            <CheckRow
+                                checked=Signal::derive(move || {
+                                    form.with(|f| f.assignees.get(&step_id).is_some_and(|v| v.contains(&id)))
+                                })
+                                on_toggle=Callback::new(move |on| {
+                                    form.update(|f| {
+                                        let list = f.assignees.entry(step_id2.clone()).or_default();
+                                        toggle(list, id, on);
+                                        if list.is_empty() {
+                                            f.assignees.remove(&step_id2);
+                                        }
+                                    })
+                                })
+                                testid=format!("assignee-{}-{}", step.id, p.name)
+                            >
+                                <strong>{name}</strong>
+                                <small>{title}</small>
+                            </CheckRow>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <div class="assignee-step">
+                        <h4>{heading}</h4>
+                        <div class="checks">{signers}</div>
+                    </div>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <fieldset class="group">
+                <legend>{t!(i18n, form.assignees)}</legend>
+                {pickers}
+                <FieldErrors field=Field::Assignees errors=errors show=show_errors form=form/>
+            </fieldset>
+        })
+    };
+
+    let summary = move || {
+        let n = errors.with(Vec::len);
+        (show_errors.get() && n > 0).then(|| {
+            view! {
+                <p class="form-summary" role="alert" data-testid="form-errors-summary">
+                    {fill(t_string!(i18n, form.fix_errors), &[("count", &n)])}
+                </p>
+            }
+        })
+    };
+    let heading = move || {
+        if editing.is_some() {
+            t_string!(i18n, form.heading_edit)
+        } else {
+            t_string!(i18n, form.heading_new)
+        }
+    };
+    let err = move |field: Field| view! { <FieldErrors field=field errors=errors show=show_errors form=form/> };
+    let text_input = move |value: fn(&PermitForm) -> String, set: fn(&mut PermitForm, String)| {
+        (move || form.with(value), move |ev: leptos::ev::Event| form.update(|f| set(f, event_target_value(&ev))))
+    };
+    let (title_value, on_title) = text_input(|f| f.title.clone(), |f, v| f.title = v);
+    let (desc_value, on_desc) = text_input(|f| f.work_description.clone(), |f, v| f.work_description = v);
+    let (hazards_value, on_hazards) = text_input(|f| f.hazards.clone(), |f, v| f.hazards = v);
+
+    view! {
+        <section class="permit-form">
+            <div class="page-head">
+                <button class="secondary" data-testid="back-to-list" on:click=move |_| app.go(Page::List)>
+                    "← " {t!(i18n, nav.back_to_list)}
+                </button>
+                <h2>{heading}</h2>
+            </div>
+            <ErrorBanner error=error permit=permit_key/>
+            {summary}
+            <form on:submit=|ev| ev.prevent_default()>
+                <fieldset class="group">
+                    <legend>{t!(i18n, form.section_work)}</legend>
+                    <div class="row2">
+                        <label class="field">
+                            <span class="label">{t!(i18n, form.permit_type)}<em class="req">" *"</em></span>
+                            <select data-testid="field-permit-type" on:change=on_type>{type_options}</select>
+                            {err(Field::PermitType)}
+                        </label>
+                        <label class="field">
+                            <span class="label">{t!(i18n, form.grade)}<em class="req">" *"</em></span>
+                            <select data-testid="field-grade" on:change=on_grade>{grade_options}</select>
+                            <small class="hint">{validity_hint}</small>
+                            {err(Field::Grade)}
+                        </label>
+                    </div>
+                    <label class="field">
+                        <span class="label">{t!(i18n, form.title)}<em class="req">" *"</em></span>
+                        <input
+                            type="text"
+                            data-testid="field-title"
+                            placeholder=move || t_string!(i18n, form.title_placeholder)
+                            prop:value=title_value
+                            on:input=on_title
+                        />
+                        {err(Field::Title)}
+                    </label>
+                    <label class="field">
+                        <span class="label">{t!(i18n, form.location)}<em class="req">" *"</em></span>
+                        <select
+                            data-testid="field-location"
+                            on:change=move |ev| form.update(|f| f.location = ptw_core::LocationId::from_str(&event_target_value(&ev)).ok())
+                        >
+                            <option value="" selected=move || form.with(|f| f.location.is_none())>{t!(i18n, form.choose)}</option>
+                            {location_options}
+                        </select>
+                        {err(Field::Location)}
+                    </label>
+                    <label class="field">
+                        <span class="label">{t!(i18n, form.work_description)}<em class="req">" *"</em></span>
+                        <textarea data-testid="field-work-description" rows="3" prop:value=desc_value on:input=on_desc></textarea>
+                        {err(Field::WorkDescription)}
+                    </label>
+                    <div class="row2">
+                        <label class="field">
+                            <span class="label">{t!(i18n, form.planned_start)}<em class="req">" *"</em></span>
+                            <input
+                                type="datetime-local"
+                                data-testid="field-planned-start"
+                                prop:value=move || time::to_input_value(form.with(|f| f.planned_start))
+                                on:change=move |ev| form.update(|f| f.planned_start = time::from_input_value(&event_target_value(&ev)))
+                            />
+                            {err(Field::PlannedStart)}
+                        </label>
+                        <label class="field">
+                            <span class="label">{t!(i18n, form.planned_end)}<em class="req">" *"</em></span>
+                            <input
+                                type="datetime-local"
+                                data-testid="field-planned-end"
+                                prop:value=move || time::to_input_value(form.with(|f| f.planned_end))
+                                on:change=move |ev| form.update(|f| f.planned_end = time::from_input_value(&event_target_value(&ev)))
+                            />
+                            {err(Field::PlannedEnd)}
+                        </label>
+                    </div>
+                </fieldset>
+
+                <fieldset class="group">
+                    <legend>{t!(i18n, form.section_people)}</legend>
+                    <div class="row2">
+                        <div class="field">
+                            <span class="label">{t!(i18n, form.applicant)}</span>
+                            <span class="readonly" data-testid="field-applicant">{applicant_name}</span>
+                            {err(Field::Applicant)}
+                        </div>
+                        <label class="field">
+                            <span class="label">{t!(i18n, form.guardian)}<em class="req">" *"</em></span>
+                            <select
+                                data-testid="field-guardian"
+                                on:change=move |ev| form.update(|f| f.guardian = PersonId::from_str(&event_target_value(&ev)).ok())
+                            >
+                                <option value="" selected=move || form.with(|f| f.guardian.is_none())>{t!(i18n, form.choose)}</option>
+                                {guardian_options}
+                            </select>
+                            {err(Field::Guardian)}
+                        </label>
+                    </div>
+                    <div class="field">
+                        <span class="label">{t!(i18n, form.crew)}</span>
+                        <div class="checks people-checks">{crew_rows}</div>
+                        {err(Field::Crew)}
+                    </div>
+                </fieldset>
+
+                <fieldset class="group">
+                    <legend>{t!(i18n, form.section_safety)}</legend>
+                    <label class="field">
+                        <span class="label">{t!(i18n, form.hazards)}<em class="req">" *"</em></span>
+                        <textarea data-testid="field-hazards" rows="3" prop:value=hazards_value on:input=on_hazards></textarea>
+                        {err(Field::Hazards)}
+                    </label>
+                    <div class="field">
+                        <div class="label-row">
+                            <span class="label">{t!(i18n, form.precautions)}</span>
+                            <button type="button" class="secondary" data-testid="precautions-all" on:click=check_all>
+                                {t!(i18n, form.check_all)}
+                            </button>
+                        </div>
+                        <div class="checks">{precaution_rows}</div>
+                        <small class="hint">{t!(i18n, form.required_hint)}</small>
+                        {err(Field::Precautions)}
+                    </div>
+                </fieldset>
+
+                {assignee_pickers}
+
+                <div class="form-buttons">
+                    <button type="button" class="secondary big" data-testid="save-draft" disabled=move || busy.get() on:click=move |_| save(false)>
+                        {t!(i18n, form.save_draft)}
+                    </button>
+                    <button type="button" class="primary big" data-testid="submit-permit" disabled=move || busy.get() on:click=move |_| save(true)>
+                        {t!(i18n, form.submit)}
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
