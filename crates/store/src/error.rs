@@ -23,6 +23,8 @@ pub enum StoreError {
     BadCredentials,
     #[error("stored data is damaged: {0} — restore from the sync server or a backup")]
     Corrupt(String),
+    #[error("change {hash} from the sync server was refused: {reason}")]
+    BadRemoteChange { hash: String, reason: String },
     #[error("could not hash the PIN: {0}")]
     PinHash(String),
     #[error("the database at {path} was written by a newer openptw (schema {found}, this build knows {known}); update the app")]

@@ -12,9 +12,11 @@ mod error;
 mod org;
 mod permits;
 mod schema;
+mod sync;
 
 pub use error::{Result, StoreError};
 pub use org::DemoPlant;
+pub use sync::{ApplyReport, OutgoingChange, RemoteChange};
 
 use automerge::{ActorId, AutoCommit};
 use ed25519_dalek::SigningKey;
@@ -71,8 +73,9 @@ impl Store {
             pins: Default::default(),
             cache: Default::default(),
         };
+        write_meta(&store.conn, "device_name", device_name)?;
         store.reload_registry()?;
-        store.ensure_device_enrolled(device_name, now)?;
+        store.ensure_device_enrolled(now)?;
         Ok(store)
     }
 
@@ -157,31 +160,62 @@ fn save_change(tx: &Transaction, doc_id: &str, kind: &str, doc: &mut AutoCommit,
     let Some(change) = doc.get_last_local_change() else { return Ok(()) };
     let hash = change.hash().to_string();
     let bytes = change.raw_bytes().to_vec();
-    tx.execute(
-        "INSERT INTO documents (id, kind, snapshot, change_count, updated_ms) VALUES (?1, ?2, NULL, 0, ?3)
-         ON CONFLICT(id) DO UPDATE SET updated_ms = excluded.updated_ms",
-        rusqlite::params![doc_id, kind, hlc.ms],
-    )?;
-    tx.execute(
-        "INSERT INTO changes (doc_id, hash, bytes) VALUES (?1, ?2, ?3)",
-        rusqlite::params![doc_id, hash, bytes],
-    )?;
+    store_change(tx, doc_id, kind, doc, &hash, &bytes, hlc.ms)?;
     tx.execute(
         "INSERT INTO outbox (doc_id, change_hash, bytes, created_ms) VALUES (?1, ?2, ?3, ?4)",
         rusqlite::params![doc_id, hash, bytes, hlc.ms],
+    )?;
+    Ok(())
+}
+
+/// Keep one change of a document (made here or pulled), compacting the document's pending
+/// changes into its snapshot every [`COMPACT_AFTER_CHANGES`].
+fn store_change(
+    tx: &Transaction,
+    doc_id: &str,
+    kind: &str,
+    doc: &mut AutoCommit,
+    hash: &str,
+    bytes: &[u8],
+    updated_ms: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO documents (id, kind, snapshot, change_count, updated_ms) VALUES (?1, ?2, NULL, 0, ?3)
+         ON CONFLICT(id) DO UPDATE SET updated_ms = max(updated_ms, excluded.updated_ms)",
+        rusqlite::params![doc_id, kind, updated_ms],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO changes (doc_id, hash, bytes) VALUES (?1, ?2, ?3)",
+        rusqlite::params![doc_id, hash, bytes],
     )?;
     let count: i64 = tx.query_row(
         "UPDATE documents SET change_count = change_count + 1 WHERE id = ?1 RETURNING change_count",
         [doc_id],
         |r| r.get(0),
     )?;
-    if count >= COMPACT_AFTER_CHANGES {
+    // A snapshot holds only changes whose dependencies are all here; while any are missing, the
+    // raw changes stay so nothing waiting for its dependencies is dropped.
+    if count >= COMPACT_AFTER_CHANGES && doc.get_missing_deps(&[]).is_empty() {
         tx.execute(
             "UPDATE documents SET snapshot = ?2, change_count = 0 WHERE id = ?1",
             rusqlite::params![doc_id, doc.save()],
         )?;
         tx.execute("DELETE FROM changes WHERE doc_id = ?1", [doc_id])?;
     }
+    Ok(())
+}
+
+// ---- small settings kept in the meta table ----
+
+pub(crate) fn read_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+pub(crate) fn write_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
     Ok(())
 }
 

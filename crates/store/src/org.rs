@@ -13,7 +13,7 @@ use ptw_core::registry::{Location, Person};
 use ptw_core::{Catalog, Hlc, PersonId, Registry};
 use serde::Deserialize;
 
-const ORG_DOC: &str = "org";
+pub(crate) const ORG_DOC: &str = "org";
 
 pub(crate) fn empty_registry() -> Registry {
     Registry {
@@ -93,16 +93,25 @@ impl Store {
         self.reload_registry()
     }
 
-    pub(crate) fn ensure_device_enrolled(&mut self, name: &str, now: DateTime<Utc>) -> Result<()> {
-        if self.registry.device(self.identity.id).is_some() {
+    /// Put this device's public key into the org document, so the events it signs verify on every
+    /// device. Only once the plant's org document is here (seeded or pulled): a device that
+    /// created its own org document would conflict with the plant's one when they meet.
+    pub(crate) fn ensure_device_enrolled(&mut self, now: DateTime<Utc>) -> Result<()> {
+        if self.registry.device(self.identity.id).is_some() || load_doc(&self.conn, ORG_DOC)?.is_none() {
             return Ok(());
         }
-        let id = self.identity.id.to_string();
-        let public_key = public_key_hex(&self.identity.key);
-        let name = name.to_string();
+        let (id, doc) = self.own_device_doc()?;
         self.change_org(now, |org| {
-            org.devices.insert(id, DeviceDoc { name, public_key, revoked: false });
+            org.devices.insert(id, doc);
         })
+    }
+
+    fn own_device_doc(&self) -> Result<(String, DeviceDoc)> {
+        let name = crate::read_meta(&self.conn, "device_name")?.unwrap_or_default();
+        Ok((
+            self.identity.id.to_string(),
+            DeviceDoc { name, public_key: public_key_hex(&self.identity.key), revoked: false },
+        ))
     }
 
     /// Is the register empty (a brand-new device that never synced or was seeded)?
@@ -128,7 +137,9 @@ impl Store {
                 },
             ));
         }
+        let (device_id, device) = self.own_device_doc()?;
         self.change_org(now, |org| {
+            org.devices.insert(device_id, device);
             org.catalog_json = catalog_json;
             org.people.extend(people);
             for l in plant.locations {

@@ -86,7 +86,7 @@ impl Store {
         save_change(&tx, &id.to_string(), "permit", &mut doc, hlc)?;
         let state = derive(id, &form, &[], &self.registry, now);
         let view = PermitView { id, number, form, state };
-        write_projection(&tx, &view, hlc.ms)?;
+        write_projection(&tx, &view, updated_ms(&mut doc, &view.state))?;
         tx.commit()?;
         Ok(view)
     }
@@ -122,7 +122,7 @@ impl Store {
         save_change(&tx, &id.to_string(), "permit", &mut doc, hlc)?;
         let state = derive(id, &form, &loaded.events, &self.registry, now);
         let view = PermitView { id, number: loaded.number, form, state };
-        write_projection(&tx, &view, hlc.ms)?;
+        write_projection(&tx, &view, updated_ms(&mut doc, &view.state))?;
         tx.commit()?;
         Ok(view)
     }
@@ -163,7 +163,7 @@ impl Store {
         docs::append_event(&mut loaded.doc, signed.clone())?;
         save_change(&tx, &id.to_string(), "permit", &mut loaded.doc, at)?;
         let view = PermitView { id, number: loaded.number.clone(), form: loaded.form.clone(), state: next };
-        write_projection(&tx, &view, at.ms)?;
+        write_projection(&tx, &view, updated_ms(&mut loaded.doc, &view.state))?;
         tx.commit()?;
         loaded.events.push(signed);
         loaded.state = view.state.clone();
@@ -282,7 +282,16 @@ fn event_kind(action: Action, state: &PermitState) -> Result<EventKind> {
     })
 }
 
-fn write_projection(tx: &Transaction, view: &PermitView, updated_ms: i64) -> Result<()> {
+/// When the permit last changed, as every device holding the same document computes it: the
+/// latest of its last event's HLC and its heads' commit times. Never the local clock at write
+/// time, which would make projections differ between devices.
+pub(crate) fn updated_ms(doc: &mut automerge::AutoCommit, state: &PermitState) -> i64 {
+    let heads = doc.get_heads();
+    let head_secs = heads.iter().filter_map(|h| doc.get_change_by_hash(h).map(|c| c.timestamp())).max().unwrap_or(0);
+    state.last_hlc.ms.max(head_secs.saturating_mul(1000))
+}
+
+pub(crate) fn write_projection(tx: &Transaction, view: &PermitView, updated_ms: i64) -> Result<()> {
     let s = &view.state;
     let f = &view.form;
     tx.prepare_cached(

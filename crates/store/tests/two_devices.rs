@@ -1,0 +1,150 @@
+//! Two tablets edit the same permits offline, then exchange their changes: both end with
+//! identical document heads and identical derived permits. (Sync through the server builds on
+//! exactly these outbox / apply operations.)
+
+mod common;
+use chrono::Duration;
+use common::*;
+use ptw_core::api::{Action, ListQuery};
+use ptw_core::registry::Person;
+use ptw_core::{PermitId, PersonId, Role, Status};
+use ptw_store::{RemoteChange, Store, StoreError};
+
+/// Hand everything in `from`'s outbox to `to`, as a pull from the server would.
+fn hand_over(from: &mut Store, to: &mut Store, now: chrono::DateTime<chrono::Utc>) -> usize {
+    let page = from.outbox_page(10_000).expect("outbox");
+    let changes: Vec<RemoteChange> = page.iter().cloned().map(Into::into).collect();
+    let report = to.apply_remote(&changes, Some("test-cursor"), now).expect("apply");
+    report.applied
+}
+
+fn exchange(a: &mut Store, b: &mut Store, now: chrono::DateTime<chrono::Utc>) {
+    // Outboxes are kept (no server acknowledges here), so this is idempotent: already known
+    // changes are skipped.
+    hand_over(a, b, now);
+    hand_over(b, a, now);
+}
+
+fn assert_converged(a: &Store, b: &Store, now: chrono::DateTime<chrono::Utc>) {
+    let ids = a.document_ids().expect("ids");
+    assert_eq!(ids, b.document_ids().expect("ids"));
+    for id in &ids {
+        assert_eq!(a.heads(id).expect("heads"), b.heads(id).expect("heads"), "heads of {id}");
+        if let Ok(pid) = id.parse::<PermitId>() {
+            assert_eq!(a.permit(pid, now).expect("a"), b.permit(pid, now).expect("b"), "permit {id}");
+        }
+    }
+    let all = ListQuery { status: None, limit: 500, offset: 0 };
+    assert_eq!(a.list(&all).expect("list a"), b.list(&all).expect("list b"));
+}
+
+#[test]
+fn concurrent_offline_edits_on_two_tablets_converge_after_exchange() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let t = t0();
+    let mut a = open_demo(&dir.path().join("a.db"));
+    // A second plant manager, so the special-grade countersign step has two signers.
+    let wu = PersonId(uuid::Uuid::from_u128(0x0190c5a0_0000_7000_8000_000000000009));
+    a.put_person(
+        &Person {
+            id: wu,
+            name: "吴刚".into(),
+            title: "副厂长".into(),
+            roles: vec![Role::new("plant_manager")],
+            frozen_since_ms: None,
+        },
+        "9999",
+        t,
+    )
+    .expect("add person");
+
+    // Tablet B is new: empty until it receives the plant from A; then it enrols its own key.
+    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open b");
+    assert!(b.is_empty());
+    hand_over(&mut a, &mut b, t);
+    assert!(!b.is_empty(), "B has the plant's register");
+    assert!(b.registry().device(b.device_id()).is_some(), "B enrolled itself into the org document");
+    hand_over(&mut b, &mut a, t);
+    assert!(a.registry().device(b.device_id()).is_some(), "A knows B's key");
+
+    let zhang = person("张伟");
+    // P: special-grade hot work, countersigned by two plant managers.
+    let mut special = hot_work_form(&a, t + Duration::minutes(30));
+    special.grade = "special".into();
+    special.assignees.insert("leadership_approval".into(), vec![person("陈静"), wu]);
+    let p = a.create_permit(zhang, special, t).expect("P").id;
+    a.act(zhang, p, Action::Submit, t).expect("submit P");
+    a.act(person("刘洋"), p, Action::Approve { comment: "ok".into() }, t).expect("P workshop");
+    a.act(person("王强"), p, Action::Approve { comment: "ok".into() }, t).expect("P safety");
+    // Q: a draft whose title both tablets edit.
+    let q = a.create_permit(zhang, hot_work_form(&a, t), t).expect("Q").id;
+    // R: submitted, then cancelled on one tablet while approved on the other.
+    let r = a.create_permit(zhang, hot_work_form(&a, t), t).expect("R").id;
+    a.act(zhang, r, Action::Submit, t).expect("submit R");
+    exchange(&mut a, &mut b, t);
+    assert_converged(&a, &b, t);
+
+    // Offline, both tablets act at the same moment.
+    let t1 = t + Duration::minutes(5);
+    a.act(person("陈静"), p, Action::Approve { comment: "同意".into() }, t1).expect("A countersign");
+    b.act(wu, p, Action::Approve { comment: "同意".into() }, t1).expect("B countersign");
+    let mut qa = a.permit(q, t1).expect("Q on A").form;
+    qa.title = "A 改的标题".into();
+    a.update_draft(zhang, q, qa, t1).expect("edit on A");
+    let mut qb = b.permit(q, t1).expect("Q on B").form;
+    qb.title = "B 改的标题".into();
+    b.update_draft(zhang, q, qb, t1).expect("edit on B");
+    a.act(zhang, r, Action::Cancel { reason: "计划取消".into() }, t1).expect("cancel on A");
+    b.act(person("刘洋"), r, Action::Approve { comment: "同意".into() }, t1).expect("approve on B");
+
+    exchange(&mut a, &mut b, t1);
+    assert_converged(&a, &b, t1);
+
+    let pv = a.permit(p, t1).expect("P");
+    assert_eq!(pv.state.status, Status::Approved, "both countersignatures count");
+    assert_eq!(pv.state.step("leadership_approval").map(|s| s.signatures.len()), Some(2));
+    let qv = a.permit(q, t1).expect("Q");
+    assert!(["A 改的标题", "B 改的标题"].contains(&qv.form.title.as_str()), "one title wins: {}", qv.form.title);
+    let rv = a.permit(r, t1).expect("R");
+    // Cancel and approval are ordered by (HLC, event id); whichever came second is either
+    // applied on top or kept as rejected — the same on both tablets.
+    assert!(matches!(rv.state.status, Status::Cancelled), "R is cancelled whichever order: {:?}", rv.state.status);
+    assert_eq!(rv.state.timeline.len(), 3);
+}
+
+#[test]
+fn a_change_whose_bytes_do_not_match_its_hash_is_refused_and_nothing_is_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let t = t0();
+    let mut a = open_demo(&dir.path().join("a.db"));
+    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open b");
+    a.create_permit(person("张伟"), hot_work_form(&a, t), t).expect("a second change");
+    let mut page: Vec<RemoteChange> = a.outbox_page(100).expect("outbox").into_iter().map(Into::into).collect();
+    let last = page.len() - 1;
+    page[last].hash = page[0].hash.clone();
+    match b.apply_remote(&page, Some("7"), t) {
+        Err(StoreError::BadRemoteChange { reason, .. }) => assert!(reason.contains("claimed hash"), "{reason}"),
+        other => panic!("expected BadRemoteChange, got {other:?}"),
+    }
+    assert!(b.document_ids().expect("ids").is_empty(), "nothing of the page was kept");
+    assert_eq!(b.sync_cursor().expect("cursor"), None, "the cursor did not move");
+}
+
+#[test]
+fn acknowledged_changes_leave_the_outbox_and_a_repeated_pull_changes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let t = t0();
+    let mut a = open_demo(&dir.path().join("a.db"));
+    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open b");
+    let page = a.outbox_page(100).expect("outbox");
+    let changes: Vec<RemoteChange> = page.iter().cloned().map(Into::into).collect();
+    let first = b.apply_remote(&changes, Some("1"), t).expect("apply");
+    assert_eq!(first.applied, changes.len());
+    let again = b.apply_remote(&changes, Some("1"), t).expect("apply again");
+    assert_eq!((again.applied, again.already_known), (0, changes.len()));
+    assert_eq!(b.sync_cursor().expect("cursor").as_deref(), Some("1"));
+    let hashes: Vec<String> = page.iter().map(|c| c.hash.clone()).collect();
+    assert_eq!(a.acknowledge(&hashes).expect("ack"), hashes.len());
+    assert_eq!(a.pending_changes().expect("pending"), 0);
+    assert_eq!(a.acknowledge(&hashes).expect("ack twice"), 0);
+}
