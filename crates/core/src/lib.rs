@@ -22,6 +22,7 @@ pub mod hlc;
 pub mod ids;
 pub mod registry;
 pub mod rules;
+pub mod sync;
 
 pub use catalog::{Catalog, GradeDef, PermitTypeDef, Role};
 pub use derive::{derive, PermitState, Status};
