@@ -171,7 +171,15 @@ impl SignedEvent {
         if device.revoked {
             return Err(Violation::RevokedDevice { device: event.device });
         }
-        let key = decode_verifying_key(&device.public_key).ok_or(Violation::BadSignature)?;
+        self.verify_with_key(&device.public_key)
+    }
+
+    /// Parse the body and check the signature against `public_key_hex` (hex of an Ed25519 public
+    /// key), whoever holds the list of enrolled devices — the registry on a device, the sync
+    /// server's own device table on the server.
+    pub fn verify_with_key(&self, public_key_hex: &str) -> Result<Event, Violation> {
+        let event = self.event()?;
+        let key = decode_verifying_key(public_key_hex).ok_or(Violation::BadSignature)?;
         let sig = hex::decode(&self.sig)
             .ok()
             .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())

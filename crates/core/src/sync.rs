@@ -108,7 +108,8 @@ mod tests {
 
     #[test]
     fn change_bytes_travel_as_base64_and_come_back_identical() {
-        let c = WireChange { doc_id: "d".into(), kind: "permit".into(), hash: "ab".into(), bytes: vec![0, 1, 254, 255] };
+        let c =
+            WireChange { doc_id: "d".into(), kind: "permit".into(), hash: "ab".into(), bytes: vec![0, 1, 254, 255] };
         let json = serde_json::to_string(&c).expect("serialise");
         assert!(json.contains("\"AAH+/w==\""), "{json}");
         assert_eq!(serde_json::from_str::<WireChange>(&json).expect("parse"), c);

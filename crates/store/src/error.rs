@@ -25,6 +25,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("change {hash} from the sync server was refused: {reason}")]
     BadRemoteChange { hash: String, reason: String },
+    #[error("sync failed: {0}")]
+    Sync(String),
     #[error("could not hash the PIN: {0}")]
     PinHash(String),
     #[error("the database at {path} was written by a newer openptw (schema {found}, this build knows {known}); update the app")]

@@ -7,6 +7,7 @@
 //! the projection row and the outbox entry together. Only after the commit is the caller told
 //! "saved" (Invariant: no loss). SQL lives in this crate and nowhere else on the device.
 
+mod client;
 mod docs;
 mod error;
 mod org;
@@ -14,6 +15,7 @@ mod permits;
 mod schema;
 mod sync;
 
+pub use client::{SyncClient, SyncReport};
 pub use error::{Result, StoreError};
 pub use org::DemoPlant;
 pub use sync::{ApplyReport, OutgoingChange, RemoteChange};
@@ -76,6 +78,7 @@ impl Store {
         write_meta(&store.conn, "device_name", device_name)?;
         store.reload_registry()?;
         store.ensure_device_enrolled(now)?;
+        store.cache.data_version = data_version(&store.conn)?;
         Ok(store)
     }
 
@@ -203,6 +206,11 @@ fn store_change(
         tx.execute("DELETE FROM changes WHERE doc_id = ?1", [doc_id])?;
     }
     Ok(())
+}
+
+/// Changes whenever another connection commits to the database (see SQLite's `data_version`).
+fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
 }
 
 // ---- small settings kept in the meta table ----

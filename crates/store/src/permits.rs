@@ -34,6 +34,10 @@ pub(crate) struct Loaded {
 #[derive(Default)]
 pub(crate) struct PermitCache {
     entries: std::collections::HashMap<PermitId, Loaded>,
+    /// SQLite's `data_version` when the entries (and the registry) were last known current: it
+    /// changes when *another* connection — the background sync, a second app instance —
+    /// commits to the database.
+    pub(crate) data_version: i64,
 }
 
 impl PermitCache {
@@ -59,6 +63,7 @@ impl PermitCache {
 impl Store {
     /// Save a new draft permit filed by `actor`, who becomes its applicant.
     pub fn create_permit(&mut self, actor: PersonId, mut form: PermitForm, now: DateTime<Utc>) -> Result<PermitView> {
+        self.refresh()?;
         form.applicant = Some(actor);
         let ptype = self.registry.catalog.permit_type(&form.permit_type).ok_or_else(|| {
             StoreError::InvalidForm(vec![FieldError {
@@ -99,6 +104,7 @@ impl Store {
         mut form: PermitForm,
         now: DateTime<Utc>,
     ) -> Result<PermitView> {
+        self.refresh()?;
         let actor_id = self.actor();
         self.cache.take(id); // about to change: whatever is cached is stale
         let tx = write_tx(&mut self.conn)?;
@@ -130,6 +136,7 @@ impl Store {
     /// Do `action` on permit `id` as `actor`. Refused actions write nothing and say which rule
     /// refused them.
     pub fn act(&mut self, actor: PersonId, id: PermitId, action: Action, now: DateTime<Utc>) -> Result<PermitView> {
+        self.refresh()?;
         let actor_id = self.actor();
         let device = self.identity.id;
         let cached = self.cache.take(id);
@@ -176,9 +183,22 @@ impl Store {
         self.cache.clear();
     }
 
+    /// Catch up with what other connections to the same database committed (the background
+    /// sync applying pulled changes): reload the registry and forget cached permits. Cheap when
+    /// nothing changed.
+    pub fn refresh(&mut self) -> Result<()> {
+        let version = crate::data_version(&self.conn)?;
+        if version != self.cache.data_version {
+            self.reload_registry()?;
+            self.cache.data_version = version;
+        }
+        Ok(())
+    }
+
     /// A whole permit, derived at `now`.
     pub fn permit(&self, id: PermitId, now: DateTime<Utc>) -> Result<PermitView> {
-        if let Some(l) = self.cache.entries.get(&id) {
+        let current = crate::data_version(&self.conn)? == self.cache.data_version;
+        if let Some(l) = self.cache.entries.get(&id).filter(|_| current) {
             let state = refresh_alerts(l.state.clone(), &l.form, &self.registry, now);
             return Ok(PermitView { id, number: l.number.clone(), form: l.form.clone(), state });
         }

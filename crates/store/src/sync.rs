@@ -113,6 +113,7 @@ impl Store {
         cursor: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ApplyReport> {
+        self.refresh()?;
         let mut by_doc: BTreeMap<&str, Vec<&RemoteChange>> = BTreeMap::new();
         for c in changes {
             if !DOC_KINDS.contains(&c.kind.as_str()) {

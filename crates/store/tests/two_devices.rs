@@ -148,3 +148,22 @@ fn acknowledged_changes_leave_the_outbox_and_a_repeated_pull_changes_nothing() {
     assert_eq!(a.pending_changes().expect("pending"), 0);
     assert_eq!(a.acknowledge(&hashes).expect("ack twice"), 0);
 }
+
+#[test]
+fn what_another_connection_commits_is_seen_by_the_next_action() {
+    // The app's background sync writes through its own connection to the same file.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("a.db");
+    let t = t0();
+    let mut ui = open_demo(&db);
+    let zhang = person("张伟");
+    let id = ui.create_permit(zhang, hot_work_form(&ui, t), t).expect("draft").id;
+    ui.act(zhang, id, Action::Submit, t).expect("submit");
+    assert_eq!(ui.permit(id, t).expect("read").state.status, Status::InApproval);
+
+    let mut background = open_demo(&db);
+    background.act(person("刘洋"), id, Action::Approve { comment: "ok".into() }, t).expect("approve elsewhere");
+    assert_eq!(ui.permit(id, t).expect("read").state.current_step.as_deref(), Some("safety_approval"));
+    let v = ui.act(person("王强"), id, Action::Approve { comment: "ok".into() }, t).expect("approve here");
+    assert_eq!(v.state.status, Status::Approved, "built on the other connection's approval");
+}

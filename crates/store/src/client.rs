@@ -1,0 +1,220 @@
+//! The sync client: enrol this device with a sync server, then push the outbox and pull what
+//! other devices made, page by page.
+//!
+//! Offline is the normal state of a tablet: every network failure comes back as
+//! [`StoreError::Sync`] and leaves the store exactly as it was — unacknowledged changes stay in
+//! the outbox, and pulling resumes from the cursor saved with the last page applied.
+
+use crate::error::{Result, StoreError};
+use crate::sync::RemoteChange;
+use crate::{read_meta, write_meta, Store};
+use chrono::{DateTime, Utc};
+use ptw_core::event::public_key_hex;
+use ptw_core::sync::{
+    EnrolRequest, EnrolResponse, ErrorBody, PullResponse, PushRequest, PushResponse, Refusal, WireChange,
+};
+use std::time::Duration;
+
+/// Changes per push request.
+pub const PUSH_BATCH: usize = 200;
+/// Changes and bytes per pull page the client asks for.
+pub const PULL_MAX_CHANGES: usize = 500;
+pub const PULL_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// A sync round never runs more requests than this, so a server that always says "more" cannot
+/// keep a tablet busy forever.
+const MAX_REQUESTS_PER_ROUND: usize = 10_000;
+
+/// What one sync round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub acked: usize,
+    pub refused: Vec<Refusal>,
+    pub pulled: usize,
+    pub applied: usize,
+    pub round_trips: usize,
+    /// Request and response bodies, in bytes.
+    pub bytes_sent: usize,
+    pub bytes_received: usize,
+}
+
+/// An HTTP connection to one sync server.
+pub struct SyncClient {
+    http: reqwest::blocking::Client,
+    base: String,
+}
+
+impl SyncClient {
+    pub fn new(base_url: &str) -> Result<SyncClient> {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| StoreError::Sync(format!("cannot set up HTTP: {e}")))?;
+        Ok(SyncClient { http, base: base_url.trim_end_matches('/').to_string() })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Turn a non-2xx answer into an error that says what the server said.
+fn check(resp: reqwest::blocking::Response, what: &str) -> Result<(String, usize)> {
+    let status = resp.status();
+    let body = resp.text().map_err(|e| StoreError::Sync(format!("{what}: reading the answer failed: {e}")))?;
+    let len = body.len();
+    if status.is_success() {
+        return Ok((body, len));
+    }
+    let reason = serde_json::from_str::<ErrorBody>(&body).map(|b| b.error).unwrap_or(body);
+    Err(StoreError::Sync(format!("{what}: the server answered {status}: {reason}")))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &str, what: &str) -> Result<T> {
+    serde_json::from_str(body).map_err(|e| StoreError::Sync(format!("{what}: unexpected answer from the server: {e}")))
+}
+
+fn net(what: &str) -> impl Fn(reqwest::Error) -> StoreError + '_ {
+    move |e| StoreError::Sync(format!("{what}: the sync server cannot be reached: {e}"))
+}
+
+impl Store {
+    /// Enrol this device with the server at `url` using the one-time `code` IT printed, and
+    /// remember the server and the device token.
+    pub fn enrol(&mut self, url: &str, code: &str) -> Result<()> {
+        let client = SyncClient::new(url)?;
+        let request = EnrolRequest {
+            code: code.trim().to_string(),
+            device_id: self.identity.id,
+            name: read_meta(&self.conn, "device_name")?.unwrap_or_default(),
+            public_key: public_key_hex(&self.identity.key),
+        };
+        let resp =
+            client.http.post(client.url("/api/devices/enrol")).json(&request).send().map_err(net("enrolment"))?;
+        let (body, _) = check(resp, "enrolment")?;
+        let answer: EnrolResponse = parse(&body, "enrolment")?;
+        write_meta(&self.conn, "sync_url", &client.base)?;
+        write_meta(&self.conn, "sync_token", &answer.device_token)?;
+        Ok(())
+    }
+
+    /// The sync server this device is enrolled with, if any.
+    pub fn sync_server(&self) -> Result<Option<String>> {
+        read_meta(&self.conn, "sync_url")
+    }
+
+    /// When the last sync round finished without error (Unix ms).
+    pub fn last_sync_ms(&self) -> Result<Option<i64>> {
+        Ok(read_meta(&self.conn, "last_sync_ms")?.and_then(|s| s.parse().ok()))
+    }
+
+    /// One sync round with the enrolled server: push the whole outbox, then pull until caught up.
+    pub fn sync_now(&mut self, now: DateTime<Utc>) -> Result<SyncReport> {
+        let url = self
+            .sync_server()?
+            .ok_or_else(|| StoreError::Sync("this device is not enrolled with a sync server".into()))?;
+        let token = read_meta(&self.conn, "sync_token")?.unwrap_or_default();
+        let client = SyncClient::new(&url)?;
+        let mut report = SyncReport::default();
+        self.push(&client, &token, &mut report)?;
+        self.pull(&client, &token, now, &mut report)?;
+        write_meta(&self.conn, "last_sync_ms", &now.timestamp_millis().to_string())?;
+        Ok(report)
+    }
+
+    fn push(&mut self, client: &SyncClient, token: &str, report: &mut SyncReport) -> Result<()> {
+        // Refused changes stay in the outbox (they are this device's record); skip past them.
+        let mut skip = std::collections::BTreeSet::new();
+        while report.round_trips < MAX_REQUESTS_PER_ROUND {
+            let page: Vec<WireChange> = self
+                .outbox_page(PUSH_BATCH + skip.len())?
+                .into_iter()
+                .filter(|c| !skip.contains(&c.hash))
+                .take(PUSH_BATCH)
+                .map(|c| WireChange { doc_id: c.doc_id, kind: c.kind, hash: c.hash, bytes: c.bytes })
+                .collect();
+            if page.is_empty() {
+                return Ok(());
+            }
+            let body = serde_json::to_string(&PushRequest { changes: page.clone() })
+                .map_err(|e| StoreError::Sync(format!("push: {e}")))?;
+            report.bytes_sent += body.len();
+            report.pushed += page.len();
+            let resp = client
+                .http
+                .post(client.url("/api/sync/push"))
+                .bearer_auth(token)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body)
+                .send()
+                .map_err(net("push"))?;
+            report.round_trips += 1;
+            let (text, len) = check(resp, "push")?;
+            report.bytes_received += len;
+            let answer: PushResponse = parse(&text, "push")?;
+            report.acked += self.acknowledge(&answer.acked)?;
+            for r in &answer.refused {
+                skip.insert(r.hash.clone());
+            }
+            report.refused.extend(answer.refused);
+            if answer.acked.is_empty() && page.iter().all(|c| !skip.contains(&c.hash)) {
+                return Err(StoreError::Sync("push: the server neither acknowledged nor refused the changes".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn pull(&mut self, client: &SyncClient, token: &str, now: DateTime<Utc>, report: &mut SyncReport) -> Result<()> {
+        // The cursor is "<server epoch>:<sequence>"; another epoch means another database on
+        // the server side, so start from the beginning (applying known changes is a no-op).
+        let saved = self.sync_cursor()?;
+        let (mut epoch, mut since) = match saved.as_deref().and_then(|c| c.split_once(':')) {
+            Some((e, s)) => (e.to_string(), s.parse::<i64>().unwrap_or(0)),
+            None => (String::new(), 0),
+        };
+        while report.round_trips < MAX_REQUESTS_PER_ROUND {
+            let resp = client
+                .http
+                .get(client.url("/api/sync/pull"))
+                .bearer_auth(token)
+                .query(&[
+                    ("since", since.to_string()),
+                    ("max_changes", PULL_MAX_CHANGES.to_string()),
+                    ("max_bytes", PULL_MAX_BYTES.to_string()),
+                ])
+                .send()
+                .map_err(net("pull"))?;
+            report.round_trips += 1;
+            let (text, len) = check(resp, "pull")?;
+            report.bytes_received += len;
+            let page: PullResponse = parse(&text, "pull")?;
+            if !epoch.is_empty() && page.epoch != epoch && since != 0 {
+                epoch = page.epoch;
+                since = 0;
+                continue;
+            }
+            epoch = page.epoch;
+            report.pulled += page.changes.len();
+            let changes: Vec<RemoteChange> = page
+                .changes
+                .into_iter()
+                .map(|p| RemoteChange {
+                    doc_id: p.change.doc_id,
+                    kind: p.change.kind,
+                    hash: p.change.hash,
+                    bytes: p.change.bytes,
+                })
+                .collect();
+            let cursor = format!("{epoch}:{}", page.next_cursor);
+            if !changes.is_empty() || saved.as_deref() != Some(cursor.as_str()) {
+                report.applied += self.apply_remote(&changes, Some(&cursor), now)?.applied;
+            }
+            since = page.next_cursor;
+            if !page.more {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
