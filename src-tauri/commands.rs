@@ -13,6 +13,7 @@ use tauri::State;
 pub struct AppState {
     pub store: Mutex<Store>,
     pub session: Mutex<Option<PersonId>>,
+    pub sync: std::sync::Arc<crate::sync_loop::SyncHandle>,
 }
 
 type Reply<T> = Result<T, CommandError>;
@@ -23,6 +24,7 @@ fn to_command_error(e: StoreError) -> CommandError {
         StoreError::InvalidForm(errors) => CommandError::InvalidForm { errors },
         StoreError::BadCredentials => CommandError::BadCredentials,
         StoreError::PermitNotFound(id) => CommandError::NotFound { what: format!("permit {id}") },
+        StoreError::Sync(message) => CommandError::BadInput { message },
         other => CommandError::Internal { message: other.to_string() },
     }
 }
@@ -39,7 +41,8 @@ fn signed_in(state: &AppState) -> Reply<PersonId> {
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn directory(state: State<AppState>) -> Reply<Directory> {
-    let store = lock(&state.store)?;
+    let mut store = lock(&state.store)?;
+    store.refresh().map_err(to_command_error)?;
     let r = store.registry();
     Ok(Directory { catalog: r.catalog.clone(), people: r.people.clone(), locations: r.locations.clone() })
 }
@@ -66,7 +69,9 @@ pub fn session(state: State<AppState>) -> Reply<Option<Session>> {
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn list_permits(state: State<AppState>, query: ListQuery) -> Reply<Vec<PermitSummary>> {
-    lock(&state.store)?.list(&query).map_err(to_command_error)
+    let mut store = lock(&state.store)?;
+    store.refresh().map_err(to_command_error)?;
+    store.list(&query).map_err(to_command_error)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -76,7 +81,9 @@ pub fn status_counts(state: State<AppState>) -> Reply<Vec<(Status, u64)>> {
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn get_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
-    lock(&state.store)?.permit(id, Utc::now()).map_err(to_command_error)
+    let mut store = lock(&state.store)?;
+    store.refresh().map_err(to_command_error)?;
+    store.permit(id, Utc::now()).map_err(to_command_error)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -99,7 +106,39 @@ pub fn act(state: State<AppState>, permit_id: PermitId, action: Action) -> Reply
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
-    let pending_changes = lock(&state.store)?.pending_changes().map_err(to_command_error)?;
-    // No sync server is configured until the device is enrolled (the sync issue builds that).
-    Ok(SyncStatus { online: false, pending_changes, server_configured: false, last_sync_ms: None })
+    let store = lock(&state.store)?;
+    let pending_changes = store.pending_changes().map_err(to_command_error)?;
+    let server_configured = store.sync_server().map_err(to_command_error)?.is_some();
+    let last_sync_ms = store.last_sync_ms().map_err(to_command_error)?;
+    let online = server_configured && lock(&state.sync.health)?.online;
+    Ok(SyncStatus { online, pending_changes, server_configured, last_sync_ms })
+}
+
+/// Enrol this device with a sync server, from the code IT printed (`ptw-sync-server device
+/// enrol`): either the code alone with the server URL, or the QR text `openptw-enrol:<url>#<code>`.
+#[tauri::command(rename_all = "snake_case")]
+pub fn enrol_device(state: State<AppState>, url: String, code: String) -> Reply<()> {
+    let (url, code) = match code.trim().strip_prefix("openptw-enrol:").and_then(|rest| rest.split_once('#')) {
+        Some((u, c)) => (u.to_string(), c.to_string()),
+        None => (url.trim().to_string(), code.trim().to_string()),
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) || code.is_empty() {
+        return Err(CommandError::BadInput {
+            message: "enter the server address (http://…) and the enrolment code".into(),
+        });
+    }
+    let mut guard = lock(&state.store)?;
+    let store: &mut Store = &mut guard;
+    // The HTTP client blocks; run it off the UI thread and wait for it.
+    std::thread::scope(|s| s.spawn(move || store.enrol(&url, &code).map_err(to_command_error)).join())
+        .map_err(|_| CommandError::Internal { message: "enrolment crashed".into() })??;
+    state.sync.wake();
+    Ok(())
+}
+
+/// Ask the background sync for a round now (the UI calls it when the network comes back).
+#[tauri::command(rename_all = "snake_case")]
+pub fn sync_now(state: State<AppState>) -> Reply<()> {
+    state.sync.wake();
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! Commands are thin adapters: parse, call ptw-store, map errors.
 
 mod commands;
+mod sync_loop;
 
 use commands::AppState;
 use std::path::PathBuf;
@@ -43,7 +44,9 @@ pub fn run() {
                 store.seed_demo(now).map_err(|e| format!("cannot seed the demo plant: {e}"))?;
                 eprintln!("openptw: seeded the demo plant");
             }
-            app.manage(AppState { store: Mutex::new(store), session: Mutex::new(None) });
+            let sync = std::sync::Arc::new(sync_loop::SyncHandle::default());
+            sync_loop::start(db.clone(), name, sync.clone());
+            app.manage(AppState { store: Mutex::new(store), session: Mutex::new(None), sync });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -59,6 +62,8 @@ pub fn run() {
             commands::update_draft,
             commands::act,
             commands::sync_status,
+            commands::enrol_device,
+            commands::sync_now,
         ])
         .run(tauri::generate_context!())
         .expect("error while running openptw");
