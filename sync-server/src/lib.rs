@@ -1,22 +1,48 @@
 //! ptw-sync-server: the hub devices push their signed permit changes to and pull others' from.
 //!
-//! This is the skeleton: configuration, the HTTP router and `GET /health`.
+//! The server is a relay, not an authority over content: it authenticates devices (bearer tokens
+//! from enrolment), checks each pushed change's hash and signatures and the append-only events
+//! list, stores accepted changes under a global sequence number and serves them back in pages
+//! from the stored bytes. It never merges Automerge documents.
+//!
+//! - [`routes`]: the HTTP handlers (`/health`, `/api/devices/enrol`, `/api/sync/push`, `/api/sync/pull`)
+//! - [`auth`]: the bearer-token extractor
+//! - [`push`]: the rules a pushed change must pass
+//! - [`storage`]: the storage trait and its SQLite backend
+//! - [`secret`]: tokens and enrolment codes
+//! - [`error`]: the one error type and its HTTP answers
 
+pub mod auth;
+pub mod error;
+pub mod push;
+pub mod routes;
+pub mod secret;
+pub mod storage;
+
+use std::sync::Arc;
 use std::{net::SocketAddr, path::PathBuf};
 
-use axum::{routing::get, Json, Router};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
 use serde::{Deserialize, Serialize};
+
+pub use error::{Error, Result};
+use storage::Storage;
 
 /// Default listen address (loopback; put a reverse proxy or TLS in front for the plant network).
 pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
+
+/// The largest request body accepted (a push of many changes, base64-encoded).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// The server's configuration file (TOML). Every field is optional.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Listen address, overridden by `--bind`.
+    /// Listen address, overridden by `PTW_SYNC_BIND` and `--bind`.
     pub bind: Option<SocketAddr>,
-    /// Where the server keeps its database and blobs.
+    /// Where the server keeps its database, overridden by `PTW_SYNC_DATA_DIR` and `--data-dir`.
     pub data_dir: Option<PathBuf>,
 }
 
@@ -35,19 +61,50 @@ pub struct Health {
     pub status: String,
 }
 
-async fn health() -> Json<Health> {
-    Json(Health { status: "ok".to_owned() })
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    /// The database's epoch, read once at start.
+    pub epoch: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn Storage>) -> Result<Self> {
+        let epoch = storage.epoch()?.into();
+        Ok(AppState { storage, epoch })
+    }
+}
+
+/// Runs blocking storage work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| Error::Internal(format!("storage task failed: {e}")))?
+}
+
+/// Milliseconds since the Unix epoch, from the server's clock (the edge reads the clock; the
+/// rules do not).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The HTTP API.
-pub fn router() -> Router {
-    Router::new().route("/health", get(health))
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(routes::health))
+        .route("/api/devices/enrol", post(routes::enrol))
+        .route("/api/sync/push", post(routes::push))
+        .route("/api/sync/pull", get(routes::pull))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 /// Serves the API on `listener` until Ctrl-C (or SIGTERM on Unix).
-pub async fn serve(listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "ptw-sync-server listening");
-    axum::serve(listener, router()).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 

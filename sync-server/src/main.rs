@@ -1,13 +1,26 @@
-//! `ptw-sync-server`: the sync hub and its admin CLI.
+//! `ptw-sync-server`: the sync hub and its admin CLI — `serve`, and `device enrol | list | revoke`
+//! for IT. Settings come from the command line, then `PTW_SYNC_*` environment variables, then the
+//! configuration file.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::io::{IsTerminal, Write};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use ptw_sync_server::{Config, DEFAULT_BIND};
+use ptw_sync_server::secret::{new_enrol_code, normalise_code, sha256_hex, ENROL_CODE_LIFETIME_MS};
+use ptw_sync_server::storage::sqlite::SqliteStorage;
+use ptw_sync_server::storage::{NewEnrolCode, Storage};
+use ptw_sync_server::{now_ms, AppState, Config, DEFAULT_BIND};
 
 #[derive(Debug, Parser)]
 #[command(name = "ptw-sync-server", version, about = "openptw sync server and admin CLI")]
 struct Cli {
+    /// Where the server keeps its database.
+    #[arg(long, global = true, env = "PTW_SYNC_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Configuration file (TOML).
+    #[arg(long, global = true, env = "PTW_SYNC_CONFIG", value_name = "TOML")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -16,37 +29,123 @@ struct Cli {
 enum Command {
     /// Serve the sync API.
     Serve {
-        /// Configuration file (TOML).
-        #[arg(long, value_name = "TOML")]
-        config: Option<PathBuf>,
         /// Listen address; overrides the configuration file [default: 127.0.0.1:8787].
-        #[arg(long, value_name = "ADDR")]
+        #[arg(long, env = "PTW_SYNC_BIND", value_name = "ADDR")]
         bind: Option<SocketAddr>,
+    },
+    /// Enrol, list and revoke devices.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Print a one-time enrolment code (valid 24 hours) and its QR for a new device.
+    Enrol {
+        /// The device's name as IT knows it, e.g. T-07.
+        #[arg(long)]
+        name: String,
+        /// The server address the device should use, put in the QR [default: http://<bind>].
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// List enrolled devices.
+    List,
+    /// Revoke a device: it can no longer push or pull, and its new signatures are refused.
+    Revoke {
+        #[arg(long)]
+        id: ptw_core::DeviceId,
     },
 }
 
 fn main() -> anyhow::Result<()> {
+    // Logs go to stderr; stdout carries only what a person or a script reads (the address, codes).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
 
-    match Cli::parse().command {
-        Command::Serve { config, bind } => {
-            let config = match config {
-                Some(path) => Config::load(&path)?,
-                None => Config::default(),
-            };
-            let bind = match bind.or(config.bind) {
-                Some(addr) => addr,
-                None => DEFAULT_BIND.parse()?,
-            };
+    let cli = Cli::parse();
+    let config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let data_dir = cli.data_dir.clone().or(config.data_dir.clone());
+    let open = || -> anyhow::Result<SqliteStorage> {
+        let Some(dir) = &data_dir else {
+            bail!("no data directory: pass --data-dir DIR, set PTW_SYNC_DATA_DIR, or set data_dir in the config file")
+        };
+        SqliteStorage::open_dir(dir).with_context(|| format!("opening the database in {}", dir.display()))
+    };
+    let bind_of = |bind: Option<SocketAddr>| -> anyhow::Result<SocketAddr> {
+        Ok(match bind.or(config.bind) {
+            Some(addr) => addr,
+            None => DEFAULT_BIND.parse()?,
+        })
+    };
+
+    match cli.command {
+        Command::Serve { bind } => {
+            let bind = bind_of(bind)?;
+            let state = AppState::new(Arc::new(open()?))?;
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
-                let listener = tokio::net::TcpListener::bind(bind).await?;
-                ptw_sync_server::serve(listener).await
+                let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+                let mut out = std::io::stdout();
+                writeln!(out, "listening on {}", listener.local_addr()?)?;
+                out.flush()?;
+                ptw_sync_server::serve(listener, state).await
             })
+        }
+        Command::Device { command: DeviceCommand::Enrol { name, url } } => {
+            let url = match url {
+                Some(url) => url,
+                None => format!("http://{}", bind_of(None)?),
+            };
+            let store = open()?;
+            let code = new_enrol_code();
+            store.add_enrol_code(&NewEnrolCode {
+                code_hash: sha256_hex(&normalise_code(&code)),
+                name: name.clone(),
+                expires_ms: now_ms().saturating_add(ENROL_CODE_LIFETIME_MS),
+            })?;
+            let payload = format!("openptw-enrol:{url}#{code}");
+            let qr = qrcode::QrCode::new(payload.as_bytes()).context("making the QR code")?;
+            let picture = qr
+                .render::<qrcode::render::unicode::Dense1x2>()
+                .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                .build();
+            println!("{picture}");
+            println!("Enrolment code for {name}: {code}");
+            println!("Server: {url}");
+            println!("Scan the QR in the openptw app, or type the code. It works once, for 24 hours.");
+            Ok(())
+        }
+        Command::Device { command: DeviceCommand::List } => {
+            let store = open()?;
+            let devices = store.devices()?;
+            if devices.is_empty() {
+                println!("no devices enrolled");
+            }
+            for d in devices {
+                let state = if d.revoked { "revoked" } else { "active" };
+                println!("{}\t{}\t{}\tenrolled_ms={}", d.id, d.name, state, d.enrolled_ms);
+            }
+            Ok(())
+        }
+        Command::Device { command: DeviceCommand::Revoke { id } } => {
+            let store = open()?;
+            if !store.revoke(id)? {
+                bail!("no device {id} is enrolled; see `ptw-sync-server device list`");
+            }
+            println!("device {id} revoked; it can no longer sync");
+            Ok(())
         }
     }
 }

@@ -1,13 +1,20 @@
+use std::sync::Arc;
+
 use axum::{
     body::{to_bytes, Body},
     http::{Request, StatusCode},
 };
-use ptw_sync_server::{router, Config, Health};
+use ptw_sync_server::storage::sqlite::SqliteStorage;
+use ptw_sync_server::{router, AppState, Config, Health};
 use tower::ServiceExt;
+
+fn state() -> AppState {
+    AppState::new(Arc::new(SqliteStorage::open_in_memory().expect("database"))).expect("state")
+}
 
 #[tokio::test]
 async fn health_answers_ok() {
-    let response = router().oneshot(Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
+    let response = router(state()).oneshot(Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
     let health: Health = serde_json::from_slice(&body).unwrap();
@@ -18,7 +25,7 @@ async fn health_answers_ok() {
 async fn serves_on_a_loopback_port() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(ptw_sync_server::serve(listener));
+    let server = tokio::spawn(ptw_sync_server::serve(listener, state()));
 
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
