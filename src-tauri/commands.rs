@@ -116,7 +116,8 @@ pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
 
 /// Enrol this device with a sync server, from the code IT printed (`ptw-sync-server device
 /// enrol`): either the code alone with the server URL, or the QR text `openptw-enrol:<url>#<code>`.
-#[tauri::command(rename_all = "snake_case")]
+// `async`: runs off the main thread, so an unreachable server never freezes the window.
+#[tauri::command(async, rename_all = "snake_case")]
 pub fn enrol_device(state: State<AppState>, url: String, code: String) -> Reply<()> {
     let (url, code) = match code.trim().strip_prefix("openptw-enrol:").and_then(|rest| rest.split_once('#')) {
         Some((u, c)) => (u.to_string(), c.to_string()),

@@ -117,3 +117,14 @@ pub async fn act(permit_id: PermitId, action: &Action) -> ApiResult<PermitView> 
 pub async fn sync_status() -> ApiResult<SyncStatus> {
     call("sync_status", json!({})).await
 }
+
+/// Enrols this device with a sync server. `code` is the one-time code IT printed, or the whole
+/// text of its QR code (`openptw-enrol:<url>#<code>`), in which case `url` is not used.
+pub async fn enrol_device(url: String, code: String) -> ApiResult<()> {
+    call("enrol_device", json!({ "url": url, "code": code })).await
+}
+
+/// Asks the background sync for a round now; its outcome shows in [`sync_status`] later.
+pub async fn sync_now() -> ApiResult<()> {
+    call("sync_now", json!({})).await
+}

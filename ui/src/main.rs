@@ -77,11 +77,26 @@ fn Shell() -> impl IntoView {
             handle.clear();
         }
     });
-    let online = window_event_listener(leptos::ev::online, move |_| app.browser_online.set(true));
+    // "Sync when the network returns": the back end's timer would get there too, later.
+    let online = window_event_listener(leptos::ev::online, move |_| app.network_returned());
     let offline = window_event_listener(leptos::ev::offline, move |_| app.browser_online.set(false));
     on_cleanup(move || {
         online.remove();
         offline.remove();
+    });
+
+    // People, locations and the catalog arrive through sync: read them again after each round
+    // that finished (the first enrolment brings the plant's whole directory).
+    // (None until the first status arrives: the directory was just read at start-up.)
+    let last_sync = Memo::new(move |_| app.sync.with(|s| s.as_ref().map(|s| s.last_sync_ms)));
+    Effect::new(move |seen: Option<Option<Option<i64>>>| {
+        let now = last_sync.get();
+        if let (Some(Some(before)), Some(after)) = (seen, now) {
+            if before != after {
+                app.load_directory();
+            }
+        }
+        now
     });
 
     view! {
@@ -92,9 +107,23 @@ fn Shell() -> impl IntoView {
     }
 }
 
-/// The page for the current state: sign-in until someone is signed in, then the page chosen.
+/// The settings sheet when open, over the page underneath (kept mounted, only hidden).
 #[component]
 fn Body() -> impl IntoView {
+    let app = use_app();
+    view! {
+        <div class="page" class:hidden=move || app.settings_open.get()>
+            <CurrentPage/>
+        </div>
+        <Show when=move || app.settings_open.get()>
+            <pages::settings::Settings/>
+        </Show>
+    }
+}
+
+/// The page for the current state: sign-in until someone is signed in, then the page chosen.
+#[component]
+fn CurrentPage() -> impl IntoView {
     let app = use_app();
     move || {
         if !app.session_checked.get() {

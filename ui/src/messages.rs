@@ -335,7 +335,75 @@ pub fn error_text(n: &Names, error: &CommandError) -> String {
         CommandError::BadCredentials => td_string!(l, error.bad_credentials).to_owned(),
         CommandError::NotSignedIn => td_string!(l, error.not_signed_in).to_owned(),
         CommandError::NotFound { what } => fill(td_string!(l, error.not_found), &[("what", what)]),
-        CommandError::BadInput { message } => fill(td_string!(l, error.bad_input), &[("message", message)]),
+        CommandError::BadInput { message } => match sync_failure(message) {
+            Some(failure) => sync_failure_text(l, &failure),
+            None => fill(td_string!(l, error.bad_input), &[("message", message)]),
+        },
         CommandError::Internal { message } => fill(td_string!(l, error.internal), &[("message", message)]),
+    }
+}
+
+/// Why talking to the sync server failed, as far as the UI can tell.
+///
+/// The back end reports sync failures as `CommandError::BadInput` with ptw-store's (and the
+/// server's) English sentence, not as data; until ptw-core carries a structured sync error, the
+/// sentences the user can act on are recognised here, and anything else is shown as it came.
+#[derive(Debug, PartialEq)]
+enum SyncFailure<'a> {
+    /// Nothing answered at that address (wrong address, server down, no network).
+    Unreachable,
+    /// The enrolment code is not one the server printed.
+    CodeUnknown,
+    CodeUsed,
+    CodeExpired,
+    /// The server address or the code was left out (the back end checks too).
+    EnrolIncomplete,
+    NotEnrolled,
+    /// Something answered, but not like a sync server.
+    BadAnswer,
+    /// The server refused, with its reason.
+    Refused {
+        status: &'a str,
+        reason: &'a str,
+    },
+}
+
+fn sync_failure(message: &str) -> Option<SyncFailure<'_>> {
+    let failure = if message.contains("cannot be reached") {
+        SyncFailure::Unreachable
+    } else if message.contains("enrolment code is not known") {
+        SyncFailure::CodeUnknown
+    } else if message.contains("enrolment code was already used") {
+        SyncFailure::CodeUsed
+    } else if message.contains("enrolment code has expired") {
+        SyncFailure::CodeExpired
+    } else if message.starts_with("enter the server address") {
+        SyncFailure::EnrolIncomplete
+    } else if message.contains("not enrolled with a sync server") {
+        SyncFailure::NotEnrolled
+    } else if message.contains("unexpected answer from the server") {
+        SyncFailure::BadAnswer
+    } else if let Some((_, rest)) = message.split_once("the server answered ") {
+        // "<what>: the server answered 403 Forbidden: <reason>"
+        let (status, reason) = rest.split_once(": ").unwrap_or((rest, ""));
+        SyncFailure::Refused { status, reason }
+    } else {
+        return None;
+    };
+    Some(failure)
+}
+
+fn sync_failure_text(l: Locale, failure: &SyncFailure) -> String {
+    match failure {
+        SyncFailure::Unreachable => td_string!(l, error.server_unreachable).to_owned(),
+        SyncFailure::CodeUnknown => td_string!(l, error.enrol_code_unknown).to_owned(),
+        SyncFailure::CodeUsed => td_string!(l, error.enrol_code_used).to_owned(),
+        SyncFailure::CodeExpired => td_string!(l, error.enrol_code_expired).to_owned(),
+        SyncFailure::EnrolIncomplete => td_string!(l, error.enrol_incomplete).to_owned(),
+        SyncFailure::NotEnrolled => td_string!(l, error.not_enrolled).to_owned(),
+        SyncFailure::BadAnswer => td_string!(l, error.server_bad_answer).to_owned(),
+        SyncFailure::Refused { status, reason } => {
+            fill(td_string!(l, error.server_refused), &[("status", status), ("reason", reason)])
+        }
     }
 }

@@ -4,6 +4,11 @@
 //! Routing is one signal ([`Page`]): the app runs in a single webview window with no address
 //! bar or back button, so a URL router would only add a way to get out of step. Pages decide
 //! their own data; this state only holds what several pages share.
+//!
+//! The settings are not a [`Page`] but a sheet over the current one (`settings_open`): they
+//! are reachable before anyone signs in (IT enrols a tablet first), and closing them must give
+//! back the page exactly as it was — a half-filled permit form included — so the page
+//! underneath stays mounted, only hidden.
 
 use crate::api;
 use leptos::prelude::*;
@@ -32,6 +37,10 @@ pub struct AppState {
     pub browser_online: RwSignal<bool>,
     /// Bumped after every write, so lists and counts read again.
     pub writes: RwSignal<u64>,
+    /// The settings sheet is shown over the current page.
+    pub settings_open: RwSignal<bool>,
+    /// How far the page underneath was scrolled when the settings opened.
+    settings_scroll: StoredValue<f64>,
 }
 
 impl AppState {
@@ -45,6 +54,8 @@ impl AppState {
             sync: RwSignal::new(None),
             browser_online: RwSignal::new(online),
             writes: RwSignal::new(0),
+            settings_open: RwSignal::new(false),
+            settings_scroll: StoredValue::new(0.0),
         }
     }
 
@@ -52,6 +63,23 @@ impl AppState {
         self.page.set(page);
         // A new page starts at its top, not where the last one was scrolled to.
         window().scroll_to_with_x_and_y(0.0, 0.0);
+    }
+
+    /// Opens the settings over whatever is shown, remembering how far it was scrolled.
+    pub fn open_settings(&self) {
+        if !self.settings_open.get_untracked() {
+            self.settings_scroll.set_value(window().scroll_y().unwrap_or(0.0));
+            self.settings_open.set(true);
+            window().scroll_to_with_x_and_y(0.0, 0.0);
+        }
+    }
+
+    /// Closes the settings: the page underneath is as it was left, scroll position included.
+    pub fn close_settings(&self) {
+        self.settings_open.set(false);
+        let y = self.settings_scroll.get_value();
+        // After the page underneath is shown again, or there is nothing to scroll.
+        request_animation_frame(move || window().scroll_to_with_x_and_y(0.0, y));
     }
 
     /// Reads the directory again (people and catalog change only through sync).
@@ -70,6 +98,18 @@ impl AppState {
             if let Ok(s) = api::sync_status().await {
                 sync.set(Some(s));
             }
+        });
+    }
+
+    /// The browser's `online` event: the network is back, so ask for a sync round now rather
+    /// than at the back end's next timer tick.
+    pub fn network_returned(&self) {
+        self.browser_online.set(true);
+        let app = *self;
+        spawn_local(async move {
+            // Not enrolled or already syncing: the back end decides; nothing to tell the user.
+            let _ = api::sync_now().await;
+            app.refresh_sync();
         });
     }
 

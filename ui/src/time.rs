@@ -79,3 +79,13 @@ pub fn this_minute() -> DateTime<Utc> {
     let ms = now_ms();
     from_ms(ms - ms.rem_euclid(60_000)).unwrap_or_default()
 }
+
+/// A recent instant for people: `HH:MM` if it is today (local), else `YYYY-MM-DD HH:MM`.
+pub fn show_recent_ms(ms: i64, now_ms: i64) -> String {
+    let (at, today) = (local(ms), local(now_ms));
+    if (at.year, at.month, at.day) == (today.year, today.month, today.day) {
+        format!("{:02}:{:02}", at.hour, at.minute)
+    } else {
+        show_ms(ms)
+    }
+}

@@ -1,16 +1,19 @@
-//! The bar on every screen: app name, online/offline, changes waiting to sync, who is signed
-//! in, and the language switch. On a plant tablet a person must always see whether what they
-//! record has left the device yet.
+//! The bar on every screen: app name, online/offline, when this device last synced, changes
+//! waiting to sync, who is signed in, the settings and the language switch. On a plant tablet
+//! a person must always see whether what they record has left the device yet.
 
 use crate::api;
 use crate::i18n::*;
-use crate::state::{use_app, Page};
+use crate::messages::fill;
+use crate::state::{use_app, AppState, Page};
+use crate::time;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 #[component]
 pub fn TopBar() -> impl IntoView {
     let i18n = use_i18n();
+    let app = use_app();
     let toggle_language = move |_| {
         let next = match i18n.get_locale_untracked() {
             Locale::en => Locale::zh_CN,
@@ -23,6 +26,14 @@ pub fn TopBar() -> impl IntoView {
             <h1 id="app-title">{t!(i18n, app_title)}</h1>
             <SyncIndicator/>
             <SignedInPerson/>
+            <button
+                class="open-settings"
+                class:active=move || app.settings_open.get()
+                data-testid="open-settings"
+                on:click=move |_| app.open_settings()
+            >
+                {t!(i18n, top.settings)}
+            </button>
             <button id="toggle-language" class="lang" data-testid="language-switch" on:click=toggle_language>
                 {t!(i18n, language)}
             </button>
@@ -30,31 +41,40 @@ pub fn TopBar() -> impl IntoView {
     }
 }
 
-/// Online/offline and the number of changes not yet acknowledged by the sync server.
+/// The connection as a CSS modifier and words: the browser knows whether there is a network at
+/// all; the back end knows whether a sync server is configured and answered.
+pub fn connection(l: Locale, app: AppState) -> (&'static str, &'static str) {
+    let browser = app.browser_online.get();
+    app.sync.with(|sync| match (browser, sync) {
+        (false, _) => ("offline", td_string!(l, top.offline)),
+        (true, Some(s)) if !s.server_configured => ("local", td_string!(l, top.local_only)),
+        (true, Some(s)) if !s.online => ("offline", td_string!(l, top.server_unreachable)),
+        (true, Some(_)) => ("online", td_string!(l, top.online)),
+        (true, None) => ("unknown", td_string!(l, top.checking)),
+    })
+}
+
+/// Online/offline, when the last sync round finished (once enrolled) and the number of changes
+/// not yet acknowledged by the sync server (always).
 #[component]
 fn SyncIndicator() -> impl IntoView {
     let i18n = use_i18n();
     let app = use_app();
-    // The browser knows whether there is a network at all; the back end knows whether a sync
-    // server is configured and answered.
-    let connection = move || {
-        let browser = app.browser_online.get();
-        let sync = app.sync.get();
-        match (browser, sync) {
-            (false, _) => ("offline", t_string!(i18n, top.offline)),
-            (true, Some(s)) if !s.server_configured => ("local", t_string!(i18n, top.local_only)),
-            (true, Some(s)) if !s.online => ("offline", t_string!(i18n, top.server_unreachable)),
-            (true, Some(_)) => ("online", t_string!(i18n, top.online)),
-            (true, None) => ("unknown", t_string!(i18n, top.checking)),
-        }
-    };
     let pending = move || app.sync.with(|s| s.as_ref().map(|s| s.pending_changes).unwrap_or(0));
+    let last_sync = move || {
+        let status = app.sync.get().filter(|s| s.server_configured)?;
+        Some(match status.last_sync_ms {
+            Some(ms) => fill(t_string!(i18n, top.synced_at), &[("time", &time::show_recent_ms(ms, time::now_ms()))]),
+            None => t_string!(i18n, top.never_synced).to_owned(),
+        })
+    };
     view! {
         <div class="sync">
-            <span class=move || format!("conn conn-{}", connection().0) data-testid="online-status">
+            <span class=move || format!("conn conn-{}", connection(i18n.get_locale(), app).0) data-testid="online-status">
                 <span class="dot" aria-hidden="true"></span>
-                {move || connection().1}
+                {move || connection(i18n.get_locale(), app).1}
             </span>
+            {move || last_sync().map(|text| view! { <span class="last-sync" data-testid="last-sync">{text}</span> })}
             <span class=move || { if pending() > 0 { "pending has-pending" } else { "pending" } }>
                 <span data-testid="pending-count">{pending}</span>
                 " "

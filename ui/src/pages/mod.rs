@@ -1,8 +1,9 @@
-//! The screens: sign-in, the permit list, the permit form (new or draft) and a permit's detail
-//! with the actions its status allows.
+//! The screens: sign-in, the permit list, the permit form (new or draft), a permit's detail
+//! with the actions its status allows, and the settings (sync state, enrolment).
 
 pub mod actions;
 pub mod detail;
 pub mod form;
 pub mod list;
+pub mod settings;
 pub mod sign_in;

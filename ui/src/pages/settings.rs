@@ -1,0 +1,223 @@
+//! Settings (设置): this device's sync state, "sync now", and its enrolment with a sync server.
+//!
+//! Shown as a sheet over the current page (see [`crate::state`]), before or after sign-in: IT
+//! enrols a tablet before anyone works on it. Enrolment takes the server address and the
+//! one-time code IT printed, or the whole text of the enrolment QR code pasted into the code
+//! field; the back end reads both forms, the UI only checks that something was typed.
+
+use crate::api;
+use crate::i18n::*;
+use crate::messages::fill;
+use crate::state::use_app;
+use crate::time;
+use crate::top_bar::connection;
+use crate::widgets::ErrorBanner;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use ptw_core::api::CommandError;
+
+/// How the QR text IT prints begins (`openptw-enrol:<url>#<code>`); it carries the address.
+const QR_PREFIX: &str = "openptw-enrol:";
+
+#[component]
+pub fn Settings() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
+    // Fresh figures on opening, not the last poll's.
+    app.refresh_sync();
+    view! {
+        <section class="settings" data-testid="settings">
+            <div class="page-head">
+                <h2>{t!(i18n, settings.title)}</h2>
+                <button class="secondary" data-testid="settings-back" on:click=move |_| app.close_settings()>
+                    {t!(i18n, settings.back)}
+                </button>
+            </div>
+            <SyncState/>
+            <Enrolment/>
+        </section>
+    }
+}
+
+/// Enrolled or not, online or not, what waits to be sent, when the last round succeeded.
+#[component]
+fn SyncState() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
+    let enrolled = move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.server_configured));
+    let pending = move || app.sync.with(|s| s.as_ref().map(|s| s.pending_changes).unwrap_or(0));
+    let last_sync = move || match app.sync.with(|s| s.as_ref().and_then(|s| s.last_sync_ms)) {
+        Some(ms) => time::show_ms(ms),
+        None => t_string!(i18n, settings.never).to_owned(),
+    };
+    view! {
+        <div class="card sync-state" data-testid="sync-state" data-enrolled=move || enrolled().to_string()>
+            <h3>{t!(i18n, settings.sync_heading)}</h3>
+            <dl class="facts">
+                <dt>{t!(i18n, settings.server)}</dt>
+                <dd data-testid="settings-server">
+                    {move || {
+                        if enrolled() { t_string!(i18n, settings.enrolled) } else { t_string!(i18n, settings.not_enrolled) }
+                    }}
+                </dd>
+                <dt>{t!(i18n, settings.connection)}</dt>
+                <dd data-testid="settings-connection">{move || connection(i18n.get_locale(), app).1}</dd>
+                <dt>{t!(i18n, settings.pending)}</dt>
+                <dd data-testid="settings-pending">
+                    {move || fill(t_string!(i18n, settings.pending_count), &[("count", &pending())])}
+                </dd>
+                <dt>{t!(i18n, settings.last_sync)}</dt>
+                <dd data-testid="settings-last-sync">{last_sync}</dd>
+            </dl>
+            <Show when=enrolled>
+                <SyncNow/>
+            </Show>
+        </div>
+    }
+}
+
+/// Asks the back end for a sync round now; the figures above change when it finishes.
+#[component]
+fn SyncNow() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
+    let requested = RwSignal::new(false);
+    let error = RwSignal::new(None::<CommandError>);
+    let sync_now = move |_| {
+        requested.set(false);
+        error.set(None);
+        spawn_local(async move {
+            match api::sync_now().await {
+                Ok(()) => requested.set(true),
+                Err(e) => error.set(Some(e)),
+            }
+            app.refresh_sync();
+        });
+    };
+    view! {
+        <div class="sync-now">
+            <ErrorBanner error=error/>
+            <Show when=move || requested.get()>
+                <p class="notice" data-testid="sync-requested">{t!(i18n, settings.sync_requested)}</p>
+            </Show>
+            <button class="primary big" data-testid="sync-now" on:click=sync_now>
+                {t!(i18n, settings.sync_now)}
+            </button>
+        </div>
+    }
+}
+
+/// The enrolment form: server address and one-time code (or the QR text).
+#[component]
+fn Enrolment() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
+    let url = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    // Which fields were left empty at the last try (checked again on every edit).
+    let url_missing = RwSignal::new(false);
+    let code_missing = RwSignal::new(false);
+    let error = RwSignal::new(None::<CommandError>);
+    let busy = RwSignal::new(false);
+    let done = RwSignal::new(false);
+    let enrolled = move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.server_configured));
+
+    let submit = move || {
+        if busy.get_untracked() {
+            return;
+        }
+        let (u, c) = (url.get_untracked().trim().to_owned(), code.get_untracked().trim().to_owned());
+        // The QR text carries the address itself.
+        let has_url = c.starts_with(QR_PREFIX) || u.starts_with("http://") || u.starts_with("https://");
+        url_missing.set(!has_url);
+        code_missing.set(c.is_empty());
+        if url_missing.get_untracked() || code_missing.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        done.set(false);
+        error.set(None);
+        spawn_local(async move {
+            match api::enrol_device(u, c).await {
+                Ok(()) => {
+                    code.set(String::new());
+                    done.set(true);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+            app.refresh_sync();
+        });
+    };
+    let field_problem = move |missing: RwSignal<bool>, text: fn(Locale) -> &'static str| {
+        move || {
+            missing.get().then(|| {
+                view! {
+                    <ul class="field-errors">
+                        <li>{text(i18n.get_locale())}</li>
+                    </ul>
+                }
+            })
+        }
+    };
+
+    view! {
+        <div class="card enrolment">
+            <h3>
+                {move || {
+                    if enrolled() { t_string!(i18n, settings.reenrol_heading) } else { t_string!(i18n, settings.enrol_heading) }
+                }}
+            </h3>
+            <p class="hint">{t!(i18n, settings.enrol_hint)}</p>
+            <ErrorBanner error=error/>
+            <Show when=move || done.get()>
+                <p class="notice" role="status" data-testid="enrol-done">{t!(i18n, settings.done)}</p>
+            </Show>
+            <form novalidate on:submit=move |ev| {
+                ev.prevent_default();
+                submit();
+            }>
+                <label class="field">
+                    <span class="label">{t!(i18n, settings.url)}</span>
+                    <input
+                        type="text"
+                        inputmode="url"
+                        autocomplete="off"
+                        autocapitalize="off"
+                        spellcheck="false"
+                        data-testid="enrol-url"
+                        placeholder=move || t_string!(i18n, settings.url_placeholder)
+                        prop:value=move || url.get()
+                        on:input=move |ev| {
+                            url_missing.set(false);
+                            url.set(event_target_value(&ev));
+                        }
+                    />
+                    {field_problem(url_missing, |l| td_string!(l, settings.url_missing))}
+                </label>
+                <label class="field">
+                    <span class="label">{t!(i18n, settings.code)}</span>
+                    <input
+                        type="text"
+                        autocomplete="off"
+                        autocapitalize="off"
+                        spellcheck="false"
+                        data-testid="enrol-code"
+                        placeholder=move || t_string!(i18n, settings.code_placeholder)
+                        prop:value=move || code.get()
+                        on:input=move |ev| {
+                            code_missing.set(false);
+                            code.set(event_target_value(&ev));
+                        }
+                    />
+                    {field_problem(code_missing, |l| td_string!(l, settings.code_missing))}
+                </label>
+                <button type="submit" class="primary big wide" data-testid="enrol-submit" disabled=move || busy.get()>
+                    {move || {
+                        if busy.get() { t_string!(i18n, settings.submitting) } else { t_string!(i18n, settings.submit) }
+                    }}
+                </button>
+            </form>
+        </div>
+    }
+}
