@@ -8,7 +8,7 @@
 //! - [`routes`]: the HTTP handlers (`/health`, `/api/devices/enrol`, `/api/sync/push`, `/api/sync/pull`)
 //! - [`auth`]: the bearer-token extractor
 //! - [`push`]: the rules a pushed change must pass
-//! - [`storage`]: the storage trait and its SQLite backend
+//! - [`storage`]: the storage trait and its backends, SQLite (embedded default) and PostgreSQL
 //! - [`secret`]: tokens and enrolment codes
 //! - [`error`]: the one error type and its HTTP answers
 
@@ -44,6 +44,9 @@ pub struct Config {
     pub bind: Option<SocketAddr>,
     /// Where the server keeps its database, overridden by `PTW_SYNC_DATA_DIR` and `--data-dir`.
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database instead of SQLite in the data directory (`postgres://user@host/db`),
+    /// overridden by `PTW_SYNC_DATABASE_URL` and `--database-url`.
+    pub database_url: Option<String>,
 }
 
 impl Config {

@@ -8,6 +8,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use ptw_sync_server::secret::{new_enrol_code, normalise_code, sha256_hex, ENROL_CODE_LIFETIME_MS};
+use ptw_sync_server::storage::postgres::PostgresStorage;
 use ptw_sync_server::storage::sqlite::SqliteStorage;
 use ptw_sync_server::storage::{NewEnrolCode, Storage};
 use ptw_sync_server::{now_ms, AppState, Config, DEFAULT_BIND};
@@ -18,6 +19,9 @@ struct Cli {
     /// Where the server keeps its database.
     #[arg(long, global = true, env = "PTW_SYNC_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Use this PostgreSQL database instead of SQLite in the data directory (postgres://user@host/db).
+    #[arg(long, global = true, env = "PTW_SYNC_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Configuration file (TOML).
     #[arg(long, global = true, env = "PTW_SYNC_CONFIG", value_name = "TOML")]
     config: Option<PathBuf>,
@@ -77,11 +81,23 @@ fn main() -> anyhow::Result<()> {
         None => Config::default(),
     };
     let data_dir = cli.data_dir.clone().or(config.data_dir.clone());
-    let open = || -> anyhow::Result<SqliteStorage> {
+    let database_url = cli.database_url.clone().or(config.database_url.clone());
+    let open = || -> anyhow::Result<Arc<dyn Storage>> {
+        if let Some(url) = &database_url {
+            // The URL may hold a password: it is not repeated in the message.
+            return Ok(Arc::new(
+                PostgresStorage::connect(url).context("opening the PostgreSQL database (database_url)")?,
+            ));
+        }
         let Some(dir) = &data_dir else {
-            bail!("no data directory: pass --data-dir DIR, set PTW_SYNC_DATA_DIR, or set data_dir in the config file")
+            bail!(
+                "no database: pass --data-dir DIR (SQLite) or --database-url postgres://… (PostgreSQL), or set \
+                 PTW_SYNC_DATA_DIR / PTW_SYNC_DATABASE_URL, or data_dir / database_url in the config file"
+            )
         };
-        SqliteStorage::open_dir(dir).with_context(|| format!("opening the database in {}", dir.display()))
+        Ok(Arc::new(
+            SqliteStorage::open_dir(dir).with_context(|| format!("opening the database in {}", dir.display()))?,
+        ))
     };
     let bind_of = |bind: Option<SocketAddr>| -> anyhow::Result<SocketAddr> {
         Ok(match bind.or(config.bind) {
@@ -93,7 +109,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { bind } => {
             let bind = bind_of(bind)?;
-            let state = AppState::new(Arc::new(open()?))?;
+            let state = AppState::new(open()?)?;
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
                 let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
                 let mut out = std::io::stdout();

@@ -2,16 +2,20 @@
 //! every accepted change under a global sequence number (the pull cursor).
 //!
 //! Everything goes through the [`Storage`] trait so the server can run on more than one database:
-//! [`sqlite::SqliteStorage`] is the embedded default. A PostgreSQL backend (for several stateless
-//! server instances behind a load balancer) is planned but **not written yet**; it would be a
-//! `postgres.rs` beside `sqlite.rs` implementing the same trait and running the same shared test
-//! suite ([`suite`]). The trait is therefore blocking and `&self` (the backend owns its own
-//! locking or pool); handlers call it from `tokio::task::spawn_blocking`.
+//! [`sqlite::SqliteStorage`] is the embedded default; [`postgres::PostgresStorage`] serves plants
+//! that outgrow one machine (several stateless server instances behind a load balancer sharing
+//! one PostgreSQL). Both run the same shared test suite ([`suite`]), PostgreSQL against a real
+//! cluster the tests start themselves. The server's `main` picks the backend: PostgreSQL when a
+//! database URL is configured, SQLite in the data directory otherwise. The trait is blocking and `&self` (the backend owns its own locking or connection); handlers call it from
+//! `tokio::task::spawn_blocking`.
 //!
 //! The storage layer decides nothing about content: push validation (hashes, signatures, the
 //! append-only events list) happens before [`Storage::store_changes`] is called. It must never
 //! load or merge Automerge documents: pull pages are answered from stored bytes.
 
+#[cfg(test)]
+pub(crate) mod pg_cluster;
+pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;

@@ -2,6 +2,10 @@
 //! enrol, sign events with their own Ed25519 keys and make real Automerge changes.
 #![allow(dead_code)]
 
+/// The throw-away PostgreSQL cluster the storage unit tests use too.
+#[path = "../../src/storage/pg_cluster.rs"]
+pub mod pg_cluster;
+
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
 use ed25519_dalek::SigningKey;
@@ -17,19 +21,29 @@ use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ptw-sync-server");
 
-/// A server process serving `data_dir`; killed (SIGKILL) when dropped.
+/// A server process serving `data_dir` (or a PostgreSQL database); killed (SIGKILL) when dropped.
 pub struct Server {
     child: Child,
     pub base: String,
     pub addr: String,
     pub data_dir: PathBuf,
+    /// `--database-url`, when the server runs on PostgreSQL.
+    pub database_url: Option<String>,
 }
 
 impl Server {
+    /// A server on SQLite in `data_dir`.
     pub fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(data_dir)
+        Server::start_with(data_dir, None)
+    }
+
+    /// A server on the PostgreSQL database at `url` (`data_dir` holds nothing then).
+    pub fn start_postgres(data_dir: &Path, url: &str) -> Server {
+        Server::start_with(data_dir, Some(url.to_owned()))
+    }
+
+    fn start_with(data_dir: &Path, database_url: Option<String>) -> Server {
+        let mut child = Server::command(data_dir, database_url.as_deref())
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("RUST_LOG", "error")
             .stdout(Stdio::piped())
@@ -40,7 +54,17 @@ impl Server {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
         let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
-        Server { child, base: format!("http://{addr}"), addr, data_dir: data_dir.to_owned() }
+        Server { child, base: format!("http://{addr}"), addr, data_dir: data_dir.to_owned(), database_url }
+    }
+
+    /// The server binary pointed at this storage.
+    fn command(data_dir: &Path, database_url: Option<&str>) -> Command {
+        let mut command = Command::new(BIN);
+        command.arg("--data-dir").arg(data_dir).env_remove("PTW_SYNC_DATABASE_URL");
+        if let Some(url) = database_url {
+            command.args(["--database-url", url]);
+        }
+        command
     }
 
     /// `kill -9`: no shutdown, no flushing beyond what the server already made durable.
@@ -60,7 +84,8 @@ impl Server {
 
     /// Run an admin command against this server's data directory; its stdout.
     pub fn admin(&self, args: &[&str]) -> String {
-        let out = Command::new(BIN).arg("--data-dir").arg(&self.data_dir).args(args).output().expect("run the CLI");
+        let out =
+            Server::command(&self.data_dir, self.database_url.as_deref()).args(args).output().expect("run the CLI");
         assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).expect("utf-8 output")
     }

@@ -1,0 +1,308 @@
+//! The PostgreSQL backend of [`Storage`], for plants that outgrow one machine: several stateless
+//! server instances behind a load balancer share one PostgreSQL database. Same semantics as the
+//! SQLite backend and the same test suite ([`super::suite`]).
+//!
+//! The blocking `postgres` client, one connection behind a mutex (reconnected when it breaks);
+//! callers run it inside `spawn_blocking`. No TLS: the database is on loopback or on the plant
+//! network behind the reverse proxy.
+//!
+//! What differs from SQLite because several servers write at once:
+//! - the schema is migrated under an advisory lock, versions recorded in `schema_versions`;
+//! - the epoch is inserted if absent, so every instance reads the same one;
+//! - writers of `changes` take a table lock for their transaction, so sequence numbers become
+//!   visible in order: a puller never moves its cursor past a number whose change commits later;
+//! - spending an enrolment code locks its row (`FOR UPDATE`), so a code enrols one device only.
+
+use super::{ChangePage, DeviceRecord, NewChange, NewDevice, NewEnrolCode, Storage};
+use crate::error::{Error, Result};
+use postgres::{Client, NoTls, Row};
+use ptw_core::sync::{PulledChange, WireChange};
+use ptw_core::DeviceId;
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard};
+
+/// Schema migrations; migration `i` is recorded as version `i + 1` in `schema_versions`. Append only.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        revoked BOOLEAN NOT NULL DEFAULT FALSE,
+        enrolled_ms BIGINT NOT NULL
+    );
+    CREATE TABLE enrol_codes (
+        code_hash TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        expires_ms BIGINT NOT NULL,
+        used_ms BIGINT
+    );
+    CREATE TABLE changes (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        doc_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        bytes BYTEA NOT NULL,
+        device_id TEXT NOT NULL,
+        received_ms BIGINT NOT NULL
+    );
+    -- The Automerge object ids of each permit's events list, to hold later changes to append-only.
+    CREATE TABLE event_lists (
+        doc_id TEXT NOT NULL,
+        obj TEXT NOT NULL,
+        PRIMARY KEY (doc_id, obj)
+    );
+"];
+
+/// Advisory lock key held while migrating, so instances starting together migrate once ("ptwsync").
+const MIGRATION_LOCK: i64 = 0x0070_7477_7379_6e63;
+
+pub struct PostgresStorage {
+    config: postgres::Config,
+    client: Mutex<Client>,
+}
+
+impl PostgresStorage {
+    /// Connect to `url` (`postgres://user:pass@host:port/db` or `host=… dbname=…`), migrate the
+    /// schema and make the epoch if this is a new database.
+    pub fn connect(url: &str) -> Result<Self> {
+        let config: postgres::Config = url.parse().map_err(|e| {
+            Error::Database(format!("the database URL is not a PostgreSQL URL ({e}); expected postgres://user@host/db"))
+        })?;
+        let mut client = config.connect(NoTls).map_err(db_error)?;
+        migrate(&mut client)?;
+        Ok(PostgresStorage { config, client: Mutex::new(client) })
+    }
+
+    /// The connection, reconnected first if the last one broke (database restart, network).
+    fn client(&self) -> Result<MutexGuard<'_, Client>> {
+        // A panic while holding the lock leaves PostgreSQL consistent (an open transaction rolls
+        // back when its guard drops).
+        let mut guard = self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.is_closed() {
+            tracing::warn!("the PostgreSQL connection was closed; reconnecting");
+            *guard = self.config.connect(NoTls).map_err(db_error)?;
+        }
+        Ok(guard)
+    }
+}
+
+/// PostgreSQL errors with their cause: the server's message, or why the connection failed.
+fn db_error(e: postgres::Error) -> Error {
+    if let Some(db) = e.as_db_error() {
+        return Error::Database(db.to_string());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Error::Database(text)
+}
+
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
+        db_error(e)
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_versions (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+    )?;
+    let version: i32 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_versions", &[])?.get(0);
+    let known = MIGRATIONS.len();
+    let version = usize::try_from(version).unwrap_or(0);
+    if version > known {
+        return Err(Error::Database(format!(
+            "the database has schema version {version}, newer than this server knows ({known}); run a newer server"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.batch_execute(sql)?;
+        let v = i32::try_from(i + 1).map_err(|_| Error::Internal("too many migrations".into()))?;
+        tx.execute("INSERT INTO schema_versions (version, applied_ms) VALUES ($1, $2)", &[&v, &crate::now_ms()])?;
+    }
+    // Insert-if-absent: instances sharing the database all read the one epoch made first.
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('epoch', $1) ON CONFLICT (key) DO NOTHING",
+        &[&crate::secret::random_hex(16)],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+const DEVICE_COLUMNS: &str = "id, name, public_key, revoked, enrolled_ms";
+
+fn to_record(r: &Row) -> Result<DeviceRecord> {
+    let id: String = r.try_get(0)?;
+    let id = id.parse().map_err(|_| Error::Database(format!("device id '{id}' in the database is not a uuid")))?;
+    Ok(DeviceRecord {
+        id,
+        name: r.try_get(1)?,
+        public_key: r.try_get(2)?,
+        revoked: r.try_get(3)?,
+        enrolled_ms: r.try_get(4)?,
+    })
+}
+
+/// A count or size as a query parameter, saturating.
+fn param(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Storage for PostgresStorage {
+    fn epoch(&self) -> Result<String> {
+        Ok(self.client()?.query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])?.try_get(0)?)
+    }
+
+    fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<()> {
+        self.client()?.execute(
+            "INSERT INTO enrol_codes (code_hash, name, expires_ms) VALUES ($1, $2, $3)",
+            &[&code.code_hash, &code.name, &code.expires_ms],
+        )?;
+        Ok(())
+    }
+
+    fn enrol(&self, code_hash: &str, device: &NewDevice, now_ms: i64) -> Result<DeviceRecord> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        // FOR UPDATE: two instances spending the same code at once serialise; the second sees it used.
+        let code = tx.query_opt(
+            "SELECT name, expires_ms, used_ms FROM enrol_codes WHERE code_hash = $1 FOR UPDATE",
+            &[&code_hash],
+        )?;
+        let code: Option<(String, i64, Option<i64>)> =
+            code.map(|r| Ok::<_, Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()?;
+        let name = match code {
+            None => return Err(Error::CodeUnknown),
+            Some((_, _, Some(_))) => return Err(Error::CodeUsed),
+            Some((_, expires_ms, None)) if expires_ms <= now_ms => return Err(Error::CodeExpired),
+            Some((name, _, None)) => name,
+        };
+        tx.execute("UPDATE enrol_codes SET used_ms = $1 WHERE code_hash = $2", &[&now_ms, &code_hash])?;
+        tx.execute(
+            "INSERT INTO devices (id, name, public_key, token_hash, revoked, enrolled_ms)
+             VALUES ($1, $2, $3, $4, FALSE, $5)
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, public_key = EXCLUDED.public_key,
+                 token_hash = EXCLUDED.token_hash, revoked = FALSE, enrolled_ms = EXCLUDED.enrolled_ms",
+            &[&device.id.to_string(), &name, &device.public_key, &device.token_hash, &now_ms],
+        )?;
+        tx.commit()?;
+        Ok(DeviceRecord {
+            id: device.id,
+            name,
+            public_key: device.public_key.clone(),
+            revoked: false,
+            enrolled_ms: now_ms,
+        })
+    }
+
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>> {
+        let row = self
+            .client()?
+            .query_opt(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = $1"), &[&token_hash])?;
+        row.as_ref().map(to_record).transpose()
+    }
+
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
+        let row = self
+            .client()?
+            .query_opt(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"), &[&id.to_string()])?;
+        row.as_ref().map(to_record).transpose()
+    }
+
+    fn devices(&self) -> Result<Vec<DeviceRecord>> {
+        let rows =
+            self.client()?.query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY enrolled_ms, id"), &[])?;
+        rows.iter().map(to_record).collect()
+    }
+
+    fn revoke(&self, id: DeviceId) -> Result<bool> {
+        Ok(self.client()?.execute("UPDATE devices SET revoked = TRUE WHERE id = $1", &[&id.to_string()])? > 0)
+    }
+
+    fn known_changes(&self, hashes: &[String]) -> Result<HashSet<String>> {
+        let rows = self.client()?.query("SELECT hash FROM changes WHERE hash = ANY($1)", &[&hashes])?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    fn event_lists(&self, doc_id: &str) -> Result<HashSet<String>> {
+        let rows = self.client()?.query("SELECT obj FROM event_lists WHERE doc_id = $1", &[&doc_id])?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    fn store_changes(&self, changes: &[NewChange], now_ms: i64) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        // One writer of `changes` at a time, across instances, until commit: sequence numbers are
+        // then committed in order, and a pull never skips one that becomes visible later.
+        // Readers (pulls) are not blocked by this mode.
+        tx.batch_execute("LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE")?;
+        let insert = tx.prepare(
+            "INSERT INTO changes (hash, doc_id, kind, bytes, device_id, received_ms) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (hash) DO NOTHING",
+        )?;
+        let list = tx.prepare("INSERT INTO event_lists (doc_id, obj) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
+        for c in changes {
+            let w = &c.change;
+            tx.execute(&insert, &[&w.hash, &w.doc_id, &w.kind, &w.bytes, &c.device_id.to_string(), &now_ms])?;
+            for obj in &c.new_event_lists {
+                tx.execute(&list, &[&w.doc_id, obj])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn changes_since(&self, since: i64, max_changes: usize, max_bytes: usize) -> Result<ChangePage> {
+        let mut client = self.client()?;
+        // First the sizes, to cut the page without fetching bytes that will not be sent…
+        let sizes = client.query(
+            "SELECT seq, octet_length(bytes)::BIGINT FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&since, &param(max_changes.saturating_add(1))],
+        )?;
+        let mut page = ChangePage { changes: Vec::new(), more: false };
+        let mut bytes_in_page = 0usize;
+        let mut last = None;
+        for (n, r) in sizes.iter().enumerate() {
+            let len = usize::try_from(r.try_get::<_, i64>(1)?).unwrap_or(usize::MAX);
+            if n >= max_changes || (n > 0 && bytes_in_page.saturating_add(len) > max_bytes) {
+                page.more = true;
+                break;
+            }
+            bytes_in_page = bytes_in_page.saturating_add(len);
+            last = Some(r.try_get::<_, i64>(0)?);
+        }
+        let Some(last) = last else { return Ok(page) };
+        // …then the page itself. Committed changes never gain a lower sequence number later (see
+        // store_changes), so this range holds exactly what was sized.
+        let rows = client.query(
+            "SELECT seq, doc_id, kind, hash, bytes FROM changes WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+            &[&since, &last],
+        )?;
+        for r in &rows {
+            page.changes.push(PulledChange {
+                seq: r.try_get(0)?,
+                change: WireChange {
+                    doc_id: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    hash: r.try_get(3)?,
+                    bytes: r.try_get(4)?,
+                },
+            });
+        }
+        Ok(page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    crate::storage_suite!(super::PostgresStorage::connect(&super::super::pg_cluster::fresh_database_url())
+        .expect("connect to the test PostgreSQL"));
+}
