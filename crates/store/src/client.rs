@@ -24,6 +24,24 @@ pub const PULL_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// keep a tablet busy forever.
 const MAX_REQUESTS_PER_ROUND: usize = 10_000;
 
+/// Limits of one sync round. [`Store::sync_now`] uses [`SyncOptions::default`]; smaller pages
+/// and a request budget let tools and tests sync step by step (a simulator showing progress, a
+/// test killing a device between pages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Changes per pull page the client asks for (the server may send fewer).
+    pub pull_max_changes: usize,
+    /// Requests (push and pull) this round may make; the round stops early when they are used
+    /// up, with everything done so far kept. The next round carries on from the saved cursor.
+    pub max_requests: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions { pull_max_changes: PULL_MAX_CHANGES, max_requests: MAX_REQUESTS_PER_ROUND }
+    }
+}
+
 /// What one sync round did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncReport {
@@ -111,22 +129,32 @@ impl Store {
 
     /// One sync round with the enrolled server: push the whole outbox, then pull until caught up.
     pub fn sync_now(&mut self, now: DateTime<Utc>) -> Result<SyncReport> {
+        self.sync_now_with(now, SyncOptions::default())
+    }
+
+    /// [`Store::sync_now`] within `options`: pages of at most `pull_max_changes`, and no more
+    /// than `max_requests` requests in this round.
+    pub fn sync_now_with(&mut self, now: DateTime<Utc>, options: SyncOptions) -> Result<SyncReport> {
         let url = self
             .sync_server()?
             .ok_or_else(|| StoreError::Sync("this device is not enrolled with a sync server".into()))?;
         let token = read_meta(&self.conn, "sync_token")?.unwrap_or_default();
         let client = SyncClient::new(&url)?;
         let mut report = SyncReport::default();
-        self.push(&client, &token, &mut report)?;
-        self.pull(&client, &token, now, &mut report)?;
+        let limits = SyncOptions {
+            pull_max_changes: options.pull_max_changes.max(1),
+            max_requests: options.max_requests.min(MAX_REQUESTS_PER_ROUND),
+        };
+        self.push(&client, &token, &limits, &mut report)?;
+        self.pull(&client, &token, now, &limits, &mut report)?;
         write_meta(&self.conn, "last_sync_ms", &now.timestamp_millis().to_string())?;
         Ok(report)
     }
 
-    fn push(&mut self, client: &SyncClient, token: &str, report: &mut SyncReport) -> Result<()> {
+    fn push(&mut self, client: &SyncClient, token: &str, limits: &SyncOptions, report: &mut SyncReport) -> Result<()> {
         // Refused changes stay in the outbox (they are this device's record); skip past them.
         let mut skip = std::collections::BTreeSet::new();
-        while report.round_trips < MAX_REQUESTS_PER_ROUND {
+        while report.round_trips < limits.max_requests {
             let page: Vec<WireChange> = self
                 .outbox_page(PUSH_BATCH + skip.len())?
                 .into_iter()
@@ -165,7 +193,14 @@ impl Store {
         Ok(())
     }
 
-    fn pull(&mut self, client: &SyncClient, token: &str, now: DateTime<Utc>, report: &mut SyncReport) -> Result<()> {
+    fn pull(
+        &mut self,
+        client: &SyncClient,
+        token: &str,
+        now: DateTime<Utc>,
+        limits: &SyncOptions,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         // The cursor is "<server epoch>:<sequence>"; another epoch means another database on
         // the server side, so start from the beginning (applying known changes is a no-op).
         let saved = self.sync_cursor()?;
@@ -173,14 +208,14 @@ impl Store {
             Some((e, s)) => (e.to_string(), s.parse::<i64>().unwrap_or(0)),
             None => (String::new(), 0),
         };
-        while report.round_trips < MAX_REQUESTS_PER_ROUND {
+        while report.round_trips < limits.max_requests {
             let resp = client
                 .http
                 .get(client.url("/api/sync/pull"))
                 .bearer_auth(token)
                 .query(&[
                     ("since", since.to_string()),
-                    ("max_changes", PULL_MAX_CHANGES.to_string()),
+                    ("max_changes", limits.pull_max_changes.to_string()),
                     ("max_bytes", PULL_MAX_BYTES.to_string()),
                 ])
                 .send()

@@ -15,7 +15,7 @@ mod permits;
 mod schema;
 mod sync;
 
-pub use client::{SyncClient, SyncReport};
+pub use client::{SyncClient, SyncOptions, SyncReport, PULL_MAX_CHANGES, PUSH_BATCH};
 pub use error::{Result, StoreError};
 pub use org::DemoPlant;
 pub use sync::{ApplyReport, OutgoingChange, RemoteChange};

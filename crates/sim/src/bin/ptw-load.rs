@@ -1,0 +1,288 @@
+//! `ptw-load`: a load generator for `ptw-sync-server`. Not run by tests.
+//!
+//! It starts its own server process on loopback with a fresh data directory, then:
+//!
+//! 1. **Reconnect storm** — prepares `--devices` device stores (each enrolled, holding the plant
+//!    pulled from the server, then `--permits-per-device` new permits made offline), and lets
+//!    them all push at once, `--concurrency` at a time: changes/s durable on the server (the
+//!    server acknowledges a change only once it is stored), bytes on the wire, round trips.
+//! 2. **Cold device** — one device makes `--cold-permits` permits and pushes them; a fresh
+//!    device then pulls and applies everything: changes/s applied on the device.
+//!
+//! The server's peak resident memory (VmHWM from /proc) is printed at the end.
+//!
+//! Usage (from a checkout; release figures are the meaningful ones):
+//!
+//!   cargo build --release -p ptw-sync-server -p ptw-sim
+//!   target/release/ptw-load --devices 200 --permits-per-device 10 --cold-permits 10000
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use clap::Parser;
+use ptw_sim::{edit, People};
+use ptw_store::{Store, SyncOptions, SyncReport, PUSH_BATCH};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "ptw-load",
+    about = "Load generator for ptw-sync-server: a reconnect storm of many devices, then a cold device pulling a large plant",
+    long_about = None,
+    after_help = "Example:\n  cargo build --release -p ptw-sync-server -p ptw-sim\n  target/release/ptw-load --devices 200 --permits-per-device 10 --cold-permits 10000\n\nThe server binary is looked up next to this one unless --server-bin is given."
+)]
+struct Args {
+    /// The ptw-sync-server binary to start (default: next to this executable).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Where to keep the server data and device databases (default: a new directory under the
+    /// system temp dir, removed at the end unless --keep).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    #[arg(long)]
+    keep: bool,
+    /// Devices in the reconnect storm.
+    #[arg(long, default_value_t = 200)]
+    devices: usize,
+    /// Permits each storm device makes offline before reconnecting.
+    #[arg(long, default_value_t = 10)]
+    permits_per_device: usize,
+    /// Events added to each of those permits (each is one more change).
+    #[arg(long, default_value_t = 0)]
+    events_per_permit: usize,
+    /// Devices syncing at the same time.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Permits for the cold-device pull (0 skips it).
+    #[arg(long, default_value_t = 10_000)]
+    cold_permits: usize,
+}
+
+struct Server {
+    child: Child,
+    bin: PathBuf,
+    data: PathBuf,
+    url: String,
+}
+
+impl Server {
+    fn start(bin: &Path, data: &Path) -> anyhow::Result<Server> {
+        let mut child = Command::new(bin)
+            .arg("--data-dir")
+            .arg(data)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let addr = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.strip_prefix("listening on ").map(|a| a.trim().to_string()))
+            .context("the server did not print its address")?;
+        Ok(Server { child, bin: bin.to_path_buf(), data: data.to_path_buf(), url: format!("http://{addr}") })
+    }
+
+    fn enrol_code(&self, name: &str) -> anyhow::Result<String> {
+        let out = Command::new(&self.bin)
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(["device", "enrol", "--name", name, "--url", &self.url])
+            .output()?;
+        if !out.status.success() {
+            bail!("device enrol failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.lines()
+            .find_map(|l| l.split_once("Enrolment code for ").and_then(|(_, rest)| rest.split_once(": ")))
+            .map(|(_, code)| code.trim().to_string())
+            .with_context(|| format!("no enrolment code in: {text}"))
+    }
+
+    /// Peak resident set size so far, in KiB.
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:")?.trim().strip_suffix("kB")?.trim().parse().ok())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run `f` over `items`, `workers` at a time.
+fn parallel<T: Send, R: Send>(
+    items: Vec<T>,
+    workers: usize,
+    f: impl Fn(T) -> anyhow::Result<R> + Sync,
+) -> anyhow::Result<Vec<R>> {
+    let queue = Mutex::new(items.into_iter().enumerate().collect::<Vec<_>>());
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1) {
+            s.spawn(|| loop {
+                let Some((i, item)) = queue.lock().expect("queue").pop() else { return };
+                let r = f(item);
+                results.lock().expect("results").push((i, r));
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("results");
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+fn device_name(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+}
+
+fn add(total: &mut SyncReport, r: &SyncReport) {
+    total.pushed += r.pushed;
+    total.acked += r.acked;
+    total.refused.extend(r.refused.iter().cloned());
+    total.pulled += r.pulled;
+    total.applied += r.applied;
+    total.round_trips += r.round_trips;
+    total.bytes_sent += r.bytes_sent;
+    total.bytes_received += r.bytes_received;
+}
+
+fn per_sec(n: usize, secs: f64) -> f64 {
+    n as f64 / secs.max(1e-9)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let bin = match &args.server_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("executable directory")?
+            .join(format!("ptw-sync-server{}", std::env::consts::EXE_SUFFIX)),
+    };
+    let work = match &args.work_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("ptw-load-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(work.join("devices"))?;
+    let result = run(&args, &bin, &work);
+    if !args.keep && args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    result
+}
+
+fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
+    let server = Server::start(bin, &work.join("server"))?;
+    println!("server {} (pid {}), work dir {}", server.url, server.child.id(), work.display());
+    let people = People::demo()?;
+    let now = Utc::now();
+
+    // The plant: seeded once (Argon2 PIN hashes are the slow part), every other device pulls it.
+    let t = Instant::now();
+    let mut origin = Store::open(&work.join("devices/origin.db"), "origin", now)?;
+    origin.seed_demo(now)?;
+    origin.enrol(&server.url, &server.enrol_code("origin")?)?;
+    origin.sync_now(now)?;
+    println!("seeded and pushed the plant in {:.1}s", t.elapsed().as_secs_f64());
+
+    // Storm devices: enrol, pull the plant, push their key, then edit offline.
+    let t = Instant::now();
+    let prepared = AtomicUsize::new(0);
+    let paths: Vec<PathBuf> = (0..args.devices).map(|i| work.join(format!("devices/d{i:04}.db"))).collect();
+    parallel(paths.clone(), args.concurrency, |path| {
+        let name = device_name(&path);
+        let mut store = Store::open(&path, &name, now)?;
+        store.enrol(&server.url, &server.enrol_code(&name)?)?;
+        store.sync_now(now)?; // the plant
+        store.sync_now(now)?; // this device's key
+        edit(&mut store, &people, args.permits_per_device, args.events_per_permit, now)?;
+        let n = prepared.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_multiple_of(50) {
+            println!("  prepared {n}/{} devices", args.devices);
+        }
+        Ok(())
+    })?;
+    println!("prepared {} devices in {:.1}s", args.devices, t.elapsed().as_secs_f64());
+
+    // The storm: every device reconnects and pushes what it made offline.
+    let mut waiting = 0;
+    for p in &paths {
+        waiting += Store::open(p, &device_name(p), now)?.pending_changes()?;
+    }
+    let t = Instant::now();
+    let reports = parallel(paths.clone(), args.concurrency, |path| {
+        let mut store = Store::open(&path, &device_name(&path), now)?;
+        let pushes = (store.pending_changes()? as usize).div_ceil(PUSH_BATCH).max(1);
+        // Push only: the pull that follows a real reconnect is measured by the cold device.
+        Ok(store.sync_now_with(now, SyncOptions { max_requests: pushes, ..SyncOptions::default() })?)
+    })?;
+    let storm_secs = t.elapsed().as_secs_f64();
+    let mut storm = SyncReport::default();
+    reports.iter().for_each(|r| add(&mut storm, r));
+    println!("\n== reconnect storm: {} devices, {} at a time ==", args.devices, args.concurrency);
+    println!("changes waiting       {waiting}");
+    println!("changes acknowledged  {} (refused {})", storm.acked, storm.refused.len());
+    println!("wall time             {storm_secs:.2}s");
+    println!("durable on server     {:.0} changes/s", per_sec(storm.acked, storm_secs));
+    println!(
+        "round trips           {} ({:.2} per device)",
+        storm.round_trips,
+        storm.round_trips as f64 / args.devices as f64
+    );
+    println!(
+        "bytes sent            {} ({:.0} per change)",
+        storm.bytes_sent,
+        storm.bytes_sent as f64 / storm.acked.max(1) as f64
+    );
+    println!("bytes received        {}", storm.bytes_received);
+    println!("server peak RSS       {} KiB", server.peak_rss_kib().unwrap_or(0));
+
+    if args.cold_permits > 0 {
+        let t = Instant::now();
+        let ids = edit(&mut origin, &people, args.cold_permits, 0, now)?;
+        let make_secs = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let pushed = origin.sync_now(now)?;
+        let push_secs = t.elapsed().as_secs_f64();
+        println!("\n== cold device ==");
+        println!(
+            "made {} permits on one device in {make_secs:.1}s ({:.0}/s)",
+            ids.len(),
+            per_sec(ids.len(), make_secs)
+        );
+        println!(
+            "pushed {} changes in {push_secs:.1}s ({:.0} changes/s durable, {} round trips, {} bytes sent)",
+            pushed.acked,
+            per_sec(pushed.acked, push_secs),
+            pushed.round_trips,
+            pushed.bytes_sent
+        );
+        let mut cold = Store::open(&work.join("devices/cold.db"), "cold", now)?;
+        cold.enrol(&server.url, &server.enrol_code("cold")?)?;
+        let t = Instant::now();
+        let r = cold.sync_now(now)?;
+        let secs = t.elapsed().as_secs_f64();
+        let docs = cold.document_ids()?.len();
+        println!("fresh device pulled   {} changes, applied {} ({docs} documents)", r.pulled, r.applied);
+        println!("pull + apply time     {secs:.2}s");
+        println!("applied on device     {:.0} changes/s", per_sec(r.applied, secs));
+        println!("round trips           {}", r.round_trips);
+        println!(
+            "bytes received        {} ({:.0} per change)",
+            r.bytes_received,
+            r.bytes_received as f64 / r.pulled.max(1) as f64
+        );
+        println!("server peak RSS       {} KiB", server.peak_rss_kib().unwrap_or(0));
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! `ptw-sim`: one headless openptw device on a database file — enrol it, seed the demo plant,
+//! make permits and events as the demo people, and sync with a `ptw-sync-server`.
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use ptw_sim::{edit, report_json, People};
+use ptw_store::Store;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "ptw-sim", about = "A headless openptw device (a tablet without a screen)")]
+struct Cli {
+    /// The device's database file (created on first use).
+    #[arg(long)]
+    db: PathBuf,
+    /// Device name, stored on first use and sent at enrolment.
+    #[arg(long, default_value = "ptw-sim")]
+    name: String,
+    /// Sync server URL (for `enrol`), e.g. http://127.0.0.1:8080
+    #[arg(long)]
+    server: Option<String>,
+    /// One-time enrolment code from `ptw-sync-server device enrol` (for `enrol`).
+    #[arg(long)]
+    code: Option<String>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Enrol this device with --server using --code.
+    Enrol,
+    /// Seed the demo plant (people, PINs, locations) into an empty device.
+    SeedDemo,
+    /// Create permits as the demo applicant and move each along its workflow.
+    Edit {
+        #[arg(long, default_value_t = 1)]
+        permits: usize,
+        #[arg(long, default_value_t = 1)]
+        events_per_permit: usize,
+    },
+    /// One sync round; prints the report as one JSON line.
+    Sync,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let now = Utc::now();
+    let mut store = Store::open(&cli.db, &cli.name, now).with_context(|| format!("opening {}", cli.db.display()))?;
+    match cli.command {
+        Cmd::Enrol => {
+            let server = cli.server.context("enrol needs --server URL")?;
+            let code = cli.code.context("enrol needs --code CODE")?;
+            store.enrol(&server, &code).context("enrolment")?;
+            println!("enrolled device {} with {server}", store.device_id());
+        }
+        Cmd::SeedDemo => {
+            anyhow::ensure!(store.is_empty(), "{} already holds a plant", cli.db.display());
+            store.seed_demo(now).context("seeding the demo plant")?;
+            println!("seeded the demo plant");
+        }
+        Cmd::Edit { permits, events_per_permit } => {
+            anyhow::ensure!(!store.is_empty(), "no plant on this device: seed-demo or sync first");
+            let people = People::demo()?;
+            let ids = edit(&mut store, &people, permits, events_per_permit, now).context("editing")?;
+            println!("{} permits, {} changes waiting to sync", ids.len(), store.pending_changes()?);
+        }
+        Cmd::Sync => {
+            let report = store.sync_now(now).context("sync")?;
+            println!("{}", report_json(&report));
+        }
+    }
+    Ok(())
+}
