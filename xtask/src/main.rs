@@ -36,10 +36,11 @@ const APT_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     "imagemagick",
     "dbus-x11",
-    "dbus-daemon",
     "at-spi2-core",
     "fonts-noto-cjk",
     "fonts-dejavu-core",
+    // The sync server's second storage backend; its tests start a private cluster on loopback.
+    "postgresql",
 ];
 
 struct Tool {
@@ -139,6 +140,7 @@ struct Xtask {
     /// (step, duration) in order, printed at the end.
     timings: Vec<(String, Duration)>,
     setup_done: bool,
+    ui_built: bool,
 }
 
 impl Xtask {
@@ -157,7 +159,7 @@ impl Xtask {
             paths.extend(env::split_paths(&p).filter(|p| p != &cache.join("tools/bin")));
         }
         let path = env::join_paths(paths).map_err(|e| Error(e.to_string()))?;
-        Ok(Xtask { root, cache, target, target_ui, path, timings: Vec::new(), setup_done: false })
+        Ok(Xtask { root, cache, target, target_ui, path, timings: Vec::new(), setup_done: false, ui_built: false })
     }
 
     fn tools_root(&self) -> PathBuf {
@@ -356,6 +358,9 @@ impl Xtask {
     /// `trunk build` of ui/ into ui/dist. Must come before anything that compiles the app:
     /// with the `custom-protocol` feature the app embeds ui/dist.
     fn build_ui(&mut self) -> Result {
+        if self.ui_built {
+            return Ok(());
+        }
         self.step("ui: trunk build (ui/ -> ui/dist)", |x| {
             // Two trunk builds at once trample each other's ui/dist/.stage: take turns.
             fs::create_dir_all(&x.target_ui)?;
@@ -373,6 +378,7 @@ impl Xtask {
             if !x.root.join("ui/dist/index.html").is_file() {
                 return fail("trunk build produced no ui/dist/index.html");
             }
+            x.ui_built = true;
             Ok(())
         })
     }
@@ -421,10 +427,10 @@ impl Xtask {
             let artifacts = x.artifacts();
             fs::create_dir_all(&artifacts)?;
             let python = x.venv().join("bin/python");
-            // A virtual screen and a private D-Bus session bus, both gone when pytest ends
-            // (otherwise GTK autolaunches a session bus that outlives the run).
+            // GTK autolaunches a D-Bus session bus on the virtual display (dbus-x11); it ends
+            // with the display.
             let mut c = x.cmd("xvfb-run");
-            c.args(["-a", "-s", "-screen 0 1280x800x24", "dbus-run-session", "--"])
+            c.args(["-a", "-s", "-screen 0 1280x800x24"])
                 .arg(&python)
                 .args(["-m", "pytest", "tests/e2e", "-ra", "-p", "no:cacheprovider"])
                 .args(pytest_args)
@@ -462,8 +468,10 @@ impl Xtask {
     }
 
     fn bench(&mut self, args: &[String]) -> Result {
-        self.step("cargo bench -p ptw-core -p ptw-store (release)", |x| {
-            run(x.cargo().args(["bench", "-p", "ptw-core", "-p", "ptw-store"]).args(args))
+        // --bench '*': only the [[bench]] (criterion) targets; `--benches` would also run the
+        // libraries' unit-test harness, which refuses criterion options such as `--quick`.
+        self.step("cargo bench -p ptw-core -p ptw-store --bench '*' (release)", |x| {
+            run(x.cargo().args(["bench", "-p", "ptw-core", "-p", "ptw-store", "--bench", "*"]).args(args))
         })
     }
 }
