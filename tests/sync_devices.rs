@@ -185,3 +185,58 @@ fn two_tablets_editing_offline_converge_through_the_sync_server() {
     assert_converged(&a, &b, t1);
     assert_eq!(b.permit(p, t1).expect("P on B").state.status, Status::Approved);
 }
+
+/// `GET /health` over a plain socket; the server's compaction backlog.
+fn compaction_backlog(url: &str) -> u64 {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(stream, "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    let body = answer.split("\r\n\r\n").nth(1).expect("body");
+    let health: serde_json::Value = serde_json::from_str(body).expect("health JSON");
+    health["compaction_backlog"].as_u64().expect("compaction_backlog")
+}
+
+#[test]
+fn a_new_tablet_starts_from_compacted_documents_and_ends_identical() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("server"));
+    let t = t0();
+    let mut a = Store::open(&dir.path().join("a.db"), "T-07", t).expect("open A");
+    a.seed_demo(t).expect("seed");
+    a.enrol(&server.url, &server.enrol_code("T-07")).expect("enrol A");
+    let zhang = person("张伟");
+    for i in 0..6 {
+        let p = a.create_permit(zhang, hot_work(&a, t + Duration::minutes(30)), t).expect("permit").id;
+        a.act(zhang, p, Action::Submit, t).expect("submit");
+        a.act(person("刘洋"), p, Action::Approve { comment: format!("同意 {i}") }, t).expect("approve");
+        a.act(zhang, p, Action::Comment { text: "材料已到".into() }, t).expect("comment");
+    }
+    a.sync_now(t).expect("A pushes");
+    // The server compacts in the background; wait for it (bounded), as a cold tablet would
+    // find it on a server that has been running a while.
+    let mut waited = 0;
+    while compaction_backlog(&server.url) > 0 && waited < 600 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        waited += 1;
+    }
+    assert_eq!(compaction_backlog(&server.url), 0, "the server compacted its documents");
+
+    // Two documents per page: the cold start spans several pages, each applied with its cursor.
+    let mut c = Store::open(&dir.path().join("c.db"), "T-09", t).expect("open C");
+    c.enrol(&server.url, &server.enrol_code("T-09")).expect("enrol C");
+    let options = ptw_store::SyncOptions { pull_max_changes: 2, ..Default::default() };
+    let cold = c.sync_now_with(t, options).expect("C starts cold");
+    assert_eq!(cold.snapshots, 6, "the six permits arrive compacted (the one-change org document raw): {cold:?}");
+    assert!(cold.round_trips >= 4, "several pages: {cold:?}");
+    assert!(cold.applied >= 6 * 4, "every change of the six permits is on C: {cold:?}");
+    // C's own key goes up; A learns it; both end identical.
+    c.sync_now(t).expect("C pushes its key");
+    a.sync_now(t).expect("A");
+    c.sync_now(t).expect("C");
+    assert_converged(&a, &c, t);
+    let again = c.sync_now(t).expect("idle");
+    assert_eq!((again.round_trips, again.applied), (1, 0), "after the cold start C pulls from its cursor: {again:?}");
+}

@@ -9,15 +9,19 @@
 //! - [`auth`]: the bearer-token extractor
 //! - [`push`]: the rules a pushed change must pass
 //! - [`storage`]: the storage trait and its backends, SQLite (embedded default) and PostgreSQL
+//! - [`writer`]: the one writer thread (group commit of pushes, background compaction)
+//! - [`compact`]: compacted documents for devices that start cold
 //! - [`secret`]: tokens and enrolment codes
 //! - [`error`]: the one error type and its HTTP answers
 
 pub mod auth;
+pub mod compact;
 pub mod error;
 pub mod push;
 pub mod routes;
 pub mod secret;
 pub mod storage;
+pub mod writer;
 
 use std::sync::Arc;
 use std::{net::SocketAddr, path::PathBuf};
@@ -62,6 +66,9 @@ impl Config {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     pub status: String,
+    /// Documents waiting to be compacted for cold devices (0 when caught up).
+    #[serde(default)]
+    pub compaction_backlog: u64,
 }
 
 /// What every handler shares.
@@ -70,12 +77,16 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     /// The database's epoch, read once at start.
     pub epoch: Arc<str>,
+    /// Stores pushed changes (group commit) and compacts documents.
+    pub writer: Arc<writer::Writer>,
 }
 
 impl AppState {
+    /// The shared state, and the writer thread started on `storage`.
     pub fn new(storage: Arc<dyn Storage>) -> Result<Self> {
         let epoch = storage.epoch()?.into();
-        Ok(AppState { storage, epoch })
+        let writer = Arc::new(writer::Writer::start(storage.clone())?);
+        Ok(AppState { storage, epoch, writer })
     }
 }
 
@@ -99,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/devices/enrol", post(routes::enrol))
         .route("/api/sync/push", post(routes::push))
         .route("/api/sync/pull", get(routes::pull))
+        .route("/api/sync/snapshot", get(routes::snapshot))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

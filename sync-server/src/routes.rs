@@ -11,7 +11,7 @@ use crate::{blocking, now_ms, AppState, Health};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::Json;
-use ptw_core::sync::{EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse, Refusal};
+use ptw_core::sync::{EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse, Refusal, SnapshotResponse};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 
@@ -23,8 +23,14 @@ pub const MAX_PULL_BYTES: usize = 4 * 1024 * 1024;
 /// Changes in one push.
 pub const MAX_PUSH_CHANGES: usize = 1000;
 
-pub async fn health() -> Json<Health> {
-    Json(Health { status: "ok".to_owned() })
+/// Documents in a cold-start page when the device does not say (and the most it may ask for).
+pub const MAX_SNAPSHOT_DOCS: usize = 500;
+
+/// `ok` with the compaction backlog; a 500 when the database does not answer.
+pub async fn health(State(state): State<AppState>) -> Result<Json<Health>> {
+    let storage = state.storage.clone();
+    let backlog = blocking(move || storage.compaction_backlog(crate::compact::MIN_NEW_CHANGES)).await?;
+    Ok(Json(Health { status: "ok".to_owned(), compaction_backlog: backlog }))
 }
 
 fn json_body<T>(body: std::result::Result<Json<T>, JsonRejection>) -> Result<T> {
@@ -60,7 +66,7 @@ pub async fn push(
         )));
     }
     let storage = state.storage.clone();
-    let response = blocking(move || {
+    let (response, accepted) = blocking(move || {
         let hashes: Vec<String> = req.changes.iter().map(|c| c.hash.clone()).collect();
         let known = storage.known_changes(&hashes)?;
         let mut keys: HashMap<_, _> = HashMap::new();
@@ -100,11 +106,11 @@ pub async fn push(
                 }
             }
         }
-        // One transaction for the batch: acknowledged only once durable.
-        storage.store_changes(&accepted, now_ms())?;
-        Ok(response)
+        Ok((response, accepted))
     })
     .await?;
+    // Acknowledged only once durable (the writer commits waiting pushes together).
+    state.writer.store(accepted).await?;
     tracing::info!(device = %device.id, acked = response.acked.len(), refused = response.refused.len(), "push");
     Ok(Json(response))
 }
@@ -130,4 +136,37 @@ pub async fn pull(
     let page = blocking(move || storage.changes_since(since, max_changes, max_bytes)).await?;
     let next_cursor = page.changes.last().map_or(since, |c| c.seq);
     Ok(Json(PullResponse { epoch: state.epoch.to_string(), changes: page.changes, next_cursor, more: page.more }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SnapshotQuery {
+    upto: Option<i64>,
+    #[serde(default)]
+    after: String,
+    max_docs: Option<usize>,
+    max_bytes: Option<usize>,
+}
+
+/// A page of a cold start (see `ptw_core::sync`): answered from stored snapshots and changes.
+pub async fn snapshot(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    query: std::result::Result<Query<SnapshotQuery>, QueryRejection>,
+) -> Result<Json<SnapshotResponse>> {
+    let Query(q) = query.map_err(|r| Error::BadRequest { status: r.status(), message: r.body_text() })?;
+    let max_docs = q.max_docs.unwrap_or(MAX_SNAPSHOT_DOCS).clamp(1, MAX_SNAPSHOT_DOCS);
+    let max_bytes = q.max_bytes.unwrap_or(MAX_PULL_BYTES).clamp(1, MAX_PULL_BYTES);
+    let storage = state.storage.clone();
+    let after = q.after;
+    let (upto, page, after) = blocking(move || {
+        let upto = match q.upto {
+            Some(upto) => upto.max(0),
+            None => storage.max_seq()?,
+        };
+        let page = storage.snapshot_page(upto, &after, max_docs, max_bytes)?;
+        Ok((upto, page, after))
+    })
+    .await?;
+    let next_after = page.docs.last().map_or(after, |d| d.doc_id.clone());
+    Ok(Json(SnapshotResponse { epoch: state.epoch.to_string(), upto, docs: page.docs, next_after, more: page.more }))
 }

@@ -8,6 +8,13 @@
 //! - `GET /api/sync/pull?since=N&max_changes=M&max_bytes=B` → [`PullResponse`]: changes with a
 //!   server sequence number above `N`, oldest first, bounded by count and bytes.
 //!
+//! - `GET /api/sync/snapshot?upto=W&after=D&max_docs=M&max_bytes=B` → [`SnapshotResponse`]: how a
+//!   device with no cursor (new, or the server's database was replaced) starts. Every document
+//!   that has a change numbered up to `W`, in document-id order after `D`: its compacted form
+//!   when the server has made one, plus the changes the compacted form lacks, up to `W`. The
+//!   first request leaves `upto` out and the server fixes `W` to its newest change; when the
+//!   pages are done the device carries on with ordinary pulls from `since = W`.
+//!
 //! Every request but enrolment carries `Authorization: Bearer <device token>`.
 
 use serde::{Deserialize, Serialize};
@@ -62,6 +69,36 @@ pub struct PullResponse {
     /// Ask for `since = next_cursor` next time.
     pub next_cursor: i64,
     /// More changes are waiting beyond this page.
+    pub more: bool,
+}
+
+/// One document of a cold start ([`SnapshotResponse`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotDoc {
+    pub doc_id: String,
+    /// `permit` or `org`.
+    pub kind: String,
+    /// A compacted Automerge document (`Automerge::save`) holding `snapshot_changes` changes;
+    /// empty when the server has not compacted this document.
+    #[serde(with = "base64_bytes", default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshot: Vec<u8>,
+    #[serde(default)]
+    pub snapshot_changes: u64,
+    /// The document's changes numbered up to the page's `upto` that the snapshot does not hold.
+    #[serde(default)]
+    pub changes: Vec<WireChange>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotResponse {
+    pub epoch: String,
+    /// Every change numbered up to this is in these pages; ask with the same `upto` for the rest,
+    /// and pull with `since = upto` after the last page.
+    pub upto: i64,
+    pub docs: Vec<SnapshotDoc>,
+    /// Ask with `after = next_after` for the next page.
+    pub next_after: String,
+    /// More documents are waiting beyond this page.
     pub more: bool,
 }
 

@@ -121,6 +121,7 @@ pub fn report_json(r: &SyncReport) -> serde_json::Value {
         "refused": r.refused,
         "pulled": r.pulled,
         "applied": r.applied,
+        "snapshots": r.snapshots,
         "round_trips": r.round_trips,
         "bytes_sent": r.bytes_sent,
         "bytes_received": r.bytes_received,

@@ -6,12 +6,13 @@
 //! the outbox, and pulling resumes from the cursor saved with the last page applied.
 
 use crate::error::{Result, StoreError};
-use crate::sync::RemoteChange;
+use crate::sync::{ColdDoc, RemoteChange};
 use crate::{read_meta, write_meta, Store};
 use chrono::{DateTime, Utc};
 use ptw_core::event::public_key_hex;
 use ptw_core::sync::{
-    EnrolRequest, EnrolResponse, ErrorBody, PullResponse, PushRequest, PushResponse, Refusal, WireChange,
+    EnrolRequest, EnrolResponse, ErrorBody, PullResponse, PushRequest, PushResponse, Refusal, SnapshotResponse,
+    WireChange,
 };
 use std::time::Duration;
 
@@ -50,13 +51,16 @@ pub struct SyncReport {
     pub refused: Vec<Refusal>,
     pub pulled: usize,
     pub applied: usize,
+    /// Documents that arrived compacted (a cold start).
+    pub snapshots: usize,
     pub round_trips: usize,
     /// Request and response bodies, in bytes.
     pub bytes_sent: usize,
     pub bytes_received: usize,
 }
 
-/// An HTTP connection to one sync server.
+/// An HTTP connection to one sync server. Cheap to clone (the connection pool is shared).
+#[derive(Clone)]
 pub struct SyncClient {
     http: reqwest::blocking::Client,
     base: String,
@@ -139,7 +143,16 @@ impl Store {
             .sync_server()?
             .ok_or_else(|| StoreError::Sync("this device is not enrolled with a sync server".into()))?;
         let token = read_meta(&self.conn, "sync_token")?.unwrap_or_default();
-        let client = SyncClient::new(&url)?;
+        // One HTTP client (and its connection pool) per server for the life of the store:
+        // building one starts a thread, and a reused connection saves a handshake per round.
+        let client = match &self.http {
+            Some(c) if c.base == url.trim_end_matches('/') => c.clone(),
+            _ => {
+                let c = SyncClient::new(&url)?;
+                self.http = Some(c.clone());
+                c
+            }
+        };
         let mut report = SyncReport::default();
         let limits = SyncOptions {
             pull_max_changes: options.pull_max_changes.max(1),
@@ -201,55 +214,189 @@ impl Store {
         limits: &SyncOptions,
         report: &mut SyncReport,
     ) -> Result<()> {
-        // The cursor is "<server epoch>:<sequence>"; another epoch means another database on
-        // the server side, so start from the beginning (applying known changes is a no-op).
         let saved = self.sync_cursor()?;
-        let (mut epoch, mut since) = match saved.as_deref().and_then(|c| c.split_once(':')) {
-            Some((e, s)) => (e.to_string(), s.parse::<i64>().unwrap_or(0)),
-            None => (String::new(), 0),
-        };
+        let mut cursor = Cursor::parse(saved.as_deref());
         while report.round_trips < limits.max_requests {
-            let resp = client
-                .http
-                .get(client.url("/api/sync/pull"))
-                .bearer_auth(token)
-                .query(&[
-                    ("since", since.to_string()),
-                    ("max_changes", limits.pull_max_changes.to_string()),
-                    ("max_bytes", PULL_MAX_BYTES.to_string()),
-                ])
-                .send()
-                .map_err(net("pull"))?;
-            report.round_trips += 1;
-            let (text, len) = check(resp, "pull")?;
-            report.bytes_received += len;
-            let page: PullResponse = parse(&text, "pull")?;
-            if !epoch.is_empty() && page.epoch != epoch && since != 0 {
-                epoch = page.epoch;
-                since = 0;
-                continue;
-            }
-            epoch = page.epoch;
-            report.pulled += page.changes.len();
-            let changes: Vec<RemoteChange> = page
-                .changes
-                .into_iter()
-                .map(|p| RemoteChange {
-                    doc_id: p.change.doc_id,
-                    kind: p.change.kind,
-                    hash: p.change.hash,
-                    bytes: p.change.bytes,
-                })
-                .collect();
-            let cursor = format!("{epoch}:{}", page.next_cursor);
-            if !changes.is_empty() || saved.as_deref() != Some(cursor.as_str()) {
-                report.applied += self.apply_remote(&changes, Some(&cursor), now)?.applied;
-            }
-            since = page.next_cursor;
-            if !page.more {
-                return Ok(());
-            }
+            cursor = match cursor {
+                Cursor::Start => self.cold_page(client, token, None, now, limits, report)?,
+                Cursor::Cold { epoch, upto, after } => {
+                    self.cold_page(client, token, Some((&epoch, upto, &after)), now, limits, report)?
+                }
+                Cursor::Warm { epoch, since } => {
+                    match self.warm_page(client, token, &epoch, since, saved.as_deref(), now, limits, report)? {
+                        Some(next) => next,
+                        None => return Ok(()),
+                    }
+                }
+            };
         }
         Ok(())
+    }
+
+    /// One page of a cold start, the first or one after `(epoch, upto, after)`; the cursor to
+    /// carry on from.
+    fn cold_page(
+        &mut self,
+        client: &SyncClient,
+        token: &str,
+        resume: Option<(&str, i64, &str)>,
+        now: DateTime<Utc>,
+        limits: &SyncOptions,
+        report: &mut SyncReport,
+    ) -> Result<Cursor> {
+        let mut query =
+            vec![("max_docs", limits.pull_max_changes.to_string()), ("max_bytes", PULL_MAX_BYTES.to_string())];
+        if let Some((_, upto, after)) = resume {
+            query.push(("upto", upto.to_string()));
+            query.push(("after", after.to_string()));
+        }
+        let resp = client
+            .http
+            .get(client.url("/api/sync/snapshot"))
+            .bearer_auth(token)
+            .query(&query)
+            .send()
+            .map_err(net("cold start"))?;
+        report.round_trips += 1;
+        let (text, len) = check(resp, "cold start")?;
+        report.bytes_received += len;
+        let page: SnapshotResponse = parse(&text, "cold start")?;
+        if resume.is_some_and(|(epoch, upto, _)| epoch != page.epoch || upto != page.upto) {
+            // The server's database was replaced in the middle: start again.
+            return Ok(Cursor::Start);
+        }
+        let next = if page.more {
+            Cursor::Cold { epoch: page.epoch.clone(), upto: page.upto, after: page.next_after.clone() }
+        } else {
+            Cursor::Warm { epoch: page.epoch.clone(), since: page.upto }
+        };
+        let docs: Vec<ColdDoc> = page
+            .docs
+            .into_iter()
+            .map(|d| ColdDoc {
+                changes: d
+                    .changes
+                    .into_iter()
+                    .map(|c| RemoteChange { doc_id: c.doc_id, kind: c.kind, hash: c.hash, bytes: c.bytes })
+                    .collect(),
+                doc_id: d.doc_id,
+                kind: d.kind,
+                snapshot: d.snapshot,
+                snapshot_changes: d.snapshot_changes,
+            })
+            .collect();
+        report.pulled += docs.iter().map(|d| d.snapshot_changes as usize + d.changes.len()).sum::<usize>();
+        report.snapshots += docs.iter().filter(|d| !d.snapshot.is_empty()).count();
+        report.applied += self.apply_cold_page(&docs, Some(&next.to_string()), now)?.applied;
+        Ok(next)
+    }
+
+    /// One page of an ordinary pull; `None` when caught up.
+    #[allow(clippy::too_many_arguments)]
+    fn warm_page(
+        &mut self,
+        client: &SyncClient,
+        token: &str,
+        epoch: &str,
+        since: i64,
+        saved: Option<&str>,
+        now: DateTime<Utc>,
+        limits: &SyncOptions,
+        report: &mut SyncReport,
+    ) -> Result<Option<Cursor>> {
+        let resp = client
+            .http
+            .get(client.url("/api/sync/pull"))
+            .bearer_auth(token)
+            .query(&[
+                ("since", since.to_string()),
+                ("max_changes", limits.pull_max_changes.to_string()),
+                ("max_bytes", PULL_MAX_BYTES.to_string()),
+            ])
+            .send()
+            .map_err(net("pull"))?;
+        report.round_trips += 1;
+        let (text, len) = check(resp, "pull")?;
+        report.bytes_received += len;
+        let page: PullResponse = parse(&text, "pull")?;
+        if page.epoch != epoch {
+            // Another database on the server side (restored, replaced): start again from its
+            // beginning; what this device already has is recognised and skipped.
+            return Ok(Some(Cursor::Start));
+        }
+        report.pulled += page.changes.len();
+        let changes: Vec<RemoteChange> = page
+            .changes
+            .into_iter()
+            .map(|p| RemoteChange {
+                doc_id: p.change.doc_id,
+                kind: p.change.kind,
+                hash: p.change.hash,
+                bytes: p.change.bytes,
+            })
+            .collect();
+        let next = Cursor::Warm { epoch: epoch.to_string(), since: page.next_cursor };
+        let text = next.to_string();
+        if !changes.is_empty() || saved != Some(text.as_str()) {
+            report.applied += self.apply_remote(&changes, Some(&text), now)?.applied;
+        }
+        Ok(page.more.then_some(next))
+    }
+}
+
+/// Where pulling stands, saved with each page applied: `<epoch>:<seq>` once caught up with a
+/// server, `<epoch>:cold:<upto>:<after document>` in the middle of a cold start, nothing before
+/// the first page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Cursor {
+    Start,
+    Cold { epoch: String, upto: i64, after: String },
+    Warm { epoch: String, since: i64 },
+}
+
+impl Cursor {
+    fn parse(saved: Option<&str>) -> Cursor {
+        let Some(text) = saved else { return Cursor::Start };
+        let parts: Vec<&str> = text.splitn(4, ':').collect();
+        match parts.as_slice() {
+            [epoch, "cold", upto, after] => match upto.parse() {
+                Ok(upto) => Cursor::Cold { epoch: epoch.to_string(), upto, after: after.to_string() },
+                Err(_) => Cursor::Start,
+            },
+            [epoch, since] => match since.parse() {
+                Ok(since) => Cursor::Warm { epoch: epoch.to_string(), since },
+                Err(_) => Cursor::Start,
+            },
+            _ => Cursor::Start,
+        }
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cursor::Start => Ok(()),
+            Cursor::Cold { epoch, upto, after } => write!(f, "{epoch}:cold:{upto}:{after}"),
+            Cursor::Warm { epoch, since } => write!(f, "{epoch}:{since}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cursor;
+
+    #[test]
+    fn a_cursor_survives_being_saved_and_a_bad_one_starts_over() {
+        for c in [
+            Cursor::Warm { epoch: "ab".into(), since: 42 },
+            Cursor::Cold { epoch: "ab".into(), upto: 42, after: "org".into() },
+            Cursor::Cold { epoch: "ab".into(), upto: 7, after: String::new() },
+        ] {
+            assert_eq!(Cursor::parse(Some(&c.to_string())), c);
+        }
+        assert_eq!(Cursor::parse(None), Cursor::Start);
+        assert_eq!(Cursor::parse(Some("ab:x")), Cursor::Start);
+        assert_eq!(Cursor::parse(Some("ab:cold:x:d")), Cursor::Start);
     }
 }

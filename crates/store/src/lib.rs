@@ -18,7 +18,7 @@ mod sync;
 pub use client::{SyncClient, SyncOptions, SyncReport, PULL_MAX_CHANGES, PUSH_BATCH};
 pub use error::{Result, StoreError};
 pub use org::DemoPlant;
-pub use sync::{ApplyReport, OutgoingChange, RemoteChange};
+pub use sync::{ApplyReport, ColdDoc, OutgoingChange, RemoteChange};
 
 use automerge::{ActorId, AutoCommit};
 use ed25519_dalek::SigningKey;
@@ -46,6 +46,8 @@ pub struct Store {
     /// reload and re-verify its whole log each time. Only this `Store` writes the database, so
     /// an entry is exact until this `Store` changes the permit or the registry.
     cache: permits::PermitCache,
+    /// The HTTP client of the last sync round, reused while the server stays the same.
+    http: Option<client::SyncClient>,
 }
 
 impl Store {
@@ -74,6 +76,7 @@ impl Store {
             registry: org::empty_registry(),
             pins: Default::default(),
             cache: Default::default(),
+            http: None,
         };
         write_meta(&store.conn, "device_name", device_name)?;
         store.reload_registry()?;

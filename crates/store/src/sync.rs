@@ -130,71 +130,210 @@ impl Store {
         order.sort_by_key(|id| *id != ORG_DOC);
 
         let tx = write_tx(&mut self.conn)?;
-        let mut registry = self.registry.clone();
-        let mut org_changed = false;
-        let mut touched: Vec<(PermitId, AutoCommit)> = Vec::new();
+        let mut touched = Touched::default();
         for doc_id in order {
             let incoming = &by_doc[doc_id];
             let mut doc = load_doc(&tx, doc_id)?.unwrap_or_default();
+            let new_here = apply_changes(&tx, doc_id, &mut doc, incoming.iter().copied(), now, &mut report)?;
+            if new_here > 0 {
+                touched.add(doc_id, doc)?;
+            }
+        }
+        let (report, org_changed) = finish_apply(tx, &self.registry, touched, cursor, now, report)?;
+        self.after_apply(org_changed, now)?;
+        Ok(report)
+    }
+
+    /// Apply a page of a cold start (documents in their compacted form plus the changes they
+    /// lack) and save `cursor` with it, in one transaction. A document this device does not have
+    /// is stored as the compacted bytes it came in; one it has is merged.
+    pub fn apply_cold_page(
+        &mut self,
+        docs: &[ColdDoc],
+        cursor: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ApplyReport> {
+        self.refresh()?;
+        for d in docs {
+            if !DOC_KINDS.contains(&d.kind.as_str()) {
+                return Err(StoreError::BadRemoteChange {
+                    hash: format!("document {}", d.doc_id),
+                    reason: format!("unknown kind '{}'", d.kind),
+                });
+            }
+        }
+        let mut order: Vec<&ColdDoc> = docs.iter().collect();
+        order.sort_by_key(|d| d.doc_id != ORG_DOC);
+        let mut report = ApplyReport::default();
+        let tx = write_tx(&mut self.conn)?;
+        let mut touched = Touched::default();
+        for d in order {
+            let bad = |reason: String| StoreError::BadRemoteChange { hash: format!("document {}", d.doc_id), reason };
+            let existing = load_doc(&tx, &d.doc_id)?;
             let mut new_here = 0;
-            for c in incoming {
-                let change = decode_change(c)?;
-                if doc.get_change_by_hash(&change.hash()).is_some() {
-                    report.already_known += 1;
-                    continue;
+            let mut doc = match existing {
+                None if !d.snapshot.is_empty() => {
+                    let doc =
+                        AutoCommit::load(&d.snapshot).map_err(|e| bad(format!("its snapshot does not load: {e}")))?;
+                    tx.execute(
+                        "INSERT INTO documents (id, kind, snapshot, change_count, updated_ms) VALUES (?1, ?2, ?3, 0, ?4)",
+                        rusqlite::params![d.doc_id, d.kind, d.snapshot, now.timestamp_millis()],
+                    )?;
+                    new_here += d.snapshot_changes as usize;
+                    doc
                 }
-                doc.apply_changes([change])?;
-                store_change(&tx, doc_id, &c.kind, &mut doc, &c.hash, &c.bytes, now.timestamp_millis())?;
-                new_here += 1;
-            }
+                existing => {
+                    let mut doc = existing.unwrap_or_default();
+                    if !d.snapshot.is_empty() {
+                        let mut snapshot = AutoCommit::load(&d.snapshot)
+                            .map_err(|e| bad(format!("its snapshot does not load: {e}")))?;
+                        for hash in doc.merge(&mut snapshot)? {
+                            let change =
+                                doc.get_change_by_hash(&hash).ok_or_else(|| bad("a merged change vanished".into()))?;
+                            let bytes = change.raw_bytes().to_vec();
+                            store_change(
+                                &tx,
+                                &d.doc_id,
+                                &d.kind,
+                                &mut doc,
+                                &hash.to_string(),
+                                &bytes,
+                                now.timestamp_millis(),
+                            )?;
+                            new_here += 1;
+                        }
+                        report.already_known += (d.snapshot_changes as usize).saturating_sub(new_here);
+                    }
+                    doc
+                }
+            };
             report.applied += new_here;
-            if new_here == 0 {
-                continue;
-            }
-            report.documents += 1;
-            if doc_id == ORG_DOC {
-                registry = autosurgeon::hydrate::<_, OrgDoc>(&doc)?.registry()?;
-                org_changed = true;
-            } else {
-                let id: PermitId =
-                    doc_id.parse().map_err(|_| StoreError::Corrupt(format!("permit document id '{doc_id}'")))?;
-                touched.push((id, doc));
+            new_here += apply_changes(&tx, &d.doc_id, &mut doc, d.changes.iter(), now, &mut report)?;
+            if new_here > 0 {
+                touched.add(&d.doc_id, doc)?;
             }
         }
-        if org_changed {
-            // Roles, freezes and device keys may have changed: every permit is derived anew.
-            let mut stmt = tx.prepare("SELECT id FROM documents WHERE kind = 'permit'")?;
-            let ids: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-            drop(stmt);
-            for id in ids {
-                if touched.iter().any(|(t, _)| t.to_string() == id) {
-                    continue;
-                }
-                let pid: PermitId =
-                    id.parse().map_err(|_| StoreError::Corrupt(format!("permit document id '{id}'")))?;
-                if let Some(doc) = load_doc(&tx, &id)? {
-                    touched.push((pid, doc));
-                }
-            }
-        }
-        for (id, doc) in &mut touched {
-            // A permit whose first change has not arrived yet has no fields to project.
-            let Ok(loaded) = docs::read_permit(doc) else { continue };
-            let state = derive(*id, &loaded.form, &loaded.events, &registry, now);
-            let updated = updated_ms(doc, &state);
-            write_projection(&tx, &PermitView { id: *id, number: loaded.number, form: loaded.form, state }, updated)?;
-        }
-        if let Some(cursor) = cursor {
-            write_meta(&tx, "sync_cursor", cursor)?;
-        }
-        tx.commit()?;
+        let (report, org_changed) = finish_apply(tx, &self.registry, touched, cursor, now, report)?;
+        self.after_apply(org_changed, now)?;
+        Ok(report)
+    }
+
+    /// After an apply committed: forget cached permits, and take up a new registry.
+    fn after_apply(&mut self, org_changed: bool, now: DateTime<Utc>) -> Result<()> {
         self.cache.clear();
         if org_changed {
             self.reload_registry()?;
             self.ensure_device_enrolled(now)?;
         }
-        Ok(report)
+        Ok(())
     }
+}
+
+/// The end of every apply: re-derive what changed (every permit when the org document did),
+/// write their projections and the cursor, and commit. Returns the report and whether the org
+/// document changed.
+fn finish_apply(
+    tx: rusqlite::Transaction<'_>,
+    registry: &ptw_core::Registry,
+    mut touched: Touched,
+    cursor: Option<&str>,
+    now: DateTime<Utc>,
+    mut report: ApplyReport,
+) -> Result<(ApplyReport, bool)> {
+    let new_registry;
+    let registry = match &touched.org {
+        Some(org) => {
+            new_registry = autosurgeon::hydrate::<_, OrgDoc>(org)?.registry()?;
+            &new_registry
+        }
+        None => registry,
+    };
+    let org_changed = touched.org.is_some();
+    report.documents = touched.permits.len() + usize::from(org_changed);
+    if org_changed {
+        // Roles, freezes and device keys may have changed: every permit is derived anew.
+        let mut stmt = tx.prepare("SELECT id FROM documents WHERE kind = 'permit'")?;
+        let ids: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+        let already: std::collections::HashSet<String> = touched.permits.iter().map(|(t, _)| t.to_string()).collect();
+        for id in ids {
+            if already.contains(&id) {
+                continue;
+            }
+            let pid: PermitId = id.parse().map_err(|_| StoreError::Corrupt(format!("permit document id '{id}'")))?;
+            if let Some(doc) = load_doc(&tx, &id)? {
+                touched.permits.push((pid, doc));
+            }
+        }
+    }
+    for (id, doc) in &mut touched.permits {
+        // A permit whose first change has not arrived yet has no fields to project.
+        let Ok(loaded) = docs::read_permit(doc) else { continue };
+        let state = derive(*id, &loaded.form, &loaded.events, registry, now);
+        let updated = updated_ms(doc, &state);
+        write_projection(&tx, &PermitView { id: *id, number: loaded.number, form: loaded.form, state }, updated)?;
+    }
+    if let Some(cursor) = cursor {
+        write_meta(&tx, "sync_cursor", cursor)?;
+    }
+    tx.commit()?;
+    Ok((report, org_changed))
+}
+
+/// A document of a cold start, as pulled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColdDoc {
+    pub doc_id: String,
+    pub kind: String,
+    /// The compacted document (`Automerge::save`); empty when the server sent raw changes only.
+    pub snapshot: Vec<u8>,
+    /// How many changes the snapshot holds, as the server counted them.
+    pub snapshot_changes: u64,
+    pub changes: Vec<RemoteChange>,
+}
+
+/// Documents an apply changed, to be derived and projected.
+#[derive(Default)]
+struct Touched {
+    org: Option<AutoCommit>,
+    permits: Vec<(PermitId, AutoCommit)>,
+}
+
+impl Touched {
+    fn add(&mut self, doc_id: &str, doc: AutoCommit) -> Result<()> {
+        if doc_id == ORG_DOC {
+            self.org = Some(doc);
+        } else {
+            let id: PermitId =
+                doc_id.parse().map_err(|_| StoreError::Corrupt(format!("permit document id '{doc_id}'")))?;
+            self.permits.push((id, doc));
+        }
+        Ok(())
+    }
+}
+
+/// Apply `incoming` to `doc` and keep each new change; returns how many were new.
+fn apply_changes<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    doc_id: &str,
+    doc: &mut AutoCommit,
+    incoming: impl Iterator<Item = &'a RemoteChange>,
+    now: DateTime<Utc>,
+    report: &mut ApplyReport,
+) -> Result<usize> {
+    let mut new_here = 0;
+    for c in incoming {
+        let change = decode_change(c)?;
+        if doc.get_change_by_hash(&change.hash()).is_some() {
+            report.already_known += 1;
+            continue;
+        }
+        doc.apply_changes([change])?;
+        store_change(tx, doc_id, &c.kind, doc, &c.hash, &c.bytes, now.timestamp_millis())?;
+        new_here += 1;
+    }
+    report.applied += new_here;
+    Ok(new_here)
 }
 
 fn decode_change(c: &RemoteChange) -> Result<Change> {

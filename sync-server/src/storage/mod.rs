@@ -21,7 +21,7 @@ pub mod sqlite;
 pub(crate) mod suite;
 
 use crate::error::Result;
-use ptw_core::sync::{PulledChange, WireChange};
+use ptw_core::sync::{PulledChange, SnapshotDoc, WireChange};
 use ptw_core::DeviceId;
 use std::collections::HashSet;
 
@@ -73,6 +73,34 @@ pub struct ChangePage {
     pub more: bool,
 }
 
+/// One page of a cold start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotPage {
+    pub docs: Vec<SnapshotDoc>,
+    /// More documents are waiting after this page.
+    pub more: bool,
+}
+
+/// A compacted document: every stored change of one document numbered up to `upto_seq`, saved
+/// as one Automerge document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub upto_seq: i64,
+    /// How many changes it holds.
+    pub changes: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// What the compactor needs to bring one document's snapshot up to date: the snapshot it has
+/// (if any) and the document's changes after it, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompactionInput {
+    pub doc_id: String,
+    pub snapshot: Option<Snapshot>,
+    /// `(sequence number, change bytes)`.
+    pub tail: Vec<(i64, Vec<u8>)>,
+}
+
 /// The server's persistence. Every method is one atomic unit: either all it writes is durable
 /// when it returns `Ok`, or nothing is.
 pub trait Storage: Send + Sync + 'static {
@@ -110,4 +138,30 @@ pub trait Storage: Send + Sync + 'static {
     /// more than `max_bytes` of change bytes — except that a waiting change is always returned,
     /// alone, even when it is larger than `max_bytes`.
     fn changes_since(&self, since: i64, max_changes: usize, max_bytes: usize) -> Result<ChangePage>;
+
+    /// The newest change's sequence number (0 when there is none).
+    fn max_seq(&self) -> Result<i64>;
+
+    /// A page of a cold start: documents with a change numbered up to `upto`, in id order after
+    /// `after`, at most `max_docs` of them and no more than `max_bytes` of snapshot and change
+    /// bytes (but never an empty page while one is waiting). Each document comes with its
+    /// snapshot when one covers no more than `upto`, plus its changes up to `upto` the snapshot
+    /// lacks; so the pages together hold every change up to `upto` exactly once.
+    fn snapshot_page(&self, upto: i64, after: &str, max_docs: usize, max_bytes: usize) -> Result<SnapshotPage>;
+
+    /// Documents worth compacting: at least `min_new` changes beyond their snapshot, and not
+    /// tried since their last change arrived. At most `limit`.
+    fn compaction_candidates(&self, min_new: u64, limit: usize) -> Result<Vec<String>>;
+
+    /// How many documents [`Storage::compaction_candidates`] would name with no limit.
+    fn compaction_backlog(&self, min_new: u64) -> Result<u64>;
+
+    /// The document's snapshot and the changes after it; `None` for an unknown document.
+    fn compaction_input(&self, doc_id: &str) -> Result<Option<CompactionInput>>;
+
+    /// Record a compaction attempt of a document that then held `tried_changes` changes: keep
+    /// `snapshot` unless the stored one is as new already; `None` when the document could not
+    /// be compacted (a change waits for one it depends on), so it is tried again only after
+    /// its next change.
+    fn put_snapshot(&self, doc_id: &str, snapshot: Option<&Snapshot>, tried_changes: u64) -> Result<()>;
 }

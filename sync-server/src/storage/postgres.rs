@@ -13,16 +13,19 @@
 //!   visible in order: a puller never moves its cursor past a number whose change commits later;
 //! - spending an enrolment code locks its row (`FOR UPDATE`), so a code enrols one device only.
 
-use super::{ChangePage, DeviceRecord, NewChange, NewDevice, NewEnrolCode, Storage};
+use super::{
+    ChangePage, CompactionInput, DeviceRecord, NewChange, NewDevice, NewEnrolCode, Snapshot, SnapshotPage, Storage,
+};
 use crate::error::{Error, Result};
 use postgres::{Client, NoTls, Row};
-use ptw_core::sync::{PulledChange, WireChange};
+use ptw_core::sync::{PulledChange, SnapshotDoc, WireChange};
 use ptw_core::DeviceId;
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 
 /// Schema migrations; migration `i` is recorded as version `i + 1` in `schema_versions`. Append only.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE devices (
         id TEXT PRIMARY KEY,
@@ -53,7 +56,25 @@ const MIGRATIONS: &[&str] = &["
         obj TEXT NOT NULL,
         PRIMARY KEY (doc_id, obj)
     );
-"];
+",
+    "
+    -- One row per document: how many changes it has and its compacted form for cold devices.
+    CREATE TABLE docs (
+        doc_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        first_seq BIGINT NOT NULL,
+        change_count BIGINT NOT NULL,
+        snapshot BYTEA,
+        snapshot_seq BIGINT,
+        snapshot_changes BIGINT NOT NULL DEFAULT 0,
+        tried_changes BIGINT NOT NULL DEFAULT 0
+    );
+    INSERT INTO docs (doc_id, kind, first_seq, change_count)
+        SELECT doc_id, min(kind), min(seq), count(*) FROM changes GROUP BY doc_id;
+    CREATE INDEX docs_untried ON docs(doc_id) WHERE change_count > tried_changes;
+    CREATE INDEX changes_by_doc ON changes(doc_id, seq);
+",
+];
 
 /// Advisory lock key held while migrating, so instances starting together migrate once ("ptwsync").
 const MIGRATION_LOCK: i64 = 0x0070_7477_7379_6e63;
@@ -246,12 +267,21 @@ impl Storage for PostgresStorage {
         tx.batch_execute("LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE")?;
         let insert = tx.prepare(
             "INSERT INTO changes (hash, doc_id, kind, bytes, device_id, received_ms) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (hash) DO NOTHING",
+             ON CONFLICT (hash) DO NOTHING RETURNING seq",
+        )?;
+        let doc = tx.prepare(
+            "INSERT INTO docs (doc_id, kind, first_seq, change_count) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (doc_id) DO UPDATE SET change_count = docs.change_count + 1",
         )?;
         let list = tx.prepare("INSERT INTO event_lists (doc_id, obj) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
         for c in changes {
             let w = &c.change;
-            tx.execute(&insert, &[&w.hash, &w.doc_id, &w.kind, &w.bytes, &c.device_id.to_string(), &now_ms])?;
+            let inserted =
+                tx.query_opt(&insert, &[&w.hash, &w.doc_id, &w.kind, &w.bytes, &c.device_id.to_string(), &now_ms])?;
+            if let Some(row) = inserted {
+                let seq: i64 = row.try_get(0)?;
+                tx.execute(&doc, &[&w.doc_id, &w.kind, &seq])?;
+            }
             for obj in &c.new_event_lists {
                 tx.execute(&list, &[&w.doc_id, obj])?;
             }
@@ -299,6 +329,132 @@ impl Storage for PostgresStorage {
         }
         Ok(page)
     }
+
+    fn max_seq(&self) -> Result<i64> {
+        Ok(self.client()?.query_one("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM changes", &[])?.try_get(0)?)
+    }
+
+    fn snapshot_page(&self, upto: i64, after: &str, max_docs: usize, max_bytes: usize) -> Result<SnapshotPage> {
+        let mut client = self.client()?;
+        // Every change numbered up to `upto` is committed (see store_changes), and a document's
+        // snapshot is read in the same row as the number it covers, so no transaction is needed.
+        let docs = client.query(
+            "SELECT doc_id, kind, CASE WHEN snapshot_seq <= $2 THEN snapshot_seq END,
+                    CASE WHEN snapshot_seq <= $2 THEN snapshot_changes END,
+                    CASE WHEN snapshot_seq <= $2 THEN snapshot END
+             FROM docs WHERE doc_id > $1 AND first_seq <= $2 ORDER BY doc_id LIMIT $3",
+            &[&after, &upto, &param(max_docs.saturating_add(1))],
+        )?;
+        let tail = client
+            .prepare("SELECT hash, bytes FROM changes WHERE doc_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq")?;
+        let mut page = SnapshotPage { docs: Vec::new(), more: false };
+        let mut bytes_in_page = 0usize;
+        for r in &docs {
+            if page.docs.len() >= max_docs {
+                page.more = true;
+                break;
+            }
+            let doc_id: String = r.try_get(0)?;
+            let kind: String = r.try_get(1)?;
+            let snapshot_seq: Option<i64> = r.try_get(2)?;
+            let snapshot_changes: Option<i64> = r.try_get(3)?;
+            let snapshot: Option<Vec<u8>> = r.try_get(4)?;
+            let changes = client
+                .query(&tail, &[&doc_id, &snapshot_seq.unwrap_or(0), &upto])?
+                .iter()
+                .map(|c| {
+                    Ok(WireChange {
+                        doc_id: doc_id.clone(),
+                        kind: kind.clone(),
+                        hash: c.try_get(0)?,
+                        bytes: c.try_get(1)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let doc = SnapshotDoc {
+                snapshot: snapshot.unwrap_or_default(),
+                snapshot_changes: snapshot_changes.map_or(0, |n| u64::try_from(n).unwrap_or(0)),
+                doc_id,
+                kind,
+                changes,
+            };
+            let size = doc.snapshot.len() + doc.changes.iter().map(|c| c.bytes.len()).sum::<usize>();
+            if !page.docs.is_empty() && bytes_in_page.saturating_add(size) > max_bytes {
+                page.more = true;
+                break;
+            }
+            bytes_in_page = bytes_in_page.saturating_add(size);
+            page.docs.push(doc);
+        }
+        Ok(page)
+    }
+
+    fn compaction_candidates(&self, min_new: u64, limit: usize) -> Result<Vec<String>> {
+        let rows = self.client()?.query(
+            "SELECT doc_id FROM docs WHERE change_count > tried_changes AND change_count - snapshot_changes >= $1
+             ORDER BY doc_id LIMIT $2",
+            &[&count_param(min_new), &param(limit)],
+        )?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    fn compaction_backlog(&self, min_new: u64) -> Result<u64> {
+        let n: i64 = self
+            .client()?
+            .query_one(
+                "SELECT count(*) FROM docs WHERE change_count > tried_changes AND change_count - snapshot_changes >= $1",
+                &[&count_param(min_new)],
+            )?
+            .try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn compaction_input(&self, doc_id: &str) -> Result<Option<CompactionInput>> {
+        let mut client = self.client()?;
+        let Some(row) = client
+            .query_opt("SELECT snapshot, snapshot_seq, snapshot_changes FROM docs WHERE doc_id = $1", &[&doc_id])?
+        else {
+            return Ok(None);
+        };
+        let bytes: Option<Vec<u8>> = row.try_get(0)?;
+        let seq: Option<i64> = row.try_get(1)?;
+        let changes: i64 = row.try_get(2)?;
+        let snapshot = match (bytes, seq) {
+            (Some(bytes), Some(upto_seq)) => {
+                Some(Snapshot { upto_seq, changes: u64::try_from(changes).unwrap_or(0), bytes })
+            }
+            _ => None,
+        };
+        let from = snapshot.as_ref().map_or(0, |s| s.upto_seq);
+        let tail = client
+            .query("SELECT seq, bytes FROM changes WHERE doc_id = $1 AND seq > $2 ORDER BY seq", &[&doc_id, &from])?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(CompactionInput { doc_id: doc_id.to_owned(), snapshot, tail }))
+    }
+
+    fn put_snapshot(&self, doc_id: &str, snapshot: Option<&Snapshot>, tried_changes: u64) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        tx.execute(
+            "UPDATE docs SET tried_changes = GREATEST(tried_changes, $2) WHERE doc_id = $1",
+            &[&doc_id, &count_param(tried_changes)],
+        )?;
+        if let Some(s) = snapshot {
+            tx.execute(
+                "UPDATE docs SET snapshot = $2, snapshot_seq = $3, snapshot_changes = $4
+                 WHERE doc_id = $1 AND COALESCE(snapshot_seq, 0) < $3",
+                &[&doc_id, &s.bytes, &s.upto_seq, &count_param(s.changes)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn count_param(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

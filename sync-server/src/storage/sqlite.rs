@@ -5,9 +5,11 @@
 //! rusqlite is blocking; one connection behind a mutex serialises writers (SQLite allows one
 //! anyway) and callers run it inside `spawn_blocking`.
 
-use super::{ChangePage, DeviceRecord, NewChange, NewDevice, NewEnrolCode, Storage};
+use super::{
+    ChangePage, CompactionInput, DeviceRecord, NewChange, NewDevice, NewEnrolCode, Snapshot, SnapshotPage, Storage,
+};
 use crate::error::{Error, Result};
-use ptw_core::sync::{PulledChange, WireChange};
+use ptw_core::sync::{PulledChange, SnapshotDoc, WireChange};
 use ptw_core::DeviceId;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::HashSet;
@@ -18,7 +20,8 @@ use std::sync::{Mutex, MutexGuard};
 pub const DB_FILE: &str = "sync.sqlite3";
 
 /// Schema migrations; migration `i` brings `user_version` from `i` to `i + 1`. Append only.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE devices (
         id TEXT PRIMARY KEY,
@@ -49,7 +52,25 @@ const MIGRATIONS: &[&str] = &["
         obj TEXT NOT NULL,
         PRIMARY KEY (doc_id, obj)
     );
-"];
+",
+    "
+    -- One row per document: how many changes it has and its compacted form for cold devices.
+    CREATE TABLE docs (
+        doc_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        change_count INTEGER NOT NULL,
+        snapshot BLOB,
+        snapshot_seq INTEGER,
+        snapshot_changes INTEGER NOT NULL DEFAULT 0,
+        tried_changes INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO docs (doc_id, kind, first_seq, change_count)
+        SELECT doc_id, min(kind), min(seq), count(*) FROM changes GROUP BY doc_id;
+    CREATE INDEX docs_untried ON docs(doc_id) WHERE change_count > tried_changes;
+    CREATE INDEX changes_by_doc ON changes(doc_id, seq);
+",
+];
 
 pub struct SqliteStorage {
     conn: Mutex<Connection>,
@@ -227,12 +248,23 @@ impl Storage for SqliteStorage {
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO changes (hash, doc_id, kind, bytes, device_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (hash) DO NOTHING",
+                 ON CONFLICT (hash) DO NOTHING RETURNING seq",
+            )?;
+            let mut doc = tx.prepare_cached(
+                "INSERT INTO docs (doc_id, kind, first_seq, change_count) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (doc_id) DO UPDATE SET change_count = change_count + 1",
             )?;
             let mut list = tx.prepare_cached("INSERT OR IGNORE INTO event_lists (doc_id, obj) VALUES (?1, ?2)")?;
             for c in changes {
                 let w = &c.change;
-                insert.execute(params![w.hash, w.doc_id, w.kind, w.bytes, c.device_id.to_string(), now_ms])?;
+                let seq: Option<i64> = insert
+                    .query_row(params![w.hash, w.doc_id, w.kind, w.bytes, c.device_id.to_string(), now_ms], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                if let Some(seq) = seq {
+                    doc.execute(params![w.doc_id, w.kind, seq])?;
+                }
                 for obj in &c.new_event_lists {
                     list.execute(params![w.doc_id, obj])?;
                 }
@@ -267,6 +299,124 @@ impl Storage for SqliteStorage {
         }
         Ok(page)
     }
+
+    fn max_seq(&self) -> Result<i64> {
+        let conn = self.conn()?;
+        Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?)
+    }
+
+    fn snapshot_page(&self, upto: i64, after: &str, max_docs: usize, max_bytes: usize) -> Result<SnapshotPage> {
+        let conn = self.conn()?;
+        let mut docs = conn.prepare_cached(
+            "SELECT doc_id, kind, CASE WHEN snapshot_seq <= ?2 THEN snapshot_seq END,
+                    CASE WHEN snapshot_seq <= ?2 THEN snapshot_changes END,
+                    CASE WHEN snapshot_seq <= ?2 THEN snapshot END
+             FROM docs WHERE doc_id > ?1 AND first_seq <= ?2 ORDER BY doc_id LIMIT ?3",
+        )?;
+        let mut tail = conn.prepare_cached(
+            "SELECT hash, bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+        )?;
+        let mut rows =
+            docs.query(params![after, upto, i64::try_from(max_docs.saturating_add(1)).unwrap_or(i64::MAX)])?;
+        let mut page = SnapshotPage { docs: Vec::new(), more: false };
+        let mut bytes_in_page = 0usize;
+        while let Some(r) = rows.next()? {
+            if page.docs.len() >= max_docs {
+                page.more = true;
+                break;
+            }
+            let doc_id: String = r.get(0)?;
+            let kind: String = r.get(1)?;
+            let snapshot_seq: Option<i64> = r.get(2)?;
+            let snapshot_changes: Option<i64> = r.get(3)?;
+            let snapshot: Option<Vec<u8>> = r.get(4)?;
+            let changes = tail
+                .query_map(params![doc_id, snapshot_seq.unwrap_or(0), upto], |c| {
+                    Ok(WireChange { doc_id: doc_id.clone(), kind: kind.clone(), hash: c.get(0)?, bytes: c.get(1)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let doc = SnapshotDoc {
+                snapshot: snapshot.unwrap_or_default(),
+                snapshot_changes: snapshot_changes.map_or(0, |n| u64::try_from(n).unwrap_or(0)),
+                doc_id,
+                kind,
+                changes,
+            };
+            let size = doc.snapshot.len() + doc.changes.iter().map(|c| c.bytes.len()).sum::<usize>();
+            if !page.docs.is_empty() && bytes_in_page.saturating_add(size) > max_bytes {
+                page.more = true;
+                break;
+            }
+            bytes_in_page = bytes_in_page.saturating_add(size);
+            page.docs.push(doc);
+        }
+        Ok(page)
+    }
+
+    fn compaction_candidates(&self, min_new: u64, limit: usize) -> Result<Vec<String>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT doc_id FROM docs WHERE change_count > tried_changes AND change_count - snapshot_changes >= ?1
+             ORDER BY doc_id LIMIT ?2",
+        )?;
+        let rows =
+            stmt.query_map(params![sql_count(min_new), i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn compaction_backlog(&self, min_new: u64) -> Result<u64> {
+        let conn = self.conn()?;
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM docs WHERE change_count > tried_changes AND change_count - snapshot_changes >= ?1",
+            [sql_count(min_new)],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn compaction_input(&self, doc_id: &str) -> Result<Option<CompactionInput>> {
+        let conn = self.conn()?;
+        let row: Option<(Option<Vec<u8>>, Option<i64>, i64)> = conn
+            .query_row("SELECT snapshot, snapshot_seq, snapshot_changes FROM docs WHERE doc_id = ?1", [doc_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let Some((bytes, seq, changes)) = row else { return Ok(None) };
+        let snapshot = match (bytes, seq) {
+            (Some(bytes), Some(upto_seq)) => {
+                Some(Snapshot { upto_seq, changes: u64::try_from(changes).unwrap_or(0), bytes })
+            }
+            _ => None,
+        };
+        let mut stmt =
+            conn.prepare_cached("SELECT seq, bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let tail = stmt
+            .query_map(params![doc_id, snapshot.as_ref().map_or(0, |s| s.upto_seq)], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Some(CompactionInput { doc_id: doc_id.to_owned(), snapshot, tail }))
+    }
+
+    fn put_snapshot(&self, doc_id: &str, snapshot: Option<&Snapshot>, tried_changes: u64) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE docs SET tried_changes = max(tried_changes, ?2) WHERE doc_id = ?1",
+            params![doc_id, sql_count(tried_changes)],
+        )?;
+        if let Some(s) = snapshot {
+            tx.execute(
+                "UPDATE docs SET snapshot = ?2, snapshot_seq = ?3, snapshot_changes = ?4
+                 WHERE doc_id = ?1 AND coalesce(snapshot_seq, 0) < ?3",
+                params![doc_id, s.bytes, s.upto_seq, sql_count(s.changes)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn sql_count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! [`storage_suite!`](crate::storage_suite) with an expression that makes a fresh, empty store;
 //! each case below becomes one `#[test]` for that backend.
 
-use super::{NewChange, NewDevice, NewEnrolCode, Storage};
+use super::{NewChange, NewDevice, NewEnrolCode, Snapshot, Storage};
 use crate::error::Error;
 use ptw_core::sync::WireChange;
 use ptw_core::DeviceId;
@@ -19,6 +19,8 @@ macro_rules! storage_suite {
             storing_a_batch_twice_keeps_one_copy_in_order,
             a_page_stops_at_the_byte_budget_but_never_comes_back_empty,
             event_lists_are_remembered_per_document,
+            a_cold_start_holds_every_change_up_to_its_mark_exactly_once,
+            compaction_follows_new_changes_and_skips_failed_attempts,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -115,4 +117,86 @@ pub fn event_lists_are_remembered_per_document(store: &dyn Storage) {
     store.store_changes(&[c], 5).expect("store");
     assert!(store.event_lists("doc").expect("lists").contains("2@aa"));
     assert!(store.event_lists("other").expect("lists").is_empty());
+}
+
+fn change_of(doc: &str, hash: &str) -> NewChange {
+    let mut c = change(hash, 4);
+    c.change.doc_id = doc.into();
+    c
+}
+
+/// Every (doc, hash) a cold start with mark `upto` delivers, walking all its pages.
+fn cold_start(store: &dyn Storage, upto: i64, max_docs: usize, max_bytes: usize) -> Vec<(String, String)> {
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = store.snapshot_page(upto, &after, max_docs, max_bytes).expect("snapshot page");
+        assert!(!page.docs.is_empty() || !page.more, "a page with more waiting is never empty");
+        for d in &page.docs {
+            assert!(d.doc_id > after, "documents come in id order");
+            if !d.snapshot.is_empty() {
+                seen.push((d.doc_id.clone(), format!("snapshot of {}", d.snapshot_changes)));
+            }
+            seen.extend(d.changes.iter().map(|c| (c.doc_id.clone(), c.hash.clone())));
+            after = d.doc_id.clone();
+        }
+        if !page.more {
+            return seen;
+        }
+    }
+}
+
+pub fn a_cold_start_holds_every_change_up_to_its_mark_exactly_once(store: &dyn Storage) {
+    assert_eq!(store.max_seq().expect("max"), 0);
+    store.store_changes(&[change_of("b", "b1"), change_of("a", "a1"), change_of("b", "b2")], 5).expect("store");
+    store.store_changes(&[change_of("b", "b3"), change_of("b", "b1")], 5).expect("store");
+    let upto = store.max_seq().expect("max");
+    // b's first two changes compacted; a change after the mark is not part of this start.
+    let b2 = store.changes_since(0, 100, 1 << 20).expect("pull").changes[2].seq;
+    let snap = Snapshot { upto_seq: b2, changes: 2, bytes: vec![1, 2, 3] };
+    store.put_snapshot("b", Some(&snap), 2).expect("snapshot");
+    store.store_changes(&[change_of("b", "b4"), change_of("c", "c1")], 5).expect("store");
+
+    let expected = [("a", "a1"), ("b", "snapshot of 2"), ("b", "b3")];
+    let expected: Vec<(String, String)> = expected.iter().map(|(d, h)| (d.to_string(), h.to_string())).collect();
+    assert_eq!(cold_start(store, upto, 100, 1 << 20), expected);
+    assert_eq!(cold_start(store, upto, 1, 1 << 20), expected, "one document per page");
+    assert_eq!(cold_start(store, upto, 100, 1), expected, "one document per page by bytes");
+
+    // A snapshot newer than the mark is not used: the raw changes up to the mark come instead.
+    let newer = Snapshot { upto_seq: store.max_seq().expect("max"), changes: 4, bytes: vec![4] };
+    store.put_snapshot("b", Some(&newer), 4).expect("snapshot");
+    let raw: Vec<(String, String)> = [("a", "a1"), ("b", "b1"), ("b", "b2"), ("b", "b3")]
+        .iter()
+        .map(|(d, h)| (d.to_string(), h.to_string()))
+        .collect();
+    assert_eq!(cold_start(store, upto, 100, 1 << 20), raw);
+    assert_eq!(cold_start(store, 0, 100, 1 << 20), Vec::<(String, String)>::new());
+}
+
+pub fn compaction_follows_new_changes_and_skips_failed_attempts(store: &dyn Storage) {
+    store.store_changes(&[change_of("a", "a1"), change_of("b", "b1"), change_of("b", "b2")], 5).expect("store");
+    assert_eq!(store.compaction_candidates(2, 10).expect("candidates"), ["b"]);
+    assert_eq!(store.compaction_candidates(1, 1).expect("candidates"), ["a"]);
+    assert_eq!(store.compaction_backlog(1).expect("backlog"), 2);
+
+    let input = store.compaction_input("b").expect("input").expect("known document");
+    assert!(input.snapshot.is_none());
+    assert_eq!(input.tail.iter().map(|(_, b)| b.len()).collect::<Vec<_>>(), [4, 4]);
+    // A failed attempt is not retried until the document changes again.
+    store.put_snapshot("b", None, 2).expect("tried");
+    assert!(store.compaction_candidates(2, 10).expect("candidates").is_empty());
+    store.store_changes(&[change_of("b", "b3")], 5).expect("store");
+    assert_eq!(store.compaction_candidates(2, 10).expect("candidates"), ["b"]);
+
+    let upto = store.max_seq().expect("max");
+    store.put_snapshot("b", Some(&Snapshot { upto_seq: upto, changes: 3, bytes: vec![9] }), 3).expect("snapshot");
+    assert!(store.compaction_candidates(1, 10).expect("candidates").iter().all(|d| d != "b"));
+    let input = store.compaction_input("b").expect("input").expect("known document");
+    assert_eq!(input.snapshot.map(|s| (s.upto_seq, s.changes)), Some((upto, 3)));
+    assert!(input.tail.is_empty());
+    // An older snapshot never replaces a newer one.
+    store.put_snapshot("b", Some(&Snapshot { upto_seq: 1, changes: 1, bytes: vec![8] }), 1).expect("older");
+    assert_eq!(store.compaction_input("b").expect("input").and_then(|i| i.snapshot).map(|s| s.bytes), Some(vec![9]));
+    assert_eq!(store.compaction_input("nope").expect("input"), None);
 }

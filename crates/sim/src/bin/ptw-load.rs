@@ -105,6 +105,16 @@ impl Server {
             .with_context(|| format!("no enrolment code in: {text}"))
     }
 
+    /// User + system CPU seconds the server used so far (from /proc; 0 where there is none).
+    fn cpu_secs(&self) -> f64 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())) else { return 0.0 };
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<f64>().ok()).sum();
+        ticks / 100.0
+    }
+
     /// Peak resident set size so far, in KiB.
     fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
@@ -151,6 +161,7 @@ fn add(total: &mut SyncReport, r: &SyncReport) {
     total.refused.extend(r.refused.iter().cloned());
     total.pulled += r.pulled;
     total.applied += r.applied;
+    total.snapshots += r.snapshots;
     total.round_trips += r.round_trips;
     total.bytes_sent += r.bytes_sent;
     total.bytes_received += r.bytes_received;
@@ -219,14 +230,18 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
     for p in &paths {
         waiting += Store::open(p, &device_name(p), now)?.pending_changes()?;
     }
+    // The devices are running apps: their stores are open before they reconnect.
+    let stores: Vec<Store> =
+        paths.iter().map(|p| Ok(Store::open(p, &device_name(p), now)?)).collect::<anyhow::Result<_>>()?;
+    let cpu_before = server.cpu_secs();
     let t = Instant::now();
-    let reports = parallel(paths.clone(), args.concurrency, |path| {
-        let mut store = Store::open(&path, &device_name(&path), now)?;
+    let reports = parallel(stores, args.concurrency, |mut store| {
         let pushes = (store.pending_changes()? as usize).div_ceil(PUSH_BATCH).max(1);
         // Push only: the pull that follows a real reconnect is measured by the cold device.
         Ok(store.sync_now_with(now, SyncOptions { max_requests: pushes, ..SyncOptions::default() })?)
     })?;
     let storm_secs = t.elapsed().as_secs_f64();
+    let storm_cpu = server.cpu_secs() - cpu_before;
     let mut storm = SyncReport::default();
     reports.iter().for_each(|r| add(&mut storm, r));
     println!("\n== reconnect storm: {} devices, {} at a time ==", args.devices, args.concurrency);
@@ -245,6 +260,7 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
         storm.bytes_sent as f64 / storm.acked.max(1) as f64
     );
     println!("bytes received        {}", storm.bytes_received);
+    println!("server CPU            {storm_cpu:.2}s ({:.0}% of one core)", 100.0 * storm_cpu / storm_secs.max(1e-9));
     println!("server peak RSS       {} KiB", server.peak_rss_kib().unwrap_or(0));
 
     if args.cold_permits > 0 {
