@@ -163,10 +163,12 @@ pub async fn snapshot(
             Some(upto) => upto.max(0),
             None => storage.max_seq()?,
         };
-        let page = storage.snapshot_page(upto, &after, max_docs, max_bytes)?;
+        // `after` is the `next_after` of the previous page: "<kind>/<document id>".
+        let position = after.split_once('/').unwrap_or(("", ""));
+        let page = storage.snapshot_page(upto, position, max_docs, max_bytes)?;
         Ok((upto, page, after))
     })
     .await?;
-    let next_after = page.docs.last().map_or(after, |d| d.doc_id.clone());
+    let next_after = page.docs.last().map_or(after, |d| format!("{}/{}", d.kind, d.doc_id));
     Ok(Json(SnapshotResponse { epoch: state.epoch.to_string(), upto, docs: page.docs, next_after, more: page.more }))
 }

@@ -206,7 +206,7 @@ pub fn derive(
     for raw in unique {
         let parsed = SignedEvent::from_stored(raw).and_then(|signed| {
             let event = signed.event()?;
-            let verified = signed.verify(registry).map(|_| ());
+            let verified = signed.verify_event(&event, registry);
             Ok((event, verified))
         });
         match parsed {

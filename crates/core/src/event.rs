@@ -10,7 +10,7 @@ use crate::hlc::Hlc;
 use crate::ids::{DeviceId, EventId, PermitId, PersonId};
 use crate::registry::Registry;
 use crate::rules::Violation;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use serde::{Deserialize, Serialize};
 
 /// One gas test (气体分析) reading. Values are what the instrument showed; `None` = not measured.
@@ -167,11 +167,18 @@ impl SignedEvent {
     /// Parse the body and check the signature against the enrolled key of the device it names.
     pub fn verify(&self, registry: &Registry) -> Result<Event, Violation> {
         let event = self.event()?;
+        self.verify_event(&event, registry)?;
+        Ok(event)
+    }
+
+    /// Check the signature of this event, already parsed as `event`, against the enrolled key of
+    /// the device it names.
+    pub fn verify_event(&self, event: &Event, registry: &Registry) -> Result<(), Violation> {
         let device = registry.device(event.device).ok_or(Violation::UnknownDevice { device: event.device })?;
         if device.revoked {
             return Err(Violation::RevokedDevice { device: event.device });
         }
-        self.verify_with_key(&device.public_key)
+        self.check_signature(&device.public_key)
     }
 
     /// Parse the body and check the signature against `public_key_hex` (hex of an Ed25519 public
@@ -179,24 +186,127 @@ impl SignedEvent {
     /// server's own device table on the server.
     pub fn verify_with_key(&self, public_key_hex: &str) -> Result<Event, Violation> {
         let event = self.event()?;
-        let key = decode_verifying_key(public_key_hex).ok_or(Violation::BadSignature)?;
+        self.check_signature(public_key_hex)?;
+        Ok(event)
+    }
+
+    /// The signature over the body, checked against `public_key_hex`. A signature checked once
+    /// in this process is remembered (see [`verified`]), so re-deriving a permit does not pay
+    /// for its whole log again.
+    fn check_signature(&self, public_key_hex: &str) -> Result<(), Violation> {
+        let memo = verified::key(public_key_hex, &self.sig, &self.body);
+        if verified::contains(&memo) {
+            return Ok(());
+        }
+        let key = verified::verifying_key(public_key_hex).ok_or(Violation::BadSignature)?;
         let sig = hex::decode(&self.sig)
             .ok()
             .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
             .map(|b| Signature::from_bytes(&b))
             .ok_or(Violation::BadSignature)?;
         key.verify(self.body.as_bytes(), &sig).map_err(|_| Violation::BadSignature)?;
-        Ok(event)
+        verified::insert(memo);
+        Ok(())
     }
 }
 
-fn decode_verifying_key(hex_key: &str) -> Option<VerifyingKey> {
-    let bytes = hex::decode(hex_key).ok()?;
-    let arr = <[u8; 32]>::try_from(bytes.as_slice()).ok()?;
-    VerifyingKey::from_bytes(&arr).ok()
+/// What this process already knows about signatures: the public keys it has decoded (decoding
+/// an Ed25519 point costs a square root) and the signatures it has seen verify. Only successes
+/// are remembered, under the SHA-256 of (key, signature, body) — the exact inputs of the check —
+/// so a memo can never make a different signature, body or key pass. Both are bounded and simply
+/// start over when full.
+mod verified {
+    use ed25519_dalek::VerifyingKey;
+    use sha2::{Digest, Sha256};
+    use std::collections::{HashMap, HashSet};
+    use std::sync::{LazyLock, Mutex};
+
+    const MAX_SIGNATURES: usize = 250_000;
+    const MAX_KEYS: usize = 4096;
+
+    static SIGNATURES: LazyLock<Mutex<HashSet<[u8; 32]>>> = LazyLock::new(Default::default);
+    static KEYS: LazyLock<Mutex<HashMap<String, VerifyingKey>>> = LazyLock::new(Default::default);
+
+    pub fn key(public_key_hex: &str, sig_hex: &str, body: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        for part in [public_key_hex, sig_hex, body] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.finalize().into()
+    }
+
+    pub fn contains(memo: &[u8; 32]) -> bool {
+        SIGNATURES.lock().map(|set| set.contains(memo)).unwrap_or(false)
+    }
+
+    pub fn insert(memo: [u8; 32]) {
+        if let Ok(mut set) = SIGNATURES.lock() {
+            if set.len() >= MAX_SIGNATURES {
+                set.clear();
+            }
+            set.insert(memo);
+        }
+    }
+
+    pub fn verifying_key(hex_key: &str) -> Option<VerifyingKey> {
+        if let Some(key) = KEYS.lock().ok().and_then(|keys| keys.get(hex_key).copied()) {
+            return Some(key);
+        }
+        let bytes = hex::decode(hex_key).ok()?;
+        let arr = <[u8; 32]>::try_from(bytes.as_slice()).ok()?;
+        let key = VerifyingKey::from_bytes(&arr).ok()?;
+        if let Ok(mut keys) = KEYS.lock() {
+            if keys.len() >= MAX_KEYS {
+                keys.clear();
+            }
+            keys.insert(hex_key.to_owned(), key);
+        }
+        Some(key)
+    }
 }
 
 /// Hex of a device's public key, as kept in the registry.
 pub fn public_key_hex(key: &SigningKey) -> String {
     hex::encode(key.verifying_key().to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn signed_with(key: &SigningKey) -> SignedEvent {
+        let event = Event {
+            id: EventId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001)),
+            permit: PermitId(Uuid::from_u128(1)),
+            at: Hlc::new(1, 0),
+            device: DeviceId(Uuid::from_u128(2)),
+            actor: PersonId(Uuid::from_u128(3)),
+            content_hash: "h".into(),
+            kind: EventKind::Start,
+        };
+        SignedEvent::sign(&event, key)
+    }
+
+    #[test]
+    fn a_remembered_good_signature_never_lets_an_altered_body_signature_or_key_pass() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let other = SigningKey::from_bytes(&[6; 32]);
+        let good = signed_with(&key);
+        let public = public_key_hex(&key);
+        for _ in 0..2 {
+            // The second round is answered from memory.
+            assert!(good.verify_with_key(&public).is_ok());
+        }
+        let altered_body = SignedEvent {
+            body: good.body.replace("\"content_hash\":\"h\"", "\"content_hash\":\"x\""),
+            sig: good.sig.clone(),
+        };
+        assert_eq!(altered_body.verify_with_key(&public).err(), Some(Violation::BadSignature));
+        let other_sig = SignedEvent { body: good.body.clone(), sig: signed_with(&other).sig };
+        assert_eq!(other_sig.verify_with_key(&public).err(), Some(Violation::BadSignature));
+        assert_eq!(good.verify_with_key(&public_key_hex(&other)).err(), Some(Violation::BadSignature));
+        assert_eq!(good.verify_with_key("not hex").err(), Some(Violation::BadSignature));
+    }
 }

@@ -142,12 +142,13 @@ pub trait Storage: Send + Sync + 'static {
     /// The newest change's sequence number (0 when there is none).
     fn max_seq(&self) -> Result<i64>;
 
-    /// A page of a cold start: documents with a change numbered up to `upto`, in id order after
-    /// `after`, at most `max_docs` of them and no more than `max_bytes` of snapshot and change
+    /// A page of a cold start: documents with a change numbered up to `upto`, in (kind, id)
+    /// order after `after` = (kind, id) — so the org document, which every permit is derived
+    /// against, comes first — at most `max_docs` of them and no more than `max_bytes` of snapshot and change
     /// bytes (but never an empty page while one is waiting). Each document comes with its
     /// snapshot when one covers no more than `upto`, plus its changes up to `upto` the snapshot
     /// lacks; so the pages together hold every change up to `upto` exactly once.
-    fn snapshot_page(&self, upto: i64, after: &str, max_docs: usize, max_bytes: usize) -> Result<SnapshotPage>;
+    fn snapshot_page(&self, upto: i64, after: (&str, &str), max_docs: usize, max_bytes: usize) -> Result<SnapshotPage>;
 
     /// Documents worth compacting: at least `min_new` changes beyond their snapshot, and not
     /// tried since their last change arrived. At most `limit`.

@@ -72,6 +72,7 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO docs (doc_id, kind, first_seq, change_count)
         SELECT doc_id, min(kind), min(seq), count(*) FROM changes GROUP BY doc_id;
     CREATE INDEX docs_untried ON docs(doc_id) WHERE change_count > tried_changes;
+    CREATE INDEX docs_in_order ON docs(kind, doc_id);
     CREATE INDEX changes_by_doc ON changes(doc_id, seq);
 ",
 ];
@@ -334,7 +335,7 @@ impl Storage for PostgresStorage {
         Ok(self.client()?.query_one("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM changes", &[])?.try_get(0)?)
     }
 
-    fn snapshot_page(&self, upto: i64, after: &str, max_docs: usize, max_bytes: usize) -> Result<SnapshotPage> {
+    fn snapshot_page(&self, upto: i64, after: (&str, &str), max_docs: usize, max_bytes: usize) -> Result<SnapshotPage> {
         let mut client = self.client()?;
         // Every change numbered up to `upto` is committed (see store_changes), and a document's
         // snapshot is read in the same row as the number it covers, so no transaction is needed.
@@ -342,8 +343,9 @@ impl Storage for PostgresStorage {
             "SELECT doc_id, kind, CASE WHEN snapshot_seq <= $2 THEN snapshot_seq END,
                     CASE WHEN snapshot_seq <= $2 THEN snapshot_changes END,
                     CASE WHEN snapshot_seq <= $2 THEN snapshot END
-             FROM docs WHERE doc_id > $1 AND first_seq <= $2 ORDER BY doc_id LIMIT $3",
-            &[&after, &upto, &param(max_docs.saturating_add(1))],
+             FROM docs WHERE (kind > $1 OR (kind = $1 AND doc_id > $4)) AND first_seq <= $2
+             ORDER BY kind, doc_id LIMIT $3",
+            &[&after.0, &upto, &param(max_docs.saturating_add(1)), &after.1],
         )?;
         let tail = client
             .prepare("SELECT hash, bytes FROM changes WHERE doc_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq")?;

@@ -68,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO docs (doc_id, kind, first_seq, change_count)
         SELECT doc_id, min(kind), min(seq), count(*) FROM changes GROUP BY doc_id;
     CREATE INDEX docs_untried ON docs(doc_id) WHERE change_count > tried_changes;
+    CREATE INDEX docs_in_order ON docs(kind, doc_id);
     CREATE INDEX changes_by_doc ON changes(doc_id, seq);
 ",
 ];
@@ -305,19 +306,20 @@ impl Storage for SqliteStorage {
         Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?)
     }
 
-    fn snapshot_page(&self, upto: i64, after: &str, max_docs: usize, max_bytes: usize) -> Result<SnapshotPage> {
+    fn snapshot_page(&self, upto: i64, after: (&str, &str), max_docs: usize, max_bytes: usize) -> Result<SnapshotPage> {
         let conn = self.conn()?;
         let mut docs = conn.prepare_cached(
             "SELECT doc_id, kind, CASE WHEN snapshot_seq <= ?2 THEN snapshot_seq END,
                     CASE WHEN snapshot_seq <= ?2 THEN snapshot_changes END,
                     CASE WHEN snapshot_seq <= ?2 THEN snapshot END
-             FROM docs WHERE doc_id > ?1 AND first_seq <= ?2 ORDER BY doc_id LIMIT ?3",
+             FROM docs WHERE (kind > ?1 OR (kind = ?1 AND doc_id > ?4)) AND first_seq <= ?2
+             ORDER BY kind, doc_id LIMIT ?3",
         )?;
         let mut tail = conn.prepare_cached(
             "SELECT hash, bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
         )?;
         let mut rows =
-            docs.query(params![after, upto, i64::try_from(max_docs.saturating_add(1)).unwrap_or(i64::MAX)])?;
+            docs.query(params![after.0, upto, i64::try_from(max_docs.saturating_add(1)).unwrap_or(i64::MAX), after.1])?;
         let mut page = SnapshotPage { docs: Vec::new(), more: false };
         let mut bytes_in_page = 0usize;
         while let Some(r) = rows.next()? {

@@ -128,17 +128,17 @@ fn change_of(doc: &str, hash: &str) -> NewChange {
 /// Every (doc, hash) a cold start with mark `upto` delivers, walking all its pages.
 fn cold_start(store: &dyn Storage, upto: i64, max_docs: usize, max_bytes: usize) -> Vec<(String, String)> {
     let mut seen = Vec::new();
-    let mut after = String::new();
+    let mut after = (String::new(), String::new());
     loop {
-        let page = store.snapshot_page(upto, &after, max_docs, max_bytes).expect("snapshot page");
+        let page = store.snapshot_page(upto, (&after.0, &after.1), max_docs, max_bytes).expect("snapshot page");
         assert!(!page.docs.is_empty() || !page.more, "a page with more waiting is never empty");
         for d in &page.docs {
-            assert!(d.doc_id > after, "documents come in id order");
+            assert!((d.kind.clone(), d.doc_id.clone()) > after, "documents come in (kind, id) order");
             if !d.snapshot.is_empty() {
                 seen.push((d.doc_id.clone(), format!("snapshot of {}", d.snapshot_changes)));
             }
             seen.extend(d.changes.iter().map(|c| (c.doc_id.clone(), c.hash.clone())));
-            after = d.doc_id.clone();
+            after = (d.kind.clone(), d.doc_id.clone());
         }
         if !page.more {
             return seen;
@@ -148,8 +148,10 @@ fn cold_start(store: &dyn Storage, upto: i64, max_docs: usize, max_bytes: usize)
 
 pub fn a_cold_start_holds_every_change_up_to_its_mark_exactly_once(store: &dyn Storage) {
     assert_eq!(store.max_seq().expect("max"), 0);
+    let mut org = change_of("z", "z1");
+    org.change.kind = "org".into();
     store.store_changes(&[change_of("b", "b1"), change_of("a", "a1"), change_of("b", "b2")], 5).expect("store");
-    store.store_changes(&[change_of("b", "b3"), change_of("b", "b1")], 5).expect("store");
+    store.store_changes(&[change_of("b", "b3"), change_of("b", "b1"), org], 5).expect("store");
     let upto = store.max_seq().expect("max");
     // b's first two changes compacted; a change after the mark is not part of this start.
     let b2 = store.changes_since(0, 100, 1 << 20).expect("pull").changes[2].seq;
@@ -157,7 +159,8 @@ pub fn a_cold_start_holds_every_change_up_to_its_mark_exactly_once(store: &dyn S
     store.put_snapshot("b", Some(&snap), 2).expect("snapshot");
     store.store_changes(&[change_of("b", "b4"), change_of("c", "c1")], 5).expect("store");
 
-    let expected = [("a", "a1"), ("b", "snapshot of 2"), ("b", "b3")];
+    // The org document first: every permit is derived against it.
+    let expected = [("z", "z1"), ("a", "a1"), ("b", "snapshot of 2"), ("b", "b3")];
     let expected: Vec<(String, String)> = expected.iter().map(|(d, h)| (d.to_string(), h.to_string())).collect();
     assert_eq!(cold_start(store, upto, 100, 1 << 20), expected);
     assert_eq!(cold_start(store, upto, 1, 1 << 20), expected, "one document per page");
@@ -166,7 +169,7 @@ pub fn a_cold_start_holds_every_change_up_to_its_mark_exactly_once(store: &dyn S
     // A snapshot newer than the mark is not used: the raw changes up to the mark come instead.
     let newer = Snapshot { upto_seq: store.max_seq().expect("max"), changes: 4, bytes: vec![4] };
     store.put_snapshot("b", Some(&newer), 4).expect("snapshot");
-    let raw: Vec<(String, String)> = [("a", "a1"), ("b", "b1"), ("b", "b2"), ("b", "b3")]
+    let raw: Vec<(String, String)> = [("z", "z1"), ("a", "a1"), ("b", "b1"), ("b", "b2"), ("b", "b3")]
         .iter()
         .map(|(d, h)| (d.to_string(), h.to_string()))
         .collect();
