@@ -29,6 +29,9 @@ pub enum Error {
     /// The request could not be read (bad JSON, bad query, body too large…).
     #[error("{message}")]
     BadRequest { status: StatusCode, message: String },
+    /// What the request names is not on the server; the text says what it is and what to do.
+    #[error("{0}")]
+    NotFound(String),
     #[error("the server's database failed: {0}")]
     Database(String),
     #[error("the server failed: {0}")]
@@ -45,6 +48,7 @@ impl Error {
             Error::MissingToken | Error::UnknownToken => StatusCode::UNAUTHORIZED,
             Error::Revoked { .. } | Error::CodeUnknown | Error::CodeUsed | Error::CodeExpired => StatusCode::FORBIDDEN,
             Error::BadRequest { status, .. } => *status,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

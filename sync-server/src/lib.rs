@@ -5,7 +5,8 @@
 //! list, stores accepted changes under a global sequence number and serves them back in pages
 //! from the stored bytes. It never merges Automerge documents.
 //!
-//! - [`routes`]: the HTTP handlers (`/health`, `/api/devices/enrol`, `/api/sync/push`, `/api/sync/pull`)
+//! - [`routes`]: the HTTP handlers (`/health`, `/api/devices/enrol`, `/api/sync/push`, `/api/sync/pull`,
+//!   `/api/sync/snapshot`, `/api/blobs/missing`, `/api/blobs/{sha256}`)
 //! - [`auth`]: the bearer-token extractor
 //! - [`push`]: the rules a pushed change must pass
 //! - [`storage`]: the storage trait and its backends, SQLite (embedded default) and PostgreSQL
@@ -27,7 +28,7 @@ use std::sync::Arc;
 use std::{net::SocketAddr, path::PathBuf};
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +112,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync/push", post(routes::push))
         .route("/api/sync/pull", get(routes::pull))
         .route("/api/sync/snapshot", get(routes::snapshot))
+        .route("/api/blobs/missing", post(routes::blobs_missing))
+        .route(
+            "/api/blobs/{hash}",
+            put(routes::put_blob).get(routes::get_blob).layer(DefaultBodyLimit::max(ptw_core::sync::MAX_BLOB_BYTES)),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -1,6 +1,7 @@
-//! The HTTP handlers of the sync protocol (`ptw_core::sync`): enrol, push, pull. Each one reads
-//! its input, runs the blocking storage work off the async threads and maps the outcome; the
-//! rules live in [`crate::push`] and the persistence in [`crate::storage`].
+//! The HTTP handlers of the sync protocol (`ptw_core::sync`): enrol, push, pull, cold start and
+//! blobs (photos and signature images by SHA-256). Each one reads its input, runs the blocking
+//! storage work off the async threads and maps the outcome; the rules live in [`crate::push`]
+//! and the persistence in [`crate::storage`].
 
 use crate::auth::Device;
 use crate::error::{Error, Result};
@@ -8,10 +9,17 @@ use crate::push::{judge, Verdict};
 use crate::secret::{new_token, normalise_code, sha256_hex};
 use crate::storage::{NewChange, NewDevice};
 use crate::{blocking, now_ms, AppState, Health};
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ptw_core::sync::{EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse, Refusal, SnapshotResponse};
+use ptw_core::sync::{
+    blob_hash, blob_mime_problem, is_blob_hash, BlobsMissingRequest, BlobsMissingResponse, EnrolRequest, EnrolResponse,
+    PullResponse, PushRequest, PushResponse, Refusal, SnapshotResponse, MAX_BLOB_BYTES, MAX_BLOB_QUERY,
+};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 
@@ -171,4 +179,131 @@ pub async fn snapshot(
     .await?;
     let next_after = page.docs.last().map_or(after, |d| format!("{}/{}", d.kind, d.doc_id));
     Ok(Json(SnapshotResponse { epoch: state.epoch.to_string(), upto, docs: page.docs, next_after, more: page.more }))
+}
+
+/// The MIME type a blob upload without `Content-Type` is kept as.
+pub const DEFAULT_BLOB_MIME: &str = "application/octet-stream";
+
+/// `text` as it may appear in an error message: escaped, and cut short when long.
+fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(80).collect::<String>().escape_default().collect();
+    if text.chars().nth(80).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+fn not_a_blob_hash(text: &str) -> Error {
+    Error::bad_request(format!(
+        "'{}' is not a blob hash: expected the 64 lower-case hex digits of the SHA-256 of the blob's bytes",
+        shown(text)
+    ))
+}
+
+/// The `{hash}` of a blob's path, checked.
+fn blob_path(path: std::result::Result<Path<String>, PathRejection>) -> Result<String> {
+    let Path(hash) = path.map_err(|r| Error::BadRequest { status: r.status(), message: r.body_text() })?;
+    if !is_blob_hash(&hash) {
+        return Err(not_a_blob_hash(&hash));
+    }
+    Ok(hash)
+}
+
+fn blob_too_large() -> Error {
+    Error::BadRequest {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: format!(
+            "the blob is larger than the {} MiB the server keeps; retake the photo at a lower resolution",
+            MAX_BLOB_BYTES / (1024 * 1024)
+        ),
+    }
+}
+
+/// `POST /api/blobs/missing`: which of the named blobs the server does not hold yet.
+pub async fn blobs_missing(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    body: std::result::Result<Json<BlobsMissingRequest>, JsonRejection>,
+) -> Result<Json<BlobsMissingResponse>> {
+    let req = json_body(body)?;
+    if req.hashes.len() > MAX_BLOB_QUERY {
+        return Err(Error::bad_request(format!(
+            "ask about at most {MAX_BLOB_QUERY} blobs at a time (this asked about {}); send smaller batches",
+            req.hashes.len()
+        )));
+    }
+    if let Some(bad) = req.hashes.iter().find(|h| !is_blob_hash(h)) {
+        return Err(not_a_blob_hash(bad));
+    }
+    let storage = state.storage.clone();
+    let missing = blocking(move || storage.missing_blobs(&req.hashes)).await?;
+    Ok(Json(BlobsMissingResponse { missing }))
+}
+
+/// `PUT /api/blobs/{hash}`: keep the body as the blob `hash`, once it hashes to it; `204` when
+/// durable.
+pub async fn put_blob(
+    State(state): State<AppState>,
+    Device(device): Device,
+    path: std::result::Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<StatusCode> {
+    let hash = blob_path(path)?;
+    let mime = match headers.get(CONTENT_TYPE) {
+        None => DEFAULT_BLOB_MIME.to_owned(),
+        Some(value) => value
+            .to_str()
+            .map_err(|_| Error::bad_request("the Content-Type of a blob must be ASCII, e.g. image/jpeg"))?
+            .to_owned(),
+    };
+    if let Some(problem) = blob_mime_problem(&mime) {
+        return Err(Error::bad_request(format!("the blob's Content-Type cannot be kept: {problem}")));
+    }
+    let bytes = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            blob_too_large()
+        } else {
+            Error::BadRequest { status: r.status(), message: r.body_text() }
+        }
+    })?;
+    if bytes.len() > MAX_BLOB_BYTES {
+        return Err(blob_too_large());
+    }
+    let storage = state.storage.clone();
+    let size = bytes.len();
+    let stored = hash.clone();
+    blocking(move || {
+        // Hashing megabytes is work: off the async threads too.
+        let actual = blob_hash(&bytes);
+        if actual != stored {
+            return Err(Error::bad_request(format!(
+                "the bytes hash to {actual}, not to {stored}: the upload was damaged on the way or the device's copy \
+                 is; nothing was stored"
+            )));
+        }
+        storage.put_blob(&stored, &mime, &bytes, device.id, now_ms())
+    })
+    .await?;
+    tracing::info!(device = %device.id, %hash, size, "blob stored");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/blobs/{hash}`: the blob's bytes with its `Content-Type`; 404 when not held.
+pub async fn get_blob(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    path: std::result::Result<Path<String>, PathRejection>,
+) -> Result<Response> {
+    let hash = blob_path(path)?;
+    let storage = state.storage.clone();
+    let wanted = hash.clone();
+    let Some((mime, bytes)) = blocking(move || storage.blob(&wanted)).await? else {
+        return Err(Error::NotFound(format!(
+            "the server has no blob {hash}: the device that took the photo or signature has not synced it yet; \
+             try again after it has"
+        )));
+    };
+    let content_type = HeaderValue::from_str(&mime).unwrap_or_else(|_| HeaderValue::from_static(DEFAULT_BLOB_MIME));
+    Ok(([(CONTENT_TYPE, content_type)], bytes).into_response())
 }

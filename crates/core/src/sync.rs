@@ -15,6 +15,22 @@
 //!   first request leaves `upto` out and the server fixes `W` to its newest change; when the
 //!   pages are done the device carries on with ordinary pulls from `since = W`.
 //!
+//! Blobs — photos and handwritten signature images — travel apart from the changes that name
+//! them, addressed by the SHA-256 of their bytes (64 lower-case hex digits, [`blob_hash`]), and
+//! are uploaded only when the server lacks them:
+//!
+//! - `POST /api/blobs/missing` with [`BlobsMissingRequest`] (at most [`MAX_BLOB_QUERY`] hashes)
+//!   → [`BlobsMissingResponse`]: the ones the server does not hold, in the order asked, each once.
+//! - `PUT /api/blobs/{sha256}` with the raw bytes as the body and the blob's MIME type as
+//!   `Content-Type` (at most [`MAX_BLOB_BYTES`]) → `204 No Content` once the blob is durable. The
+//!   server hashes the body and refuses it (400) when it does not hash to `{sha256}`; storing a
+//!   blob it already holds is harmless.
+//! - `GET /api/blobs/{sha256}` → the bytes with their `Content-Type`; 404 with an [`ErrorBody`]
+//!   when the server does not hold the blob (yet).
+//!
+//! Devices push their pending blobs before their changes, so a change never reaches the server
+//! ahead of the photo or signature it names.
+//!
 //! Every request but enrolment carries `Authorization: Bearer <device token>`.
 
 use serde::{Deserialize, Serialize};
@@ -118,6 +134,52 @@ pub struct EnrolResponse {
     pub epoch: String,
 }
 
+/// The largest blob (photo or signature image) a device may keep and upload, in bytes.
+pub const MAX_BLOB_BYTES: usize = 16 * 1024 * 1024;
+
+/// Hashes in one [`BlobsMissingRequest`].
+pub const MAX_BLOB_QUERY: usize = 1000;
+
+/// The longest MIME type kept with a blob.
+pub const MAX_BLOB_MIME_LEN: usize = 127;
+
+/// `POST /api/blobs/missing`: which of these blobs does the server lack?
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobsMissingRequest {
+    /// SHA-256 hex of each blob's bytes ([`blob_hash`]).
+    pub hashes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobsMissingResponse {
+    /// The requested hashes the server does not hold, in request order, each once: upload
+    /// these; the server holds the others durably already.
+    pub missing: Vec<String>,
+}
+
+/// A blob's address: the SHA-256 of its bytes, 64 lower-case hex digits.
+pub fn blob_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Whether `text` has the form of a blob address (64 lower-case hex digits).
+pub fn is_blob_hash(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Why `mime` cannot be kept as a blob's MIME type (`None` when it can): it must be printable
+/// ASCII of the form `type/subtype`, at most [`MAX_BLOB_MIME_LEN`] characters.
+pub fn blob_mime_problem(mime: &str) -> Option<String> {
+    if mime.is_empty() || mime.len() > MAX_BLOB_MIME_LEN {
+        return Some(format!("a MIME type has 1 to {MAX_BLOB_MIME_LEN} characters, e.g. image/jpeg"));
+    }
+    if !mime.bytes().all(|b| (0x20..0x7f).contains(&b)) || mime.trim() != mime || !mime.contains('/') {
+        return Some(format!("'{}' is not a MIME type such as image/jpeg", mime.escape_default()));
+    }
+    None
+}
+
 /// Error body of every non-2xx answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -151,5 +213,34 @@ mod tests {
         assert!(json.contains("\"AAH+/w==\""), "{json}");
         assert_eq!(serde_json::from_str::<WireChange>(&json).expect("parse"), c);
         assert!(serde_json::from_str::<WireChange>(&json.replace("AAH+/w==", "***")).is_err());
+    }
+
+    #[test]
+    fn a_blob_is_addressed_by_the_lower_case_sha256_of_its_bytes() {
+        let hash = blob_hash(b"abc");
+        assert_eq!(hash, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert!(is_blob_hash(&hash));
+        assert!(!is_blob_hash(&hash.to_uppercase()), "upper case is another spelling, refused");
+        assert!(!is_blob_hash(&hash[1..]));
+        assert!(!is_blob_hash(&format!("{}g", &hash[1..])));
+        assert!(!is_blob_hash("../../etc/passwd"));
+    }
+
+    #[test]
+    fn a_blob_mime_type_is_printable_ascii_type_slash_subtype() {
+        assert_eq!(blob_mime_problem("image/jpeg"), None);
+        assert_eq!(blob_mime_problem("image/svg+xml; charset=utf-8"), None);
+        for bad in ["", "jpeg", " image/png", "image/png\n", "图片/png", &"a/".repeat(100)] {
+            assert!(blob_mime_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_blob_query_travels_as_plain_json() {
+        let req = BlobsMissingRequest { hashes: vec![blob_hash(b"")] };
+        let json = serde_json::to_string(&req).expect("serialise");
+        assert_eq!(json, format!("{{\"hashes\":[\"{}\"]}}", blob_hash(b"")));
+        let answer: BlobsMissingResponse = serde_json::from_str(r#"{"missing":[]}"#).expect("parse");
+        assert!(answer.missing.is_empty());
     }
 }

@@ -122,6 +122,7 @@ pub fn report_json(r: &SyncReport) -> serde_json::Value {
         "pulled": r.pulled,
         "applied": r.applied,
         "snapshots": r.snapshots,
+        "apply_ms": r.apply_ms,
         "round_trips": r.round_trips,
         "bytes_sent": r.bytes_sent,
         "bytes_received": r.bytes_received,

@@ -1,5 +1,5 @@
-//! The sync client: enrol this device with a sync server, then push the outbox and pull what
-//! other devices made, page by page.
+//! The sync client: enrol this device with a sync server, then push the blobs the server lacks
+//! and the outbox, and pull what other devices made, page by page.
 //!
 //! Offline is the normal state of a tablet: every network failure comes back as
 //! [`StoreError::Sync`] and leaves the store exactly as it was — unacknowledged changes stay in
@@ -11,9 +11,11 @@ use crate::{read_meta, write_meta, Store};
 use chrono::{DateTime, Utc};
 use ptw_core::event::public_key_hex;
 use ptw_core::sync::{
-    EnrolRequest, EnrolResponse, ErrorBody, PullResponse, PushRequest, PushResponse, Refusal, SnapshotResponse,
-    WireChange,
+    BlobsMissingRequest, BlobsMissingResponse, EnrolRequest, EnrolResponse, ErrorBody, PullResponse, PushRequest,
+    PushResponse, Refusal, SnapshotResponse, WireChange, MAX_BLOB_BYTES, MAX_BLOB_QUERY,
 };
+use reqwest::StatusCode;
+use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 /// Changes per push request.
@@ -24,6 +26,9 @@ pub const PULL_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// A sync round never runs more requests than this, so a server that always says "more" cannot
 /// keep a tablet busy forever.
 const MAX_REQUESTS_PER_ROUND: usize = 10_000;
+/// How long one blob upload or download may take: a 16 MiB photo over weak plant Wi-Fi needs
+/// far longer than the 30 s an ordinary request gets.
+const BLOB_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Limits of one sync round. [`Store::sync_now`] uses [`SyncOptions::default`]; smaller pages
 /// and a request budget let tools and tests sync step by step (a simulator showing progress, a
@@ -53,10 +58,18 @@ pub struct SyncReport {
     pub applied: usize,
     /// Documents that arrived compacted (a cold start).
     pub snapshots: usize,
+    /// Time spent applying pulled pages (the rest of a round is the network and the server).
+    pub apply_ms: u64,
     pub round_trips: usize,
     /// Request and response bodies, in bytes.
     pub bytes_sent: usize,
     pub bytes_received: usize,
+    /// Pending blobs the server was asked about (it holds them all afterwards, except refused ones).
+    pub blobs_checked: usize,
+    /// Blobs uploaded because the server lacked them.
+    pub blobs_uploaded: usize,
+    /// Blobs the server refused; they stay pending on this device.
+    pub blobs_refused: Vec<Refusal>,
 }
 
 /// An HTTP connection to one sync server. Cheap to clone (the connection pool is shared).
@@ -89,8 +102,70 @@ fn check(resp: reqwest::blocking::Response, what: &str) -> Result<(String, usize
     if status.is_success() {
         return Ok((body, len));
     }
-    let reason = serde_json::from_str::<ErrorBody>(&body).map(|b| b.error).unwrap_or(body);
-    Err(StoreError::Sync(format!("{what}: the server answered {status}: {reason}")))
+    Err(server_said(status, body, what))
+}
+
+/// The words of an error answer: its [`ErrorBody`], or the raw body.
+fn reason_of(body: String) -> String {
+    serde_json::from_str::<ErrorBody>(&body).map(|b| b.error).unwrap_or(body)
+}
+
+fn server_said(status: StatusCode, body: String, what: &str) -> StoreError {
+    StoreError::Sync(format!("{what}: the server answered {status}: {}", reason_of(body)))
+}
+
+/// A refusal of this one request (the blob, not the device or the moment): worth recording and
+/// moving on from, rather than failing the round.
+fn refuses_the_blob(status: StatusCode) -> bool {
+    status.is_client_error()
+        && !matches!(
+            status,
+            StatusCode::UNAUTHORIZED
+                | StatusCode::FORBIDDEN
+                | StatusCode::REQUEST_TIMEOUT
+                | StatusCode::TOO_MANY_REQUESTS
+        )
+}
+
+impl SyncClient {
+    /// `GET /api/blobs/{hash}`: the blob's MIME type and bytes, `None` when the server lacks it.
+    /// The caller checks the bytes against the hash.
+    pub(crate) fn get_blob(&self, token: &str, hash: &str) -> Result<Option<(String, Vec<u8>)>> {
+        use std::io::Read;
+        let what = "fetching a photo or signature";
+        let resp = self
+            .http
+            .get(self.url(&format!("/api/blobs/{hash}")))
+            .bearer_auth(token)
+            .timeout(BLOB_TIMEOUT)
+            .send()
+            .map_err(net(what))?;
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            let body = resp.text().unwrap_or_default();
+            return Err(server_said(status, body, what));
+        }
+        let mime = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let mut bytes = Vec::new();
+        resp.take(MAX_BLOB_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| StoreError::Sync(format!("{what}: reading the answer failed: {e}")))?;
+        if bytes.len() > MAX_BLOB_BYTES {
+            return Err(StoreError::Sync(format!(
+                "{what}: the server sent more than {} MiB for blob {hash}, more than any blob may be",
+                MAX_BLOB_BYTES / (1024 * 1024)
+            )));
+        }
+        Ok(Some((mime, bytes)))
+    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &str, what: &str) -> Result<T> {
@@ -131,7 +206,8 @@ impl Store {
         Ok(read_meta(&self.conn, "last_sync_ms")?.and_then(|s| s.parse().ok()))
     }
 
-    /// One sync round with the enrolled server: push the whole outbox, then pull until caught up.
+    /// One sync round with the enrolled server: upload the blobs it lacks, push the whole outbox,
+    /// then pull until caught up.
     pub fn sync_now(&mut self, now: DateTime<Utc>) -> Result<SyncReport> {
         self.sync_now_with(now, SyncOptions::default())
     }
@@ -139,9 +215,25 @@ impl Store {
     /// [`Store::sync_now`] within `options`: pages of at most `pull_max_changes`, and no more
     /// than `max_requests` requests in this round.
     pub fn sync_now_with(&mut self, now: DateTime<Utc>, options: SyncOptions) -> Result<SyncReport> {
-        let url = self
-            .sync_server()?
-            .ok_or_else(|| StoreError::Sync("this device is not enrolled with a sync server".into()))?;
+        let (client, token) = self.sync_connection()?;
+        let mut report = SyncReport::default();
+        let limits = SyncOptions {
+            pull_max_changes: options.pull_max_changes.max(1),
+            max_requests: options.max_requests.min(MAX_REQUESTS_PER_ROUND),
+        };
+        // Blobs first: a change never reaches the server ahead of the photo or signature it names.
+        self.push_blobs(&client, &token, &limits, &mut report)?;
+        self.push(&client, &token, &limits, &mut report)?;
+        self.pull(&client, &token, now, &limits, &mut report)?;
+        write_meta(&self.conn, "last_sync_ms", &now.timestamp_millis().to_string())?;
+        Ok(report)
+    }
+
+    /// The HTTP client for the enrolled server, and the device token.
+    pub(crate) fn sync_connection(&mut self) -> Result<(SyncClient, String)> {
+        let url = self.sync_server()?.ok_or_else(|| {
+            StoreError::Sync("this device is not enrolled with a sync server; enrol it with the code from IT".into())
+        })?;
         let token = read_meta(&self.conn, "sync_token")?.unwrap_or_default();
         // One HTTP client (and its connection pool) per server for the life of the store:
         // building one starts a thread, and a reused connection saves a handshake per round.
@@ -153,15 +245,102 @@ impl Store {
                 c
             }
         };
-        let mut report = SyncReport::default();
-        let limits = SyncOptions {
-            pull_max_changes: options.pull_max_changes.max(1),
-            max_requests: options.max_requests.min(MAX_REQUESTS_PER_ROUND),
+        Ok((client, token))
+    }
+
+    /// Ask the server which pending blobs it lacks (up to [`MAX_BLOB_QUERY`] a request), upload
+    /// only those, and forget every pending blob it then holds. No pending blob, no request.
+    fn push_blobs(
+        &mut self,
+        client: &SyncClient,
+        token: &str,
+        limits: &SyncOptions,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        // Refused blobs stay pending (the next round tries again); skip past them in this one.
+        let mut skip = BTreeSet::new();
+        while report.round_trips < limits.max_requests {
+            let page: Vec<String> = self
+                .pending_blob_page(MAX_BLOB_QUERY + skip.len())?
+                .into_iter()
+                .filter(|h| !skip.contains(h))
+                .take(MAX_BLOB_QUERY)
+                .collect();
+            if page.is_empty() {
+                return Ok(());
+            }
+            let what = "checking which photos and signatures the server lacks";
+            let body = serde_json::to_string(&BlobsMissingRequest { hashes: page.clone() })
+                .map_err(|e| StoreError::Sync(format!("{what}: {e}")))?;
+            report.bytes_sent += body.len();
+            report.blobs_checked += page.len();
+            let resp = client
+                .http
+                .post(client.url("/api/blobs/missing"))
+                .bearer_auth(token)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body)
+                .send()
+                .map_err(net(what))?;
+            report.round_trips += 1;
+            let (text, len) = check(resp, what)?;
+            report.bytes_received += len;
+            let answer: BlobsMissingResponse = parse(&text, what)?;
+            // Only what was asked counts: a hash the server adds of its own is ignored.
+            let missing: HashSet<&str> = answer.missing.iter().map(String::as_str).collect();
+            let (lacked, held): (Vec<String>, Vec<String>) =
+                page.into_iter().partition(|h| missing.contains(h.as_str()));
+            self.blobs_on_server(&held)?;
+            for hash in lacked {
+                if report.round_trips >= limits.max_requests {
+                    return Ok(());
+                }
+                self.upload_blob(client, token, hash, &mut skip, report)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `PUT` one pending blob; forgotten once the server holds it, skipped when it refuses it.
+    fn upload_blob(
+        &mut self,
+        client: &SyncClient,
+        token: &str,
+        hash: String,
+        skip: &mut BTreeSet<String>,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let what = "uploading a photo or signature";
+        let Some((mime, bytes)) = self.blob(&hash)? else {
+            // Cannot happen while blob_outbox references blobs; nothing to upload if it does.
+            self.blobs_on_server(std::slice::from_ref(&hash))?;
+            report.blobs_refused.push(Refusal { hash, reason: "the blob is no longer on this device".into() });
+            return Ok(());
         };
-        self.push(&client, &token, &limits, &mut report)?;
-        self.pull(&client, &token, now, &limits, &mut report)?;
-        write_meta(&self.conn, "last_sync_ms", &now.timestamp_millis().to_string())?;
-        Ok(report)
+        report.bytes_sent += bytes.len();
+        let resp = client
+            .http
+            .put(client.url(&format!("/api/blobs/{hash}")))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, mime)
+            .timeout(BLOB_TIMEOUT)
+            .body(bytes)
+            .send()
+            .map_err(net(what))?;
+        report.round_trips += 1;
+        let status = resp.status();
+        let text = resp.text().map_err(|e| StoreError::Sync(format!("{what}: reading the answer failed: {e}")))?;
+        report.bytes_received += text.len();
+        if status.is_success() {
+            self.blobs_on_server(std::slice::from_ref(&hash))?;
+            report.blobs_uploaded += 1;
+        } else if refuses_the_blob(status) {
+            skip.insert(hash.clone());
+            report.blobs_refused.push(Refusal { hash, reason: reason_of(text) });
+        } else {
+            return Err(server_said(status, text, what));
+        }
+        Ok(())
     }
 
     fn push(&mut self, client: &SyncClient, token: &str, limits: &SyncOptions, report: &mut SyncReport) -> Result<()> {
@@ -287,7 +466,9 @@ impl Store {
             .collect();
         report.pulled += docs.iter().map(|d| d.snapshot_changes as usize + d.changes.len()).sum::<usize>();
         report.snapshots += docs.iter().filter(|d| !d.snapshot.is_empty()).count();
+        let started = std::time::Instant::now();
         report.applied += self.apply_cold_page(&docs, Some(&next.to_string()), now)?.applied;
+        report.apply_ms += u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(next)
     }
 
@@ -338,7 +519,9 @@ impl Store {
         let next = Cursor::Warm { epoch: epoch.to_string(), since: page.next_cursor };
         let text = next.to_string();
         if !changes.is_empty() || saved != Some(text.as_str()) {
+            let started = std::time::Instant::now();
             report.applied += self.apply_remote(&changes, Some(&text), now)?.applied;
+            report.apply_ms += u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         }
         Ok(page.more.then_some(next))
     }

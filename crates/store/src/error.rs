@@ -25,6 +25,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("change {hash} from the sync server was refused: {reason}")]
     BadRemoteChange { hash: String, reason: String },
+    #[error("this photo or signature cannot be kept: {0}")]
+    InvalidBlob(String),
     #[error("sync failed: {0}")]
     Sync(String),
     #[error("could not hash the PIN: {0}")]

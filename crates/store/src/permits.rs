@@ -307,7 +307,8 @@ fn event_kind(action: Action, state: &PermitState) -> Result<EventKind> {
 /// time, which would make projections differ between devices.
 pub(crate) fn updated_ms(doc: &mut automerge::AutoCommit, state: &PermitState) -> i64 {
     let heads = doc.get_heads();
-    let head_secs = heads.iter().filter_map(|h| doc.get_change_by_hash(h).map(|c| c.timestamp())).max().unwrap_or(0);
+    // The metadata, not the change: rebuilding a change from a loaded document is costly.
+    let head_secs = heads.iter().filter_map(|h| doc.get_change_meta_by_hash(h).map(|m| m.timestamp)).max().unwrap_or(0);
     state.last_hlc.ms.max(head_secs.saturating_mul(1000))
 }
 

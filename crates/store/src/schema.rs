@@ -72,6 +72,15 @@ const MIGRATIONS: &[&str] = &[
         created_ms  INTEGER NOT NULL
     );
     "#,
+    // 2: which blobs the sync server has not confirmed holding yet.
+    r#"
+    -- Blobs made on this device (photos, signatures) not yet known to be on the sync server:
+    -- each sync asks the server which of these it lacks, uploads those, and forgets them all.
+    CREATE TABLE blob_outbox (
+        hash        TEXT PRIMARY KEY REFERENCES blobs(hash),
+        created_ms  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Bring the database to the newest schema.

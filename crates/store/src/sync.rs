@@ -266,18 +266,58 @@ fn finish_apply(
             }
         }
     }
-    for (id, doc) in &mut touched.permits {
-        // A permit whose first change has not arrived yet has no fields to project.
-        let Ok(loaded) = docs::read_permit(doc) else { continue };
-        let state = derive(*id, &loaded.form, &loaded.events, registry, now);
-        let updated = updated_ms(doc, &state);
-        write_projection(&tx, &PermitView { id: *id, number: loaded.number, form: loaded.form, state }, updated)?;
+    for (view, updated) in derive_all(std::mem::take(&mut touched.permits), registry, now) {
+        write_projection(&tx, &view, updated)?;
     }
     if let Some(cursor) = cursor {
         write_meta(&tx, "sync_cursor", cursor)?;
     }
     tx.commit()?;
     Ok((report, org_changed))
+}
+
+/// Derive each permit against `registry`: pure work, so it is spread over the device's cores
+/// (a cold start derives thousands, and checking each event's signature dominates). A permit
+/// whose first change has not arrived yet has no fields to project and is left out.
+fn derive_all(
+    permits: Vec<(PermitId, AutoCommit)>,
+    registry: &ptw_core::Registry,
+    now: DateTime<Utc>,
+) -> Vec<(PermitView, i64)> {
+    let one = |(id, mut doc): (PermitId, AutoCommit)| -> Option<(PermitView, i64)> {
+        let loaded = docs::read_permit(&doc).ok()?;
+        let state = derive(id, &loaded.form, &loaded.events, registry, now);
+        let updated = updated_ms(&mut doc, &state);
+        Some((PermitView { id, number: loaded.number, form: loaded.form, state }, updated))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads <= 1 || permits.len() < 2 * threads {
+        return permits.into_iter().filter_map(one).collect();
+    }
+    let per_thread = permits.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<(PermitId, AutoCommit)>> = Vec::with_capacity(threads);
+    let mut rest = permits.into_iter();
+    loop {
+        let chunk: Vec<_> = rest.by_ref().take(per_thread).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    let one = &one;
+    std::thread::scope(|s| {
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| s.spawn(move || chunk.into_iter().filter_map(one).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| match w.join() {
+                Ok(views) => views,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// A document of a cold start, as pulled.
@@ -324,7 +364,7 @@ fn apply_changes<'a>(
     let mut new_here = 0;
     for c in incoming {
         let change = decode_change(c)?;
-        if doc.get_change_by_hash(&change.hash()).is_some() {
+        if doc.get_change_meta_by_hash(&change.hash()).is_some() {
             report.already_known += 1;
             continue;
         }

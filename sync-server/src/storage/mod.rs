@@ -1,5 +1,6 @@
-//! Where the server keeps what it holds: its epoch, enrolled devices, one-time enrolment codes and
-//! every accepted change under a global sequence number (the pull cursor).
+//! Where the server keeps what it holds: its epoch, enrolled devices, one-time enrolment codes,
+//! every accepted change under a global sequence number (the pull cursor), and blobs (photos and
+//! signature images) by the SHA-256 of their bytes.
 //!
 //! Everything goes through the [`Storage`] trait so the server can run on more than one database:
 //! [`sqlite::SqliteStorage`] is the embedded default; [`postgres::PostgresStorage`] serves plants
@@ -165,4 +166,22 @@ pub trait Storage: Send + Sync + 'static {
     /// be compacted (a change waits for one it depends on), so it is tried again only after
     /// its next change.
     fn put_snapshot(&self, doc_id: &str, snapshot: Option<&Snapshot>, tried_changes: u64) -> Result<()>;
+
+    /// Which of `hashes` (blob addresses, SHA-256 hex) are not stored: in the order given, each
+    /// once.
+    fn missing_blobs(&self, hashes: &[String]) -> Result<Vec<String>>;
+
+    /// Keep a blob (a photo or signature image) under `hash`, which the caller has checked is the
+    /// SHA-256 of `bytes`. Storing a hash already stored keeps the first copy and succeeds.
+    fn put_blob(&self, hash: &str, mime: &str, bytes: &[u8], device_id: DeviceId, now_ms: i64) -> Result<()>;
+
+    /// A stored blob: its MIME type and bytes.
+    fn blob(&self, hash: &str) -> Result<Option<(String, Vec<u8>)>>;
+}
+
+/// `hashes` without those in `stored`, in order, each once: the answer of
+/// [`Storage::missing_blobs`].
+pub(crate) fn not_in(hashes: &[String], stored: &HashSet<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    hashes.iter().filter(|h| !stored.contains(*h) && seen.insert(h.as_str())).cloned().collect()
 }

@@ -75,6 +75,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX docs_in_order ON docs(kind, doc_id);
     CREATE INDEX changes_by_doc ON changes(doc_id, seq);
 ",
+    "
+    -- Photos and handwritten signature images, by the SHA-256 hex of their bytes.
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        mime TEXT NOT NULL,
+        bytes BYTEA NOT NULL,
+        size BIGINT NOT NULL,
+        device_id TEXT NOT NULL,
+        received_ms BIGINT NOT NULL
+    );
+",
 ];
 
 /// Advisory lock key held while migrating, so instances starting together migrate once ("ptwsync").
@@ -452,6 +463,28 @@ impl Storage for PostgresStorage {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn missing_blobs(&self, hashes: &[String]) -> Result<Vec<String>> {
+        let rows = self.client()?.query("SELECT hash FROM blobs WHERE hash = ANY($1)", &[&hashes])?;
+        let stored = rows.iter().map(|r| Ok(r.try_get(0)?)).collect::<Result<HashSet<String>>>()?;
+        Ok(super::not_in(hashes, &stored))
+    }
+
+    fn put_blob(&self, hash: &str, mime: &str, bytes: &[u8], device_id: DeviceId, now_ms: i64) -> Result<()> {
+        // One statement is its own transaction, durable when it returns. Two instances storing
+        // the same blob at once: one inserts, the other does nothing.
+        self.client()?.execute(
+            "INSERT INTO blobs (hash, mime, bytes, size, device_id, received_ms) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (hash) DO NOTHING",
+            &[&hash, &mime, &bytes, &param(bytes.len()), &device_id.to_string(), &now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn blob(&self, hash: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let row = self.client()?.query_opt("SELECT mime, bytes FROM blobs WHERE hash = $1", &[&hash])?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
 }
 

@@ -71,6 +71,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX docs_in_order ON docs(kind, doc_id);
     CREATE INDEX changes_by_doc ON changes(doc_id, seq);
 ",
+    "
+    -- Photos and handwritten signature images, by the SHA-256 hex of their bytes.
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        mime TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        device_id TEXT NOT NULL,
+        received_ms INTEGER NOT NULL
+    );
+",
 ];
 
 pub struct SqliteStorage {
@@ -414,6 +425,36 @@ impl Storage for SqliteStorage {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn missing_blobs(&self, hashes: &[String]) -> Result<Vec<String>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?;
+        let mut stored = HashSet::new();
+        for h in hashes {
+            if stmt.exists([h])? {
+                stored.insert(h.clone());
+            }
+        }
+        Ok(super::not_in(hashes, &stored))
+    }
+
+    fn put_blob(&self, hash: &str, mime: &str, bytes: &[u8], device_id: DeviceId, now_ms: i64) -> Result<()> {
+        let conn = self.conn()?;
+        // One statement is its own transaction; synchronous=FULL makes it durable on return.
+        conn.execute(
+            "INSERT INTO blobs (hash, mime, bytes, size, device_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (hash) DO NOTHING",
+            params![hash, mime, bytes, i64::try_from(bytes.len()).unwrap_or(i64::MAX), device_id.to_string(), now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn blob(&self, hash: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let conn = self.conn()?;
+        Ok(conn
+            .query_row("SELECT mime, bytes FROM blobs WHERE hash = ?1", [hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::{NewChange, NewDevice, NewEnrolCode, Snapshot, Storage};
 use crate::error::Error;
-use ptw_core::sync::WireChange;
+use ptw_core::sync::{blob_hash, WireChange};
 use ptw_core::DeviceId;
 
 /// Expands to one `#[test]` per case in [`crate::storage::suite`], each on a fresh store.
@@ -21,6 +21,9 @@ macro_rules! storage_suite {
             event_lists_are_remembered_per_document,
             a_cold_start_holds_every_change_up_to_its_mark_exactly_once,
             compaction_follows_new_changes_and_skips_failed_attempts,
+            missing_blobs_keep_the_request_order_and_name_each_once,
+            a_blob_stored_twice_is_kept_once_with_its_first_bytes,
+            a_stored_blob_comes_back_byte_for_byte_and_an_unknown_one_is_none,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -202,4 +205,41 @@ pub fn compaction_follows_new_changes_and_skips_failed_attempts(store: &dyn Stor
     store.put_snapshot("b", Some(&Snapshot { upto_seq: 1, changes: 1, bytes: vec![8] }), 1).expect("older");
     assert_eq!(store.compaction_input("b").expect("input").and_then(|i| i.snapshot).map(|s| s.bytes), Some(vec![9]));
     assert_eq!(store.compaction_input("nope").expect("input"), None);
+}
+
+pub fn missing_blobs_keep_the_request_order_and_name_each_once(store: &dyn Storage) {
+    let (a, b, c) = (blob_hash(b"a"), blob_hash(b"b"), blob_hash(b"c"));
+    assert_eq!(store.missing_blobs(&[]).expect("missing"), Vec::<String>::new());
+    store.put_blob(&b, "image/png", b"b", device(1), 5).expect("put");
+    let asked = [c.clone(), b.clone(), a.clone(), c.clone()];
+    assert_eq!(store.missing_blobs(&asked).expect("missing"), [c.clone(), a.clone()]);
+    store.put_blob(&a, "image/jpeg", b"a", device(1), 6).expect("put");
+    store.put_blob(&c, "image/jpeg", b"c", device(2), 6).expect("put");
+    assert!(store.missing_blobs(&asked).expect("missing").is_empty());
+}
+
+pub fn a_blob_stored_twice_is_kept_once_with_its_first_bytes(store: &dyn Storage) {
+    let photo = vec![0xff, 0xd8, 0xff, 0x00, 0x01];
+    let hash = blob_hash(&photo);
+    store.put_blob(&hash, "image/jpeg", &photo, device(1), 5).expect("put");
+    store.put_blob(&hash, "image/jpeg", &photo, device(2), 6).expect("put again succeeds");
+    // The caller checks the hash; a second copy under a stored hash never replaces the first.
+    store.put_blob(&hash, "text/plain", b"other", device(2), 7).expect("put under a stored hash");
+    assert_eq!(store.blob(&hash).expect("blob"), Some(("image/jpeg".to_owned(), photo)));
+    assert!(store.missing_blobs(std::slice::from_ref(&hash)).expect("missing").is_empty());
+}
+
+pub fn a_stored_blob_comes_back_byte_for_byte_and_an_unknown_one_is_none(store: &dyn Storage) {
+    // Every byte value, and more than a page of a typical driver buffer.
+    let signature: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+    let hash = blob_hash(&signature);
+    assert_eq!(store.blob(&hash).expect("blob"), None);
+    store.put_blob(&hash, "image/png", &signature, device(1), 5).expect("put");
+    let (mime, bytes) = store.blob(&hash).expect("blob").expect("stored");
+    assert_eq!(mime, "image/png");
+    assert_eq!(bytes, signature);
+    let empty = blob_hash(b"");
+    store.put_blob(&empty, "application/octet-stream", b"", device(1), 5).expect("put empty");
+    assert_eq!(store.blob(&empty).expect("blob"), Some(("application/octet-stream".to_owned(), Vec::new())));
+    assert_eq!(store.blob(&blob_hash(b"never stored")).expect("blob"), None);
 }

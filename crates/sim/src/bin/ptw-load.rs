@@ -179,6 +179,7 @@ fn add(total: &mut SyncReport, r: &SyncReport) {
     total.pulled += r.pulled;
     total.applied += r.applied;
     total.snapshots += r.snapshots;
+    total.apply_ms += r.apply_ms;
     total.round_trips += r.round_trips;
     total.bytes_sent += r.bytes_sent;
     total.bytes_received += r.bytes_received;
@@ -330,7 +331,10 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
             n("applied"),
             n("snapshots")
         );
-        println!("pull + apply time     {secs:.2}s (process start included)");
+        println!(
+            "pull + apply time     {secs:.2}s (process start included; applying {:.2}s)",
+            n("apply_ms") as f64 / 1000.0
+        );
         println!("applied on device     {:.0} changes/s", per_sec(n("applied"), secs));
         println!("round trips           {}", n("round_trips"));
         println!(
