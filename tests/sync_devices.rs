@@ -240,3 +240,57 @@ fn a_new_tablet_starts_from_compacted_documents_and_ends_identical() {
     let again = c.sync_now(t).expect("idle");
     assert_eq!((again.round_trips, again.applied), (1, 0), "after the cold start C pulls from its cursor: {again:?}");
 }
+
+/// Waits (bounded) until the server has compacted everything it can.
+fn wait_for_compaction(url: &str) {
+    let mut waited = 0;
+    while compaction_backlog(url) > 0 && waited < 600 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        waited += 1;
+    }
+    assert_eq!(compaction_backlog(url), 0, "the server compacted its documents");
+}
+
+#[test]
+fn a_tablet_starting_cold_again_merges_what_it_has_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("server"));
+    let t = t0();
+    let zhang = person("张伟");
+    let mut a = Store::open(&dir.path().join("a.db"), "T-07", t).expect("open A");
+    a.seed_demo(t).expect("seed");
+    a.enrol(&server.url, &server.enrol_code("T-07")).expect("enrol A");
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let p = a.create_permit(zhang, hot_work(&a, t + Duration::minutes(30)), t).expect("permit").id;
+        a.act(zhang, p, Action::Submit, t).expect("submit");
+        ids.push(p);
+    }
+    a.sync_now(t).expect("A pushes");
+    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open B");
+    b.enrol(&server.url, &server.enrol_code("T-08")).expect("enrol B");
+    b.sync_now(t).expect("B pulls");
+    b.sync_now(t).expect("B pushes its key");
+    a.sync_now(t).expect("A learns B's key");
+
+    // A moves every permit on; B, offline, comments on one; the server compacts.
+    for p in &ids {
+        a.act(person("刘洋"), *p, Action::Approve { comment: "同意".into() }, t).expect("approve");
+    }
+    b.act(zhang, ids[0], Action::Comment { text: "B 离线备注".into() }, t).expect("comment on B");
+    a.sync_now(t).expect("A pushes");
+    wait_for_compaction(&server.url);
+
+    // B starts cold again: compacted documents merged into the ones it holds, its own
+    // unpushed comment kept and pushed.
+    b.forget_sync_cursor().expect("forget");
+    let cold = b.sync_now_with(t, ptw_store::SyncOptions { pull_max_changes: 2, ..Default::default() }).expect("B");
+    assert!(cold.snapshots >= 5, "{cold:?}");
+    assert_eq!(cold.acked, 1, "B's comment went up: {cold:?}");
+    assert!(cold.applied >= 5, "A's approvals arrived: {cold:?}");
+    a.sync_now(t).expect("A");
+    b.sync_now(t).expect("B");
+    assert_converged(&a, &b, t);
+    let timeline = a.permit(ids[0], t).expect("permit").state.timeline.len();
+    assert!(timeline >= 3, "submit, approve and B's comment are all on A: {timeline}");
+}

@@ -87,6 +87,14 @@ impl Store {
         read_meta(&self.conn, "sync_cursor")
     }
 
+    /// Forget where pulling stands, so the next sync starts cold: everything the server holds
+    /// comes again (compacted) and is merged with what this device has — nothing here is lost,
+    /// and changes not yet pushed stay in the outbox. For support: "download everything again".
+    pub fn forget_sync_cursor(&mut self) -> Result<()> {
+        self.conn.execute("DELETE FROM meta WHERE key = 'sync_cursor'", [])?;
+        Ok(())
+    }
+
     /// The heads of a document, as sorted hex hashes; empty when the device does not have it.
     pub fn heads(&self, doc_id: &str) -> Result<Vec<String>> {
         let mut heads: Vec<String> = match load_doc(&self.conn, doc_id)? {
@@ -167,7 +175,21 @@ impl Store {
         let mut report = ApplyReport::default();
         let tx = write_tx(&mut self.conn)?;
         let mut touched = Touched::default();
-        for d in order {
+        // Documents new to this device that came compacted are loaded on every core (pure
+        // work); the org document, documents this device has and raw changes go one by one.
+        let mut fresh: Vec<&ColdDoc> = Vec::new();
+        let mut others: Vec<&ColdDoc> = Vec::new();
+        {
+            let mut exists = tx.prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?;
+            for d in order {
+                if d.doc_id != ORG_DOC && !d.snapshot.is_empty() && !exists.exists([&d.doc_id])? {
+                    fresh.push(d);
+                } else {
+                    others.push(d);
+                }
+            }
+        }
+        for d in others {
             let bad = |reason: String| StoreError::BadRemoteChange { hash: format!("document {}", d.doc_id), reason };
             let existing = load_doc(&tx, &d.doc_id)?;
             let mut new_here = 0;
@@ -175,31 +197,20 @@ impl Store {
                 None if !d.snapshot.is_empty() => {
                     let doc =
                         AutoCommit::load(&d.snapshot).map_err(|e| bad(format!("its snapshot does not load: {e}")))?;
-                    tx.execute(
-                        "INSERT INTO documents (id, kind, snapshot, change_count, updated_ms) VALUES (?1, ?2, ?3, 0, ?4)",
-                        rusqlite::params![d.doc_id, d.kind, d.snapshot, now.timestamp_millis()],
-                    )?;
+                    insert_snapshot(&tx, d, now)?;
                     new_here += d.snapshot_changes as usize;
                     doc
                 }
                 existing => {
                     let mut doc = existing.unwrap_or_default();
                     if !d.snapshot.is_empty() {
-                        let mut snapshot = AutoCommit::load(&d.snapshot)
+                        let before = doc.get_heads();
+                        doc.load_incremental(&d.snapshot)
                             .map_err(|e| bad(format!("its snapshot does not load: {e}")))?;
-                        for hash in doc.merge(&mut snapshot)? {
-                            let change =
-                                doc.get_change_by_hash(&hash).ok_or_else(|| bad("a merged change vanished".into()))?;
+                        for change in doc.get_changes(&before) {
+                            let hash = change.hash().to_string();
                             let bytes = change.raw_bytes().to_vec();
-                            store_change(
-                                &tx,
-                                &d.doc_id,
-                                &d.kind,
-                                &mut doc,
-                                &hash.to_string(),
-                                &bytes,
-                                now.timestamp_millis(),
-                            )?;
+                            store_change(&tx, &d.doc_id, &d.kind, &mut doc, &hash, &bytes, now.timestamp_millis())?;
                             new_here += 1;
                         }
                         report.already_known += (d.snapshot_changes as usize).saturating_sub(new_here);
@@ -212,6 +223,17 @@ impl Store {
             if new_here > 0 {
                 touched.add(&d.doc_id, doc)?;
             }
+        }
+        let loaded = on_every_core(fresh.clone(), |d| load_fresh(d));
+        for (d, result) in fresh.into_iter().zip(loaded) {
+            let (mut doc, new_tail, known) = result?;
+            insert_snapshot(&tx, d, now)?;
+            for c in &new_tail {
+                store_change(&tx, &d.doc_id, &c.kind, &mut doc, &c.hash, &c.bytes, now.timestamp_millis())?;
+            }
+            report.applied += d.snapshot_changes as usize + new_tail.len();
+            report.already_known += known;
+            touched.add(&d.doc_id, doc)?;
         }
         let (report, org_changed) = finish_apply(tx, &self.registry, touched, cursor, now, report)?;
         self.after_apply(org_changed, now)?;
@@ -284,36 +306,70 @@ fn derive_all(
     registry: &ptw_core::Registry,
     now: DateTime<Utc>,
 ) -> Vec<(PermitView, i64)> {
-    let one = |(id, mut doc): (PermitId, AutoCommit)| -> Option<(PermitView, i64)> {
+    let views = on_every_core(permits, |(id, mut doc)| {
         let loaded = docs::read_permit(&doc).ok()?;
         let state = derive(id, &loaded.form, &loaded.events, registry, now);
         let updated = updated_ms(&mut doc, &state);
         Some((PermitView { id, number: loaded.number, form: loaded.form, state }, updated))
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if threads <= 1 || permits.len() < 2 * threads {
-        return permits.into_iter().filter_map(one).collect();
+    });
+    views.into_iter().flatten().collect()
+}
+
+/// Keep a document new to this device as the compacted bytes it came in.
+fn insert_snapshot(tx: &rusqlite::Transaction<'_>, d: &ColdDoc, now: DateTime<Utc>) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO documents (id, kind, snapshot, change_count, updated_ms) VALUES (?1, ?2, ?3, 0, ?4)",
+    )?
+    .execute(rusqlite::params![d.doc_id, d.kind, d.snapshot, now.timestamp_millis()])?;
+    Ok(())
+}
+
+/// A document new to this device, loaded from its compacted form with the changes it lacks
+/// applied: the document, those of the changes it did not hold yet, and how many it did.
+fn load_fresh(d: &ColdDoc) -> Result<(AutoCommit, Vec<&RemoteChange>, usize)> {
+    let mut doc = AutoCommit::load(&d.snapshot).map_err(|e| StoreError::BadRemoteChange {
+        hash: format!("document {}", d.doc_id),
+        reason: format!("its snapshot does not load: {e}"),
+    })?;
+    let mut new_tail = Vec::new();
+    let mut known = 0;
+    for c in &d.changes {
+        let change = decode_change(c)?;
+        if doc.get_change_meta_by_hash(&change.hash()).is_some() {
+            known += 1;
+            continue;
+        }
+        doc.apply_changes([change])?;
+        new_tail.push(c);
     }
-    let per_thread = permits.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<(PermitId, AutoCommit)>> = Vec::with_capacity(threads);
-    let mut rest = permits.into_iter();
+    Ok((doc, new_tail, known))
+}
+
+/// `f` over `items` in order, spread over the device's cores when there are enough items to be
+/// worth a thread (a panic in `f` is passed on).
+fn on_every_core<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if threads <= 1 || items.len() < 2 * threads {
+        return items.into_iter().map(f).collect();
+    }
+    let per_thread = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut rest = items.into_iter();
     loop {
-        let chunk: Vec<_> = rest.by_ref().take(per_thread).collect();
+        let chunk: Vec<T> = rest.by_ref().take(per_thread).collect();
         if chunk.is_empty() {
             break;
         }
         chunks.push(chunk);
     }
-    let one = &one;
+    let f = &f;
     std::thread::scope(|s| {
-        let workers: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| s.spawn(move || chunk.into_iter().filter_map(one).collect::<Vec<_>>()))
-            .collect();
+        let workers: Vec<_> =
+            chunks.into_iter().map(|chunk| s.spawn(move || chunk.into_iter().map(f).collect::<Vec<R>>())).collect();
         workers
             .into_iter()
             .flat_map(|w| match w.join() {
-                Ok(views) => views,
+                Ok(results) => results,
                 Err(panic) => std::panic::resume_unwind(panic),
             })
             .collect()
