@@ -228,7 +228,7 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
     let t = Instant::now();
     let prepared = AtomicUsize::new(0);
     let paths: Vec<PathBuf> = (0..args.devices).map(|i| work.join(format!("devices/d{i:04}.db"))).collect();
-    parallel(paths.clone(), args.concurrency, |path| {
+    let stores = parallel(paths.clone(), args.concurrency, |path| {
         let name = device_name(&path);
         let mut store = Store::open(&path, &name, now)?;
         store.enrol(&server.url, &server.enrol_code(&name)?)?;
@@ -239,18 +239,66 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
         if n.is_multiple_of(50) {
             println!("  prepared {n}/{} devices", args.devices);
         }
-        Ok(())
+        Ok(store)
     })?;
     println!("prepared {} devices in {:.1}s", args.devices, t.elapsed().as_secs_f64());
 
-    // The storm: every device reconnects and pushes what it made offline.
-    let mut waiting = 0;
-    for p in &paths {
-        waiting += Store::open(p, &device_name(p), now)?.pending_changes()?;
+    // Storm 1, the server's intake: every device's outbox is turned into its push request
+    // beforehand, then all are sent at once from a light client — what the server sees when
+    // 200 real tablets (each with its own CPU and disk) reconnect. The acknowledgements are
+    // then recorded on each device, as its own sync would.
+    let mut prepared_pushes = Vec::new();
+    let mut intake_waiting = 0;
+    for (store, path) in stores.iter().zip(&paths) {
+        let conn = rusqlite::Connection::open(path)?;
+        let token: String = conn.query_row("SELECT value FROM meta WHERE key = 'sync_token'", [], |r| r.get(0))?;
+        let page = store.outbox_page(PUSH_BATCH)?;
+        intake_waiting += page.len();
+        let changes = page
+            .into_iter()
+            .map(|c| ptw_core::sync::WireChange { doc_id: c.doc_id, kind: c.kind, hash: c.hash, bytes: c.bytes })
+            .collect();
+        prepared_pushes.push((token, serde_json::to_string(&ptw_core::sync::PushRequest { changes })?));
     }
-    // The devices are running apps: their stores are open before they reconnect.
-    let stores: Vec<Store> =
-        paths.iter().map(|p| Ok(Store::open(p, &device_name(p), now)?)).collect::<anyhow::Result<_>>()?;
+    let sent: usize = prepared_pushes.iter().map(|(_, body)| body.len()).sum();
+    let cpu_before = server.cpu_secs();
+    let t = Instant::now();
+    let http = reqwest::blocking::Client::new();
+    let answers = parallel(prepared_pushes, args.concurrency, |(token, body)| {
+        let resp = http
+            .post(format!("{}/api/sync/push", server.url))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()?;
+        anyhow::ensure!(resp.status().is_success(), "push answered {}", resp.status());
+        Ok(serde_json::from_str::<ptw_core::sync::PushResponse>(&resp.text()?)?)
+    })?;
+    let intake_secs = t.elapsed().as_secs_f64();
+    let intake_cpu = server.cpu_secs() - cpu_before;
+    let acked: usize = answers.iter().map(|a| a.acked.len()).sum();
+    println!("\n== reconnect storm, server intake: {} devices, {} at a time ==", args.devices, args.concurrency);
+    println!("changes pushed        {intake_waiting}");
+    println!("changes acknowledged  {acked} (refused {})", answers.iter().map(|a| a.refused.len()).sum::<usize>());
+    println!("wall time             {intake_secs:.2}s");
+    println!("durable on server     {:.0} changes/s", per_sec(acked, intake_secs));
+    println!("round trips           {} (1 per device)", answers.len());
+    println!("bytes sent            {sent} ({:.0} per change)", sent as f64 / acked.max(1) as f64);
+    println!("server CPU            {intake_cpu:.2}s ({:.0}% of one core)", 100.0 * intake_cpu / intake_secs.max(1e-9));
+    println!("server peak RSS       {} KiB", server.peak_rss_kib().unwrap_or(0));
+    let mut stores = stores;
+    for (store, answer) in stores.iter_mut().zip(&answers) {
+        store.acknowledge(&answer.acked)?;
+    }
+    // Storm 2, end to end: each device makes as much again offline, then syncs itself — its
+    // own JSON, HTTP and fsyncs included, all 200 devices sharing this machine's cores and disk.
+    for store in &mut stores {
+        edit(store, &people, args.permits_per_device, args.events_per_permit, now)?;
+    }
+    let mut waiting = 0;
+    for store in &stores {
+        waiting += store.pending_changes()?;
+    }
     let cpu_before = server.cpu_secs();
     let t = Instant::now();
     let reports = parallel(stores, args.concurrency, |mut store| {
@@ -262,7 +310,7 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
     let storm_cpu = server.cpu_secs() - cpu_before;
     let mut storm = SyncReport::default();
     reports.iter().for_each(|r| add(&mut storm, r));
-    println!("\n== reconnect storm: {} devices, {} at a time ==", args.devices, args.concurrency);
+    println!("\n== reconnect storm, end to end: {} devices, {} at a time ==", args.devices, args.concurrency);
     println!("changes waiting       {waiting}");
     println!("changes acknowledged  {} (refused {})", storm.acked, storm.refused.len());
     println!("wall time             {storm_secs:.2}s");
