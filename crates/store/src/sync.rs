@@ -224,7 +224,7 @@ impl Store {
                 touched.add(&d.doc_id, doc)?;
             }
         }
-        let loaded = on_every_core(fresh.clone(), |d| load_fresh(d));
+        let loaded = on_every_core(fresh.clone(), load_fresh);
         for (d, result) in fresh.into_iter().zip(loaded) {
             let (mut doc, new_tail, known) = result?;
             insert_snapshot(&tx, d, now)?;
