@@ -137,6 +137,15 @@ pub fn enrol_device(state: State<AppState>, url: String, code: String) -> Reply<
     Ok(())
 }
 
+/// The text of the QR code in a photo or screenshot (PNG or JPEG file bytes): the enrolment
+/// form scans IT's QR with the tablet camera. Failures are `BadInput` with a sentence the UI
+/// words (not a picture, no QR code found — hold the camera closer, unreadable).
+// `async`: decoding a photo takes a moment; it must not freeze the window.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn decode_qr(image: Vec<u8>) -> Reply<String> {
+    Ok(crate::qr::decode(&image)?)
+}
+
 /// Ask the background sync for a round now (the UI calls it when the network comes back).
 #[tauri::command(rename_all = "snake_case")]
 pub fn sync_now(state: State<AppState>) -> Reply<()> {

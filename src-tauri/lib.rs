@@ -3,6 +3,7 @@
 //! Commands are thin adapters: parse, call ptw-store, map errors.
 
 mod commands;
+mod qr;
 mod sync_loop;
 
 use commands::AppState;
@@ -64,6 +65,7 @@ pub fn run() {
             commands::sync_status,
             commands::enrol_device,
             commands::sync_now,
+            commands::decode_qr,
         ])
         .run(tauri::generate_context!())
         .expect("error while running openptw");

@@ -42,6 +42,21 @@ enum Command {
         #[command(subcommand)]
         command: DeviceCommand,
     },
+    /// The database's epoch, which tells devices whether they talk to the same database.
+    Epoch {
+        #[command(subcommand)]
+        command: EpochCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EpochCommand {
+    /// Print the current epoch.
+    Show,
+    /// Make a new epoch. Run it (server stopped) after restoring the database from a backup:
+    /// each device then sends everything it holds again and pulls anew, so the changes the
+    /// backup lacks come back from the tablets.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +69,9 @@ enum DeviceCommand {
         /// The server address the device should use, put in the QR [default: http://<bind>].
         #[arg(long)]
         url: Option<String>,
+        /// Also write the QR as a PNG image to FILE (to print a label for the device).
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
     },
     /// List enrolled devices.
     List,
@@ -118,20 +136,31 @@ fn main() -> anyhow::Result<()> {
                 ptw_sync_server::serve(listener, state).await
             })
         }
-        Command::Device { command: DeviceCommand::Enrol { name, url } } => {
+        Command::Device { command: DeviceCommand::Enrol { name, url, png } } => {
             let url = match url {
                 Some(url) => url,
                 None => format!("http://{}", bind_of(None)?),
             };
             let store = open()?;
             let code = new_enrol_code();
-            store.add_enrol_code(&NewEnrolCode {
+            let payload = format!("openptw-enrol:{url}#{code}");
+            let qr = qrcode::QrCode::new(payload.as_bytes()).context("making the QR code")?;
+            // The image first: a file that cannot be written stops the command before a code exists.
+            if let Some(path) = &png {
+                write_qr_png(&qr, path)?;
+            }
+            let stored = store.add_enrol_code(&NewEnrolCode {
                 code_hash: sha256_hex(&normalise_code(&code)),
                 name: name.clone(),
                 expires_ms: now_ms().saturating_add(ENROL_CODE_LIFETIME_MS),
-            })?;
-            let payload = format!("openptw-enrol:{url}#{code}");
-            let qr = qrcode::QrCode::new(payload.as_bytes()).context("making the QR code")?;
+            });
+            if let Err(e) = stored {
+                // No label for a code the server does not know.
+                if let Some(path) = &png {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(e.into());
+            }
             let picture = qr
                 .render::<qrcode::render::unicode::Dense1x2>()
                 .dark_color(qrcode::render::unicode::Dense1x2::Light)
@@ -140,6 +169,10 @@ fn main() -> anyhow::Result<()> {
             println!("{picture}");
             println!("Enrolment code for {name}: {code}");
             println!("Server: {url}");
+            println!("QR text: {payload}");
+            if let Some(path) = &png {
+                println!("QR image: {}", path.display());
+            }
             println!("Scan the QR in the openptw app, or type the code. It works once, for 24 hours.");
             Ok(())
         }
@@ -163,5 +196,30 @@ fn main() -> anyhow::Result<()> {
             println!("device {id} revoked; it can no longer sync");
             Ok(())
         }
+        Command::Epoch { command: EpochCommand::Show } => {
+            println!("{}", open()?.epoch()?);
+            Ok(())
+        }
+        Command::Epoch { command: EpochCommand::Rotate } => {
+            let store = open()?;
+            let old = store.epoch()?;
+            let new = store.rotate_epoch()?;
+            println!("new epoch {new} (was {old}); restart the server: devices will resend what they hold");
+            Ok(())
+        }
     }
+}
+
+/// Pixels per side of the PNG at least: a QR that prints sharp on a label.
+const QR_PNG_MIN_SIDE: u32 = 512;
+
+/// Writes `qr` as a black-on-white PNG (with its quiet zone) to `path`.
+fn write_qr_png(qr: &qrcode::QrCode, path: &std::path::Path) -> anyhow::Result<()> {
+    let image = qr.render::<image::Luma<u8>>().min_dimensions(QR_PNG_MIN_SIDE, QR_PNG_MIN_SIDE).build();
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageLuma8(image)
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .context("encoding the QR code as PNG")?;
+    std::fs::write(path, &bytes)
+        .with_context(|| format!("cannot write the QR image to {} (--png): no enrolment code was made", path.display()))
 }

@@ -74,12 +74,13 @@ pub async fn push(
         )));
     }
     let storage = state.storage.clone();
+    let epoch = state.epoch.clone();
     let (response, accepted) = blocking(move || {
         let hashes: Vec<String> = req.changes.iter().map(|c| c.hash.clone()).collect();
         let known = storage.known_changes(&hashes)?;
         let mut keys: HashMap<_, _> = HashMap::new();
         let mut lists: HashMap<String, HashSet<String>> = HashMap::new();
-        let mut response = PushResponse::default();
+        let mut response = PushResponse { epoch: epoch.to_string(), ..PushResponse::default() };
         let mut accepted = Vec::new();
         let mut acked_here = HashSet::new();
         for change in req.changes {

@@ -7,10 +7,15 @@
 Each test gets its own tauri-driver (which starts WebKitWebDriver, which starts the app) and a
 fresh HOME / XDG_* / OPENPTW_DATA_DIR in a temporary directory, so tests never touch the real
 home directory and never share app data.
+
+A test that needs a sync server takes the `sync_server` fixture: a real `ptw-sync-server` process
+on a loopback port with its own data directory (the binary beside the app, or
+OPENPTW_SYNC_SERVER), and its admin CLI.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -201,3 +206,67 @@ def screenshot(driver, artifacts: Path):
         return path
 
     return take
+
+
+@dataclasses.dataclass
+class SyncServer:
+    """A running `ptw-sync-server serve` and the admin CLI on the same data directory."""
+
+    binary: Path
+    data_dir: Path
+    url: str
+
+    def admin(self, *args: str) -> str:
+        """Runs `ptw-sync-server --data-dir <its dir> ARGS…`; its stdout (it must succeed)."""
+        done = subprocess.run(
+            [str(self.binary), "--data-dir", str(self.data_dir), *args],
+            env=_server_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"ptw-sync-server {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+        return done.stdout
+
+
+def _server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # SQLite in the data directory, whatever the caller's environment says.
+    for key in ("PTW_SYNC_DATABASE_URL", "PTW_SYNC_CONFIG", "PTW_SYNC_DATA_DIR", "PTW_SYNC_BIND"):
+        env.pop(key, None)
+    env["RUST_LOG"] = "warn"
+    return env
+
+
+@pytest.fixture
+def sync_server(request, app_binary: Path, tmp_path: Path, artifacts: Path):
+    """A real sync server on 127.0.0.1 (a free port), stopped after the test."""
+    binary = Path(os.environ.get("OPENPTW_SYNC_SERVER", app_binary.parent / "ptw-sync-server"))
+    if not binary.is_file():
+        pytest.fail(f"no sync server binary at {binary}: run `./openptw e2e` (it builds the workspace)")
+    data_dir = tmp_path / "sync-server"
+    data_dir.mkdir()
+    log_path = artifacts / f"{request.node.name}.sync-server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(binary), "--data-dir", str(data_dir), "serve", "--bind", "127.0.0.1:0"],
+            env=_server_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        try:
+            # The first line on stdout is `listening on 127.0.0.1:PORT`, once it accepts connections.
+            line = proc.stdout.readline() if proc.stdout else ""
+            if not line.startswith("listening on "):
+                proc.wait(timeout=10)
+                raise RuntimeError(f"the sync server did not start ({proc.returncode}): {line!r}; see {log_path}")
+            addr = line.removeprefix("listening on ").strip()
+            yield SyncServer(binary=binary, data_dir=data_dir, url=f"http://{addr}")
+        finally:
+            stop_process_group(proc)

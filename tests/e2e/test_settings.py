@@ -4,12 +4,22 @@ A fresh tablet is not enrolled: before anyone signs in, IT opens 设置 from the
 device in local mode, and types a server address where nothing listens — the app says, in
 Chinese, that the sync server cannot be reached, and the device stays as it was. The settings
 sit over the page they were opened from: closing them gives back a half-filled permit form
-untouched. (Enrolling against a running ptw-sync-server is a later test.)
+untouched.
+
+Enrolment for real: IT runs `ptw-sync-server device enrol --png` against a running server and
+hands over the QR picture; scanning it in the enrolment form fills the server address and the
+code, and submitting enrols the tablet. A picture without a QR code, or a file that is no
+picture, is explained in Chinese and fills nothing.
 """
 
 from __future__ import annotations
 
+import struct
+import zlib
+from pathlib import Path
+
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.file_detector import UselessFileDetector
 from selenium.webdriver.support.ui import WebDriverWait
 
 from test_hot_work_story import TIMEOUT, click, css, find, sign_in, text_of, type_into, wait_text_contains
@@ -96,3 +106,97 @@ def test_settings_opened_from_a_half_filled_form_give_the_form_back_untouched(dr
     click(driver, "settings-back")
     title = find(driver, "field-title")
     WebDriverWait(driver, TIMEOUT).until(lambda d: title.get_attribute("value") == "T-101 罐顶法兰焊接")
+
+
+def white_png(path: Path, width: int = 320, height: int = 240) -> Path:
+    """A blank white greyscale PNG: a picture with no QR code in it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+    return path
+
+
+def choose_file(driver, testid: str, path: Path) -> None:
+    """Picks `path` in a file input, as the camera or the file chooser would.
+
+    The file is on this machine already: no Selenium-Grid upload (which tauri-driver lacks).
+    """
+    with driver.file_detector_context(UselessFileDetector):
+        driver.find_element(By.CSS_SELECTOR, css(testid)).send_keys(str(path))
+
+
+def value_of(driver, testid: str) -> str:
+    return find(driver, testid).get_attribute("value") or ""
+
+
+def printed(out: str, prefix: str) -> str:
+    """The rest of the line of `out` that starts with `prefix`."""
+    for line in out.splitlines():
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip()
+    raise AssertionError(f"no line starting {prefix!r} in:\n{out}")
+
+
+def test_scanning_the_enrolment_qr_from_its_png_fills_the_form_and_enrols_the_tablet(
+    driver, screenshot, sync_server, tmp_path
+):
+    qr = tmp_path / "qr.png"
+    out = sync_server.admin("device", "enrol", "--name", "T-E2E", "--url", sync_server.url, "--png", str(qr))
+    code = printed(out, "Enrolment code for T-E2E: ")
+    assert printed(out, "QR text: ") == f"openptw-enrol:{sync_server.url}#{code}"
+    assert qr.read_bytes().startswith(b"\x89PNG")
+
+    find(driver, "person-张伟")
+    click(driver, "open-settings")
+    find(driver, "settings")
+    assert find(driver, "sync-state").get_attribute("data-enrolled") == "false"
+    scan = find(driver, "enrol-scan")
+    # On a tablet: the rear camera.
+    assert scan.get_attribute("type") == "file"
+    assert scan.get_attribute("accept") == "image/*"
+    assert scan.get_attribute("capture") == "environment"
+    assert "扫描二维码" in text_of(driver, "settings")
+
+    # A picture with no QR code in it: the app says so, in Chinese, and fills nothing.
+    choose_file(driver, "enrol-scan", white_png(tmp_path / "blank.png"))
+    wait_text_contains(driver, "enrol-scan-error", "图片中没有找到二维码")
+    assert "靠近" in text_of(driver, "enrol-scan-error")
+    assert value_of(driver, "enrol-url") == "" and value_of(driver, "enrol-code") == ""
+    screenshot("settings-scan-no-qr")
+
+    # A file that is not a picture at all.
+    not_a_picture = tmp_path / "notes.png"
+    not_a_picture.write_text("openptw-enrol: this is text, not a picture\n")
+    choose_file(driver, "enrol-scan", not_a_picture)
+    wait_text_contains(driver, "enrol-scan-error", "所选文件不是图片")
+    assert value_of(driver, "enrol-url") == "" and value_of(driver, "enrol-code") == ""
+
+    # The QR picture IT made: both fields are filled from it, nothing is sent yet.
+    choose_file(driver, "enrol-scan", qr)
+    find(driver, "enrol-scanned")
+    WebDriverWait(driver, TIMEOUT).until(
+        lambda d: value_of(d, "enrol-url") == sync_server.url and value_of(d, "enrol-code") == code,
+        message=f"fields: {value_of(driver, 'enrol-url')!r} {value_of(driver, 'enrol-code')!r}",
+    )
+    assert absent(driver, "enrol-scan-error")
+    assert find(driver, "sync-state").get_attribute("data-enrolled") == "false"
+    screenshot("settings-enrol-scanned")
+
+    click(driver, "enrol-submit")
+    wait_text_contains(driver, "enrol-done", "登记成功")
+    WebDriverWait(driver, TIMEOUT).until(
+        lambda d: find(d, "sync-state").get_attribute("data-enrolled") == "true",
+        message="the settings never showed the device as enrolled",
+    )
+    wait_text_contains(driver, "settings-server", "已登记")
+    assert absent(driver, "refusal")
+    # The code was used; the code field is emptied, and the server lists the tablet.
+    assert value_of(driver, "enrol-code") == ""
+    devices = sync_server.admin("device", "list")
+    assert any("T-E2E" in line and "active" in line for line in devices.splitlines()), devices
+    screenshot("settings-enrolled-by-qr")

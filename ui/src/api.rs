@@ -53,6 +53,11 @@ fn read_rejection(value: JsValue) -> CommandError {
 async fn call<R: DeserializeOwned>(cmd: &str, args: serde_json::Value) -> ApiResult<R> {
     let text = serde_json::to_string(&args).map_err(|e| internal(e.to_string()))?;
     let args = js_sys::JSON::parse(&text).map_err(read_rejection)?;
+    call_js(cmd, args).await
+}
+
+/// Calls command `cmd` with `args` already built as a JS object, and decodes its answer.
+async fn call_js<R: DeserializeOwned>(cmd: &str, args: JsValue) -> ApiResult<R> {
     let answer = tauri_invoke(cmd, args).await.map_err(read_rejection)?;
     // `()` comes back as null/undefined; serde_json reads "null" as unit and as None.
     let text = if answer.is_undefined() {
@@ -127,4 +132,15 @@ pub async fn enrol_device(url: String, code: String) -> ApiResult<()> {
 /// Asks the background sync for a round now; its outcome shows in [`sync_status`] later.
 pub async fn sync_now() -> ApiResult<()> {
     call("sync_now", json!({})).await
+}
+
+/// The text of the QR code in a picture: `image` is the whole PNG or JPEG file (a photo from the
+/// camera, a screenshot). Fails with `BadInput` when it is not a picture or holds no readable code.
+pub async fn decode_qr(image: &[u8]) -> ApiResult<String> {
+    // Not through serde_json::Value: a photo of a few MB would be millions of JSON values in wasm
+    // memory. The bytes go as a JS array of numbers, which the command reads as its `Vec<u8>`.
+    let bytes = js_sys::Array::from(&js_sys::Uint8Array::from(image));
+    let args = js_sys::Object::new();
+    js_sys::Reflect::set(&args, &JsValue::from_str("image"), &bytes).map_err(read_rejection)?;
+    call_js("decode_qr", args.into()).await
 }

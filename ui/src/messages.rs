@@ -335,10 +335,15 @@ pub fn error_text(n: &Names, error: &CommandError) -> String {
         CommandError::BadCredentials => td_string!(l, error.bad_credentials).to_owned(),
         CommandError::NotSignedIn => td_string!(l, error.not_signed_in).to_owned(),
         CommandError::NotFound { what } => fill(td_string!(l, error.not_found), &[("what", what)]),
-        CommandError::BadInput { message } => match sync_failure(message) {
-            Some(failure) => sync_failure_text(l, &failure),
-            None => fill(td_string!(l, error.bad_input), &[("message", message)]),
-        },
+        CommandError::BadInput { message } => {
+            if let Some(failure) = sync_failure(message) {
+                sync_failure_text(l, &failure)
+            } else if let Some(failure) = qr_failure(message) {
+                qr_failure_text(l, failure).to_owned()
+            } else {
+                fill(td_string!(l, error.bad_input), &[("message", message)])
+            }
+        }
         CommandError::Internal { message } => fill(td_string!(l, error.internal), &[("message", message)]),
     }
 }
@@ -405,5 +410,44 @@ fn sync_failure_text(l: Locale, failure: &SyncFailure) -> String {
         SyncFailure::Refused { status, reason } => {
             fill(td_string!(l, error.server_refused), &[("status", status), ("reason", reason)])
         }
+    }
+}
+
+/// Why no text came out of a picture of a QR code (the `decode_qr` command).
+///
+/// Like the sync failures, the back end says it as `CommandError::BadInput` with an English
+/// sentence (`QrError` in `src-tauri/qr.rs`); their beginnings are recognised here.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum QrFailure {
+    /// Not a PNG or JPEG file.
+    NotAnImage,
+    TooLarge,
+    /// No QR code in the picture: hold the camera closer.
+    NotFound,
+    /// A code, but it could not be read: take the photo again.
+    Unreadable,
+}
+
+fn qr_failure(message: &str) -> Option<QrFailure> {
+    let failure = if message.starts_with("the file is not a picture") {
+        QrFailure::NotAnImage
+    } else if message.starts_with("the picture is too large") {
+        QrFailure::TooLarge
+    } else if message.starts_with("no QR code was found") {
+        QrFailure::NotFound
+    } else if message.starts_with("a QR code was found in the picture but could not be read") {
+        QrFailure::Unreadable
+    } else {
+        return None;
+    };
+    Some(failure)
+}
+
+fn qr_failure_text(l: Locale, failure: QrFailure) -> &'static str {
+    match failure {
+        QrFailure::NotAnImage => td_string!(l, error.qr_not_an_image),
+        QrFailure::TooLarge => td_string!(l, error.qr_too_large),
+        QrFailure::NotFound => td_string!(l, error.qr_not_found),
+        QrFailure::Unreadable => td_string!(l, error.qr_unreadable),
     }
 }

@@ -145,7 +145,18 @@ struct Xtask {
 
 impl Xtask {
     fn new() -> Result<Self> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repository").to_path_buf();
+        // The checkout this run is for, found at run time: one xtask binary in the shared target
+        // dir serves every checkout (a CI clone elsewhere must not point a local run at itself).
+        let root = match env::var_os("OPENPTW_ROOT").filter(|r| !r.is_empty()) {
+            Some(r) => PathBuf::from(r),
+            None => env::current_dir().map_err(|e| Error(format!("cannot read the current directory: {e}")))?,
+        };
+        if !root.join("xtask").is_dir() || !root.join("Cargo.toml").is_file() {
+            return Err(Error(format!(
+                "{} is not an openptw checkout; run ./openptw from the repository",
+                root.display()
+            )));
+        }
         let home = env::var_os("HOME").filter(|h| !h.is_empty()).ok_or_else(|| Error("HOME is not set".into()))?;
         let cache = PathBuf::from(home).join(".cache/openptw");
         let target = match env::var_os("CARGO_TARGET_DIR").filter(|t| !t.is_empty()) {

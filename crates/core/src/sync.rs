@@ -66,6 +66,11 @@ pub struct PushResponse {
     /// Hashes the server now holds durably; the device may drop them from its outbox.
     pub acked: Vec<String>,
     pub refused: Vec<Refusal>,
+    /// The server database's epoch. A device that last pulled under another epoch is talking to
+    /// a replaced or restored database: it sends everything it holds again (the server keeps
+    /// what it lacks) and starts pulling cold, so nothing acknowledged before is lost.
+    #[serde(default)]
+    pub epoch: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

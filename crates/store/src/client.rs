@@ -60,6 +60,9 @@ pub struct SyncReport {
     pub snapshots: usize,
     /// Time spent applying pulled pages (the rest of a round is the network and the server).
     pub apply_ms: u64,
+    /// Changes put back in the outbox because the server's database was replaced or restored
+    /// (its epoch changed): this device sends everything it holds again.
+    pub requeued: usize,
     pub round_trips: usize,
     /// Request and response bodies, in bytes.
     pub bytes_sent: usize,
@@ -223,8 +226,13 @@ impl Store {
         };
         // Blobs first: a change never reaches the server ahead of the photo or signature it names.
         self.push_blobs(&client, &token, &limits, &mut report)?;
-        self.push(&client, &token, &limits, &mut report)?;
+        self.push(&client, &token, now, &limits, &mut report)?;
+        let requeued_before_pull = report.requeued;
         self.pull(&client, &token, now, &limits, &mut report)?;
+        if report.requeued > requeued_before_pull {
+            // The pull found the server replaced: what this device holds goes up now.
+            self.push(&client, &token, now, &limits, &mut report)?;
+        }
         write_meta(&self.conn, "last_sync_ms", &now.timestamp_millis().to_string())?;
         Ok(report)
     }
@@ -343,7 +351,22 @@ impl Store {
         Ok(())
     }
 
-    fn push(&mut self, client: &SyncClient, token: &str, limits: &SyncOptions, report: &mut SyncReport) -> Result<()> {
+    /// Whether `epoch` (from the server) differs from the one this device last pulled under.
+    fn server_was_replaced(&self, epoch: &str) -> Result<bool> {
+        Ok(match Cursor::parse(self.sync_cursor()?.as_deref()) {
+            Cursor::Cold { epoch: mine, .. } | Cursor::Warm { epoch: mine, .. } => !epoch.is_empty() && mine != epoch,
+            Cursor::Start => false,
+        })
+    }
+
+    fn push(
+        &mut self,
+        client: &SyncClient,
+        token: &str,
+        now: DateTime<Utc>,
+        limits: &SyncOptions,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         // Refused changes stay in the outbox (they are this device's record); skip past them.
         let mut skip = std::collections::BTreeSet::new();
         while report.round_trips < limits.max_requests {
@@ -374,6 +397,12 @@ impl Store {
             report.bytes_received += len;
             let answer: PushResponse = parse(&text, "push")?;
             report.acked += self.acknowledge(&answer.acked)?;
+            if self.server_was_replaced(&answer.epoch)? {
+                // Everything this device holds goes up again, from the start of the outbox.
+                report.requeued += self.requeue_everything(now)?;
+                skip.clear();
+                continue;
+            }
             for r in &answer.refused {
                 skip.insert(r.hash.clone());
             }
@@ -440,8 +469,12 @@ impl Store {
         let (text, len) = check(resp, "cold start")?;
         report.bytes_received += len;
         let page: SnapshotResponse = parse(&text, "cold start")?;
-        if resume.is_some_and(|(epoch, upto, _)| epoch != page.epoch || upto != page.upto) {
-            // The server's database was replaced in the middle: start again.
+        if resume.is_some_and(|(epoch, _, _)| epoch != page.epoch) {
+            // The server's database was replaced in the middle: send everything up, start again.
+            report.requeued += self.requeue_everything(now)?;
+            return Ok(Cursor::Start);
+        }
+        if resume.is_some_and(|(_, upto, _)| upto != page.upto) {
             return Ok(Cursor::Start);
         }
         let next = if page.more {
@@ -501,8 +534,9 @@ impl Store {
         report.bytes_received += len;
         let page: PullResponse = parse(&text, "pull")?;
         if page.epoch != epoch {
-            // Another database on the server side (restored, replaced): start again from its
-            // beginning; what this device already has is recognised and skipped.
+            // Another database on the server side (restored, replaced): everything this device
+            // holds goes up again, and pulling starts cold; what it already has is recognised.
+            report.requeued += self.requeue_everything(now)?;
             return Ok(Some(Cursor::Start));
         }
         report.pulled += page.changes.len();

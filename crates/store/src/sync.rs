@@ -87,6 +87,40 @@ impl Store {
         read_meta(&self.conn, "sync_cursor")
     }
 
+    /// Put every change this device holds — its own and those it pulled — back in the outbox,
+    /// each document's in causal order, the org document first. For a server whose database was
+    /// replaced or restored from a backup (its epoch changed): whatever it lost that this device
+    /// holds goes back up, and the server keeps only what it lacks. Returns the changes queued.
+    pub fn requeue_everything(&mut self, now: DateTime<Utc>) -> Result<usize> {
+        let tx = write_tx(&mut self.conn)?;
+        tx.execute("DELETE FROM outbox", [])?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT id FROM documents ORDER BY kind != 'org', id")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut queued = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO outbox (doc_id, change_hash, bytes, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for id in ids {
+                let Some(mut doc) = load_doc(&tx, &id)? else { continue };
+                for change in doc.get_changes(&[]) {
+                    queued += insert.execute(rusqlite::params![
+                        id,
+                        change.hash().to_string(),
+                        change.raw_bytes(),
+                        now.timestamp_millis()
+                    ])?;
+                }
+            }
+        }
+        tx.execute("DELETE FROM meta WHERE key = 'sync_cursor'", [])?;
+        tx.commit()?;
+        Ok(queued)
+    }
+
     /// Forget where pulling stands, so the next sync starts cold: everything the server holds
     /// comes again (compacted) and is merged with what this device has — nothing here is lost,
     /// and changes not yet pushed stay in the outbox. For support: "download everything again".

@@ -190,7 +190,10 @@ fn answer(s: &mut Script, req: &Seen) -> (String, String, Vec<u8>) {
         }
         ("POST", "/api/sync/push") => {
             let push: PushRequest = serde_json::from_slice(&req.body).expect("push body");
-            json("200 OK", &PushResponse { acked: push.changes.into_iter().map(|c| c.hash).collect(), refused: vec![] })
+            json(
+                "200 OK",
+                &PushResponse { acked: push.changes.into_iter().map(|c| c.hash).collect(), ..Default::default() },
+            )
         }
         ("GET", "/api/sync/snapshot") => json(
             "200 OK",

@@ -108,6 +108,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Random hex made when the database was created; a new database means a new epoch.
     fn epoch(&self) -> Result<String>;
 
+    /// Make a new epoch (after restoring the database from a backup): every device then sends
+    /// everything it holds again and pulls cold, so what the backup lacks comes back. Returns it.
+    fn rotate_epoch(&self) -> Result<String>;
+
     fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<()>;
 
     /// Use a one-time code to enrol (or re-enrol) a device: fails with `CodeUnknown`, `CodeUsed`

@@ -194,6 +194,12 @@ impl Storage for PostgresStorage {
         Ok(self.client()?.query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])?.try_get(0)?)
     }
 
+    fn rotate_epoch(&self) -> Result<String> {
+        let epoch = crate::secret::random_hex(16);
+        self.client()?.execute("UPDATE meta SET value = $1 WHERE key = 'epoch'", &[&epoch])?;
+        Ok(epoch)
+    }
+
     fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<()> {
         self.client()?.execute(
             "INSERT INTO enrol_codes (code_hash, name, expires_ms) VALUES ($1, $2, $3)",

@@ -159,6 +159,12 @@ impl Storage for SqliteStorage {
         Ok(conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))?)
     }
 
+    fn rotate_epoch(&self) -> Result<String> {
+        let epoch = crate::secret::random_hex(16);
+        self.conn()?.execute("UPDATE meta SET value = ?1 WHERE key = 'epoch'", [&epoch])?;
+        Ok(epoch)
+    }
+
     fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<()> {
         let conn = self.conn()?;
         conn.execute(

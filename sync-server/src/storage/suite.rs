@@ -61,6 +61,9 @@ pub fn a_new_store_has_a_random_epoch(store: &dyn Storage) {
     let epoch = store.epoch().expect("epoch");
     assert_eq!(epoch.len(), 32);
     assert_eq!(store.epoch().expect("epoch"), epoch, "the epoch is made once");
+    let rotated = store.rotate_epoch().expect("rotate");
+    assert_ne!(rotated, epoch);
+    assert_eq!(store.epoch().expect("epoch"), rotated, "a restored database gets a new epoch");
 }
 
 pub fn a_code_enrols_one_device_once(store: &dyn Storage) {

@@ -3,7 +3,9 @@
 //! Shown as a sheet over the current page (see [`crate::state`]), before or after sign-in: IT
 //! enrols a tablet before anyone works on it. Enrolment takes the server address and the
 //! one-time code IT printed, or the whole text of the enrolment QR code pasted into the code
-//! field; the back end reads both forms, the UI only checks that something was typed.
+//! field; the back end reads both forms, the UI only checks that something was typed. Or the QR
+//! code is scanned: a photo from the tablet camera (or a picture of the code) goes to the back
+//! end's `decode_qr`, and the address and code it holds fill the two fields, to check and submit.
 
 use crate::api;
 use crate::i18n::*;
@@ -11,13 +13,42 @@ use crate::messages::fill;
 use crate::state::use_app;
 use crate::time;
 use crate::top_bar::connection;
-use crate::widgets::ErrorBanner;
+use crate::widgets::{with_names, ErrorBanner};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::CommandError;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::HtmlInputElement;
 
 /// How the QR text IT prints begins (`openptw-enrol:<url>#<code>`); it carries the address.
 const QR_PREFIX: &str = "openptw-enrol:";
+
+/// The server address and the code in the QR text `openptw-enrol:<url>#<code>`, split where the
+/// back end splits it when the text is pasted into the code field.
+fn parse_qr(text: &str) -> Option<(String, String)> {
+    let (url, code) = text.trim().strip_prefix(QR_PREFIX)?.split_once('#')?;
+    let (url, code) = (url.trim(), code.trim());
+    let url_ok = url.starts_with("http://") || url.starts_with("https://");
+    (url_ok && !code.is_empty()).then(|| (url.to_owned(), code.to_owned()))
+}
+
+/// Why a scan filled nothing in.
+#[derive(Clone, Debug, PartialEq)]
+enum ScanProblem {
+    /// The browser could not read the chosen file.
+    FileUnreadable,
+    /// The back end found no code in the picture, or could not read it.
+    Failed(CommandError),
+    /// A QR code, but not one `ptw-sync-server device enrol` printed.
+    NotEnrolment,
+}
+
+/// The bytes of `file` (a photo just taken, or a picture chosen).
+async fn file_bytes(file: web_sys::File) -> Result<Vec<u8>, JsValue> {
+    let buffer = JsFuture::from(file.array_buffer()).await?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
 
 #[component]
 pub fn Settings() -> impl IntoView {
@@ -120,7 +151,59 @@ fn Enrolment() -> impl IntoView {
     let error = RwSignal::new(None::<CommandError>);
     let busy = RwSignal::new(false);
     let done = RwSignal::new(false);
+    // The QR scan: running, what it filled in, or why it did not.
+    let scanning = RwSignal::new(false);
+    let scanned = RwSignal::new(false);
+    let scan_problem = RwSignal::new(None::<ScanProblem>);
     let enrolled = move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.server_configured));
+
+    let scan = move |ev: leptos::ev::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        // Emptied, so that choosing the same picture again scans it again.
+        input.set_value("");
+        scanning.set(true);
+        scanned.set(false);
+        scan_problem.set(None);
+        error.set(None);
+        spawn_local(async move {
+            let found = match file_bytes(file).await {
+                Err(_) => Err(ScanProblem::FileUnreadable),
+                Ok(bytes) => match api::decode_qr(&bytes).await {
+                    Ok(text) => parse_qr(&text).ok_or(ScanProblem::NotEnrolment),
+                    Err(e) => Err(ScanProblem::Failed(e)),
+                },
+            };
+            match found {
+                Ok((u, c)) => {
+                    url.set(u);
+                    code.set(c);
+                    url_missing.set(false);
+                    code_missing.set(false);
+                    scanned.set(true);
+                }
+                Err(problem) => scan_problem.set(Some(problem)),
+            }
+            scanning.set(false);
+        });
+    };
+    let scan_problem_text = move || {
+        let locale = i18n.get_locale();
+        scan_problem.get().map(|problem| {
+            let text = match problem {
+                ScanProblem::FileUnreadable => td_string!(locale, settings.scan_file_unreadable).to_owned(),
+                ScanProblem::NotEnrolment => td_string!(locale, settings.scan_not_enrolment).to_owned(),
+                ScanProblem::Failed(e) => {
+                    with_names(locale, None, |n| crate::messages::error_text(n, &e)).unwrap_or_default()
+                }
+            };
+            view! {
+                <ul class="field-errors" role="alert" data-testid="enrol-scan-error">
+                    <li>{text}</li>
+                </ul>
+            }
+        })
+    };
 
     let submit = move || {
         if busy.get_untracked() {
@@ -136,6 +219,7 @@ fn Enrolment() -> impl IntoView {
         }
         busy.set(true);
         done.set(false);
+        scanned.set(false);
         error.set(None);
         spawn_local(async move {
             match api::enrol_device(u, c).await {
@@ -177,6 +261,27 @@ fn Enrolment() -> impl IntoView {
                 ev.prevent_default();
                 submit();
             }>
+                <label class="field">
+                    <span class="label">{t!(i18n, settings.scan)}</span>
+                    // On a tablet this opens the rear camera; elsewhere it picks a picture file.
+                    <input
+                        type="file"
+                        accept="image/*"
+                        capture="environment"
+                        data-testid="enrol-scan"
+                        disabled=move || scanning.get()
+                        on:change=scan
+                    />
+                    <span class="hint" data-testid="enrol-scan-hint">
+                        {move || {
+                            if scanning.get() { t_string!(i18n, settings.scanning) } else { t_string!(i18n, settings.scan_hint) }
+                        }}
+                    </span>
+                    {scan_problem_text}
+                </label>
+                <Show when=move || scanned.get()>
+                    <p class="notice" role="status" data-testid="enrol-scanned">{t!(i18n, settings.scanned)}</p>
+                </Show>
                 <label class="field">
                     <span class="label">{t!(i18n, settings.url)}</span>
                     <input
