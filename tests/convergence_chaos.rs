@@ -11,117 +11,22 @@
 //! no change applied twice; and a server restored from an old backup gets back, from the
 //! tablets, every change it had acknowledged since.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use ptw_core::api::{Action, ListQuery};
-use ptw_core::{GasReading, PermitForm, PermitId, PersonId};
-use ptw_store::{DemoPlant, Store, StoreError, SyncOptions};
+mod common;
+use common::*;
+
+use chrono::{DateTime, Duration, Utc};
+use ptw_core::api::Action;
+use ptw_core::{GasReading, PermitId};
+use ptw_store::{Store, StoreError, SyncOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 const SEED_ENV: &str = "PTW_CHAOS_SEED";
 const DEFAULT_SEED: u64 = 0x0057_A7E5_EED5;
 const DEVICES: usize = 4;
 const ROUNDS: usize = 12;
 const EDITS_PER_ROUND: usize = 8;
-
-/// The server binary, built next to this test's own executable.
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let debug = exe.parent().and_then(Path::parent).expect("target/debug");
-    let bin = debug.join(format!("ptw-sync-server{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "{} is missing: build it with `cargo build -p ptw-sync-server`", bin.display());
-    bin
-}
-
-struct Server {
-    child: Child,
-    url: String,
-    addr: String,
-    data_dir: PathBuf,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        Server::try_start(data_dir, "127.0.0.1:0").expect("the server printed its address")
-    }
-
-    fn try_start(data_dir: &Path, bind: &str) -> Option<Server> {
-        let mut child = Command::new(server_binary())
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["serve", "--bind", bind])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the sync server");
-        let stdout = child.stdout.take().expect("server stdout");
-        let addr = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| l.strip_prefix("listening on ").map(|a| a.trim().to_string()));
-        let Some(addr) = addr else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        };
-        Some(Server { child, url: format!("http://{addr}"), addr, data_dir: data_dir.to_path_buf() })
-    }
-
-    /// SIGKILL: whatever the server was doing is dropped.
-    fn kill_nine(&mut self) {
-        self.child.kill().expect("kill -9 the server");
-        self.child.wait().expect("reap the server");
-    }
-
-    /// Start again on the same data directory and address (the tablets remember the URL).
-    fn restart(&mut self) {
-        for _ in 0..100 {
-            if let Some(s) = Server::try_start(&self.data_dir, &self.addr) {
-                *self = s;
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("the server did not come back on {}", self.addr);
-    }
-
-    /// Stop the server (the data directory is then safe to copy or replace).
-    fn stop(&mut self) {
-        self.kill_nine();
-    }
-
-    /// Run the admin CLI on the data directory (the server stopped).
-    fn admin(&self, args: &[&str]) -> String {
-        let out =
-            Command::new(server_binary()).arg("--data-dir").arg(&self.data_dir).args(args).output().expect("run admin");
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    fn enrol_code(&self, name: &str) -> String {
-        let out = Command::new(server_binary())
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(["device", "enrol", "--name", name, "--url", &self.url])
-            .output()
-            .expect("run device enrol");
-        assert!(out.status.success(), "device enrol failed: {}", String::from_utf8_lossy(&out.stderr));
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        text.lines()
-            .find_map(|l| l.split_once("Enrolment code for ").and_then(|(_, rest)| rest.split_once(": ")))
-            .map(|(_, code)| code.trim().to_string())
-            .unwrap_or_else(|| panic!("no code in: {text}"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// SplitMix64: the same sequence for the same seed everywhere.
 struct Rng(u64);
@@ -157,55 +62,6 @@ fn seed() -> u64 {
     };
     println!("chaos seed: {seed:#x} (replay with {SEED_ENV}={seed:#x})");
     seed
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).single().expect("time")
-}
-
-fn person(name: &str) -> PersonId {
-    DemoPlant::load().expect("demo").people.into_iter().find(|p| p.person.name == name).expect("person").person.id
-}
-
-fn hot_work(store: &Store, title: &str, start: DateTime<Utc>) -> PermitForm {
-    let r = store.registry();
-    PermitForm {
-        permit_type: "hot_work".into(),
-        grade: "grade_1".into(),
-        title: title.into(),
-        location: r.locations.first().map(|l| l.id),
-        work_description: "更换法兰".into(),
-        planned_start: Some(start),
-        planned_end: Some(start + Duration::hours(4)),
-        guardian: Some(person("李娜")),
-        crew: vec![person("孙浩")],
-        hazards: "可燃气体".into(),
-        precautions: r
-            .catalog
-            .permit_type("hot_work")
-            .expect("type")
-            .precautions
-            .iter()
-            .map(|p| p.code.clone())
-            .collect(),
-        ..Default::default()
-    }
-}
-
-fn all() -> ListQuery {
-    ListQuery { status: None, limit: 10_000, offset: 0 }
-}
-
-fn assert_converged(a: &Store, b: &Store, now: DateTime<Utc>, what: &str) {
-    let ids = a.document_ids().expect("ids");
-    assert_eq!(ids, b.document_ids().expect("ids"), "{what}: document ids");
-    for id in &ids {
-        assert_eq!(a.heads(id).expect("heads"), b.heads(id).expect("heads"), "{what}: heads of {id}");
-        if let Ok(pid) = id.parse::<PermitId>() {
-            assert_eq!(a.permit(pid, now).expect("a"), b.permit(pid, now).expect("b"), "{what}: permit {id}");
-        }
-    }
-    assert_eq!(a.list(&all()).expect("list"), b.list(&all()).expect("list"), "{what}: list");
 }
 
 /// A random edit on `store`: create, edit a draft, or an action by a random person. Refusals

@@ -2,78 +2,11 @@
 //! `ptw-sync-server` process on loopback, by SHA-256, uploaded only when the server lacks them —
 //! and with nothing pending, a sync still costs one round trip.
 
-use chrono::{DateTime, TimeZone, Utc};
+mod common;
+use common::*;
+
 use ptw_core::sync::blob_hash;
 use ptw_store::Store;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-/// The server binary, built by `cargo build -p ptw-sync-server` next to this test's own executable.
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let debug = exe.parent().and_then(Path::parent).expect("target/debug");
-    let bin = debug.join(format!("ptw-sync-server{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "{} is missing: build it with `cargo build -p ptw-sync-server`", bin.display());
-    bin
-}
-
-struct Server {
-    child: Child,
-    url: String,
-    data_dir: PathBuf,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(server_binary())
-            .args(["--data-dir"])
-            .arg(data_dir)
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the sync server");
-        let stdout = child.stdout.take().expect("server stdout");
-        let mut addr = None;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("listening on ") {
-                addr = Some(a.trim().to_string());
-                break;
-            }
-        }
-        let addr = addr.expect("the server printed its address");
-        Server { child, url: format!("http://{addr}"), data_dir: data_dir.to_path_buf() }
-    }
-
-    /// A one-time enrolment code from the admin CLI, as IT would print it.
-    fn enrol_code(&self, name: &str) -> String {
-        let out = Command::new(server_binary())
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(["device", "enrol", "--name", name, "--url", &self.url])
-            .output()
-            .expect("run device enrol");
-        assert!(out.status.success(), "device enrol failed: {}", String::from_utf8_lossy(&out.stderr));
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        text.lines()
-            .find_map(|l| l.split_once("Enrolment code for ").and_then(|(_, rest)| rest.split_once(": ")))
-            .map(|(_, code)| code.trim().to_string())
-            .unwrap_or_else(|| panic!("no code in: {text}"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).single().expect("time")
-}
 
 /// A made-up gas-test photo: large enough to matter, different for each `seed`.
 fn photo(seed: u8) -> Vec<u8> {
