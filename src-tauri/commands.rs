@@ -111,7 +111,8 @@ pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
     let server_configured = store.sync_server().map_err(to_command_error)?.is_some();
     let last_sync_ms = store.last_sync_ms().map_err(to_command_error)?;
     let online = server_configured && lock(&state.sync.health)?.online;
-    Ok(SyncStatus { online, pending_changes, server_configured, last_sync_ms })
+    let progress = lock(&state.sync.progress)?.clone();
+    Ok(SyncStatus { online, pending_changes, server_configured, last_sync_ms, progress })
 }
 
 /// Enrol this device with a sync server, from the code IT printed (`ptw-sync-server device

@@ -4,7 +4,8 @@
 //! raised. The UI's store sees what the thread applied through SQLite's data_version.
 
 use chrono::Utc;
-use ptw_store::Store;
+use ptw_core::api::SyncProgress;
+use ptw_store::{Store, SyncOptions};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -25,6 +26,8 @@ pub struct SyncHealth {
 #[derive(Default)]
 pub struct SyncHandle {
     pub health: Mutex<SyncHealth>,
+    /// The running round's progress; `None` between rounds.
+    pub progress: Mutex<Option<SyncProgress>>,
     /// Set to wake the thread for a round now ("sync now", the network came back).
     wake: Mutex<bool>,
     cv: Condvar,
@@ -46,6 +49,12 @@ impl SyncHandle {
         }
     }
 
+    fn set_progress(&self, progress: Option<SyncProgress>) {
+        if let Ok(mut p) = self.progress.lock() {
+            *p = progress;
+        }
+    }
+
     fn record(&self, result: &Result<(), String>) {
         if let Ok(mut h) = self.health.lock() {
             h.online = result.is_ok();
@@ -62,7 +71,7 @@ pub fn start(db: PathBuf, device_name: String, handle: Arc<SyncHandle>) {
             let mut store: Option<Store> = None;
             let mut delay = INTERVAL;
             loop {
-                let result = round(&db, &device_name, &mut store);
+                let result = round(&db, &device_name, &mut store, &handle);
                 match &result {
                     Ok(false) => {} // not enrolled: nothing to do, nothing to show
                     Ok(true) => delay = INTERVAL,
@@ -79,7 +88,12 @@ pub fn start(db: PathBuf, device_name: String, handle: Arc<SyncHandle>) {
 }
 
 /// One round; `Ok(false)` when the device is not enrolled.
-fn round(db: &std::path::Path, name: &str, store: &mut Option<Store>) -> Result<bool, String> {
+fn round(
+    db: &std::path::Path,
+    name: &str,
+    store: &mut Option<Store>,
+    handle: &Arc<SyncHandle>,
+) -> Result<bool, String> {
     if store.is_none() {
         *store = Some(Store::open(db, name, Utc::now()).map_err(|e| e.to_string())?);
     }
@@ -87,7 +101,17 @@ fn round(db: &std::path::Path, name: &str, store: &mut Option<Store>) -> Result<
     if s.sync_server().map_err(|e| e.to_string())?.is_none() {
         return Ok(false);
     }
-    let report = s.sync_now(Utc::now()).map_err(|e| e.to_string())?;
+    handle.set_progress(Some(SyncProgress::default()));
+    let observer = handle.clone();
+    let report = s.sync_now_observed(Utc::now(), SyncOptions::default(), move |r| {
+        observer.set_progress(Some(SyncProgress {
+            pushed: r.acked as u64,
+            received: r.applied as u64,
+            round_trips: r.round_trips as u64,
+        }));
+    });
+    handle.set_progress(None);
+    let report = report.map_err(|e| e.to_string())?;
     if !report.refused.is_empty() {
         eprintln!("openptw: the sync server refused {} change(s): {:?}", report.refused.len(), report.refused);
     }

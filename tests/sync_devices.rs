@@ -104,7 +104,16 @@ fn a_new_tablet_starts_from_compacted_documents_and_ends_identical() {
     let mut c = Store::open(&dir.path().join("c.db"), "T-09", t).expect("open C");
     c.enrol(&server.url, &server.enrol_code("T-09")).expect("enrol C");
     let options = ptw_store::SyncOptions { pull_max_changes: 2, ..Default::default() };
-    let cold = c.sync_now_with(t, options).expect("C starts cold");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let observer = seen.clone();
+    let cold = c
+        .sync_now_observed(t, options, move |r| observer.lock().expect("progress").push((r.round_trips, r.applied)))
+        .expect("C starts cold");
+    // Progress after every page, never going backwards, ending where the round ended.
+    let seen = seen.lock().expect("progress").clone();
+    assert!(seen.len() >= 4, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1), "{seen:?}");
+    assert_eq!(seen.last(), Some(&(cold.round_trips, cold.applied)));
     assert_eq!(cold.snapshots, 6, "the six permits arrive compacted (the one-change org document raw): {cold:?}");
     assert!(cold.round_trips >= 4, "several pages: {cold:?}");
     assert!(cold.applied >= 6 * 4, "every change of the six permits is on C: {cold:?}");

@@ -68,6 +68,14 @@ fn SyncIndicator() -> impl IntoView {
             None => t_string!(i18n, top.never_synced).to_owned(),
         })
     };
+    // A round running now (a tablet's first sync can take a while): how far it has got.
+    let progress = move || {
+        let p = app.sync.get().and_then(|s| s.progress)?;
+        Some(fill(
+            t_string!(i18n, top.syncing),
+            &[("pushed", &p.pushed.to_string()), ("received", &p.received.to_string())],
+        ))
+    };
     view! {
         <div class="sync">
             <span class=move || format!("conn conn-{}", connection(i18n.get_locale(), app).0) data-testid="online-status">
@@ -75,6 +83,7 @@ fn SyncIndicator() -> impl IntoView {
                 {move || connection(i18n.get_locale(), app).1}
             </span>
             {move || last_sync().map(|text| view! { <span class="last-sync" data-testid="last-sync">{text}</span> })}
+            {move || progress().map(|text| view! { <span class="sync-progress" data-testid="sync-progress">{text}</span> })}
             <span class=move || { if pending() > 0 { "pending has-pending" } else { "pending" } }>
                 <span data-testid="pending-count">{pending}</span>
                 " "

@@ -104,6 +104,17 @@ pub struct SyncStatus {
     pub pending_changes: u64,
     pub server_configured: bool,
     pub last_sync_ms: Option<i64>,
+    /// A sync round running now, and how far it has got.
+    #[serde(default)]
+    pub progress: Option<SyncProgress>,
+}
+
+/// How far the running sync round has got: changes sent up and received so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    pub pushed: u64,
+    pub received: u64,
+    pub round_trips: u64,
 }
 
 /// Why a command failed, in a form the UI can translate.

@@ -75,6 +75,9 @@ pub struct SyncReport {
     pub blobs_refused: Vec<Refusal>,
 }
 
+/// What [`Store::sync_now_observed`] tells after each request of a round.
+pub(crate) type SyncObserver = Box<dyn FnMut(&SyncReport) + Send>;
+
 /// An HTTP connection to one sync server. Cheap to clone (the connection pool is shared).
 #[derive(Clone)]
 pub struct SyncClient {
@@ -213,6 +216,26 @@ impl Store {
     /// then pull until caught up.
     pub fn sync_now(&mut self, now: DateTime<Utc>) -> Result<SyncReport> {
         self.sync_now_with(now, SyncOptions::default())
+    }
+
+    /// [`Store::sync_now_with`], telling `observer` how the round is going after each push and
+    /// pull page (for a progress display: a tablet's first sync can take a while).
+    pub fn sync_now_observed(
+        &mut self,
+        now: DateTime<Utc>,
+        options: SyncOptions,
+        observer: impl FnMut(&SyncReport) + Send + 'static,
+    ) -> Result<SyncReport> {
+        self.observer = Some(Box::new(observer));
+        let result = self.sync_now_with(now, options);
+        self.observer = None;
+        result
+    }
+
+    fn observe(&mut self, report: &SyncReport) {
+        if let Some(observer) = self.observer.as_mut() {
+            observer(report);
+        }
     }
 
     /// [`Store::sync_now`] within `options`: pages of at most `pull_max_changes`, and no more
@@ -407,6 +430,7 @@ impl Store {
                 skip.insert(r.hash.clone());
             }
             report.refused.extend(answer.refused);
+            self.observe(report);
             if answer.acked.is_empty() && page.iter().all(|c| !skip.contains(&c.hash)) {
                 return Err(StoreError::Sync("push: the server neither acknowledged nor refused the changes".into()));
             }
@@ -433,10 +457,14 @@ impl Store {
                 Cursor::Warm { epoch, since } => {
                     match self.warm_page(client, token, &epoch, since, saved.as_deref(), now, limits, report)? {
                         Some(next) => next,
-                        None => return Ok(()),
+                        None => {
+                            self.observe(report);
+                            return Ok(());
+                        }
                     }
                 }
             };
+            self.observe(report);
         }
         Ok(())
     }

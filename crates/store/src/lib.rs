@@ -49,6 +49,8 @@ pub struct Store {
     cache: permits::PermitCache,
     /// The HTTP client of the last sync round, reused while the server stays the same.
     http: Option<client::SyncClient>,
+    /// Told how a sync round is going after each request (see [`Store::sync_now_observed`]).
+    observer: Option<client::SyncObserver>,
 }
 
 impl Store {
@@ -78,6 +80,7 @@ impl Store {
             pins: Default::default(),
             cache: Default::default(),
             http: None,
+            observer: None,
         };
         write_meta(&store.conn, "device_name", device_name)?;
         store.reload_registry()?;
