@@ -44,7 +44,11 @@ pub fn step(storage: &dyn Storage) -> crate::Result<usize> {
     for doc_id in &candidates {
         let Some(input) = storage.compaction_input(doc_id)? else { continue };
         let tried = input.snapshot.as_ref().map_or(0, |s| s.changes) + input.tail.len() as u64;
-        let snapshot = match compact(&input) {
+        // Automerge has internal asserts: a document that trips one stays as raw changes (and is
+        // not tried again until it changes) rather than stopping compaction.
+        let outcome =
+            std::panic::catch_unwind(|| compact(&input)).unwrap_or_else(|_| Err("compacting it panicked".to_owned()));
+        let snapshot = match outcome {
             Ok(snapshot) => snapshot,
             Err(reason) => {
                 tracing::warn!(doc = %doc_id, %reason, "document not compacted");

@@ -168,10 +168,9 @@ pub async fn snapshot(
     let storage = state.storage.clone();
     let after = q.after;
     let (upto, page, after) = blocking(move || {
-        let upto = match q.upto {
-            Some(upto) => upto.max(0),
-            None => storage.max_seq()?,
-        };
+        // Never past the newest change: a device must not skip numbers handed out later.
+        let newest = storage.max_seq()?;
+        let upto = q.upto.map_or(newest, |upto| upto.clamp(0, newest));
         // `after` is the `next_after` of the previous page: "<kind>/<document id>".
         let position = after.split_once('/').unwrap_or(("", ""));
         let page = storage.snapshot_page(upto, position, max_docs, max_bytes)?;

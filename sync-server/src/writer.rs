@@ -94,7 +94,7 @@ fn commit(storage: &dyn Storage, group: Vec<Job>) {
         all.extend(job.changes);
         waiting.push((job.done, from..all.len()));
     }
-    let result = storage.store_changes(&all, crate::now_ms());
+    let result = store_guarded(storage, &all);
     match result {
         Ok(()) => waiting.into_iter().for_each(|(done, _)| {
             let _ = done.send(Ok(()));
@@ -105,16 +105,24 @@ fn commit(storage: &dyn Storage, group: Vec<Job>) {
         Err(e) => {
             tracing::warn!(error = %e, pushes = waiting.len(), "group commit failed; storing each push alone");
             for (done, range) in waiting {
-                let alone = storage.store_changes(&all[range], crate::now_ms()).map_err(|e| e.to_string());
-                let _ = done.send(alone);
+                let _ = done.send(store_guarded(storage, &all[range]).map_err(|e| e.to_string()));
             }
         }
     }
 }
 
+/// Store `changes`; a panic in the backend becomes an error for these pushes, and the thread
+/// lives on for the next ones (the backend's own transaction rolled back).
+fn store_guarded(storage: &dyn Storage, changes: &[NewChange]) -> Result<()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| storage.store_changes(changes, crate::now_ms())))
+        .unwrap_or_else(|_| Err(Error::Internal("storing the changes panicked; nothing was acknowledged".into())))
+}
+
 /// One compaction step; `true` when there may be more to do.
 fn compact_step(storage: &dyn Storage) -> bool {
-    match crate::compact::step(storage) {
+    let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::compact::step(storage)))
+        .unwrap_or_else(|_| Err(Error::Internal("a compaction step panicked".into())));
+    match step {
         Ok(n) => n >= crate::compact::STEP_DOCS,
         Err(e) => {
             tracing::warn!(error = %e, "compaction step failed");

@@ -237,3 +237,31 @@ fn every_acknowledged_change_survives_a_kill_9_of_the_server() {
     let pulled: Vec<_> = page.changes.iter().map(|c| c.change.hash.clone()).collect();
     assert_eq!(pulled, acked, "nothing acknowledged was lost, and the order held");
 }
+
+#[test]
+fn a_cold_start_never_reaches_past_the_newest_change_whatever_mark_a_device_asks_for() {
+    let (_dir, server) = server();
+    let tablet = server.enrolled_device(1);
+    let (mut permit, created) = PermitDoc::create(1);
+    let first = permit.append(&tablet.sign(permit.id, 1, "one"));
+    server.push_ok(&tablet, &[created.clone(), first.clone()]);
+    let newest = server.pull_ok(&tablet, "since=0").next_cursor;
+
+    let ask = |query: &str| -> ptw_core::sync::SnapshotResponse {
+        let response = reqwest::blocking::Client::new()
+            .get(format!("{}/api/sync/snapshot?{query}", server.base))
+            .bearer_auth(&tablet.token)
+            .send()
+            .expect("snapshot");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().expect("snapshot answer")
+    };
+    // A mark from the future is brought back to the newest change, so the pull that follows
+    // starts there and skips nothing numbered later.
+    let page = ask("upto=999999999");
+    assert_eq!(page.upto, newest);
+    let held = page.docs.iter().map(|d| d.snapshot_changes as usize + d.changes.len()).sum::<usize>();
+    assert_eq!(held, 2, "both changes, compacted or not: {page:?}");
+    assert_eq!(ask("").upto, newest, "no mark: the newest change");
+    assert_eq!(ask("upto=-5").docs.len(), 0, "a negative mark holds nothing");
+}
