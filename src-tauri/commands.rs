@@ -120,11 +120,11 @@ pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
 // `async`: runs off the main thread, so an unreachable server never freezes the window.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn enrol_device(state: State<AppState>, url: String, code: String) -> Reply<()> {
-    let (url, code) = match code.trim().strip_prefix("openptw-enrol:").and_then(|rest| rest.split_once('#')) {
+    let (url, code) = match ptw_core::sync::split_enrol_qr(&code) {
         Some((u, c)) => (u.to_string(), c.to_string()),
         None => (url.trim().to_string(), code.trim().to_string()),
     };
-    if !(url.starts_with("http://") || url.starts_with("https://")) || code.is_empty() {
+    if !ptw_core::sync::is_server_url(&url) || code.is_empty() {
         return Err(CommandError::BadInput {
             message: "enter the server address (http://…) and the enrolment code".into(),
         });

@@ -200,8 +200,7 @@ fn tablets_editing_through_partitions_and_server_crashes_converge() {
     assert!(!permits.is_empty());
 
     // The server has everything: a tablet starting from zero ends with the same permits.
-    let mut fresh = Store::open(&dir.path().join("fresh.db"), "fresh", now).expect("open fresh");
-    fresh.enrol(&server.url, &server.enrol_code("fresh")).expect("enrol fresh");
+    let mut fresh = server.tablet(&dir.path().join("fresh.db"), "fresh", false, now);
     fresh.sync_now(now).expect("fresh pull");
     let ids = devices[0].document_ids().expect("ids");
     assert_eq!(fresh.document_ids().expect("ids"), ids);
@@ -253,9 +252,7 @@ fn a_tablet_killed_mid_pull_resumes_from_its_cursor_without_gaps_or_duplicates()
     let t = t0();
     let zhang = person("张伟");
 
-    let mut a = Store::open(&dir.path().join("a.db"), "A", t).expect("open A");
-    a.seed_demo(t).expect("seed");
-    a.enrol(&server.url, &server.enrol_code("A")).expect("enrol A");
+    let mut a = server.tablet(&dir.path().join("a.db"), "A", true, t);
     a.sync_now(t).expect("A pushes the plant");
     let b_db = dir.path().join("b.db");
     {
@@ -336,11 +333,8 @@ fn a_server_restored_from_an_old_backup_gets_every_acknowledged_change_back_from
     let mut server = Server::start(&data);
     let t = t0();
     let zhang = person("张伟");
-    let mut a = Store::open(&dir.path().join("a.db"), "T-07", t).expect("open A");
-    a.seed_demo(t).expect("seed");
-    a.enrol(&server.url, &server.enrol_code("T-07")).expect("enrol A");
-    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open B");
-    b.enrol(&server.url, &server.enrol_code("T-08")).expect("enrol B");
+    let mut a = server.tablet(&dir.path().join("a.db"), "T-07", true, t);
+    let mut b = server.tablet(&dir.path().join("b.db"), "T-08", false, t);
     for _ in 0..2 {
         a.sync_now(t).expect("A");
         b.sync_now(t).expect("B");
@@ -381,8 +375,7 @@ fn a_server_restored_from_an_old_backup_gets_every_acknowledged_change_back_from
     assert_converged(&a, &b, t, "after the restore");
 
     // A new tablet gets everything from the restored server alone.
-    let mut c = Store::open(&dir.path().join("c.db"), "T-09", t).expect("open C");
-    c.enrol(&server.url, &server.enrol_code("T-09")).expect("enrol C");
+    let mut c = server.tablet(&dir.path().join("c.db"), "T-09", false, t);
     c.sync_now(t).expect("C");
     for p in &ids {
         assert_eq!(c.permit(*p, t).expect("on C"), a.permit(*p, t).expect("on A"), "permit {p}");

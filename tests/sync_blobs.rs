@@ -6,7 +6,6 @@ mod common;
 use common::*;
 
 use ptw_core::sync::blob_hash;
-use ptw_store::Store;
 
 /// A made-up gas-test photo: large enough to matter, different for each `seed`.
 fn photo(seed: u8) -> Vec<u8> {
@@ -21,9 +20,7 @@ fn a_photo_goes_up_once_and_another_tablet_fetches_the_identical_bytes_by_hash()
     let server = Server::start(&dir.path().join("server"));
     let t = t0();
 
-    let mut a = Store::open(&dir.path().join("a.db"), "T-07", t).expect("open A");
-    a.seed_demo(t).expect("seed");
-    a.enrol(&server.url, &server.enrol_code("T-07")).expect("enrol A");
+    let mut a = server.tablet(&dir.path().join("a.db"), "T-07", true, t);
     a.sync_now(t).expect("A pushes the plant");
 
     let gas_photo = photo(1);
@@ -46,8 +43,7 @@ fn a_photo_goes_up_once_and_another_tablet_fetches_the_identical_bytes_by_hash()
     assert!(idle.bytes_received < 1024, "{idle:?}");
 
     // B is another tablet: it fetches by hash and gets identical bytes, checked and kept.
-    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open B");
-    b.enrol(&server.url, &server.enrol_code("T-08")).expect("enrol B");
+    let mut b = server.tablet(&dir.path().join("b.db"), "T-08", false, t);
     assert_eq!(b.blob(&hp).expect("local"), None);
     assert_eq!(b.fetch_blob(&hp, t).expect("fetch photo"), Some(("image/jpeg".to_owned(), gas_photo.clone())));
     assert_eq!(b.fetch_blob(&hs, t).expect("fetch signature"), Some(("image/png".to_owned(), signature.clone())));
@@ -57,8 +53,7 @@ fn a_photo_goes_up_once_and_another_tablet_fetches_the_identical_bytes_by_hash()
 
     // C, a third tablet, keeps the same photo (same bytes): the server has it, so C asks once and
     // uploads nothing.
-    let mut c = Store::open(&dir.path().join("c.db"), "T-09", t).expect("open C");
-    c.enrol(&server.url, &server.enrol_code("T-09")).expect("enrol C");
+    let mut c = server.tablet(&dir.path().join("c.db"), "T-09", false, t);
     c.put_blob("image/jpeg", &gas_photo, t).expect("same photo on C");
     let known = c.sync_now(t).expect("C syncs");
     assert_eq!((known.blobs_checked, known.blobs_uploaded), (1, 0), "{known:?}");

@@ -9,7 +9,6 @@ use common::*;
 use chrono::Duration;
 use ptw_core::api::Action;
 use ptw_core::Status;
-use ptw_store::Store;
 
 #[test]
 fn two_tablets_editing_offline_converge_through_the_sync_server() {
@@ -17,15 +16,12 @@ fn two_tablets_editing_offline_converge_through_the_sync_server() {
     let server = Server::start(&dir.path().join("server"));
     let t = t0();
 
-    let mut a = Store::open(&dir.path().join("a.db"), "T-07", t).expect("open A");
-    a.seed_demo(t).expect("seed");
-    a.enrol(&server.url, &server.enrol_code("T-07")).expect("enrol A");
+    let mut a = server.tablet(&dir.path().join("a.db"), "T-07", true, t);
     let first = a.sync_now(t).expect("A syncs");
     assert_eq!(first.acked, first.pushed, "the server acknowledged everything A pushed");
 
     // B is a new tablet: empty until the plant arrives from the server; then it adds its key.
-    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open B");
-    b.enrol(&server.url, &server.enrol_code("T-08")).expect("enrol B");
+    let mut b = server.tablet(&dir.path().join("b.db"), "T-08", false, t);
     b.sync_now(t).expect("B pulls the plant");
     assert!(!b.is_empty());
     b.sync_now(t).expect("B pushes its key");
@@ -83,9 +79,7 @@ fn a_new_tablet_starts_from_compacted_documents_and_ends_identical() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(&dir.path().join("server"));
     let t = t0();
-    let mut a = Store::open(&dir.path().join("a.db"), "T-07", t).expect("open A");
-    a.seed_demo(t).expect("seed");
-    a.enrol(&server.url, &server.enrol_code("T-07")).expect("enrol A");
+    let mut a = server.tablet(&dir.path().join("a.db"), "T-07", true, t);
     let zhang = person("张伟");
     for i in 0..6 {
         let p = a
@@ -101,8 +95,7 @@ fn a_new_tablet_starts_from_compacted_documents_and_ends_identical() {
     server.wait_for_compaction();
 
     // Two documents per page: the cold start spans several pages, each applied with its cursor.
-    let mut c = Store::open(&dir.path().join("c.db"), "T-09", t).expect("open C");
-    c.enrol(&server.url, &server.enrol_code("T-09")).expect("enrol C");
+    let mut c = server.tablet(&dir.path().join("c.db"), "T-09", false, t);
     let options = ptw_store::SyncOptions { pull_max_changes: 2, ..Default::default() };
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let observer = seen.clone();
@@ -132,9 +125,7 @@ fn a_tablet_starting_cold_again_merges_what_it_has_and_loses_nothing() {
     let server = Server::start(&dir.path().join("server"));
     let t = t0();
     let zhang = person("张伟");
-    let mut a = Store::open(&dir.path().join("a.db"), "T-07", t).expect("open A");
-    a.seed_demo(t).expect("seed");
-    a.enrol(&server.url, &server.enrol_code("T-07")).expect("enrol A");
+    let mut a = server.tablet(&dir.path().join("a.db"), "T-07", true, t);
     let mut ids = Vec::new();
     for _ in 0..5 {
         let p = a
@@ -145,8 +136,7 @@ fn a_tablet_starting_cold_again_merges_what_it_has_and_loses_nothing() {
         ids.push(p);
     }
     a.sync_now(t).expect("A pushes");
-    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open B");
-    b.enrol(&server.url, &server.enrol_code("T-08")).expect("enrol B");
+    let mut b = server.tablet(&dir.path().join("b.db"), "T-08", false, t);
     b.sync_now(t).expect("B pulls");
     b.sync_now(t).expect("B pushes its key");
     a.sync_now(t).expect("A learns B's key");

@@ -143,7 +143,7 @@ fn main() -> anyhow::Result<()> {
             };
             let store = open()?;
             let code = new_enrol_code();
-            let payload = format!("openptw-enrol:{url}#{code}");
+            let payload = ptw_core::sync::enrol_qr_text(&url, &code);
             let qr = qrcode::QrCode::new(payload.as_bytes()).context("making the QR code")?;
             // The image first: a file that cannot be written stops the command before a code exists.
             if let Some(path) = &png {

@@ -98,6 +98,17 @@ impl Server {
             .unwrap_or_else(|| panic!("no code in: {text}"))
     }
 
+    /// A tablet with its database at `db`, enrolled with this server; holding the demo plant
+    /// when `seeded` (the plant's first tablet), empty until it syncs otherwise.
+    pub fn tablet(&self, db: &Path, name: &str, seeded: bool, now: DateTime<Utc>) -> Store {
+        let mut store = Store::open(db, name, now).expect("open the tablet's store");
+        if seeded {
+            store.seed_demo(now).expect("seed the demo plant");
+        }
+        store.enrol(&self.url, &self.enrol_code(name)).expect("enrol the tablet");
+        store
+    }
+
     /// `GET /health` over a plain socket: the compaction backlog.
     pub fn compaction_backlog(&self) -> u64 {
         use std::io::{Read, Write};

@@ -38,6 +38,26 @@ use serde::{Deserialize, Serialize};
 /// Bumped when a wire type changes incompatibly.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// How the enrolment QR text begins: `openptw-enrol:<server url>#<one-time code>`, printed by
+/// `ptw-sync-server device enrol` and read by the app (scanned or pasted).
+pub const ENROL_QR_PREFIX: &str = "openptw-enrol:";
+
+/// The enrolment QR text for `url` and `code`.
+pub fn enrol_qr_text(url: &str, code: &str) -> String {
+    format!("{ENROL_QR_PREFIX}{url}#{code}")
+}
+
+/// The server URL and code of an enrolment QR text, trimmed; `None` when `text` is not one.
+pub fn split_enrol_qr(text: &str) -> Option<(&str, &str)> {
+    let (url, code) = text.trim().strip_prefix(ENROL_QR_PREFIX)?.split_once('#')?;
+    Some((url.trim(), code.trim()))
+}
+
+/// Whether `url` can be a sync server's address (`http://…` or `https://…`).
+pub fn is_server_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
 /// One Automerge change of one document, as it travels.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireChange {
@@ -209,6 +229,15 @@ mod base64_bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_enrolment_qr_text_splits_back_into_its_address_and_code() {
+        let text = enrol_qr_text("http://10.0.0.5:8787", "ABCD-1234");
+        assert_eq!(split_enrol_qr(&format!("  {text}\n")), Some(("http://10.0.0.5:8787", "ABCD-1234")));
+        assert_eq!(split_enrol_qr("ABCD-1234"), None);
+        assert_eq!(split_enrol_qr("openptw-enrol:no-hash"), None);
+        assert!(is_server_url("https://ptw.plant") && !is_server_url("ftp://x"));
+    }
 
     #[test]
     fn change_bytes_travel_as_base64_and_come_back_identical() {

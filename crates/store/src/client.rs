@@ -134,6 +134,33 @@ fn refuses_the_blob(status: StatusCode) -> bool {
 }
 
 impl SyncClient {
+    /// One JSON round trip: `POST path` with `body`, or `GET path?query` when `body` is `None`;
+    /// counted in `report` (round trips, bytes both ways). Non-2xx answers become errors that
+    /// say what the server said, prefixed with `what` the device was doing.
+    fn round_trip<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&impl serde::Serialize>,
+        what: &str,
+        report: &mut SyncReport,
+    ) -> Result<T> {
+        let request = match body {
+            Some(body) => {
+                let json = serde_json::to_string(body).map_err(|e| StoreError::Sync(format!("{what}: {e}")))?;
+                report.bytes_sent += json.len();
+                self.http.post(self.url(path)).header(reqwest::header::CONTENT_TYPE, "application/json").body(json)
+            }
+            None => self.http.get(self.url(path)),
+        };
+        let resp = request.bearer_auth(token).query(query).send().map_err(net(what))?;
+        report.round_trips += 1;
+        let (text, len) = check(resp, what)?;
+        report.bytes_received += len;
+        parse(&text, what)
+    }
+
     /// `GET /api/blobs/{hash}`: the blob's MIME type and bytes, `None` when the server lacks it.
     /// The caller checks the bytes against the hash.
     pub(crate) fn get_blob(&self, token: &str, hash: &str) -> Result<Option<(String, Vec<u8>)>> {
@@ -207,6 +234,12 @@ impl Store {
         read_meta(&self.conn, "sync_url")
     }
 
+    /// The bearer token the server gave this device at enrolment, if enrolled. For tools that
+    /// talk to the server as this device (the load generator); the app never shows it.
+    pub fn sync_token(&self) -> Result<Option<String>> {
+        read_meta(&self.conn, "sync_token")
+    }
+
     /// When the last sync round finished without error (Unix ms).
     pub fn last_sync_ms(&self) -> Result<Option<i64>> {
         Ok(read_meta(&self.conn, "last_sync_ms")?.and_then(|s| s.parse().ok()))
@@ -265,7 +298,7 @@ impl Store {
         let url = self.sync_server()?.ok_or_else(|| {
             StoreError::Sync("this device is not enrolled with a sync server; enrol it with the code from IT".into())
         })?;
-        let token = read_meta(&self.conn, "sync_token")?.unwrap_or_default();
+        let token = self.sync_token()?.unwrap_or_default();
         // One HTTP client (and its connection pool) per server for the life of the store:
         // building one starts a thread, and a reused connection saves a handshake per round.
         let client = match &self.http {
@@ -301,22 +334,10 @@ impl Store {
                 return Ok(());
             }
             let what = "checking which photos and signatures the server lacks";
-            let body = serde_json::to_string(&BlobsMissingRequest { hashes: page.clone() })
-                .map_err(|e| StoreError::Sync(format!("{what}: {e}")))?;
-            report.bytes_sent += body.len();
             report.blobs_checked += page.len();
-            let resp = client
-                .http
-                .post(client.url("/api/blobs/missing"))
-                .bearer_auth(token)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body)
-                .send()
-                .map_err(net(what))?;
-            report.round_trips += 1;
-            let (text, len) = check(resp, what)?;
-            report.bytes_received += len;
-            let answer: BlobsMissingResponse = parse(&text, what)?;
+            let request = BlobsMissingRequest { hashes: page.clone() };
+            let answer: BlobsMissingResponse =
+                client.round_trip(token, "/api/blobs/missing", &[], Some(&request), what, report)?;
             // Only what was asked counts: a hash the server adds of its own is ignored.
             let missing: HashSet<&str> = answer.missing.iter().map(String::as_str).collect();
             let (lacked, held): (Vec<String>, Vec<String>) =
@@ -403,22 +424,10 @@ impl Store {
             if page.is_empty() {
                 return Ok(());
             }
-            let body = serde_json::to_string(&PushRequest { changes: page.clone() })
-                .map_err(|e| StoreError::Sync(format!("push: {e}")))?;
-            report.bytes_sent += body.len();
             report.pushed += page.len();
-            let resp = client
-                .http
-                .post(client.url("/api/sync/push"))
-                .bearer_auth(token)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body)
-                .send()
-                .map_err(net("push"))?;
-            report.round_trips += 1;
-            let (text, len) = check(resp, "push")?;
-            report.bytes_received += len;
-            let answer: PushResponse = parse(&text, "push")?;
+            let request = PushRequest { changes: page.clone() };
+            let answer: PushResponse =
+                client.round_trip(token, "/api/sync/push", &[], Some(&request), "push", report)?;
             report.acked += self.acknowledge(&answer.acked)?;
             if self.server_was_replaced(&answer.epoch)? {
                 // Everything this device holds goes up again, from the start of the outbox.
@@ -486,17 +495,8 @@ impl Store {
             query.push(("upto", upto.to_string()));
             query.push(("after", after.to_string()));
         }
-        let resp = client
-            .http
-            .get(client.url("/api/sync/snapshot"))
-            .bearer_auth(token)
-            .query(&query)
-            .send()
-            .map_err(net("cold start"))?;
-        report.round_trips += 1;
-        let (text, len) = check(resp, "cold start")?;
-        report.bytes_received += len;
-        let page: SnapshotResponse = parse(&text, "cold start")?;
+        let page: SnapshotResponse =
+            client.round_trip(token, "/api/sync/snapshot", &query, None::<&()>, "cold start", report)?;
         if resume.is_some_and(|(epoch, _, _)| epoch != page.epoch) {
             // The server's database was replaced in the middle: send everything up, start again.
             report.requeued += self.requeue_everything(now)?;
@@ -546,21 +546,12 @@ impl Store {
         limits: &SyncOptions,
         report: &mut SyncReport,
     ) -> Result<Option<Cursor>> {
-        let resp = client
-            .http
-            .get(client.url("/api/sync/pull"))
-            .bearer_auth(token)
-            .query(&[
-                ("since", since.to_string()),
-                ("max_changes", limits.pull_max_changes.to_string()),
-                ("max_bytes", PULL_MAX_BYTES.to_string()),
-            ])
-            .send()
-            .map_err(net("pull"))?;
-        report.round_trips += 1;
-        let (text, len) = check(resp, "pull")?;
-        report.bytes_received += len;
-        let page: PullResponse = parse(&text, "pull")?;
+        let query = [
+            ("since", since.to_string()),
+            ("max_changes", limits.pull_max_changes.to_string()),
+            ("max_bytes", PULL_MAX_BYTES.to_string()),
+        ];
+        let page: PullResponse = client.round_trip(token, "/api/sync/pull", &query, None::<&()>, "pull", report)?;
         if page.epoch != epoch {
             // Another database on the server side (restored, replaced): everything this device
             // holds goes up again, and pulling starts cold; what it already has is recognised.

@@ -82,6 +82,52 @@ pub struct SnapshotPage {
     pub more: bool,
 }
 
+/// One document as a backend's cold-start walk reads it: its snapshot columns, already limited
+/// to a snapshot that covers no more than the page's mark.
+pub(crate) struct ColdRow {
+    pub doc_id: String,
+    pub kind: String,
+    pub snapshot_seq: Option<i64>,
+    pub snapshot_changes: Option<i64>,
+    pub snapshot: Option<Vec<u8>>,
+}
+
+/// Assemble a cold-start page from the walk's `rows` (in order, at most `max_docs + 1`) and
+/// `tail(doc_id, kind, after_seq)`, the document's changes after its snapshot up to the mark:
+/// the same budget rules for every backend (see [`Storage::snapshot_page`]).
+pub(crate) fn assemble_snapshot_page(
+    rows: impl IntoIterator<Item = Result<ColdRow>>,
+    max_docs: usize,
+    max_bytes: usize,
+    mut tail: impl FnMut(&str, &str, i64) -> Result<Vec<WireChange>>,
+) -> Result<SnapshotPage> {
+    let mut page = SnapshotPage { docs: Vec::new(), more: false };
+    let mut bytes_in_page = 0usize;
+    for row in rows {
+        let row = row?;
+        if page.docs.len() >= max_docs {
+            page.more = true;
+            break;
+        }
+        let changes = tail(&row.doc_id, &row.kind, row.snapshot_seq.unwrap_or(0))?;
+        let doc = SnapshotDoc {
+            snapshot: row.snapshot.unwrap_or_default(),
+            snapshot_changes: row.snapshot_changes.map_or(0, |n| u64::try_from(n).unwrap_or(0)),
+            doc_id: row.doc_id,
+            kind: row.kind,
+            changes,
+        };
+        let size = doc.snapshot.len() + doc.changes.iter().map(|c| c.bytes.len()).sum::<usize>();
+        if !page.docs.is_empty() && bytes_in_page.saturating_add(size) > max_bytes {
+            page.more = true;
+            break;
+        }
+        bytes_in_page = bytes_in_page.saturating_add(size);
+        page.docs.push(doc);
+    }
+    Ok(page)
+}
+
 /// A compacted document: every stored change of one document numbered up to `upto_seq`, saved
 /// as one Automerge document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +136,13 @@ pub struct Snapshot {
     /// How many changes it holds.
     pub changes: u64,
     pub bytes: Vec<u8>,
+}
+
+impl Snapshot {
+    /// From a `docs` row's snapshot columns; `None` when the document has no snapshot yet.
+    pub(crate) fn from_columns(bytes: Option<Vec<u8>>, upto_seq: Option<i64>, changes: i64) -> Option<Snapshot> {
+        Some(Snapshot { upto_seq: upto_seq?, changes: u64::try_from(changes).unwrap_or(0), bytes: bytes? })
+    }
 }
 
 /// What the compactor needs to bring one document's snapshot up to date: the snapshot it has

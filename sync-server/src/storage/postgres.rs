@@ -14,11 +14,12 @@
 //! - spending an enrolment code locks its row (`FOR UPDATE`), so a code enrols one device only.
 
 use super::{
-    ChangePage, CompactionInput, DeviceRecord, NewChange, NewDevice, NewEnrolCode, Snapshot, SnapshotPage, Storage,
+    assemble_snapshot_page, ChangePage, ColdRow, CompactionInput, DeviceRecord, NewChange, NewDevice, NewEnrolCode,
+    Snapshot, SnapshotPage, Storage,
 };
 use crate::error::{Error, Result};
 use postgres::{Client, NoTls, Row};
-use ptw_core::sync::{PulledChange, SnapshotDoc, WireChange};
+use ptw_core::sync::{PulledChange, WireChange};
 use ptw_core::DeviceId;
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
@@ -366,46 +367,25 @@ impl Storage for PostgresStorage {
         )?;
         let tail = client
             .prepare("SELECT hash, bytes FROM changes WHERE doc_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq")?;
-        let mut page = SnapshotPage { docs: Vec::new(), more: false };
-        let mut bytes_in_page = 0usize;
-        for r in &docs {
-            if page.docs.len() >= max_docs {
-                page.more = true;
-                break;
-            }
-            let doc_id: String = r.try_get(0)?;
-            let kind: String = r.try_get(1)?;
-            let snapshot_seq: Option<i64> = r.try_get(2)?;
-            let snapshot_changes: Option<i64> = r.try_get(3)?;
-            let snapshot: Option<Vec<u8>> = r.try_get(4)?;
-            let changes = client
-                .query(&tail, &[&doc_id, &snapshot_seq.unwrap_or(0), &upto])?
+        let rows = docs.iter().map(|r| {
+            Ok(ColdRow {
+                doc_id: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                snapshot_seq: r.try_get(2)?,
+                snapshot_changes: r.try_get(3)?,
+                snapshot: r.try_get(4)?,
+            })
+        });
+        assemble_snapshot_page(rows, max_docs, max_bytes, |doc_id, kind, from| {
+            client
+                .query(&tail, &[&doc_id, &from, &upto])?
                 .iter()
                 .map(|c| {
-                    Ok(WireChange {
-                        doc_id: doc_id.clone(),
-                        kind: kind.clone(),
-                        hash: c.try_get(0)?,
-                        bytes: c.try_get(1)?,
-                    })
+                    let (hash, bytes) = (c.try_get(0)?, c.try_get(1)?);
+                    Ok(WireChange { doc_id: doc_id.to_owned(), kind: kind.to_owned(), hash, bytes })
                 })
-                .collect::<Result<Vec<_>>>()?;
-            let doc = SnapshotDoc {
-                snapshot: snapshot.unwrap_or_default(),
-                snapshot_changes: snapshot_changes.map_or(0, |n| u64::try_from(n).unwrap_or(0)),
-                doc_id,
-                kind,
-                changes,
-            };
-            let size = doc.snapshot.len() + doc.changes.iter().map(|c| c.bytes.len()).sum::<usize>();
-            if !page.docs.is_empty() && bytes_in_page.saturating_add(size) > max_bytes {
-                page.more = true;
-                break;
-            }
-            bytes_in_page = bytes_in_page.saturating_add(size);
-            page.docs.push(doc);
-        }
-        Ok(page)
+                .collect()
+        })
     }
 
     fn compaction_candidates(&self, min_new: u64, limit: usize) -> Result<Vec<String>> {
@@ -438,12 +418,7 @@ impl Storage for PostgresStorage {
         let bytes: Option<Vec<u8>> = row.try_get(0)?;
         let seq: Option<i64> = row.try_get(1)?;
         let changes: i64 = row.try_get(2)?;
-        let snapshot = match (bytes, seq) {
-            (Some(bytes), Some(upto_seq)) => {
-                Some(Snapshot { upto_seq, changes: u64::try_from(changes).unwrap_or(0), bytes })
-            }
-            _ => None,
-        };
+        let snapshot = Snapshot::from_columns(bytes, seq, changes);
         let from = snapshot.as_ref().map_or(0, |s| s.upto_seq);
         let tail = client
             .query("SELECT seq, bytes FROM changes WHERE doc_id = $1 AND seq > $2 ORDER BY seq", &[&doc_id, &from])?

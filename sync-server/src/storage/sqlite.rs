@@ -6,10 +6,11 @@
 //! anyway) and callers run it inside `spawn_blocking`.
 
 use super::{
-    ChangePage, CompactionInput, DeviceRecord, NewChange, NewDevice, NewEnrolCode, Snapshot, SnapshotPage, Storage,
+    assemble_snapshot_page, ChangePage, ColdRow, CompactionInput, DeviceRecord, NewChange, NewDevice, NewEnrolCode,
+    Snapshot, SnapshotPage, Storage,
 };
 use crate::error::{Error, Result};
-use ptw_core::sync::{PulledChange, SnapshotDoc, WireChange};
+use ptw_core::sync::{PulledChange, WireChange};
 use ptw_core::DeviceId;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::HashSet;
@@ -335,41 +336,22 @@ impl Storage for SqliteStorage {
         let mut tail = conn.prepare_cached(
             "SELECT hash, bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
         )?;
-        let mut rows =
-            docs.query(params![after.0, upto, i64::try_from(max_docs.saturating_add(1)).unwrap_or(i64::MAX), after.1])?;
-        let mut page = SnapshotPage { docs: Vec::new(), more: false };
-        let mut bytes_in_page = 0usize;
-        while let Some(r) = rows.next()? {
-            if page.docs.len() >= max_docs {
-                page.more = true;
-                break;
-            }
-            let doc_id: String = r.get(0)?;
-            let kind: String = r.get(1)?;
-            let snapshot_seq: Option<i64> = r.get(2)?;
-            let snapshot_changes: Option<i64> = r.get(3)?;
-            let snapshot: Option<Vec<u8>> = r.get(4)?;
-            let changes = tail
-                .query_map(params![doc_id, snapshot_seq.unwrap_or(0), upto], |c| {
-                    Ok(WireChange { doc_id: doc_id.clone(), kind: kind.clone(), hash: c.get(0)?, bytes: c.get(1)? })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let doc = SnapshotDoc {
-                snapshot: snapshot.unwrap_or_default(),
-                snapshot_changes: snapshot_changes.map_or(0, |n| u64::try_from(n).unwrap_or(0)),
-                doc_id,
-                kind,
-                changes,
-            };
-            let size = doc.snapshot.len() + doc.changes.iter().map(|c| c.bytes.len()).sum::<usize>();
-            if !page.docs.is_empty() && bytes_in_page.saturating_add(size) > max_bytes {
-                page.more = true;
-                break;
-            }
-            bytes_in_page = bytes_in_page.saturating_add(size);
-            page.docs.push(doc);
-        }
-        Ok(page)
+        let limit = i64::try_from(max_docs.saturating_add(1)).unwrap_or(i64::MAX);
+        let rows = docs.query_map(params![after.0, upto, limit, after.1], |r| {
+            Ok(ColdRow {
+                doc_id: r.get(0)?,
+                kind: r.get(1)?,
+                snapshot_seq: r.get(2)?,
+                snapshot_changes: r.get(3)?,
+                snapshot: r.get(4)?,
+            })
+        })?;
+        assemble_snapshot_page(rows.map(|r| r.map_err(Error::from)), max_docs, max_bytes, |doc_id, kind, from| {
+            let changes = tail.query_map(params![doc_id, from, upto], |c| {
+                Ok(WireChange { doc_id: doc_id.to_owned(), kind: kind.to_owned(), hash: c.get(0)?, bytes: c.get(1)? })
+            })?;
+            Ok(changes.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
     }
 
     fn compaction_candidates(&self, min_new: u64, limit: usize) -> Result<Vec<String>> {
@@ -401,12 +383,7 @@ impl Storage for SqliteStorage {
             })
             .optional()?;
         let Some((bytes, seq, changes)) = row else { return Ok(None) };
-        let snapshot = match (bytes, seq) {
-            (Some(bytes), Some(upto_seq)) => {
-                Some(Snapshot { upto_seq, changes: u64::try_from(changes).unwrap_or(0), bytes })
-            }
-            _ => None,
-        };
+        let snapshot = Snapshot::from_columns(bytes, seq, changes);
         let mut stmt =
             conn.prepare_cached("SELECT seq, bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
         let tail = stmt

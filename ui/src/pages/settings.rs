@@ -17,20 +17,15 @@ use crate::widgets::{with_names, ErrorBanner};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::CommandError;
+use ptw_core::sync::{is_server_url, split_enrol_qr, ENROL_QR_PREFIX};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlInputElement;
 
-/// How the QR text IT prints begins (`openptw-enrol:<url>#<code>`); it carries the address.
-const QR_PREFIX: &str = "openptw-enrol:";
-
-/// The server address and the code in the QR text `openptw-enrol:<url>#<code>`, split where the
-/// back end splits it when the text is pasted into the code field.
+/// The server address and the code in an enrolment QR text, when both are usable.
 fn parse_qr(text: &str) -> Option<(String, String)> {
-    let (url, code) = text.trim().strip_prefix(QR_PREFIX)?.split_once('#')?;
-    let (url, code) = (url.trim(), code.trim());
-    let url_ok = url.starts_with("http://") || url.starts_with("https://");
-    (url_ok && !code.is_empty()).then(|| (url.to_owned(), code.to_owned()))
+    let (url, code) = split_enrol_qr(text)?;
+    (is_server_url(url) && !code.is_empty()).then(|| (url.to_owned(), code.to_owned()))
 }
 
 /// Why a scan filled nothing in.
@@ -211,7 +206,7 @@ fn Enrolment() -> impl IntoView {
         }
         let (u, c) = (url.get_untracked().trim().to_owned(), code.get_untracked().trim().to_owned());
         // The QR text carries the address itself.
-        let has_url = c.starts_with(QR_PREFIX) || u.starts_with("http://") || u.starts_with("https://");
+        let has_url = c.starts_with(ENROL_QR_PREFIX) || is_server_url(&u);
         url_missing.set(!has_url);
         code_missing.set(c.is_empty());
         if url_missing.get_untracked() || code_missing.get_untracked() {

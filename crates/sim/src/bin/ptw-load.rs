@@ -250,8 +250,7 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
     let mut prepared_pushes = Vec::new();
     let mut intake_waiting = 0;
     for (store, path) in stores.iter().zip(&paths) {
-        let conn = rusqlite::Connection::open(path)?;
-        let token: String = conn.query_row("SELECT value FROM meta WHERE key = 'sync_token'", [], |r| r.get(0))?;
+        let token = store.sync_token()?.with_context(|| format!("{} is not enrolled", path.display()))?;
         let page = store.outbox_page(PUSH_BATCH)?;
         intake_waiting += page.len();
         let changes = page
