@@ -146,7 +146,7 @@ mod tests {
     use super::*;
     use automerge::transaction::Transactable;
     use automerge::{AutoCommit, ReadDoc, ROOT};
-    use ed25519_dalek::SigningKey;
+    use ed25519_zebra::SigningKey;
     use ptw_core::{Event, EventId, EventKind, Hlc, PermitId, PersonId};
     use uuid::Uuid;
 

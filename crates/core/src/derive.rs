@@ -196,21 +196,49 @@ pub fn derive(
     registry: &Registry,
     now: DateTime<Utc>,
 ) -> PermitState {
+    derive_read(permit, form, read_events(stored_events), registry, now)
+}
+
+/// A stored event read once: the string as stored, and the signed event and its body when
+/// they parse. Reading is shared by batch signature checks ([`crate::event::verify_batch`]) and
+/// derivation ([`derive_read`]), so a cold start parses each event once.
+pub struct ReadEvent<'a> {
+    pub raw: &'a str,
+    pub parsed: Result<(SignedEvent, Event), Violation>,
+}
+
+/// Read a permit's stored events, each distinct string once: the same stored event delivered
+/// twice is one event.
+pub fn read_events(stored_events: &[String]) -> Vec<ReadEvent<'_>> {
+    let unique: BTreeSet<&str> = stored_events.iter().map(String::as_str).collect();
+    unique
+        .into_iter()
+        .map(|raw| ReadEvent {
+            raw,
+            parsed: SignedEvent::from_stored(raw).and_then(|signed| Ok((signed.event()?, signed)).map(|(e, s)| (s, e))),
+        })
+        .collect()
+}
+
+/// [`derive`] over events already read with [`read_events`].
+pub fn derive_read(
+    permit: PermitId,
+    form: &PermitForm,
+    events: Vec<ReadEvent<'_>>,
+    registry: &Registry,
+    now: DateTime<Utc>,
+) -> PermitState {
     let ctx = Ctx::new(form, registry);
     let mut state = initial_state(permit, &ctx);
 
-    // A set: the same stored event delivered twice is one event.
-    let unique: BTreeSet<&str> = stored_events.iter().map(String::as_str).collect();
-    let mut readable: Vec<(Event, &str, Result<(), Violation>)> = Vec::with_capacity(unique.len());
+    let mut readable: Vec<(Event, &str, Result<(), Violation>)> = Vec::with_capacity(events.len());
     let mut unreadable: Vec<Violation> = Vec::new();
-    for raw in unique {
-        let parsed = SignedEvent::from_stored(raw).and_then(|signed| {
-            let event = signed.event()?;
-            let verified = signed.verify_event(&event, registry);
-            Ok((event, verified))
-        });
+    for ReadEvent { raw, parsed } in events {
         match parsed {
-            Ok((event, verified)) => readable.push((event, raw, verified)),
+            Ok((signed, event)) => {
+                let verified = signed.verify_event(&event, registry);
+                readable.push((event, raw, verified));
+            }
             Err(v) => unreadable.push(v),
         }
     }

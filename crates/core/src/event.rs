@@ -4,13 +4,22 @@
 //! serialised once to canonical JSON, signed by the device's Ed25519 key and kept as a
 //! [`SignedEvent`] — one immutable string in the permit document. Nothing ever edits an event;
 //! a correction is a new event.
+//!
+//! Signatures are checked by the ZIP-215 rules (`ed25519-zebra`) everywhere — on every device
+//! and on the sync server, one at a time or in a batch — so a signature that verifies in one
+//! place verifies in all of them, and derivation converges. Plain Ed25519 libraries do not
+//! promise that: their single and batch checks disagree on crafted edge cases.
 
 use crate::catalog::GasLimits;
+use crate::derive::ReadEvent;
 use crate::hlc::Hlc;
 use crate::ids::{DeviceId, EventId, PermitId, PersonId};
 use crate::registry::Registry;
 use crate::rules::Violation;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
+use ed25519_zebra::batch;
+pub use ed25519_zebra::SigningKey;
+use ed25519_zebra::{Signature, VerificationKeyBytes};
+use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 /// One gas test (气体分析) reading. Values are what the instrument showed; `None` = not measured.
@@ -198,16 +207,67 @@ impl SignedEvent {
         if verified::contains(&memo) {
             return Ok(());
         }
-        let key = verified::verifying_key(public_key_hex).ok_or(Violation::BadSignature)?;
-        let sig = hex::decode(&self.sig)
-            .ok()
-            .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
-            .map(|b| Signature::from_bytes(&b))
-            .ok_or(Violation::BadSignature)?;
-        key.verify(self.body.as_bytes(), &sig).map_err(|_| Violation::BadSignature)?;
+        let key = verified::verification_key(public_key_hex).ok_or(Violation::BadSignature)?;
+        let sig = signature(&self.sig).ok_or(Violation::BadSignature)?;
+        key.verify(&sig, self.body.as_bytes()).map_err(|_| Violation::BadSignature)?;
         verified::insert(memo);
         Ok(())
     }
+}
+
+/// Check the signatures of many events (read with [`read_events`]) in one ZIP-215 batch
+/// against the device keys in `registry`, and remember those that verify, so that deriving
+/// their permits afterwards finds each check already done. A batch costs a fraction of checking
+/// its signatures one by one — most so when few devices signed many events, as on a tablet
+/// pulling a whole plant. When the batch fails, each signature in it is checked alone, so one
+/// forged event never hides the good ones; events that do not parse, name an unknown or revoked
+/// device, or are already remembered are left to derivation.
+///
+/// `rng` supplies the batch's random coefficients (a cryptographic generator such as
+/// `rand_core::OsRng`).
+///
+/// [`read_events`]: crate::derive::read_events
+pub fn verify_batch<'a, 'b: 'a>(
+    events: impl IntoIterator<Item = &'a ReadEvent<'b>>,
+    registry: &Registry,
+    rng: impl RngCore + CryptoRng,
+) {
+    let mut queue = batch::Verifier::new();
+    let mut items: Vec<([u8; 32], batch::Item)> = Vec::new();
+    for read in events {
+        let Ok((signed, event)) = &read.parsed else { continue };
+        let Some(device) = registry.device(event.device).filter(|d| !d.revoked) else { continue };
+        let memo = verified::key(&device.public_key, &signed.sig, &signed.body);
+        if verified::contains(&memo) {
+            continue;
+        }
+        let (Some(key), Some(sig)) = (key_bytes(&device.public_key), signature(&signed.sig)) else { continue };
+        let item = batch::Item::from((key, sig, signed.body.as_bytes()));
+        queue.queue(item.clone());
+        items.push((memo, item));
+    }
+    if items.is_empty() {
+        return;
+    }
+    if queue.verify(rng).is_ok() {
+        verified::insert_all(items.into_iter().map(|(memo, _)| memo));
+    } else {
+        verified::insert_all(
+            items.into_iter().filter(|(_, item)| item.clone().verify_single().is_ok()).map(|(m, _)| m),
+        );
+    }
+}
+
+/// The 64 bytes of a hex signature, if that is what it is.
+fn signature(sig_hex: &str) -> Option<Signature> {
+    let bytes = <[u8; 64]>::try_from(hex::decode(sig_hex).ok()?.as_slice()).ok()?;
+    Some(Signature::from_bytes(&bytes))
+}
+
+/// The 32 bytes of a hex public key, if that is what it is.
+fn key_bytes(public_key_hex: &str) -> Option<VerificationKeyBytes> {
+    let bytes = <[u8; 32]>::try_from(hex::decode(public_key_hex).ok()?.as_slice()).ok()?;
+    Some(VerificationKeyBytes::from(bytes))
 }
 
 /// What this process already knows about signatures: the public keys it has decoded (decoding
@@ -216,7 +276,7 @@ impl SignedEvent {
 /// so a memo can never make a different signature, body or key pass. Both are bounded and simply
 /// start over when full.
 mod verified {
-    use ed25519_dalek::VerifyingKey;
+    use ed25519_zebra::VerificationKey;
     use sha2::{Digest, Sha256};
     use std::collections::{HashMap, HashSet};
     use std::sync::{LazyLock, Mutex};
@@ -225,7 +285,7 @@ mod verified {
     const MAX_KEYS: usize = 4096;
 
     static SIGNATURES: LazyLock<Mutex<HashSet<[u8; 32]>>> = LazyLock::new(Default::default);
-    static KEYS: LazyLock<Mutex<HashMap<String, VerifyingKey>>> = LazyLock::new(Default::default);
+    static KEYS: LazyLock<Mutex<HashMap<String, VerificationKey>>> = LazyLock::new(Default::default);
 
     pub fn key(public_key_hex: &str, sig_hex: &str, body: &str) -> [u8; 32] {
         let mut h = Sha256::new();
@@ -241,21 +301,25 @@ mod verified {
     }
 
     pub fn insert(memo: [u8; 32]) {
+        insert_all([memo]);
+    }
+
+    pub fn insert_all(memos: impl IntoIterator<Item = [u8; 32]>) {
         if let Ok(mut set) = SIGNATURES.lock() {
-            if set.len() >= MAX_SIGNATURES {
-                set.clear();
+            for memo in memos {
+                if set.len() >= MAX_SIGNATURES {
+                    set.clear();
+                }
+                set.insert(memo);
             }
-            set.insert(memo);
         }
     }
 
-    pub fn verifying_key(hex_key: &str) -> Option<VerifyingKey> {
+    pub fn verification_key(hex_key: &str) -> Option<VerificationKey> {
         if let Some(key) = KEYS.lock().ok().and_then(|keys| keys.get(hex_key).copied()) {
             return Some(key);
         }
-        let bytes = hex::decode(hex_key).ok()?;
-        let arr = <[u8; 32]>::try_from(bytes.as_slice()).ok()?;
-        let key = VerifyingKey::from_bytes(&arr).ok()?;
+        let key = VerificationKey::try_from(super::key_bytes(hex_key)?).ok()?;
         if let Ok(mut keys) = KEYS.lock() {
             if keys.len() >= MAX_KEYS {
                 keys.clear();
@@ -268,7 +332,7 @@ mod verified {
 
 /// Hex of a device's public key, as kept in the registry.
 pub fn public_key_hex(key: &SigningKey) -> String {
-    hex::encode(key.verifying_key().to_bytes())
+    hex::encode(VerificationKeyBytes::from(key).as_ref())
 }
 
 #[cfg(test)]
@@ -277,16 +341,90 @@ mod tests {
     use uuid::Uuid;
 
     fn signed_with(key: &SigningKey) -> SignedEvent {
+        signed_by(key, 2, 1)
+    }
+
+    /// Event number `n` signed by `key` as device `device`.
+    fn signed_by(key: &SigningKey, device: u128, n: u128) -> SignedEvent {
         let event = Event {
-            id: EventId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001)),
+            id: EventId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n)),
             permit: PermitId(Uuid::from_u128(1)),
-            at: Hlc::new(1, 0),
-            device: DeviceId(Uuid::from_u128(2)),
+            at: Hlc::new(n as i64, 0),
+            device: DeviceId(Uuid::from_u128(device)),
             actor: PersonId(Uuid::from_u128(3)),
             content_hash: "h".into(),
             kind: EventKind::Start,
         };
         SignedEvent::sign(&event, key)
+    }
+
+    fn registry(devices: &[(u128, &SigningKey, bool)]) -> Registry {
+        Registry {
+            catalog: crate::catalog::Catalog::gb30871().expect("the built-in catalog loads"),
+            people: vec![],
+            locations: vec![],
+            devices: devices
+                .iter()
+                .map(|(id, key, revoked)| crate::registry::Device {
+                    id: DeviceId(Uuid::from_u128(*id)),
+                    name: format!("T-{id}"),
+                    public_key: public_key_hex(key),
+                    revoked: *revoked,
+                })
+                .collect(),
+        }
+    }
+
+    fn remembered(signed: &SignedEvent, key: &SigningKey) -> bool {
+        verified::contains(&verified::key(&public_key_hex(key), &signed.sig, &signed.body))
+    }
+
+    #[test]
+    fn a_batch_remembers_exactly_the_signatures_that_verify_alone() {
+        // Keys of their own, so no other test has put these signatures in the memo.
+        let (a, b, c) =
+            (SigningKey::from_bytes(&[21; 32]), SigningKey::from_bytes(&[22; 32]), SigningKey::from_bytes(&[23; 32]));
+        let registry = registry(&[(10, &a, false), (11, &b, false), (12, &c, true)]);
+        let good: Vec<(SignedEvent, &SigningKey)> =
+            (0..40).map(|n| if n % 3 == 0 { (signed_by(&b, 11, n), &b) } else { (signed_by(&a, 10, n), &a) }).collect();
+        // Signed by a, claiming to come from b; and an a-event whose body was altered.
+        let forged = signed_by(&a, 11, 100);
+        let mut altered = signed_by(&a, 10, 101);
+        altered.body = altered.body.replace("\"content_hash\":\"h\"", "\"content_hash\":\"x\"");
+        // Valid signature, but its device is revoked: left to derivation, not remembered.
+        let revoked = signed_by(&c, 12, 102);
+        let mut stored: Vec<String> = good.iter().map(|(s, _)| s.to_stored()).collect();
+        stored.insert(7, forged.to_stored());
+        stored.insert(20, altered.to_stored());
+        stored.push(revoked.to_stored());
+        stored.push("not an event".into());
+
+        verify_batch(&crate::derive::read_events(&stored), &registry, rand_core::OsRng);
+
+        for (signed, key) in &good {
+            assert!(remembered(signed, key), "a good signature in a failing batch is remembered");
+            assert_eq!(signed.verify(&registry).err(), None);
+        }
+        assert!(!remembered(&forged, &b));
+        assert!(!remembered(&altered, &a));
+        assert!(!remembered(&revoked, &c));
+        assert_eq!(forged.verify(&registry).err(), Some(Violation::BadSignature));
+        assert_eq!(altered.verify(&registry).err(), Some(Violation::BadSignature));
+        assert_eq!(
+            revoked.verify(&registry).err(),
+            Some(Violation::RevokedDevice { device: DeviceId(Uuid::from_u128(12)) })
+        );
+    }
+
+    #[test]
+    fn a_batch_of_good_signatures_is_remembered_whole() {
+        let a = SigningKey::from_bytes(&[31; 32]);
+        let registry = registry(&[(30, &a, false)]);
+        let events: Vec<SignedEvent> = (0..64).map(|n| signed_by(&a, 30, n)).collect();
+        assert!(events.iter().all(|e| !remembered(e, &a)));
+        let stored: Vec<String> = events.iter().map(SignedEvent::to_stored).collect();
+        verify_batch(&crate::derive::read_events(&stored), &registry, rand_core::OsRng);
+        assert!(events.iter().all(|e| remembered(e, &a)));
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub use org::DemoPlant;
 pub use sync::{ApplyReport, ColdDoc, OutgoingChange, RemoteChange};
 
 use automerge::{ActorId, AutoCommit};
-use ed25519_dalek::SigningKey;
+use ed25519_zebra::SigningKey;
 use ptw_core::{DeviceId, Hlc, Registry};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::Path;
@@ -122,7 +122,7 @@ fn load_or_create_identity(conn: &mut Connection, now: chrono::DateTime<chrono::
         let id = id.parse().map_err(|_| StoreError::Corrupt(format!("device id '{id}'")))?;
         return Ok(Identity { id, key: SigningKey::from_bytes(&bytes) });
     }
-    let key = SigningKey::generate(&mut rand_core::OsRng);
+    let key = SigningKey::new(rand_core::OsRng);
     let id = DeviceId(new_uuid(now));
     conn.execute(
         "INSERT INTO device (id, secret_key, created_ms) VALUES (?1, ?2, ?3)",

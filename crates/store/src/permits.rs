@@ -306,10 +306,15 @@ fn event_kind(action: Action, state: &PermitState) -> Result<EventKind> {
 /// latest of its last event's HLC and its heads' commit times. Never the local clock at write
 /// time, which would make projections differ between devices.
 pub(crate) fn updated_ms(doc: &mut automerge::AutoCommit, state: &PermitState) -> i64 {
+    state.last_hlc.ms.max(heads_ms(doc))
+}
+
+/// When the newest of the document's heads was made (Unix ms, to the second).
+pub(crate) fn heads_ms(doc: &mut automerge::AutoCommit) -> i64 {
     let heads = doc.get_heads();
     // The metadata, not the change: rebuilding a change from a loaded document is costly.
     let head_secs = heads.iter().filter_map(|h| doc.get_change_meta_by_hash(h).map(|m| m.timestamp)).max().unwrap_or(0);
-    state.last_hlc.ms.max(head_secs.saturating_mul(1000))
+    head_secs.saturating_mul(1000)
 }
 
 pub(crate) fn write_projection(tx: &Transaction, view: &PermitView, updated_ms: i64) -> Result<()> {

@@ -8,7 +8,7 @@ pub mod pg_cluster;
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
-use ed25519_dalek::SigningKey;
+use ed25519_zebra::SigningKey;
 use ptw_core::event::public_key_hex;
 use ptw_core::sync::{EnrolRequest, EnrolResponse, ErrorBody, PullResponse, PushRequest, PushResponse, WireChange};
 use ptw_core::{DeviceId, Event, EventId, EventKind, Hlc, PermitId, PersonId, SignedEvent};

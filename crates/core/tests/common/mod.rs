@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, TimeZone, Utc};
-use ed25519_dalek::SigningKey;
+use ed25519_zebra::SigningKey;
 use ptw_core::catalog::Role;
 use ptw_core::event::public_key_hex;
 use ptw_core::registry::{Device, Location, Person};
