@@ -1,6 +1,11 @@
 //! `ptw-sim`: one headless openptw device on a database file — enrol it, seed the demo plant,
 //! make permits and events as the demo people, and sync with a `ptw-sync-server`.
 
+/// The same allocator as the app (see the workspace Cargo.toml), so the simulated device runs
+/// as a tablet does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand};

@@ -457,11 +457,13 @@ impl Store {
     ) -> Result<()> {
         let saved = self.sync_cursor()?;
         let mut cursor = Cursor::parse(saved.as_deref());
+        // The next cold-start page, already being downloaded while this one is applied.
+        let mut prefetched: Option<Prefetch> = None;
         while report.round_trips < limits.max_requests {
             cursor = match cursor {
-                Cursor::Start => self.cold_page(client, token, None, now, limits, report)?,
+                Cursor::Start => self.cold_page(client, token, None, &mut prefetched, now, limits, report)?,
                 Cursor::Cold { epoch, upto, after } => {
-                    self.cold_page(client, token, Some((&epoch, upto, &after)), now, limits, report)?
+                    self.cold_page(client, token, Some((&epoch, upto, &after)), &mut prefetched, now, limits, report)?
                 }
                 Cursor::Warm { epoch, since } => {
                     match self.warm_page(client, token, &epoch, since, saved.as_deref(), now, limits, report)? {
@@ -479,24 +481,25 @@ impl Store {
     }
 
     /// One page of a cold start, the first or one after `(epoch, upto, after)`; the cursor to
-    /// carry on from.
+    /// carry on from. While the page is applied, the next one is downloaded (`prefetched`), so
+    /// the device's cores never wait for the network between pages; a prefetched page is used
+    /// only for the cursor it was asked for, and only within the round's request budget.
+    #[allow(clippy::too_many_arguments)]
     fn cold_page(
         &mut self,
         client: &SyncClient,
         token: &str,
         resume: Option<(&str, i64, &str)>,
+        prefetched: &mut Option<Prefetch>,
         now: DateTime<Utc>,
         limits: &SyncOptions,
         report: &mut SyncReport,
     ) -> Result<Cursor> {
-        let mut query =
-            vec![("max_docs", limits.pull_max_changes.to_string()), ("max_bytes", PULL_MAX_BYTES.to_string())];
-        if let Some((_, upto, after)) = resume {
-            query.push(("upto", upto.to_string()));
-            query.push(("after", after.to_string()));
-        }
-        let page: SnapshotResponse =
-            client.round_trip(token, "/api/sync/snapshot", &query, None::<&()>, "cold start", report)?;
+        let wanted = resume.map(|(_, upto, after)| (upto, after.to_string()));
+        let page = match prefetched.take() {
+            Some(p) if p.resume == wanted => p.join(report)?,
+            _ => fetch_cold_page(client, token, wanted, limits, report)?,
+        };
         if resume.is_some_and(|(epoch, _, _)| epoch != page.epoch) {
             // The server's database was replaced in the middle: send everything up, start again.
             report.requeued += self.requeue_everything(now)?;
@@ -510,6 +513,9 @@ impl Store {
         } else {
             Cursor::Warm { epoch: page.epoch.clone(), since: page.upto }
         };
+        if page.more && report.round_trips < limits.max_requests {
+            *prefetched = Some(Prefetch::start(client, token, (page.upto, page.next_after.clone()), limits));
+        }
         let docs: Vec<ColdDoc> = page
             .docs
             .into_iter()
@@ -615,6 +621,53 @@ impl std::fmt::Display for Cursor {
             Cursor::Cold { epoch, upto, after } => write!(f, "{epoch}:cold:{upto}:{after}"),
             Cursor::Warm { epoch, since } => write!(f, "{epoch}:{since}"),
         }
+    }
+}
+
+/// `GET /api/sync/snapshot`: one page of a cold start, the first (`resume` None) or the one
+/// after `(upto, after)`.
+fn fetch_cold_page(
+    client: &SyncClient,
+    token: &str,
+    resume: Option<(i64, String)>,
+    limits: &SyncOptions,
+    report: &mut SyncReport,
+) -> Result<SnapshotResponse> {
+    let mut query = vec![("max_docs", limits.pull_max_changes.to_string()), ("max_bytes", PULL_MAX_BYTES.to_string())];
+    if let Some((upto, after)) = resume {
+        query.push(("upto", upto.to_string()));
+        query.push(("after", after));
+    }
+    client.round_trip(token, "/api/sync/snapshot", &query, None::<&()>, "cold start", report)
+}
+
+/// A cold-start page being downloaded on its own thread.
+pub(crate) struct Prefetch {
+    resume: Option<(i64, String)>,
+    handle: std::thread::JoinHandle<(Result<SnapshotResponse>, SyncReport)>,
+}
+
+impl Prefetch {
+    fn start(client: &SyncClient, token: &str, resume: (i64, String), limits: &SyncOptions) -> Prefetch {
+        let (client, token, limits, wanted) = (client.clone(), token.to_string(), *limits, resume.clone());
+        let handle = std::thread::spawn(move || {
+            let mut traffic = SyncReport::default();
+            let page = fetch_cold_page(&client, &token, Some(wanted), &limits, &mut traffic);
+            (page, traffic)
+        });
+        Prefetch { resume: Some(resume), handle }
+    }
+
+    /// The downloaded page; its round trip and bytes are added to `report`.
+    fn join(self, report: &mut SyncReport) -> Result<SnapshotResponse> {
+        let (page, traffic) = self
+            .handle
+            .join()
+            .map_err(|_| StoreError::Sync("cold start: downloading the next page failed unexpectedly".into()))?;
+        report.round_trips += traffic.round_trips;
+        report.bytes_sent += traffic.bytes_sent;
+        report.bytes_received += traffic.bytes_received;
+        page
     }
 }
 

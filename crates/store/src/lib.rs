@@ -189,20 +189,16 @@ fn store_change(
     bytes: &[u8],
     updated_ms: i64,
 ) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO documents (id, kind, snapshot, change_count, updated_ms) VALUES (?1, ?2, NULL, 0, ?3)
          ON CONFLICT(id) DO UPDATE SET updated_ms = max(updated_ms, excluded.updated_ms)",
-        rusqlite::params![doc_id, kind, updated_ms],
-    )?;
-    tx.execute(
-        "INSERT OR IGNORE INTO changes (doc_id, hash, bytes) VALUES (?1, ?2, ?3)",
-        rusqlite::params![doc_id, hash, bytes],
-    )?;
-    let count: i64 = tx.query_row(
-        "UPDATE documents SET change_count = change_count + 1 WHERE id = ?1 RETURNING change_count",
-        [doc_id],
-        |r| r.get(0),
-    )?;
+    )?
+    .execute(rusqlite::params![doc_id, kind, updated_ms])?;
+    tx.prepare_cached("INSERT OR IGNORE INTO changes (doc_id, hash, bytes) VALUES (?1, ?2, ?3)")?
+        .execute(rusqlite::params![doc_id, hash, bytes])?;
+    let count: i64 = tx
+        .prepare_cached("UPDATE documents SET change_count = change_count + 1 WHERE id = ?1 RETURNING change_count")?
+        .query_row([doc_id], |r| r.get(0))?;
     // A snapshot holds only changes whose dependencies are all here; while any are missing, the
     // raw changes stay so nothing waiting for its dependencies is dropped.
     if count >= COMPACT_AFTER_CHANGES && doc.get_missing_deps(&[]).is_empty() {

@@ -210,14 +210,14 @@ impl Store {
         let mut report = ApplyReport::default();
         let tx = write_tx(&mut self.conn)?;
         let mut touched = Touched::default();
-        // Documents new to this device that came compacted are loaded on every core (pure
-        // work); the org document, documents this device has and raw changes go one by one.
+        // Documents new to this device are built on every core (pure work); the org document
+        // and documents this device has go one by one.
         let mut fresh: Vec<&ColdDoc> = Vec::new();
         let mut others: Vec<&ColdDoc> = Vec::new();
         {
             let mut exists = tx.prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?;
             for d in order {
-                if d.doc_id != ORG_DOC && !d.snapshot.is_empty() && !exists.exists([&d.doc_id])? {
+                if d.doc_id != ORG_DOC && !exists.exists([&d.doc_id])? {
                     fresh.push(d);
                 } else {
                     others.push(d);
@@ -262,7 +262,9 @@ impl Store {
         let loaded = on_every_core(fresh.clone(), load_fresh);
         for (d, result) in fresh.into_iter().zip(loaded) {
             let (mut doc, new_tail, known) = result?;
-            insert_snapshot(&tx, d, now)?;
+            if !d.snapshot.is_empty() {
+                insert_snapshot(&tx, d, now)?;
+            }
             for c in &new_tail {
                 store_change(&tx, &d.doc_id, &c.kind, &mut doc, &c.hash, &c.bytes, now.timestamp_millis())?;
             }
@@ -343,7 +345,8 @@ fn derive_all(
     registry: &ptw_core::Registry,
     now: DateTime<Utc>,
 ) -> Vec<(PermitView, i64)> {
-    on_every_core_chunks(permits, |share| {
+    // Shares of 64 permits: enough signatures for a batch to pay off.
+    on_every_core_chunks(permits, 64, |share| {
         // Read each document, then let it go: what derivation needs is its form and events.
         let loaded: Vec<(PermitId, docs::LoadedPermit, i64)> = share
             .into_iter()
@@ -372,9 +375,11 @@ fn insert_snapshot(tx: &rusqlite::Transaction<'_>, d: &ColdDoc, now: DateTime<Ut
     Ok(())
 }
 
-/// A document new to this device, loaded from its compacted form with the changes it lacks
-/// applied: the document, those of the changes it did not hold yet, and how many it did.
+/// A document new to this device, loaded from its compacted form (if it came with one) with the
+/// changes it lacks applied: the document, those of the changes it did not hold yet, and how
+/// many it did.
 fn load_fresh(d: &ColdDoc) -> Result<(AutoCommit, Vec<&RemoteChange>, usize)> {
+    // Loading no bytes gives an empty document.
     let mut doc = AutoCommit::load(&d.snapshot).map_err(|e| StoreError::BadRemoteChange {
         hash: format!("document {}", d.doc_id),
         reason: format!("its snapshot does not load: {e}"),
@@ -393,40 +398,48 @@ fn load_fresh(d: &ColdDoc) -> Result<(AutoCommit, Vec<&RemoteChange>, usize)> {
     Ok((doc, new_tail, known))
 }
 
-/// `f` over `items` in order, spread over the device's cores when there are enough items to be
-/// worth a thread (a panic in `f` is passed on).
+/// `f` over `items`, spread over the device's cores in shares of 16 (see
+/// [`on_every_core_chunks`]); the results in order.
 fn on_every_core<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    on_every_core_chunks(items, |share| share.into_iter().map(&f).collect())
+    on_every_core_chunks(items, 16, |share| share.into_iter().map(&f).collect())
 }
 
-/// `f` over consecutive shares of `items`, one share per core (or one share for all when there
-/// are too few items to be worth a thread); the results in order. A panic in `f` is passed on.
-fn on_every_core_chunks<T: Send, R: Send>(items: Vec<T>, f: impl Fn(Vec<T>) -> Vec<R> + Sync) -> Vec<R> {
+/// `f` over consecutive shares of `items` of up to `share` items, on every core of the device:
+/// each core takes the next share as soon as it is done with one, so cheap and costly items
+/// mixed in one page still keep every core busy. The results come back in order; a panic in `f`
+/// is passed on.
+fn on_every_core_chunks<T: Send, R: Send>(items: Vec<T>, share: usize, f: impl Fn(Vec<T>) -> Vec<R> + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if threads <= 1 || items.len() < 2 * threads {
+    let share = share.max(1);
+    if threads <= 1 || items.len() <= share {
         return f(items);
     }
-    let per_thread = items.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
-    let mut rest = items.into_iter();
-    loop {
-        let chunk: Vec<T> = rest.by_ref().take(per_thread).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        chunks.push(chunk);
+    let mut shares: Vec<std::sync::Mutex<Option<Vec<T>>>> = Vec::new();
+    let mut rest = items.into_iter().peekable();
+    while rest.peek().is_some() {
+        shares.push(std::sync::Mutex::new(Some(rest.by_ref().take(share).collect())));
     }
-    let f = &f;
+    let results: Vec<std::sync::Mutex<Vec<R>>> = shares.iter().map(|_| std::sync::Mutex::new(Vec::new())).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(slot) = shares.get(i) else { break };
+        // A poisoned lock means another worker panicked; that panic is passed on below.
+        let Some(items) = slot.lock().ok().and_then(|mut s| s.take()) else { break };
+        let out = f(items);
+        if let Ok(mut r) = results[i].lock() {
+            *r = out;
+        }
+    };
     std::thread::scope(|s| {
-        let workers: Vec<_> = chunks.into_iter().map(|chunk| s.spawn(move || f(chunk))).collect();
-        workers
-            .into_iter()
-            .flat_map(|w| match w.join() {
-                Ok(results) => results,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+        let workers: Vec<_> = (0..threads.min(shares.len())).map(|_| s.spawn(work)).collect();
+        for w in workers {
+            if let Err(panic) = w.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+    results.into_iter().flat_map(|r| r.into_inner().unwrap_or_default()).collect()
 }
 
 /// A document of a cold start, as pulled.
