@@ -215,7 +215,10 @@ pub fn read_events(stored_events: &[String]) -> Vec<ReadEvent<'_>> {
         .into_iter()
         .map(|raw| ReadEvent {
             raw,
-            parsed: SignedEvent::from_stored(raw).and_then(|signed| Ok((signed.event()?, signed)).map(|(e, s)| (s, e))),
+            parsed: SignedEvent::from_stored(raw).and_then(|signed| {
+                let event = signed.event()?;
+                Ok((signed, event))
+            }),
         })
         .collect()
 }

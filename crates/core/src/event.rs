@@ -16,9 +16,7 @@ use crate::hlc::Hlc;
 use crate::ids::{DeviceId, EventId, PermitId, PersonId};
 use crate::registry::Registry;
 use crate::rules::Violation;
-use ed25519_zebra::batch;
-pub use ed25519_zebra::SigningKey;
-use ed25519_zebra::{Signature, VerificationKeyBytes};
+use ed25519_zebra::{batch, Signature, SigningKey, VerificationKeyBytes};
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 
