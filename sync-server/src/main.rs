@@ -2,10 +2,6 @@
 //! for IT. Settings come from the command line, then `PTW_SYNC_*` environment variables, then the
 //! configuration file.
 
-/// Decoding pushed changes allocates a great deal; mimalloc (as in the app) keeps that cheap.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::io::{IsTerminal, Write};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
