@@ -4,7 +4,7 @@
 //!
 //! 1. **Reconnect storm** — prepares `--devices` device stores (each enrolled, holding the plant
 //!    pulled from the server, then `--permits-per-device` new permits made offline), and lets
-//!    them all push at once, `--concurrency` at a time: changes/s durable on the server (the
+//!    them all push at once (or `--concurrency` at a time): changes/s durable on the server (the
 //!    server acknowledges a change only once it is stored), bytes on the wire, round trips.
 //! 2. **Cold device** — one device makes `--cold-permits` permits and pushes them; a fresh
 //!    device then pulls and applies everything: changes/s applied on the device.
@@ -54,9 +54,10 @@ struct Args {
     /// Events added to each of those permits (each is one more change).
     #[arg(long, default_value_t = 0)]
     events_per_permit: usize,
-    /// Devices syncing at the same time.
-    #[arg(long, default_value_t = 16)]
-    concurrency: usize,
+    /// Devices syncing at the same time in the storms (default: all of them at once, as when
+    /// the network comes back to a plant).
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// Permits for the cold-device pull (0 skips it).
     #[arg(long, default_value_t = 10_000)]
     cold_permits: usize,
@@ -65,6 +66,9 @@ struct Args {
     #[arg(long, default_value_t = 8)]
     cold_events_per_permit: usize,
 }
+
+/// Devices prepared at the same time before the storms (not measured).
+const PREPARE_WORKERS: usize = 16;
 
 struct Server {
     child: Child,
@@ -224,11 +228,12 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
     origin.sync_now(now)?;
     println!("seeded and pushed the plant in {:.1}s", t.elapsed().as_secs_f64());
 
+    let storm_workers = args.concurrency.unwrap_or(args.devices).max(1);
     // Storm devices: enrol, pull the plant, push their key, then edit offline.
     let t = Instant::now();
     let prepared = AtomicUsize::new(0);
     let paths: Vec<PathBuf> = (0..args.devices).map(|i| work.join(format!("devices/d{i:04}.db"))).collect();
-    let stores = parallel(paths.clone(), args.concurrency, |path| {
+    let stores = parallel(paths.clone(), PREPARE_WORKERS, |path| {
         let name = device_name(&path);
         let mut store = Store::open(&path, &name, now)?;
         store.enrol(&server.url, &server.enrol_code(&name)?)?;
@@ -263,7 +268,7 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
     let cpu_before = server.cpu_secs();
     let t = Instant::now();
     let http = reqwest::blocking::Client::new();
-    let answers = parallel(prepared_pushes, args.concurrency, |(token, body)| {
+    let answers = parallel(prepared_pushes, storm_workers, |(token, body)| {
         let resp = http
             .post(format!("{}/api/sync/push", server.url))
             .bearer_auth(token)
@@ -276,7 +281,7 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
     let intake_secs = t.elapsed().as_secs_f64();
     let intake_cpu = server.cpu_secs() - cpu_before;
     let acked: usize = answers.iter().map(|a| a.acked.len()).sum();
-    println!("\n== reconnect storm, server intake: {} devices, {} at a time ==", args.devices, args.concurrency);
+    println!("\n== reconnect storm, server intake: {} devices, {storm_workers} at a time ==", args.devices);
     println!("changes pushed        {intake_waiting}");
     println!("changes acknowledged  {acked} (refused {})", answers.iter().map(|a| a.refused.len()).sum::<usize>());
     println!("wall time             {intake_secs:.2}s");
@@ -300,7 +305,7 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
     }
     let cpu_before = server.cpu_secs();
     let t = Instant::now();
-    let reports = parallel(stores, args.concurrency, |mut store| {
+    let reports = parallel(stores, storm_workers, |mut store| {
         let pushes = (store.pending_changes()? as usize).div_ceil(PUSH_BATCH).max(1);
         // Push only: the pull that follows a real reconnect is measured by the cold device.
         Ok(store.sync_now_with(now, SyncOptions { max_requests: pushes, ..SyncOptions::default() })?)
@@ -309,7 +314,7 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
     let storm_cpu = server.cpu_secs() - cpu_before;
     let mut storm = SyncReport::default();
     reports.iter().for_each(|r| add(&mut storm, r));
-    println!("\n== reconnect storm, end to end: {} devices, {} at a time ==", args.devices, args.concurrency);
+    println!("\n== reconnect storm, end to end: {} devices, {storm_workers} at a time ==", args.devices);
     println!("changes waiting       {waiting}");
     println!("changes acknowledged  {} (refused {})", storm.acked, storm.refused.len());
     println!("wall time             {storm_secs:.2}s");
