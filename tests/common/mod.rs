@@ -3,7 +3,7 @@
 //! form and the convergence check. Each test binary uses part of it.
 #![allow(dead_code)]
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use ptw_core::api::ListQuery;
 use ptw_core::{PermitForm, PermitId, PersonId};
 use ptw_store::{DemoPlant, Store};
@@ -149,30 +149,11 @@ pub fn person(name: &str) -> PersonId {
     DemoPlant::load().expect("demo").people.into_iter().find(|p| p.person.name == name).expect("person").person.id
 }
 
-/// A complete grade-1 hot-work form starting at `start`.
+/// A complete grade-1 hot-work form starting at `start` (the simulator's, as the load
+/// benchmark files them).
 pub fn hot_work(store: &Store, title: &str, start: DateTime<Utc>) -> PermitForm {
-    let r = store.registry();
-    PermitForm {
-        permit_type: "hot_work".into(),
-        grade: "grade_1".into(),
-        title: title.into(),
-        location: r.locations.first().map(|l| l.id),
-        work_description: "更换法兰".into(),
-        planned_start: Some(start),
-        planned_end: Some(start + Duration::hours(4)),
-        guardian: Some(person("李娜")),
-        crew: vec![person("孙浩")],
-        hazards: "可燃气体".into(),
-        precautions: r
-            .catalog
-            .permit_type("hot_work")
-            .expect("type")
-            .precautions
-            .iter()
-            .map(|p| p.code.clone())
-            .collect(),
-        ..Default::default()
-    }
+    let people = ptw_sim::People::demo().expect("the demo people");
+    ptw_sim::hot_work_form(store, &people, title, start)
 }
 
 pub fn all() -> ListQuery {
