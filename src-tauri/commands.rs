@@ -2,29 +2,42 @@
 //! signed-in person and the wall clock, map the store's error to a [`CommandError`] the UI can
 //! translate. No rule is decided here.
 
+use crate::session::{idle_limit, Session as SignedIn};
 use chrono::Utc;
-use ptw_core::api::{Action, CommandError, Directory, ListQuery, PermitSummary, PermitView, Session, SyncStatus};
-use ptw_core::{PermitForm, PermitId, PersonId, Status};
+use ptw_core::api::{
+    Action, CommandError, Directory, ListQuery, PermitSummary, PermitView, RefusedAction, Session, SyncFailure,
+    SyncStatus,
+};
+use ptw_core::sync::EnrolQr;
+use ptw_core::{PermitForm, PermitId, PersonId, Status, TimeTrust};
 use ptw_store::{Store, StoreError};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 use tauri::State;
 
 /// What the app holds while it runs: the device store and who is signed in on it.
 pub struct AppState {
     pub store: Mutex<Store>,
-    pub session: Mutex<Option<PersonId>>,
+    pub session: Mutex<Option<SignedIn>>,
     pub sync: std::sync::Arc<crate::sync_loop::SyncHandle>,
 }
 
 type Reply<T> = Result<T, CommandError>;
 
-fn to_command_error(e: StoreError) -> CommandError {
+pub(crate) fn to_command_error(e: StoreError) -> CommandError {
     match e {
         StoreError::Refused(violation) => CommandError::Refused { violation },
         StoreError::InvalidForm(errors) => CommandError::InvalidForm { errors },
         StoreError::BadCredentials => CommandError::BadCredentials,
+        StoreError::PinLocked { retry_after_ms } => {
+            CommandError::PinLocked { retry_after_s: u64::try_from(retry_after_ms.max(0)).unwrap_or(0).div_ceil(1000) }
+        }
+        StoreError::NotEnrolled => CommandError::NotEnrolled,
+        StoreError::DeviceRevoked => CommandError::DeviceRevoked,
         StoreError::PermitNotFound(id) => CommandError::NotFound { what: format!("permit {id}") },
-        StoreError::Sync(message) => CommandError::BadInput { message },
+        StoreError::Sync { failure, .. } => CommandError::Sync { failure },
+        StoreError::Registry(_) => CommandError::Sync { failure: SyncFailure::BadRegistry },
+        StoreError::InvalidBlob(message) => CommandError::BadInput { message },
         other => CommandError::Internal { message: other.to_string() },
     }
 }
@@ -35,22 +48,39 @@ fn lock<T>(m: &Mutex<T>) -> Reply<MutexGuard<'_, T>> {
     })
 }
 
+/// The signed-in person, if the session has not been idle longer than the plant allows (it is
+/// ended then). Counts as activity.
 fn signed_in(state: &AppState) -> Reply<PersonId> {
-    lock(&state.session)?.ok_or(CommandError::NotSignedIn)
+    let idle = idle_limit(lock(&state.store)?.registry().settings.idle_sign_out_minutes);
+    let mut session = lock(&state.session)?;
+    match session.as_mut().and_then(|s| s.touch(Instant::now(), idle)) {
+        Some(person) => Ok(person),
+        None => {
+            *session = None;
+            Err(CommandError::NotSignedIn)
+        }
+    }
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn directory(state: State<AppState>) -> Reply<Directory> {
     let mut store = lock(&state.store)?;
     store.refresh().map_err(to_command_error)?;
+    let enrolled = store.is_enrolled();
     let r = store.registry();
-    Ok(Directory { catalog: r.catalog.clone(), people: r.people.clone(), locations: r.locations.clone() })
+    Ok(Directory {
+        catalog: r.catalog.clone(),
+        people: r.people.clone(),
+        locations: r.locations.clone(),
+        settings: r.settings.clone(),
+        enrolled,
+    })
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn sign_in(state: State<AppState>, person_id: PersonId, pin: String) -> Reply<Session> {
-    let person = lock(&state.store)?.verify_pin(person_id, &pin).map_err(to_command_error)?.clone();
-    *lock(&state.session)? = Some(person.id);
+    let person = lock(&state.store)?.verify_pin(person_id, &pin, Utc::now()).map_err(to_command_error)?.clone();
+    *lock(&state.session)? = Some(SignedIn::start(person.id, Instant::now()));
     Ok(Session { person })
 }
 
@@ -60,11 +90,19 @@ pub fn sign_out(state: State<AppState>) -> Reply<()> {
     Ok(())
 }
 
+/// Who is signed in, if anyone (an idle session is over). Does not count as activity: the UI
+/// asks this on a timer.
 #[tauri::command(rename_all = "snake_case")]
 pub fn session(state: State<AppState>) -> Reply<Option<Session>> {
-    let Some(id) = *lock(&state.session)? else { return Ok(None) };
     let store = lock(&state.store)?;
-    Ok(store.registry().person(id).cloned().map(|person| Session { person }))
+    let idle = idle_limit(store.registry().settings.idle_sign_out_minutes);
+    let mut session = lock(&state.session)?;
+    let Some(s) = *session else { return Ok(None) };
+    if !s.live(Instant::now(), idle) {
+        *session = None;
+        return Ok(None);
+    }
+    Ok(store.registry().person(s.person).cloned().map(|person| Session { person }))
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -101,7 +139,9 @@ pub fn update_draft(state: State<AppState>, id: PermitId, form: PermitForm) -> R
 #[tauri::command(rename_all = "snake_case")]
 pub fn act(state: State<AppState>, permit_id: PermitId, action: Action) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
-    lock(&state.store)?.act(actor, permit_id, action, Utc::now()).map_err(to_command_error)
+    let view = lock(&state.store)?.act(actor, permit_id, action, Utc::now()).map_err(to_command_error)?;
+    state.sync.wake();
+    Ok(view)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -110,37 +150,62 @@ pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
     let pending_changes = store.pending_changes().map_err(to_command_error)?;
     let server_configured = store.sync_server().map_err(to_command_error)?.is_some();
     let last_sync_ms = store.last_sync_ms().map_err(to_command_error)?;
-    let online = server_configured && lock(&state.sync.health)?.online;
+    let health = lock(&state.sync.health)?.clone();
+    let online = server_configured && health.online;
     let progress = lock(&state.sync.progress)?.clone();
-    Ok(SyncStatus { online, pending_changes, server_configured, last_sync_ms, progress })
+    let refused = store
+        .refused_changes()
+        .map_err(to_command_error)?
+        .into_iter()
+        .map(|r| RefusedAction { permit: r.doc_id, code: r.code, refused_ms: r.refused_ms })
+        .collect();
+    let quarantined = store.quarantined().map_err(to_command_error)?.len() as u64;
+    let time_verified = store.trusted_now(Utc::now()).map_err(to_command_error)?.trust == TimeTrust::Server;
+    let revoked = store.is_revoked().map_err(to_command_error)?;
+    Ok(SyncStatus {
+        online,
+        pending_changes,
+        server_configured,
+        last_sync_ms,
+        progress,
+        last_failure: health.last_failure,
+        refused,
+        quarantined,
+        time_verified,
+        revoked,
+    })
 }
 
-/// Enrol this device with a sync server, from the code IT printed (`ptw-sync-server device
-/// enrol`): either the code alone with the server URL, or the QR text `openptw-enrol:<url>#<code>`.
+/// Enrol this device with a sync server, from what IT printed (`ptw-sync-server device enrol`):
+/// the whole QR text `openptw-enrol:<url>#<code>#<server key>#<certificate fingerprint>` (the
+/// keys are pinned), or a typed code with the server's address.
 // `async`: runs off the main thread, so an unreachable server never freezes the window.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn enrol_device(state: State<AppState>, url: String, code: String) -> Reply<()> {
-    let (url, code) = match ptw_core::sync::split_enrol_qr(&code) {
-        Some((u, c)) => (u.to_string(), c.to_string()),
-        None => (url.trim().to_string(), code.trim().to_string()),
+    let qr = match EnrolQr::parse(&code) {
+        Some(qr) => qr,
+        None => EnrolQr {
+            url: url.trim().to_owned(),
+            code: code.trim().to_owned(),
+            server_key: None,
+            tls_fingerprint: None,
+        },
     };
-    if !ptw_core::sync::is_server_url(&url) || code.is_empty() {
-        return Err(CommandError::BadInput {
-            message: "enter the server address (http://…) and the enrolment code".into(),
-        });
+    if !ptw_core::sync::is_server_url(&qr.url) || qr.code.is_empty() {
+        return Err(CommandError::Sync { failure: SyncFailure::EnrolIncomplete });
     }
     let mut guard = lock(&state.store)?;
     let store: &mut Store = &mut guard;
     // The HTTP client blocks; run it off the UI thread and wait for it.
-    std::thread::scope(|s| s.spawn(move || store.enrol(&url, &code).map_err(to_command_error)).join())
+    std::thread::scope(|s| s.spawn(move || store.enrol_qr(&qr).map_err(to_command_error)).join())
         .map_err(|_| CommandError::Internal { message: "enrolment crashed".into() })??;
     state.sync.wake();
     Ok(())
 }
 
 /// The text of the QR code in a photo or screenshot (PNG or JPEG file bytes): the enrolment
-/// form scans IT's QR with the tablet camera. Failures are `BadInput` with a sentence the UI
-/// words (not a picture, no QR code found — hold the camera closer, unreadable).
+/// form scans IT's QR with the tablet camera. Failures are `Qr` with the typed reason (not a
+/// picture, no QR code found — hold the camera closer, unreadable).
 // `async`: decoding a photo takes a moment; it must not freeze the window.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn decode_qr(image: Vec<u8>) -> Reply<String> {

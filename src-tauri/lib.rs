@@ -4,6 +4,7 @@
 
 mod commands;
 mod qr;
+mod session;
 mod sync_loop;
 
 use commands::AppState;
@@ -14,6 +15,10 @@ use tauri::Manager;
 /// Where the app keeps its database: `$OPENPTW_DATA_DIR` if set (tests, several instances),
 /// otherwise Tauri's per-user app data directory.
 pub const DATA_DIR_ENV: &str = "OPENPTW_DATA_DIR";
+
+/// An enrolment QR text to enrol with at start, if the device is not enrolled yet: how
+/// `./openptw run` and the end-to-end tests put a fresh app on their local sync server.
+pub const ENROL_ENV: &str = "OPENPTW_ENROL";
 
 /// Round trip for the UI to check that the back end answers.
 #[tauri::command]
@@ -30,6 +35,23 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     Ok(dir)
 }
 
+/// Enrol with the QR text in [`ENROL_ENV`], once, and take the plant's registry before the
+/// window opens. A failure is only printed: the device can still be enrolled from Settings.
+fn enrol_from_env(store: &mut ptw_store::Store) {
+    let Some(text) = std::env::var(ENROL_ENV).ok().filter(|t| !t.trim().is_empty()) else { return };
+    if store.is_enrolled() {
+        return;
+    }
+    let Some(qr) = ptw_core::sync::EnrolQr::parse(&text) else {
+        eprintln!("openptw: {ENROL_ENV} is not an enrolment QR text; enrol from Settings");
+        return;
+    };
+    match store.enrol_qr(&qr).and_then(|()| store.sync_now(chrono::Utc::now())) {
+        Ok(report) => eprintln!("openptw: enrolled with {} ({} registry entries)", qr.url, report.registry_entries),
+        Err(e) => eprintln!("openptw: enrolling with {} failed: {e}", qr.url),
+    }
+}
+
 /// Builds and runs the app until its last window closes.
 pub fn run() {
     tauri::Builder::default()
@@ -41,10 +63,7 @@ pub fn run() {
             let now = chrono::Utc::now();
             let mut store = ptw_store::Store::open(&db, &name, now)
                 .map_err(|e| format!("cannot open the device database {}: {e}", db.display()))?;
-            if store.is_empty() {
-                store.seed_demo(now).map_err(|e| format!("cannot seed the demo plant: {e}"))?;
-                eprintln!("openptw: seeded the demo plant");
-            }
+            enrol_from_env(&mut store);
             let sync = std::sync::Arc::new(sync_loop::SyncHandle::default());
             sync_loop::start(db.clone(), name, sync.clone());
             app.manage(AppState { store: Mutex::new(store), session: Mutex::new(None), sync });

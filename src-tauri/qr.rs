@@ -14,9 +14,8 @@ use std::fmt;
 /// fills a tenth of the photo's width (a few pixels per module); more only costs time.
 pub const MAX_SIDE: u32 = 2000;
 
-/// Why no text came out of a picture. Its [`fmt::Display`] is the English sentence the UI
-/// recognises (`ui/src/messages.rs`, `qr_failure`) and words in the user's language: change
-/// both together.
+/// Why no text came out of a picture. It crosses to the UI as the typed
+/// [`ptw_core::api::QrFailure`], which the UI words; the English sentence is for logs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QrError {
     /// Not a PNG or JPEG file, or a broken one.
@@ -48,10 +47,17 @@ impl fmt::Display for QrError {
 
 impl std::error::Error for QrError {}
 
-/// To the UI like the sync failures: `BadInput` with the sentence, which it words in its language.
+/// To the UI as data: `CommandError::Qr` with the failure, which it words in its language.
 impl From<QrError> for ptw_core::api::CommandError {
     fn from(e: QrError) -> Self {
-        ptw_core::api::CommandError::BadInput { message: e.to_string() }
+        use ptw_core::api::QrFailure;
+        let failure = match e {
+            QrError::NotAnImage => QrFailure::NotAnImage,
+            QrError::TooLarge => QrFailure::TooLarge,
+            QrError::NoQrCode => QrFailure::NotFound,
+            QrError::Unreadable => QrFailure::Unreadable,
+        };
+        ptw_core::api::CommandError::Qr { failure }
     }
 }
 
@@ -234,9 +240,9 @@ mod tests {
     }
 
     #[test]
-    fn the_errors_reach_the_ui_as_bad_input_with_the_sentence() {
+    fn the_errors_reach_the_ui_as_typed_failures() {
         let e: ptw_core::api::CommandError = QrError::NoQrCode.into();
-        assert_eq!(e, ptw_core::api::CommandError::BadInput { message: QrError::NoQrCode.to_string() });
+        assert_eq!(e, ptw_core::api::CommandError::Qr { failure: ptw_core::api::QrFailure::NotFound });
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! raised. The UI's store sees what the thread applied through SQLite's data_version.
 
 use chrono::Utc;
-use ptw_core::api::SyncProgress;
-use ptw_store::{Store, SyncOptions};
+use ptw_core::api::{SyncFailure, SyncProgress};
+use ptw_store::{Store, StoreError, SyncOptions};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -19,7 +19,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 pub struct SyncHealth {
     /// The last round reached the server.
     pub online: bool,
-    pub last_error: Option<String>,
+    /// Why the last round failed, as data the UI words.
+    pub last_failure: Option<SyncFailure>,
 }
 
 /// Shared between the sync thread and the commands.
@@ -55,10 +56,15 @@ impl SyncHandle {
         }
     }
 
-    fn record(&self, result: &Result<(), String>) {
+    fn record(&self, result: &Result<(), StoreError>) {
         if let Ok(mut h) = self.health.lock() {
             h.online = result.is_ok();
-            h.last_error = result.as_ref().err().cloned();
+            h.last_failure = match result {
+                Ok(()) => None,
+                Err(StoreError::Sync { failure, .. }) => Some(failure.clone()),
+                Err(StoreError::Registry(_)) => Some(SyncFailure::BadRegistry),
+                Err(_) => Some(SyncFailure::ServerError { status: 0 }),
+            };
         }
     }
 }
@@ -69,14 +75,20 @@ pub fn start(db: PathBuf, device_name: String, handle: Arc<SyncHandle>) {
         .name("openptw-sync".into())
         .spawn(move || {
             let mut store: Option<Store> = None;
-            let mut delay = INTERVAL;
+            let mut backoff = INTERVAL;
             loop {
                 let result = round(&db, &device_name, &mut store, &handle);
-                match &result {
-                    Ok(false) => {} // not enrolled: nothing to do, nothing to show
-                    Ok(true) => delay = INTERVAL,
-                    Err(_) => delay = (delay * 2).min(MAX_BACKOFF),
-                }
+                let delay = match &result {
+                    Ok(_) => {
+                        backoff = INTERVAL;
+                        INTERVAL
+                    }
+                    Err(e) => {
+                        eprintln!("openptw: sync failed: {e}");
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        jittered(backoff)
+                    }
+                };
                 if !matches!(result, Ok(false)) {
                     handle.record(&result.map(|_| ()));
                 }
@@ -87,18 +99,27 @@ pub fn start(db: PathBuf, device_name: String, handle: Arc<SyncHandle>) {
         .unwrap_or_else(|e| eprintln!("openptw: the sync thread could not start: {e}"));
 }
 
+/// `delay` give or take a quarter, at random: tablets that lost the network together do not all
+/// come back at the same instant.
+fn jittered(delay: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut byte);
+    let quarter = delay / 4;
+    delay - quarter + quarter * 2 * u32::from(byte[0]) / 255
+}
+
 /// One round; `Ok(false)` when the device is not enrolled.
 fn round(
     db: &std::path::Path,
     name: &str,
     store: &mut Option<Store>,
     handle: &Arc<SyncHandle>,
-) -> Result<bool, String> {
+) -> Result<bool, StoreError> {
     if store.is_none() {
-        *store = Some(Store::open(db, name, Utc::now()).map_err(|e| e.to_string())?);
+        *store = Some(Store::open(db, name, Utc::now())?);
     }
     let Some(s) = store.as_mut() else { return Ok(false) };
-    if s.sync_server().map_err(|e| e.to_string())?.is_none() {
+    if s.sync_server()?.is_none() {
         return Ok(false);
     }
     handle.set_progress(Some(SyncProgress::default()));
@@ -111,9 +132,22 @@ fn round(
         }));
     });
     handle.set_progress(None);
-    let report = report.map_err(|e| e.to_string())?;
+    let report = report?;
     if !report.refused.is_empty() {
         eprintln!("openptw: the sync server refused {} change(s): {:?}", report.refused.len(), report.refused);
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jittered_backoff_stays_within_a_quarter_of_the_delay() {
+        let d = Duration::from_secs(60);
+        let samples: Vec<Duration> = (0..200).map(|_| jittered(d)).collect();
+        assert!(samples.iter().all(|s| *s >= d * 3 / 4 && *s <= d * 5 / 4), "{samples:?}");
+        assert!(samples.iter().any(|s| *s != samples[0]), "not all the same");
+    }
 }

@@ -118,17 +118,10 @@ fn tablets_editing_through_partitions_and_server_crashes_converge() {
     let mut devices: Vec<Store> = Vec::new();
     for i in 0..DEVICES {
         let name = format!("T-{i}");
-        let mut s = Store::open(&dir.path().join(format!("{name}.db")), &name, t).expect("open");
-        if i == 0 {
-            s.seed_demo(t).expect("seed");
-        }
-        s.enrol(&server.url, &server.enrol_code(&name)).expect("enrol");
-        s.sync_now(t).expect("plant");
-        s.sync_now(t).expect("key");
-        devices.push(s);
+        devices.push(server.tablet(&dir.path().join(format!("{name}.db")), &name, t));
     }
     for d in &mut devices {
-        d.sync_now(t).expect("everyone learns every key");
+        server.sync(d, t).expect("everyone learns every key");
     }
 
     let (mut edits, mut refused, mut syncs, mut failed_syncs) = (0, 0, 0, 0);
@@ -155,6 +148,7 @@ fn tablets_editing_through_partitions_and_server_crashes_converge() {
                 // Down for the rest of the round: these requests are refused at the door.
                 server.kill_nine();
             }
+            server.set_clock(now);
             let result = if crash_during && k == 0 {
                 // Killed while a tablet is mid-sync: the request in flight is dropped.
                 let device = &mut devices[d];
@@ -171,7 +165,7 @@ fn tablets_editing_through_partitions_and_server_crashes_converge() {
             syncs += 1;
             match result {
                 Ok(r) => assert!(r.refused.is_empty(), "round {round}: T-{d} had changes refused: {:?}", r.refused),
-                Err(StoreError::Sync(_)) => failed_syncs += 1,
+                Err(StoreError::Sync { .. }) => failed_syncs += 1,
                 Err(e) => panic!("round {round}: T-{d} sync failed: {e}"),
             }
         }
@@ -187,7 +181,7 @@ fn tablets_editing_through_partitions_and_server_crashes_converge() {
     // Everyone back in reach: two full rounds.
     for _ in 0..2 {
         for d in &mut devices {
-            let r = d.sync_now(now).expect("final sync");
+            let r = server.sync(d, now).expect("final sync");
             assert!(r.refused.is_empty(), "{:?}", r.refused);
         }
     }
@@ -200,8 +194,7 @@ fn tablets_editing_through_partitions_and_server_crashes_converge() {
     assert!(!permits.is_empty());
 
     // The server has everything: a tablet starting from zero ends with the same permits.
-    let mut fresh = server.tablet(&dir.path().join("fresh.db"), "fresh", false, now);
-    fresh.sync_now(now).expect("fresh pull");
+    let fresh = server.tablet(&dir.path().join("fresh.db"), "fresh", now);
     let ids = devices[0].document_ids().expect("ids");
     assert_eq!(fresh.document_ids().expect("ids"), ids);
     for id in ids.iter().filter(|id| id.parse::<PermitId>().is_ok()) {
@@ -210,10 +203,6 @@ fn tablets_editing_through_partitions_and_server_crashes_converge() {
         assert_eq!(fresh.permit(pid, now).expect("fresh"), devices[0].permit(pid, now).expect("T-0"), "{id}");
     }
     assert_eq!(fresh.list(&all()).expect("list"), permits);
-    // The org document differs only by the key the fresh tablet just added; once that is
-    // shared, everyone agrees on it too.
-    fresh.sync_now(now).expect("fresh pushes its key");
-    devices[0].sync_now(now).expect("T-0 learns it");
     assert_converged(&devices[0], &fresh, now, "T-0 and the fresh tablet");
 }
 
@@ -227,7 +216,7 @@ const PAGE: usize = 25;
 #[ignore = "child process of another test; it runs only when that test re-executes this binary"]
 fn pull_resume_child_device() {
     let Ok(db) = std::env::var(CHILD_ENV) else { return };
-    let mut store = Store::open(Path::new(&db), "B", t0()).expect("open B");
+    let mut store = open_tablet(Path::new(&db), "B", t0());
     let mut out = std::io::stdout().lock();
     let mut input = BufReader::new(std::io::stdin().lock()).lines();
     let one_page = SyncOptions { pull_max_changes: PAGE, max_requests: 1 };
@@ -252,26 +241,19 @@ fn a_tablet_killed_mid_pull_resumes_from_its_cursor_without_gaps_or_duplicates()
     let t = t0();
     let zhang = person("张伟");
 
-    let mut a = server.tablet(&dir.path().join("a.db"), "A", true, t);
-    a.sync_now(t).expect("A pushes the plant");
+    let mut a = server.tablet(&dir.path().join("a.db"), "A", t);
     let b_db = dir.path().join("b.db");
-    {
-        let mut b = Store::open(&b_db, "B", t).expect("open B");
-        b.enrol(&server.url, &server.enrol_code("B")).expect("enrol B");
-        b.sync_now(t).expect("B pulls the plant");
-        b.sync_now(t).expect("B pushes its key");
-        assert_eq!(b.pending_changes().expect("outbox"), 0);
-    }
-    a.sync_now(t).expect("A learns B's key");
+    drop(server.tablet(&b_db, "B", t));
+    server.sync(&mut a, t).expect("A learns B's key");
 
     // The backlog: one change per permit, so the permits B holds count the changes it applied.
     for i in 0..BACKLOG {
         a.create_permit(zhang, hot_work(&a, &format!("积压 {i}"), t), t).expect("create");
     }
-    let pushed = a.sync_now(t).expect("A pushes the backlog");
+    let pushed = server.sync(&mut a, t).expect("A pushes the backlog");
     assert_eq!(pushed.acked, BACKLOG);
     let permits_on = |path: &Path| {
-        let s = Store::open(path, "B", t).expect("open B");
+        let s = open_tablet(path, "B", t);
         s.document_ids().expect("ids").iter().filter(|id| id.parse::<PermitId>().is_ok()).count()
     };
     assert_eq!(permits_on(&b_db), 0);
@@ -310,8 +292,9 @@ fn a_tablet_killed_mid_pull_resumes_from_its_cursor_without_gaps_or_duplicates()
     assert!(kept < BACKLOG, "the kill landed before the end of the pull (kept {kept})");
 
     // A new process finishes the pull from the saved cursor.
-    let mut b = Store::open(&b_db, "B", t).expect("reopen B");
-    let rest = b.sync_now_with(t, SyncOptions { pull_max_changes: PAGE, ..SyncOptions::default() }).expect("resume");
+    let mut b = open_tablet(&b_db, "B", t);
+    let rest =
+        server.sync_with(&mut b, t, SyncOptions { pull_max_changes: PAGE, ..SyncOptions::default() }).expect("resume");
     println!("killed after {pages} pages, {kept} changes kept; resumed: {rest:?}");
     assert_eq!(rest.pulled, rest.applied, "nothing already kept was sent again");
     assert_eq!(kept + rest.applied, BACKLOG, "every change applied exactly once");
@@ -333,11 +316,11 @@ fn a_server_restored_from_an_old_backup_gets_every_acknowledged_change_back_from
     let mut server = Server::start(&data);
     let t = t0();
     let zhang = person("张伟");
-    let mut a = server.tablet(&dir.path().join("a.db"), "T-07", true, t);
-    let mut b = server.tablet(&dir.path().join("b.db"), "T-08", false, t);
+    let mut a = server.tablet(&dir.path().join("a.db"), "T-07", t);
+    let mut b = server.tablet(&dir.path().join("b.db"), "T-08", t);
     for _ in 0..2 {
-        a.sync_now(t).expect("A");
-        b.sync_now(t).expect("B");
+        server.sync(&mut a, t).expect("A");
+        server.sync(&mut b, t).expect("B");
     }
 
     // Nightly backup, taken with the server stopped.
@@ -352,10 +335,10 @@ fn a_server_restored_from_an_old_backup_gets_every_acknowledged_change_back_from
         a.act(zhang, p, Action::Submit, t).expect("submit");
         ids.push(p);
     }
-    a.sync_now(t).expect("A pushes");
-    b.sync_now(t).expect("B pulls");
+    server.sync(&mut a, t).expect("A pushes");
+    server.sync(&mut b, t).expect("B pulls");
     b.act(person("刘洋"), ids[0], Action::Approve { comment: "同意".into() }, t).expect("approve on B");
-    assert_eq!(b.sync_now(t).expect("B pushes").acked, 1);
+    assert_eq!(server.sync(&mut b, t).expect("B pushes").acked, 1);
     assert_eq!((a.pending_changes().expect("A"), b.pending_changes().expect("B")), (0, 0), "all acknowledged");
 
     // The disk dies; IT restores last night's backup and gives it a new epoch.
@@ -367,16 +350,16 @@ fn a_server_restored_from_an_old_backup_gets_every_acknowledged_change_back_from
     server.restart();
 
     // Each tablet notices the new epoch, sends everything it holds, and starts pulling cold.
-    let ra = a.sync_now(t).expect("A after the restore");
+    let ra = server.sync(&mut a, t).expect("A after the restore");
     assert!(ra.requeued > 0 && ra.refused.is_empty(), "{ra:?}");
-    let rb = b.sync_now(t).expect("B after the restore");
+    let rb = server.sync(&mut b, t).expect("B after the restore");
     assert!(rb.requeued > 0 && rb.refused.is_empty(), "{rb:?}");
-    a.sync_now(t).expect("A");
+    server.sync(&mut a, t).expect("A");
     assert_converged(&a, &b, t, "after the restore");
 
     // A new tablet gets everything from the restored server alone.
-    let mut c = server.tablet(&dir.path().join("c.db"), "T-09", false, t);
-    c.sync_now(t).expect("C");
+    let mut c = server.tablet(&dir.path().join("c.db"), "T-09", t);
+    server.sync(&mut c, t).expect("C");
     for p in &ids {
         assert_eq!(c.permit(*p, t).expect("on C"), a.permit(*p, t).expect("on A"), "permit {p}");
     }

@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ptw_core::sync::ErrorBody;
+use ptw_core::sync::{ErrorBody, ErrorKind};
 use ptw_core::DeviceId;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -26,6 +26,14 @@ pub enum Error {
     CodeUsed,
     #[error("this enrolment code has expired (codes last 24 hours); ask IT to print a new one")]
     CodeExpired,
+    #[error("too many attempts from this address; wait a minute and try again")]
+    RateLimited,
+    /// The admin person's credentials or role do not allow the change.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// Another writer appended to the registry log first; the caller re-reads and retries.
+    #[error("the registry log moved on while this change was written; try again")]
+    RegistryConflict,
     /// The request could not be read (bad JSON, bad query, body too large…).
     #[error("{message}")]
     BadRequest { status: StatusCode, message: String },
@@ -46,10 +54,33 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::MissingToken | Error::UnknownToken => StatusCode::UNAUTHORIZED,
-            Error::Revoked { .. } | Error::CodeUnknown | Error::CodeUsed | Error::CodeExpired => StatusCode::FORBIDDEN,
+            Error::Revoked { .. }
+            | Error::CodeUnknown
+            | Error::CodeUsed
+            | Error::CodeExpired
+            | Error::NotAllowed(_) => StatusCode::FORBIDDEN,
+            Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::BadRequest { status, .. } => *status,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::RegistryConflict => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The failure as data, for the device to act on.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::MissingToken | Error::UnknownToken => ErrorKind::NotEnrolled,
+            Error::Revoked { .. } => ErrorKind::DeviceRevoked,
+            Error::CodeUnknown => ErrorKind::EnrolCodeUnknown,
+            Error::CodeUsed => ErrorKind::EnrolCodeUsed,
+            Error::CodeExpired => ErrorKind::EnrolCodeExpired,
+            Error::RateLimited => ErrorKind::RateLimited,
+            Error::NotAllowed(_) => ErrorKind::NotAllowed,
+            Error::BadRequest { status, .. } if *status == StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::TooLarge,
+            Error::BadRequest { .. } => ErrorKind::BadRequest,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::RegistryConflict | Error::Database(_) | Error::Internal(_) => ErrorKind::Internal,
         }
     }
 }
@@ -63,13 +94,15 @@ impl From<rusqlite::Error> for Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
+        let kind = self.kind();
         let error = if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
+            tracing::error!(error = ?self.to_string(), "request failed");
             "the sync server hit an internal error; your changes are kept on the device, try again later".to_owned()
         } else {
-            tracing::info!(error = %self, status = status.as_u16(), "request refused");
+            // Debug formatting escapes what a client sent (a newline cannot forge a log line).
+            tracing::info!(error = ?self.to_string(), status = status.as_u16(), "request refused");
             self.to_string()
         };
-        (status, Json(ErrorBody { error })).into_response()
+        (status, Json(ErrorBody { kind, error })).into_response()
     }
 }

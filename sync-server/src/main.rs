@@ -1,30 +1,47 @@
-//! `ptw-sync-server`: the sync hub and its admin CLI — `serve`, and `device enrol | list | revoke`
-//! for IT. Settings come from the command line, then `PTW_SYNC_*` environment variables, then the
-//! configuration file.
+//! `ptw-sync-server`: the sync hub and its admin CLI — `serve`; `device enrol | list | revoke`,
+//! `user add | list | pin | freeze | unfreeze` and `demo seed` (registry changes the server
+//! signs); `tls init`; `epoch show | rotate`. Settings come from the command line, then
+//! `PTW_SYNC_*` environment variables, then the configuration file.
 
 use std::io::{IsTerminal, Write};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use ptw_sync_server::secret::{new_enrol_code, normalise_code, sha256_hex, ENROL_CODE_LIFETIME_MS};
+use ptw_core::authority::RegistryOp;
+use ptw_core::sync::EnrolQr;
+use ptw_core::{DeviceId, PersonId, Role};
+use ptw_sync_server::registry::ServerRegistry;
+use ptw_sync_server::secret::{load_or_create_key, new_enrol_code, normalise_code, sha256_hex, ENROL_CODE_LIFETIME_MS};
 use ptw_sync_server::storage::postgres::PostgresStorage;
 use ptw_sync_server::storage::sqlite::SqliteStorage;
 use ptw_sync_server::storage::{NewEnrolCode, Storage};
+use ptw_sync_server::tls::TlsFiles;
 use ptw_sync_server::{now_ms, AppState, Config, DEFAULT_BIND};
+
+/// How long a device restored from a backup may push back other devices' changes after `epoch
+/// rotate` (see `Storage::recovery_until_ms`).
+const RECOVERY_WINDOW_MS: i64 = 72 * 60 * 60 * 1000;
 
 #[derive(Debug, Parser)]
 #[command(name = "ptw-sync-server", version, about = "openptw sync server and admin CLI")]
 struct Cli {
-    /// Where the server keeps its database.
+    /// Where the server keeps its database (SQLite), its key and its TLS certificate.
     #[arg(long, global = true, env = "PTW_SYNC_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Use this PostgreSQL database instead of SQLite in the data directory (postgres://user@host/db).
     #[arg(long, global = true, env = "PTW_SYNC_DATABASE_URL", value_name = "URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// The server's registry key file [default: <data dir>/server-key].
+    #[arg(long, global = true, env = "PTW_SYNC_KEY_FILE", value_name = "FILE")]
+    key_file: Option<PathBuf>,
     /// Configuration file (TOML).
     #[arg(long, global = true, env = "PTW_SYNC_CONFIG", value_name = "TOML")]
     config: Option<PathBuf>,
+    /// Testing only: read the server's clock from this file (Unix milliseconds) instead of the
+    /// system's.
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
+    fake_clock_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,6 +59,21 @@ enum Command {
         #[command(subcommand)]
         command: DeviceCommand,
     },
+    /// Add, list, freeze people; set PINs.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The demo plant.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+    /// The server's TLS certificate.
+    Tls {
+        #[command(subcommand)]
+        command: TlsCommand,
+    },
     /// The database's epoch, which tells devices whether they talk to the same database.
     Epoch {
         #[command(subcommand)]
@@ -55,7 +87,8 @@ enum EpochCommand {
     Show,
     /// Make a new epoch. Run it (server stopped) after restoring the database from a backup:
     /// each device then sends everything it holds again and pulls anew, so the changes the
-    /// backup lacks come back from the tablets.
+    /// backup lacks come back from the tablets (for 72 hours, devices may also send back
+    /// other devices' changes).
     Rotate,
 }
 
@@ -66,20 +99,144 @@ enum DeviceCommand {
         /// The device's name as IT knows it, e.g. T-07.
         #[arg(long)]
         name: String,
-        /// The server address the device should use, put in the QR [default: http://<bind>].
+        /// The server address the device should use, put in the QR [default: https://<bind>
+        /// with TLS, http://<bind> without].
         #[arg(long)]
         url: Option<String>,
+        /// Enrol this device again (a reinstalled tablet): using the code revokes it and enrols
+        /// the new key under a new id.
+        #[arg(long, value_name = "DEVICE ID")]
+        replaces: Option<DeviceId>,
         /// Also write the QR as a PNG image to FILE (to print a label for the device).
         #[arg(long, value_name = "FILE")]
         png: Option<PathBuf>,
     },
     /// List enrolled devices.
     List,
-    /// Revoke a device: it can no longer push or pull, and its new signatures are refused.
+    /// Revoke a device: it can no longer push or pull, and its signatures from now on count for
+    /// nothing.
     Revoke {
         #[arg(long)]
-        id: ptw_core::DeviceId,
+        id: DeviceId,
+        #[arg(long, default_value = "revoked by IT")]
+        reason: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a person (or change their name, title or roles).
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        title: String,
+        /// Role codes from the catalog, comma-separated, e.g. guardian,gas_tester.
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Their PIN (at least the digits the plant's settings ask, 6 outside the demo).
+        #[arg(long)]
+        pin: Option<String>,
+        /// An existing person's id, to change them.
+        #[arg(long)]
+        id: Option<PersonId>,
+    },
+    List,
+    /// Set a person's PIN.
+    Pin {
+        #[arg(long)]
+        id: PersonId,
+        #[arg(long)]
+        pin: String,
+    },
+    /// Freeze an account (R-FREEZE): from now on nothing it signs counts.
+    Freeze {
+        #[arg(long)]
+        id: PersonId,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a freeze.
+    Unfreeze {
+        #[arg(long)]
+        id: PersonId,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Seed the demo plant (people, PINs, locations, the GB 30871 catalog) into an empty
+    /// registry; does nothing on one that has a plant already.
+    Seed,
+}
+
+#[derive(Debug, Subcommand)]
+enum TlsCommand {
+    /// Make a self-signed certificate in the data directory for these host names and
+    /// addresses (localhost is always included); prints its fingerprint.
+    Init {
+        #[arg(long = "host", value_name = "NAME OR IP")]
+        hosts: Vec<String>,
+    },
+    /// Print the fingerprint tablets pin.
+    Fingerprint,
+}
+
+struct Ctx {
+    config: Config,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    key_file: Option<PathBuf>,
+}
+
+impl Ctx {
+    fn storage(&self) -> anyhow::Result<Arc<dyn Storage>> {
+        if let Some(url) = &self.database_url {
+            // The URL may hold a password: it is not repeated in the message.
+            return Ok(Arc::new(
+                PostgresStorage::connect(url).context("opening the PostgreSQL database (database_url)")?,
+            ));
+        }
+        let dir = self.data_dir()?;
+        Ok(Arc::new(
+            SqliteStorage::open_dir(dir).with_context(|| format!("opening the database in {}", dir.display()))?,
+        ))
+    }
+
+    fn data_dir(&self) -> anyhow::Result<&PathBuf> {
+        self.data_dir
+            .as_ref()
+            .context("no data directory: pass --data-dir DIR, or set PTW_SYNC_DATA_DIR, or data_dir in the config file")
+    }
+
+    fn key(&self) -> anyhow::Result<ed25519_zebra::SigningKey> {
+        let path = match (&self.key_file, &self.data_dir) {
+            (Some(f), _) => f.clone(),
+            (None, Some(d)) => d.join("server-key"),
+            (None, None) => bail!(
+                "no server key: pass --key-file FILE (or server_key_file in the config file) — with PostgreSQL \
+                 the key is not kept in the database"
+            ),
+        };
+        load_or_create_key(&path).with_context(|| format!("the server key {}", path.display()))
+    }
+
+    fn registry(&self, storage: &dyn Storage) -> anyhow::Result<ServerRegistry> {
+        Ok(ServerRegistry::open(storage, self.key()?, now_ms())?)
+    }
+
+    fn tls(&self) -> anyhow::Result<Option<TlsFiles>> {
+        TlsFiles::find(self.config.tls_cert.as_deref(), self.config.tls_key.as_deref(), self.data_dir.as_deref())
+    }
+
+    fn bind(&self, bind: Option<SocketAddr>) -> anyhow::Result<SocketAddr> {
+        Ok(match bind.or(self.config.bind) {
+            Some(addr) => addr,
+            None => DEFAULT_BIND.parse()?,
+        })
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -94,57 +251,97 @@ fn main() -> anyhow::Result<()> {
         .init();
 
     let cli = Cli::parse();
+    if let Some(path) = cli.fake_clock_file.clone() {
+        ptw_sync_server::use_clock_file(path);
+    }
     let config = match &cli.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    let data_dir = cli.data_dir.clone().or(config.data_dir.clone());
-    let database_url = cli.database_url.clone().or(config.database_url.clone());
-    let open = || -> anyhow::Result<Arc<dyn Storage>> {
-        if let Some(url) = &database_url {
-            // The URL may hold a password: it is not repeated in the message.
-            return Ok(Arc::new(
-                PostgresStorage::connect(url).context("opening the PostgreSQL database (database_url)")?,
-            ));
-        }
-        let Some(dir) = &data_dir else {
-            bail!(
-                "no database: pass --data-dir DIR (SQLite) or --database-url postgres://… (PostgreSQL), or set \
-                 PTW_SYNC_DATA_DIR / PTW_SYNC_DATABASE_URL, or data_dir / database_url in the config file"
-            )
-        };
-        Ok(Arc::new(
-            SqliteStorage::open_dir(dir).with_context(|| format!("opening the database in {}", dir.display()))?,
-        ))
-    };
-    let bind_of = |bind: Option<SocketAddr>| -> anyhow::Result<SocketAddr> {
-        Ok(match bind.or(config.bind) {
-            Some(addr) => addr,
-            None => DEFAULT_BIND.parse()?,
-        })
+    let ctx = Ctx {
+        data_dir: cli.data_dir.clone().or(config.data_dir.clone()),
+        database_url: cli.database_url.clone().or(config.database_url.clone()),
+        key_file: cli.key_file.clone().or(config.server_key_file.clone()),
+        config,
     };
 
     match cli.command {
-        Command::Serve { bind } => {
-            let bind = bind_of(bind)?;
-            let state = AppState::new(open()?)?;
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
-                let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
-                let mut out = std::io::stdout();
-                writeln!(out, "listening on {}", listener.local_addr()?)?;
-                out.flush()?;
-                ptw_sync_server::serve(listener, state).await
-            })
+        Command::Serve { bind } => serve(&ctx, bind),
+        Command::Device { command } => device(&ctx, command),
+        Command::User { command } => user(&ctx, command),
+        Command::Demo { command: DemoCommand::Seed } => demo_seed(&ctx),
+        Command::Tls { command: TlsCommand::Init { hosts } } => {
+            let files = ptw_sync_server::tls::init(ctx.data_dir()?, &hosts)?;
+            println!("certificate: {}", files.cert.display());
+            println!("fingerprint: {}", files.fingerprint()?);
+            Ok(())
         }
-        Command::Device { command: DeviceCommand::Enrol { name, url, png } } => {
+        Command::Tls { command: TlsCommand::Fingerprint } => {
+            let files = ctx.tls()?.context("no TLS certificate: run `ptw-sync-server tls init` first")?;
+            println!("{}", files.fingerprint()?);
+            Ok(())
+        }
+        Command::Epoch { command: EpochCommand::Show } => {
+            println!("{}", ctx.storage()?.epoch()?);
+            Ok(())
+        }
+        Command::Epoch { command: EpochCommand::Rotate } => {
+            let store = ctx.storage()?;
+            let old = store.epoch()?;
+            let new = store.rotate_epoch()?;
+            store.set_recovery_until_ms(now_ms().saturating_add(RECOVERY_WINDOW_MS))?;
+            println!("new epoch {new} (was {old}); restart the server: devices will resend what they hold");
+            Ok(())
+        }
+    }
+}
+
+fn serve(ctx: &Ctx, bind: Option<SocketAddr>) -> anyhow::Result<()> {
+    let bind = ctx.bind(bind)?;
+    let tls = ctx.tls()?;
+    if tls.is_none() && !bind.ip().is_loopback() {
+        bail!(
+            "{bind} is not a loopback address and there is no TLS certificate: tablets refuse plain HTTP on the \
+             network. Run `ptw-sync-server tls init --host <this server's name or IP>` first, or give tls_cert and \
+             tls_key in the config file"
+        );
+    }
+    let acceptor = tls.as_ref().map(TlsFiles::acceptor).transpose()?;
+    let state = AppState::new(ctx.storage()?, ctx.key()?)?;
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+        let mut out = std::io::stdout();
+        writeln!(out, "listening on {}", listener.local_addr()?)?;
+        out.flush()?;
+        ptw_sync_server::serve::serve(listener, state, acceptor).await
+    })
+}
+
+fn device(ctx: &Ctx, command: DeviceCommand) -> anyhow::Result<()> {
+    match command {
+        DeviceCommand::Enrol { name, url, replaces, png } => {
+            let store = ctx.storage()?;
+            let registry = ctx.registry(store.as_ref())?;
+            if let Some(old) = replaces {
+                anyhow::ensure!(
+                    registry.current().device(old).is_some(),
+                    "no device {old} is enrolled; see `ptw-sync-server device list`"
+                );
+            }
+            let tls = ctx.tls()?;
             let url = match url {
                 Some(url) => url,
-                None => format!("http://{}", bind_of(None)?),
+                None => format!("{}://{}", if tls.is_some() { "https" } else { "http" }, ctx.bind(None)?),
             };
-            let store = open()?;
             let code = new_enrol_code();
-            let payload = ptw_core::sync::enrol_qr_text(&url, &code);
-            let qr = qrcode::QrCode::new(payload.as_bytes()).context("making the QR code")?;
+            let qr_text = EnrolQr {
+                url: url.clone(),
+                code: code.clone(),
+                server_key: Some(registry.public_key()),
+                tls_fingerprint: tls.as_ref().map(TlsFiles::fingerprint).transpose()?,
+            }
+            .text();
+            let qr = qrcode::QrCode::new(qr_text.as_bytes()).context("making the QR code")?;
             // The image first: a file that cannot be written stops the command before a code exists.
             if let Some(path) = &png {
                 write_qr_png(&qr, path)?;
@@ -153,6 +350,7 @@ fn main() -> anyhow::Result<()> {
                 code_hash: sha256_hex(&normalise_code(&code)),
                 name: name.clone(),
                 expires_ms: now_ms().saturating_add(ENROL_CODE_LIFETIME_MS),
+                replaces,
             });
             if let Err(e) = stored {
                 // No label for a code the server does not know.
@@ -169,45 +367,103 @@ fn main() -> anyhow::Result<()> {
             println!("{picture}");
             println!("Enrolment code for {name}: {code}");
             println!("Server: {url}");
-            println!("QR text: {payload}");
+            println!("QR text: {qr_text}");
             if let Some(path) = &png {
                 println!("QR image: {}", path.display());
             }
-            println!("Scan the QR in the openptw app, or type the code. It works once, for 24 hours.");
+            println!("Scan the QR in the openptw app. It works once, for 24 hours.");
             Ok(())
         }
-        Command::Device { command: DeviceCommand::List } => {
-            let store = open()?;
-            let devices = store.devices()?;
-            if devices.is_empty() {
+        DeviceCommand::List => {
+            let store = ctx.storage()?;
+            let registry = ctx.registry(store.as_ref())?.current();
+            if registry.devices.is_empty() {
                 println!("no devices enrolled");
             }
-            for d in devices {
-                let state = if d.revoked { "revoked" } else { "active" };
+            for d in &registry.devices {
+                let state = if d.is_revoked() { "revoked" } else { "active" };
                 println!("{}\t{}\t{}\tenrolled_ms={}", d.id, d.name, state, d.enrolled_ms);
             }
             Ok(())
         }
-        Command::Device { command: DeviceCommand::Revoke { id } } => {
-            let store = open()?;
-            if !store.revoke(id)? {
-                bail!("no device {id} is enrolled; see `ptw-sync-server device list`");
-            }
-            println!("device {id} revoked; it can no longer sync");
-            Ok(())
-        }
-        Command::Epoch { command: EpochCommand::Show } => {
-            println!("{}", open()?.epoch()?);
-            Ok(())
-        }
-        Command::Epoch { command: EpochCommand::Rotate } => {
-            let store = open()?;
-            let old = store.epoch()?;
-            let new = store.rotate_epoch()?;
-            println!("new epoch {new} (was {old}); restart the server: devices will resend what they hold");
+        DeviceCommand::Revoke { id, reason } => {
+            let store = ctx.storage()?;
+            let registry = ctx.registry(store.as_ref())?;
+            anyhow::ensure!(
+                registry.current().device(id).is_some(),
+                "no device {id} is enrolled; see `ptw-sync-server device list`"
+            );
+            registry.append(store.as_ref(), vec![RegistryOp::RevokeDevice { device: id, reason }], now_ms())?;
+            println!("device {id} revoked; it can no longer sync, and nothing it signs from now on counts");
             Ok(())
         }
     }
+}
+
+fn user(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
+    let store = ctx.storage()?;
+    let registry = ctx.registry(store.as_ref())?;
+    let now = now_ms();
+    match command {
+        UserCommand::Add { name, title, roles, pin, id } => {
+            let id = id.unwrap_or_else(|| PersonId(ptw_sync_server::secret::new_device_id(now)));
+            let mut ops =
+                vec![RegistryOp::PutPerson { id, name, title, roles: roles.iter().map(|r| Role::new(r)).collect() }];
+            if let Some(pin) = pin {
+                ops.push(RegistryOp::SetPin {
+                    person: id,
+                    pin_hash: ptw_sync_server::admin::hash_pin(&pin, &registry.current())?,
+                });
+            }
+            registry.append(store.as_ref(), ops, now)?;
+            println!("{id}");
+        }
+        UserCommand::List => {
+            let r = registry.current();
+            for p in &r.people {
+                let roles: Vec<&str> = p.roles.iter().map(Role::as_str).collect();
+                let frozen = if p.frozen_since_ms.is_some() { "\tfrozen" } else { "" };
+                println!("{}\t{}\t{}\t{}{frozen}", p.id, p.name, p.title, roles.join(","));
+            }
+        }
+        UserCommand::Pin { id, pin } => {
+            let pin_hash = ptw_sync_server::admin::hash_pin(&pin, &registry.current())?;
+            registry.append(store.as_ref(), vec![RegistryOp::SetPin { person: id, pin_hash }], now)?;
+            println!("PIN of {id} set");
+        }
+        UserCommand::Freeze { id, reason } => {
+            registry.append(store.as_ref(), vec![RegistryOp::Freeze { person: id, reason }], now)?;
+            println!("{id} frozen: nothing they sign from now on counts");
+        }
+        UserCommand::Unfreeze { id, reason } => {
+            registry.append(store.as_ref(), vec![RegistryOp::Unfreeze { person: id, reason }], now)?;
+            println!("{id} unfrozen");
+        }
+    }
+    Ok(())
+}
+
+fn demo_seed(ctx: &Ctx) -> anyhow::Result<()> {
+    let store = ctx.storage()?;
+    let registry = ctx.registry(store.as_ref())?;
+    if !registry.current().people.is_empty() {
+        println!("the registry holds a plant already; nothing seeded");
+        return Ok(());
+    }
+    let plant = ptw_core::demo::DemoPlant::load()?;
+    let mut failure = None;
+    let ops = plant.registry_ops(|pin| {
+        ptw_sync_server::admin::hash_pin_unchecked(pin).unwrap_or_else(|e| {
+            failure = Some(e);
+            String::new()
+        })
+    })?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    let entries = registry.append(store.as_ref(), ops, now_ms())?;
+    println!("seeded the demo plant: {} registry entries", entries.len());
+    Ok(())
 }
 
 /// Pixels per side of the PNG at least: a QR that prints sharp on a label.

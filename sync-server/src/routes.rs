@@ -1,13 +1,13 @@
-//! The HTTP handlers of the sync protocol (`ptw_core::sync`): enrol, push, pull, cold start and
-//! blobs (photos and signature images by SHA-256). Each one reads its input, runs the blocking
-//! storage work off the async threads and maps the outcome; the rules live in [`crate::push`]
-//! and the persistence in [`crate::storage`].
+//! The HTTP handlers of the sync protocol (`ptw_core::sync`): enrol, push, pull, cold start,
+//! the registry log and blobs (photos and signature images by SHA-256). Each one checks its
+//! input — ids, hashes, cursors — before anything reaches storage (bad input is a 4xx, never a
+//! 5xx), runs the blocking work off the async threads and maps the outcome; the rules live in
+//! [`crate::judge`] and the persistence in [`crate::storage`].
 
 use crate::auth::Device;
 use crate::error::{Error, Result};
-use crate::push::{judge, Verdict};
 use crate::secret::{new_token, normalise_code, sha256_hex};
-use crate::storage::{NewChange, NewDevice};
+use crate::serve::ClientAddr;
 use crate::{blocking, now_ms, AppState, Health};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
@@ -15,13 +15,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
+use ptw_core::authority::SignedEntry;
 use ptw_core::sync::{
     blob_hash, blob_mime_problem, is_blob_hash, BlobsMissingRequest, BlobsMissingResponse, EnrolRequest, EnrolResponse,
-    PullResponse, PushRequest, PushResponse, Refusal, SnapshotResponse, MAX_BLOB_BYTES, MAX_BLOB_QUERY,
+    PullResponse, PushRequest, PushResponse, RegistryPage, SnapshotResponse, MAX_BLOB_BYTES, MAX_BLOB_QUERY,
+    MAX_REGISTRY_PAGE, PERMIT_KIND,
 };
 use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
 
 /// Changes in a pull page when the device does not say (and the most it may ask for).
 pub const MAX_PULL_CHANGES: usize = 500;
@@ -45,21 +46,65 @@ fn json_body<T>(body: std::result::Result<Json<T>, JsonRejection>) -> Result<T> 
     body.map(|Json(t)| t).map_err(|r| Error::BadRequest { status: r.status(), message: r.body_text() })
 }
 
+fn query<T>(q: std::result::Result<Query<T>, QueryRejection>) -> Result<T> {
+    q.map(|Query(t)| t).map_err(|r| Error::BadRequest { status: r.status(), message: r.body_text() })
+}
+
+/// `POST /api/devices/enrol`: a device registers its key with a one-time code. The server gives
+/// the id; a code is spent once; attempts are limited per address.
 pub async fn enrol(
     State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
     body: std::result::Result<Json<EnrolRequest>, JsonRejection>,
 ) -> Result<Json<EnrolResponse>> {
+    state.limits.enrolment(client.map(|Extension(ClientAddr(a))| a.ip()), now_ms())?;
     let req = json_body(body)?;
-    if req.public_key.len() != 64 || hex::decode(&req.public_key).is_err() {
+    if !ptw_core::signature::is_public_key(&req.public_key) {
         return Err(Error::bad_request("public_key must be the 64 hex digits of an Ed25519 public key"));
     }
+    if req.code.len() > 64 {
+        return Err(Error::CodeUnknown);
+    }
     let token = new_token();
-    let device = NewDevice { id: req.device_id, public_key: req.public_key, token_hash: sha256_hex(&token) };
+    let token_hash = sha256_hex(&token);
     let code_hash = sha256_hex(&normalise_code(&req.code));
     let storage = state.storage.clone();
-    let record = blocking(move || storage.enrol(&code_hash, &device, now_ms())).await?;
-    tracing::info!(device = %record.id, name = %record.name, reported_name = %req.name, "device enrolled");
-    Ok(Json(EnrolResponse { device_token: token, epoch: state.epoch.to_string() }))
+    let registry = state.registry.clone();
+    let public_key = req.public_key.to_ascii_lowercase();
+    let (device_id, name) = blocking(move || {
+        let now = now_ms();
+        let code = storage.enrol_code(&code_hash)?.ok_or(Error::CodeUnknown)?;
+        if code.used_ms.is_some() {
+            return Err(Error::CodeUsed);
+        }
+        if code.expires_ms <= now {
+            return Err(Error::CodeExpired);
+        }
+        let id = registry.enrol(storage.as_ref(), &code_hash, &code, &public_key, &token_hash, now)?;
+        Ok((id, code.name))
+    })
+    .await?;
+    tracing::info!(device = %device_id, name = ?name, "device enrolled");
+    Ok(Json(EnrolResponse {
+        device_id,
+        name,
+        device_token: token,
+        epoch: state.epoch.to_string(),
+        server_key: state.registry.public_key(),
+    }))
+}
+
+/// A change hash as the server keeps it: lower-case hex, or the request is refused.
+fn normalised_hash(hash: &str) -> Result<String> {
+    let lower = hash.to_ascii_lowercase();
+    if lower.len() == 64 && lower.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(lower)
+    } else {
+        Err(Error::bad_request(format!(
+            "{:?} is not a change hash (64 hex digits)",
+            lower.chars().take(80).collect::<String>()
+        )))
+    }
 }
 
 pub async fn push(
@@ -67,61 +112,32 @@ pub async fn push(
     Device(device): Device,
     body: std::result::Result<Json<PushRequest>, JsonRejection>,
 ) -> Result<Json<PushResponse>> {
-    let req = json_body(body)?;
+    let mut req = json_body(body)?;
     if req.changes.len() > MAX_PUSH_CHANGES {
         return Err(Error::bad_request(format!(
             "a push holds at most {MAX_PUSH_CHANGES} changes; send the outbox in smaller batches"
         )));
     }
-    let storage = state.storage.clone();
-    let epoch = state.epoch.clone();
-    let (response, accepted) = blocking(move || {
-        let hashes: Vec<String> = req.changes.iter().map(|c| c.hash.clone()).collect();
-        let known = storage.known_changes(&hashes)?;
-        let mut keys: HashMap<_, _> = HashMap::new();
-        let mut lists: HashMap<String, HashSet<String>> = HashMap::new();
-        let mut response = PushResponse { epoch: epoch.to_string(), ..PushResponse::default() };
-        let mut accepted = Vec::new();
-        let mut acked_here = HashSet::new();
-        for change in req.changes {
-            if known.contains(&change.hash) || acked_here.contains(&change.hash) {
-                if acked_here.insert(change.hash.clone()) {
-                    response.acked.push(change.hash);
-                }
-                continue;
-            }
-            if !lists.contains_key(&change.doc_id) {
-                lists.insert(change.doc_id.clone(), storage.event_lists(&change.doc_id)?);
-            }
-            let doc_lists = lists.entry(change.doc_id.clone()).or_default();
-            let mut lookup = |id| match keys.get(&id) {
-                Some(found) => Ok(Clone::clone(found)),
-                None => {
-                    let found = storage.device(id)?;
-                    keys.insert(id, found.clone());
-                    Ok(found)
-                }
-            };
-            match judge(&change, doc_lists, &mut lookup)? {
-                Verdict::Accept { new_event_lists } => {
-                    doc_lists.extend(new_event_lists.iter().cloned());
-                    acked_here.insert(change.hash.clone());
-                    response.acked.push(change.hash.clone());
-                    accepted.push(NewChange { change, device_id: device.id, new_event_lists });
-                }
-                Verdict::Refuse { reason } => {
-                    tracing::warn!(device = %device.id, hash = %change.hash, %reason, "change refused");
-                    response.refused.push(Refusal { hash: change.hash, reason });
-                }
-            }
-        }
-        Ok((response, accepted))
-    })
-    .await?;
-    // Acknowledged only once durable (the writer commits waiting pushes together).
-    state.writer.store(accepted).await?;
+    for c in &mut req.changes {
+        c.hash = normalised_hash(&c.hash)?;
+    }
+    let response = state.writer.push(device.id, req.changes).await?;
     tracing::info!(device = %device.id, acked = response.acked.len(), refused = response.refused.len(), "push");
     Ok(Json(response))
+}
+
+/// The registry entries after `after` for a page (at most [`MAX_REGISTRY_PAGE`]), and whether
+/// more wait.
+fn registry_part(state: &AppState, after: Option<u64>) -> Result<(Vec<SignedEntry>, bool)> {
+    let registry = state.registry.current();
+    let head = registry.head.as_ref().map(|h| h.seq);
+    if head.is_some() && after >= head {
+        return Ok((Vec::new(), false));
+    }
+    let mut entries = state.storage.registry_entries(after, MAX_REGISTRY_PAGE + 1)?;
+    let more = entries.len() > MAX_REGISTRY_PAGE;
+    entries.truncate(MAX_REGISTRY_PAGE);
+    Ok((entries, more))
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,21 +146,37 @@ pub struct PullQuery {
     since: i64,
     max_changes: Option<usize>,
     max_bytes: Option<usize>,
+    registry_after: Option<u64>,
 }
 
 pub async fn pull(
     State(state): State<AppState>,
     Device(_device): Device,
-    query: std::result::Result<Query<PullQuery>, QueryRejection>,
+    q: std::result::Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Json<PullResponse>> {
-    let Query(q) = query.map_err(|r| Error::BadRequest { status: r.status(), message: r.body_text() })?;
+    let q = query(q)?;
     let max_changes = q.max_changes.unwrap_or(MAX_PULL_CHANGES).clamp(1, MAX_PULL_CHANGES);
     let max_bytes = q.max_bytes.unwrap_or(MAX_PULL_BYTES).clamp(1, MAX_PULL_BYTES);
-    let since = q.since.max(0);
-    let storage = state.storage.clone();
-    let page = blocking(move || storage.changes_since(since, max_changes, max_bytes)).await?;
-    let next_cursor = page.changes.last().map_or(since, |c| c.seq);
-    Ok(Json(PullResponse { epoch: state.epoch.to_string(), changes: page.changes, next_cursor, more: page.more }))
+    let st = state.clone();
+    let response = blocking(move || {
+        st.registry.refresh(st.storage.as_ref())?;
+        let (registry, registry_more) = registry_part(&st, q.registry_after)?;
+        // A cursor beyond the newest change is not echoed back: a device must not skip the
+        // numbers handed out next.
+        let since = q.since.clamp(0, st.storage.max_seq()?);
+        let page = st.storage.changes_since(since, max_changes, max_bytes)?;
+        let next_cursor = page.changes.last().map_or(since, |c| c.seq);
+        Ok(PullResponse {
+            epoch: st.epoch.to_string(),
+            changes: page.changes,
+            next_cursor,
+            more: page.more,
+            registry,
+            registry_more,
+        })
+    })
+    .await?;
+    Ok(Json(response))
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,31 +186,72 @@ pub struct SnapshotQuery {
     after: String,
     max_docs: Option<usize>,
     max_bytes: Option<usize>,
+    registry_after: Option<u64>,
+}
+
+/// `after` of a cold-start page: empty, or `permit/<canonical permit id>`.
+fn cold_position(after: &str) -> Result<(String, String)> {
+    if after.is_empty() {
+        return Ok((String::new(), String::new()));
+    }
+    match after.split_once('/') {
+        Some((kind, id)) if kind == PERMIT_KIND && ptw_doc::shape::is_permit_id(id) => Ok((kind.into(), id.into())),
+        _ => Err(Error::bad_request("after must be the next_after of the previous cold-start page")),
+    }
 }
 
 /// A page of a cold start (see `ptw_core::sync`): answered from stored snapshots and changes.
 pub async fn snapshot(
     State(state): State<AppState>,
     Device(_device): Device,
-    query: std::result::Result<Query<SnapshotQuery>, QueryRejection>,
+    q: std::result::Result<Query<SnapshotQuery>, QueryRejection>,
 ) -> Result<Json<SnapshotResponse>> {
-    let Query(q) = query.map_err(|r| Error::BadRequest { status: r.status(), message: r.body_text() })?;
+    let q = query(q)?;
     let max_docs = q.max_docs.unwrap_or(MAX_SNAPSHOT_DOCS).clamp(1, MAX_SNAPSHOT_DOCS);
     let max_bytes = q.max_bytes.unwrap_or(MAX_PULL_BYTES).clamp(1, MAX_PULL_BYTES);
-    let storage = state.storage.clone();
-    let after = q.after;
-    let (upto, page, after) = blocking(move || {
+    let position = cold_position(&q.after)?;
+    let st = state.clone();
+    let response = blocking(move || {
+        st.registry.refresh(st.storage.as_ref())?;
+        let (registry, registry_more) = registry_part(&st, q.registry_after)?;
         // Never past the newest change: a device must not skip numbers handed out later.
-        let newest = storage.max_seq()?;
+        let newest = st.storage.max_seq()?;
         let upto = q.upto.map_or(newest, |upto| upto.clamp(0, newest));
-        // `after` is the `next_after` of the previous page: "<kind>/<document id>".
-        let position = after.split_once('/').unwrap_or(("", ""));
-        let page = storage.snapshot_page(upto, position, max_docs, max_bytes)?;
-        Ok((upto, page, after))
+        let page = st.storage.snapshot_page(upto, (&position.0, &position.1), max_docs, max_bytes)?;
+        let next_after = page.docs.last().map_or(q.after.clone(), |d| format!("{}/{}", d.kind, d.doc_id));
+        Ok(SnapshotResponse {
+            epoch: st.epoch.to_string(),
+            upto,
+            docs: page.docs,
+            next_after,
+            more: page.more,
+            registry,
+            registry_more,
+        })
     })
     .await?;
-    let next_after = page.docs.last().map_or(after, |d| format!("{}/{}", d.kind, d.doc_id));
-    Ok(Json(SnapshotResponse { epoch: state.epoch.to_string(), upto, docs: page.docs, next_after, more: page.more }))
+    Ok(Json(response))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RegistryQuery {
+    after: Option<u64>,
+}
+
+/// `GET /api/registry?after=N`: the registry log alone.
+pub async fn registry(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    q: std::result::Result<Query<RegistryQuery>, QueryRejection>,
+) -> Result<Json<RegistryPage>> {
+    let q = query(q)?;
+    let st = state.clone();
+    let (entries, more) = blocking(move || {
+        st.registry.refresh(st.storage.as_ref())?;
+        registry_part(&st, q.after)
+    })
+    .await?;
+    Ok(Json(RegistryPage { entries, more }))
 }
 
 /// The MIME type a blob upload without `Content-Type` is kept as.

@@ -1,17 +1,24 @@
-//! The server's one writer thread: it stores accepted changes with group commit and compacts
-//! documents in between.
+//! The server's one writer thread: it judges pushed changes against the stored documents,
+//! stores the accepted ones with group commit, and compacts documents in between.
 //!
-//! Every push hands its accepted changes to this thread and waits. The thread takes whatever
-//! pushes are waiting at that moment and stores them all in one transaction — one fsync for
-//! many devices — then answers each. A push is acknowledged only after that transaction is
-//! durable, exactly as before; under load, devices simply share the cost of the commit. If a
-//! group fails, each push in it is tried on its own, so one bad batch does not fail the others.
+//! Every push hands its changes to this thread and waits. The thread takes whatever pushes are
+//! waiting at that moment, judges their changes one after another ([`crate::judge`]) — so each
+//! is judged against exactly what is stored plus what was accepted just before it — and stores
+//! all the accepted ones in one transaction, one fsync for many devices, then answers each. A
+//! push is acknowledged only after that transaction is durable. If a group fails to store,
+//! each push in it is judged and stored on its own, so one bad batch does not fail the others.
 //!
 //! When no push is waiting the thread compacts documents for cold devices ([`crate::compact`]),
 //! a step at a time, so compaction never holds up a push by more than one step.
 
+use crate::docs::DocCache;
 use crate::error::{Error, Result};
+use crate::judge::{Group, Judge, Verdict};
+use crate::registry::ServerRegistry;
 use crate::storage::{NewChange, Storage};
+use ptw_core::signature::SignatureMemo;
+use ptw_core::sync::{PushResponse, Refusal, WireChange};
+use ptw_core::DeviceId;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,8 +32,18 @@ const IDLE: Duration = Duration::from_millis(500);
 const COMPACT_AT_LEAST_EVERY: Duration = Duration::from_secs(2);
 
 struct Job {
-    changes: Vec<NewChange>,
-    done: oneshot::Sender<std::result::Result<(), String>>,
+    device: DeviceId,
+    changes: Vec<WireChange>,
+    done: oneshot::Sender<std::result::Result<PushResponse, String>>,
+}
+
+/// What the writer thread works with.
+struct Context {
+    storage: Arc<dyn Storage>,
+    registry: Arc<ServerRegistry>,
+    memo: Arc<SignatureMemo>,
+    epoch: Arc<str>,
+    docs: DocCache,
 }
 
 /// The handle pushes use to reach the writer thread; the thread ends when the handle is dropped.
@@ -35,29 +52,34 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(storage: Arc<dyn Storage>) -> Result<Writer> {
+    pub fn start(
+        storage: Arc<dyn Storage>,
+        registry: Arc<ServerRegistry>,
+        memo: Arc<SignatureMemo>,
+        epoch: Arc<str>,
+    ) -> Result<Writer> {
         let (jobs, queue) = mpsc::channel();
+        let mut ctx = Context { storage, registry, memo, epoch, docs: DocCache::default() };
         std::thread::Builder::new()
             .name("ptw-writer".into())
-            .spawn(move || run(storage.as_ref(), &queue))
+            .spawn(move || run(&mut ctx, &queue))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { jobs })
     }
 
-    /// Store `changes` (validated already); returns once they are durable.
-    pub async fn store(&self, changes: Vec<NewChange>) -> Result<()> {
-        if changes.is_empty() {
-            return Ok(());
-        }
+    /// Judge and store the changes `device` pushed; answers once the accepted ones are durable.
+    pub async fn push(&self, device: DeviceId, changes: Vec<WireChange>) -> Result<PushResponse> {
         let (done, wait) = oneshot::channel();
-        self.jobs.send(Job { changes, done }).map_err(|_| Error::Internal("the writer thread has stopped".into()))?;
+        self.jobs
+            .send(Job { device, changes, done })
+            .map_err(|_| Error::Internal("the writer thread has stopped".into()))?;
         wait.await
             .map_err(|_| Error::Internal("the writer thread stopped before answering".into()))?
             .map_err(Error::Database)
     }
 }
 
-fn run(storage: &dyn Storage, queue: &Receiver<Job>) {
+fn run(ctx: &mut Context, queue: &Receiver<Job>) {
     let mut compaction_behind = true;
     let mut last_step = Instant::now();
     loop {
@@ -71,14 +93,14 @@ fn run(storage: &dyn Storage, queue: &Receiver<Job>) {
                     total += next.changes.len();
                     group.push(next);
                 }
-                commit(storage, group);
+                commit(ctx, group);
                 if last_step.elapsed() >= COMPACT_AT_LEAST_EVERY {
-                    compaction_behind = compact_step(storage);
+                    compaction_behind = compact_step(ctx.storage.as_ref());
                     last_step = Instant::now();
                 }
             }
             Err(RecvTimeoutError::Timeout) => {
-                compaction_behind = compact_step(storage);
+                compaction_behind = compact_step(ctx.storage.as_ref());
                 last_step = Instant::now();
             }
             Err(RecvTimeoutError::Disconnected) => return,
@@ -86,29 +108,90 @@ fn run(storage: &dyn Storage, queue: &Receiver<Job>) {
     }
 }
 
-fn commit(storage: &dyn Storage, group: Vec<Job>) {
-    let mut all = Vec::new();
-    let mut waiting = Vec::with_capacity(group.len());
-    for job in group {
-        let from = all.len();
-        all.extend(job.changes);
-        waiting.push((job.done, from..all.len()));
-    }
-    let result = store_guarded(storage, &all);
-    match result {
-        Ok(()) => waiting.into_iter().for_each(|(done, _)| {
-            let _ = done.send(Ok(()));
-        }),
-        Err(e) if waiting.len() == 1 => waiting.into_iter().for_each(|(done, _)| {
-            let _ = done.send(Err(e.to_string()));
-        }),
+/// Judge a group of pushes and store what they accepted in one transaction, then answer them;
+/// when storing fails, each push goes again on its own.
+fn commit(ctx: &mut Context, group: Vec<Job>) {
+    let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge_all(ctx, &group)))
+        .unwrap_or_else(|_| Err(Error::Internal("judging the changes panicked".into())));
+    let (responses, accepted) = match judged {
+        Ok(j) => j,
         Err(e) => {
-            tracing::warn!(error = %e, pushes = waiting.len(), "group commit failed; storing each push alone");
-            for (done, range) in waiting {
-                let _ = done.send(store_guarded(storage, &all[range]).map_err(|e| e.to_string()));
+            ctx.docs.rolled_back();
+            return answer_each_alone(ctx, group, e);
+        }
+    };
+    match store_guarded(ctx.storage.as_ref(), &accepted) {
+        Ok(()) => {
+            ctx.docs.committed();
+            for (job, response) in group.into_iter().zip(responses) {
+                let _ = job.done.send(Ok(response));
             }
         }
+        Err(e) => {
+            ctx.docs.rolled_back();
+            answer_each_alone(ctx, group, e);
+        }
     }
+}
+
+fn answer_each_alone(ctx: &mut Context, group: Vec<Job>, e: Error) {
+    if group.len() == 1 {
+        for job in group {
+            let _ = job.done.send(Err(e.to_string()));
+        }
+        return;
+    }
+    tracing::warn!(error = %e, pushes = group.len(), "group commit failed; storing each push alone");
+    for job in group {
+        commit(ctx, vec![job]);
+    }
+}
+
+/// Every push's answer, and the changes to store.
+fn judge_all(ctx: &mut Context, group: &[Job]) -> Result<(Vec<PushResponse>, Vec<NewChange>)> {
+    ctx.registry.refresh(ctx.storage.as_ref())?;
+    let registry = ctx.registry.current();
+    let now_ms = crate::now_ms();
+    let recovery = ctx.storage.recovery_until_ms()? > now_ms;
+    let mut state = Group::default();
+    let mut responses = Vec::with_capacity(group.len());
+    let mut accepted = Vec::new();
+    for job in group {
+        let hashes: Vec<String> = job.changes.iter().map(|c| c.hash.clone()).collect();
+        let known = ctx.storage.known_changes(&hashes)?;
+        let mut response = PushResponse { epoch: ctx.epoch.to_string(), ..PushResponse::default() };
+        let mut answered = std::collections::HashSet::new();
+        for change in &job.changes {
+            if !answered.insert(change.hash.clone()) {
+                continue;
+            }
+            if known.contains(&change.hash) || state.accepted.contains(&change.hash) {
+                response.acked.push(change.hash.clone());
+                continue;
+            }
+            let mut judge = Judge {
+                storage: ctx.storage.as_ref(),
+                registry: &registry,
+                memo: &ctx.memo,
+                now_ms,
+                recovery,
+                docs: &mut ctx.docs,
+                group: &mut state,
+            };
+            match judge.judge(job.device, change)? {
+                Verdict::Accept(new) => {
+                    response.acked.push(change.hash.clone());
+                    accepted.push(*new);
+                }
+                Verdict::Refuse { code, reason } => {
+                    tracing::warn!(device = %job.device, hash = %change.hash, ?code, reason = ?reason, "change refused");
+                    response.refused.push(Refusal { hash: change.hash.clone(), code, reason });
+                }
+            }
+        }
+        responses.push(response);
+    }
+    Ok((responses, accepted))
 }
 
 /// Store `changes`; a panic in the backend becomes an error for these pushes, and the thread

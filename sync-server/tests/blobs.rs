@@ -200,18 +200,25 @@ async fn a_blob_over_the_size_limit_is_refused_with_413_and_told_to_retake_it() 
     use axum::http::Request;
     use ptw_sync_server::secret::sha256_hex;
     use ptw_sync_server::storage::sqlite::SqliteStorage;
-    use ptw_sync_server::storage::{NewDevice, NewEnrolCode, Storage};
+    use ptw_sync_server::storage::{NewEnrolCode, Storage};
     use std::sync::Arc;
     use tower::ServiceExt;
 
     let storage = Arc::new(SqliteStorage::open_in_memory().expect("database"));
+    let state = ptw_sync_server::AppState::new(storage.clone(), ed25519_zebra::SigningKey::from_bytes(&[3; 32]))
+        .expect("state");
     storage
-        .add_enrol_code(&NewEnrolCode { code_hash: "c".into(), name: "T-01".into(), expires_ms: i64::MAX })
+        .add_enrol_code(&NewEnrolCode {
+            code_hash: "c".into(),
+            name: "T-01".into(),
+            expires_ms: i64::MAX,
+            replaces: None,
+        })
         .expect("code");
-    let device = TestDevice::new(1);
-    let new = NewDevice { id: device.id, public_key: "ab".repeat(32), token_hash: sha256_hex("token-1") };
-    storage.enrol("c", &new, 1).expect("enrol");
-    let app = ptw_sync_server::router(ptw_sync_server::AppState::new(storage.clone()).expect("state"));
+    let code = storage.enrol_code("c").expect("code").expect("stored");
+    let key = ptw_core::signature::public_key_hex(&TestDevice::new(1).key);
+    state.registry.enrol(storage.as_ref(), "c", &code, &key, &sha256_hex("token-1"), 1).expect("enrol");
+    let app = ptw_sync_server::router(state);
 
     let big = vec![7u8; MAX_BLOB_BYTES + 1];
     let hash = blob_hash(&big);

@@ -36,7 +36,9 @@ fn enrol_writes_a_png_whose_qr_is_the_printed_text_and_its_code_enrols_a_tablet(
 
     let code = line(&out, "Enrolment code for T-07: ");
     let printed = line(&out, "QR text: ");
-    assert_eq!(printed, format!("openptw-enrol:{}#{code}", server.base));
+    let qr = ptw_core::sync::EnrolQr::parse(printed).expect("an enrolment QR text");
+    assert_eq!((qr.url.as_str(), qr.code.as_str()), (server.base.as_str(), code));
+    assert_eq!(qr.server_key.as_ref().map(String::len), Some(64), "the registry key to pin");
     assert_eq!(line(&out, "QR image: "), png_arg);
     let bytes = std::fs::read(&png).expect("the PNG was written");
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG file");
@@ -46,10 +48,14 @@ fn enrol_writes_a_png_whose_qr_is_the_printed_text_and_its_code_enrols_a_tablet(
     let scanned = read_qr(&png);
     assert_eq!(scanned, printed);
 
-    // What the app does with the scanned text: the code after '#' enrols the tablet at the URL.
-    let (url, scanned_code) = scanned.strip_prefix("openptw-enrol:").and_then(|r| r.split_once('#')).expect("url#code");
-    assert_eq!(url, server.base);
-    assert_eq!(server.enrol(scanned_code, &TestDevice::new(7)).status(), StatusCode::OK);
+    // What the app does with the scanned text: its code enrols the tablet at its URL, and the
+    // server holds the key it names.
+    let scanned = ptw_core::sync::EnrolQr::parse(&scanned).expect("an enrolment QR text");
+    assert_eq!(scanned.url, server.base);
+    let answer = server.enrol(&scanned.code, &TestDevice::new(7));
+    assert_eq!(answer.status(), StatusCode::OK);
+    let answer: ptw_core::sync::EnrolResponse = answer.json().expect("enrol answer");
+    assert_eq!(Some(answer.server_key), scanned.server_key);
     assert!(server.admin(&["device", "list"]).contains("T-07"));
 }
 

@@ -9,7 +9,8 @@ use ptw_sync_server::{router, AppState, Config, Health};
 use tower::ServiceExt;
 
 fn state() -> AppState {
-    AppState::new(Arc::new(SqliteStorage::open_in_memory().expect("database"))).expect("state")
+    let key = ed25519_zebra::SigningKey::from_bytes(&[3; 32]);
+    AppState::new(Arc::new(SqliteStorage::open_in_memory().expect("database")), key).expect("state")
 }
 
 #[tokio::test]
@@ -25,7 +26,7 @@ async fn health_answers_ok() {
 async fn serves_on_a_loopback_port() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(ptw_sync_server::serve(listener, state()));
+    let server = tokio::spawn(ptw_sync_server::serve::serve(listener, state(), None));
 
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,6 +34,10 @@ async fn serves_on_a_loopback_port() {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("x-ptw-server-time: "),
+        "every answer carries the server's clock: {answer}"
+    );
     assert!(answer.ends_with(r#"{"status":"ok","compaction_backlog":0}"#), "{answer}");
     server.abort();
 }

@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{error_of, PermitDoc, Server, TestDevice};
-use ptw_core::sync::EnrolResponse;
+use common::{error_of, kind_of, PermitDoc, Server, TestDevice};
+use ptw_core::sync::{EnrolResponse, ErrorKind, RefusalCode};
+use ptw_core::DeviceId;
 use reqwest::StatusCode;
 use std::io::{Read, Write};
 
@@ -24,25 +25,27 @@ fn a_fresh_enrolment_code_enrols_a_tablet_once_and_its_second_use_is_refused() {
     let enrolled: EnrolResponse = first.json().expect("enrol answer");
     assert!(!enrolled.device_token.is_empty() && !enrolled.epoch.is_empty());
 
-    let (status, error) = error_of(server.enrol(&code, &TestDevice::new(8)));
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(error.contains("already used"), "{error}");
+    assert_ne!(enrolled.device_id, tablet.id, "the server gives the id, never the device");
 
-    let (status, error) = error_of(server.enrol("AAAA-BBBB-CCCC-DDDD", &TestDevice::new(9)));
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(error.contains("not known"), "{error}");
+    let (status, kind) = kind_of(server.enrol(&code, &TestDevice::new(8)));
+    assert_eq!((status, kind), (StatusCode::FORBIDDEN, ErrorKind::EnrolCodeUsed));
+
+    let (status, kind) = kind_of(server.enrol("AAAA-BBBB-CCCC-DDDD", &TestDevice::new(9)));
+    assert_eq!((status, kind), (StatusCode::FORBIDDEN, ErrorKind::EnrolCodeUnknown));
 
     let list = server.admin(&["device", "list"]);
-    assert!(list.contains(&tablet.id.to_string()) && list.contains("T-07"), "{list}");
+    assert!(list.contains(&enrolled.device_id.to_string()) && list.contains("T-07"), "{list}");
 }
 
 #[test]
 fn a_push_without_a_device_token_or_with_a_made_up_one_is_refused_as_unauthenticated() {
     let (_dir, server) = server();
-    let (_permit, change) = PermitDoc::create(1);
+    let (_permit, change) = PermitDoc::create(&TestDevice::new(1), 1);
     let (status, error) = error_of(server.push(None, std::slice::from_ref(&change)));
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(error.contains("enrol"), "{error}");
+    let (status, kind) = kind_of(server.push(Some("not-a-token"), std::slice::from_ref(&change)));
+    assert_eq!((status, kind), (StatusCode::UNAUTHORIZED, ErrorKind::NotEnrolled));
     let (status, _) = error_of(server.push(Some("not-a-token"), &[change]));
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
@@ -51,7 +54,7 @@ fn a_push_without_a_device_token_or_with_a_made_up_one_is_refused_as_unauthentic
 fn two_changes_pushed_twice_are_acknowledged_both_times_and_stored_once() {
     let (_dir, server) = server();
     let tablet = server.enrolled_device(1);
-    let (mut permit, created) = PermitDoc::create(1);
+    let (mut permit, created) = PermitDoc::create(&tablet, 1);
     let commented = permit.append(&tablet.sign(permit.id, 1, "hot work at flange F-3"));
     let batch = [created.clone(), commented.clone()];
 
@@ -70,7 +73,7 @@ fn a_device_pulling_from_zero_gets_both_changes_in_order_then_an_empty_page_unde
     let (_dir, server) = server();
     let writer = server.enrolled_device(1);
     let reader = server.enrolled_device(2);
-    let (mut permit, created) = PermitDoc::create(1);
+    let (mut permit, created) = PermitDoc::create(&writer, 1);
     let commented = permit.append(&writer.sign(permit.id, 1, "gas test due at 10:00"));
     server.push_ok(&writer, &[created.clone(), commented.clone()]);
 
@@ -87,11 +90,15 @@ fn a_device_pulling_from_zero_gets_both_changes_in_order_then_an_empty_page_unde
     assert_eq!(empty.next_cursor, page.next_cursor);
     assert_eq!(empty.epoch, page.epoch);
 
+    // The registry came with the first page: its entries, from the first.
+    assert!(!page.registry.is_empty() && !page.registry_more);
+    let registry_head = page.registry.len() - 1;
+
     // The whole HTTP answer (status line, headers, body) of "nothing new" stays small.
     let mut stream = std::net::TcpStream::connect(&server.addr).expect("connect");
     write!(
         stream,
-        "GET /api/sync/pull?since={} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        "GET /api/sync/pull?since={}&registry_after={registry_head} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
         page.next_cursor, server.addr, reader.token
     )
     .expect("send");
@@ -107,20 +114,23 @@ fn a_device_pulling_from_zero_gets_both_changes_in_order_then_an_empty_page_unde
 fn an_event_signed_by_an_unknown_device_is_refused_by_its_id_while_a_good_change_in_the_same_batch_is_kept() {
     let (_dir, server) = server();
     let tablet = server.enrolled_device(1);
-    let stranger = TestDevice::new(66);
-    let (mut permit, created) = PermitDoc::create(1);
+    let mut stranger = TestDevice::new(66);
+    // The stranger's event claims to come from the tablet; its key is not the tablet's.
+    stranger.id = DeviceId(uuid::Uuid::from_u128(0x66));
+    let (mut permit, created) = PermitDoc::create(&tablet, 1);
     let forged = stranger.sign(permit.id, 7, "approved, trust me");
-    let forged_id = forged.event().expect("event").id.to_string();
+    let forged_hash = forged.hash();
     let bad = permit.append(&forged);
-    let (mut other, good) = PermitDoc::create(2);
+    let (mut other, good) = PermitDoc::create(&tablet, 2);
     let _ = other.append(&tablet.sign(other.id, 1, "ok"));
 
     let answer = server.push_ok(&tablet, &[created.clone(), bad.clone(), good.clone()]);
     assert_eq!(answer.acked, [created.hash, good.hash]);
     assert_eq!(answer.refused.len(), 1);
     assert_eq!(answer.refused[0].hash, bad.hash);
+    assert_eq!(answer.refused[0].code, RefusalCode::BadEvent);
     let reason = &answer.refused[0].reason;
-    assert!(reason.contains(&forged_id) && reason.contains("not enrolled"), "{reason}");
+    assert!(reason.contains(&forged_hash) && reason.contains("another device"), "{reason}");
 
     let page = server.pull_ok(&tablet, "since=0");
     assert!(page.changes.iter().all(|c| c.change.hash != bad.hash), "the refused change is not stored");
@@ -132,28 +142,30 @@ fn an_event_claiming_an_enrolled_device_but_signed_with_another_key_is_refused()
     let tablet = server.enrolled_device(1);
     let mut impostor = TestDevice::new(2);
     impostor.id = tablet.id;
-    let (mut permit, created) = PermitDoc::create(1);
+    let (mut permit, created) = PermitDoc::create(&tablet, 1);
     let forged = impostor.sign(permit.id, 1, "signed in someone else's name");
-    let forged_id = forged.event().expect("event").id.to_string();
+    let forged_hash = forged.hash();
     let bad = permit.append(&forged);
 
     let answer = server.push_ok(&tablet, &[created, bad]);
     assert_eq!(answer.refused.len(), 1);
+    assert_eq!(answer.refused[0].code, RefusalCode::BadEvent);
     let reason = &answer.refused[0].reason;
-    assert!(reason.contains(&forged_id) && reason.contains("does not verify"), "{reason}");
+    assert!(reason.contains(&forged_hash) && reason.contains("does not verify"), "{reason}");
 }
 
 #[test]
 fn a_change_deleting_an_event_from_a_permit_is_refused() {
     let (_dir, server) = server();
     let tablet = server.enrolled_device(1);
-    let (mut permit, created) = PermitDoc::create(1);
+    let (mut permit, created) = PermitDoc::create(&tablet, 1);
     let approved = permit.append(&tablet.sign(permit.id, 1, "approved"));
     server.push_ok(&tablet, &[created, approved]);
 
     let erased = permit.delete_first_event();
     let answer = server.push_ok(&tablet, &[erased]);
     assert!(answer.acked.is_empty());
+    assert_eq!(answer.refused[0].code, RefusalCode::NotAppendOnly);
     assert!(answer.refused[0].reason.contains("append-only"), "{:?}", answer.refused);
 }
 
@@ -162,14 +174,16 @@ fn a_revoked_tablet_is_turned_away_and_told_to_ask_it_to_enrol_it_again() {
     let (_dir, server) = server();
     let tablet = server.enrolled_device(1);
     server.admin(&["device", "revoke", "--id", &tablet.id.to_string()]);
-    let (mut permit, created) = PermitDoc::create(1);
+    let (mut permit, created) = PermitDoc::create(&tablet, 1);
     let commented = permit.append(&tablet.sign(permit.id, 1, "still here?"));
 
-    let (status, error) = error_of(server.push(Some(&tablet.token), &[created, commented]));
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(error.contains("revoked by IT") && error.contains("enrol it again"), "{error}");
-    let (status, _) = error_of(server.pull(&tablet.token, "since=0"));
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let response = server.push(Some(&tablet.token), &[created, commented]);
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: ptw_core::sync::ErrorBody = response.json().expect("error body");
+    assert_eq!(body.kind, ErrorKind::DeviceRevoked);
+    assert!(body.error.contains("revoked by IT") && body.error.contains("enrol it again"), "{}", body.error);
+    let (status, kind) = kind_of(server.pull(&tablet.token, "since=0"));
+    assert_eq!((status, kind), (StatusCode::FORBIDDEN, ErrorKind::DeviceRevoked));
     assert!(server.admin(&["device", "list"]).contains("revoked"));
 }
 
@@ -177,7 +191,7 @@ fn a_revoked_tablet_is_turned_away_and_told_to_ask_it_to_enrol_it_again() {
 fn a_pull_limited_to_one_change_says_more_are_waiting_and_the_next_page_continues() {
     let (_dir, server) = server();
     let tablet = server.enrolled_device(1);
-    let (mut permit, created) = PermitDoc::create(1);
+    let (mut permit, created) = PermitDoc::create(&tablet, 1);
     let first = permit.append(&tablet.sign(permit.id, 1, "one"));
     let second = permit.append(&tablet.sign(permit.id, 2, "two"));
     server.push_ok(&tablet, &[created.clone(), first.clone(), second.clone()]);
@@ -204,8 +218,8 @@ fn a_pull_limited_to_one_change_says_more_are_waiting_and_the_next_page_continue
 fn a_change_whose_bytes_do_not_match_its_claimed_hash_is_refused() {
     let (_dir, server) = server();
     let tablet = server.enrolled_device(1);
-    let (_permit, created) = PermitDoc::create(1);
-    let (_other, other) = PermitDoc::create(2);
+    let (_permit, created) = PermitDoc::create(&tablet, 1);
+    let (_other, other) = PermitDoc::create(&tablet, 2);
     let mut lying = created.clone();
     lying.hash = other.hash.clone();
     let mut garbage = created;
@@ -225,7 +239,7 @@ fn every_acknowledged_change_survives_a_kill_9_of_the_server() {
     let tablet = server.enrolled_device(1);
     let mut acked = Vec::new();
     for n in 0..5 {
-        let (mut permit, created) = PermitDoc::create(n);
+        let (mut permit, created) = PermitDoc::create(&tablet, n);
         let event = permit.append(&tablet.sign(permit.id, n, "logged before the power cut"));
         acked.extend(server.push_ok(&tablet, &[created, event]).acked);
     }
@@ -242,7 +256,7 @@ fn every_acknowledged_change_survives_a_kill_9_of_the_server() {
 fn a_cold_start_never_reaches_past_the_newest_change_whatever_mark_a_device_asks_for() {
     let (_dir, server) = server();
     let tablet = server.enrolled_device(1);
-    let (mut permit, created) = PermitDoc::create(1);
+    let (mut permit, created) = PermitDoc::create(&tablet, 1);
     let first = permit.append(&tablet.sign(permit.id, 1, "one"));
     server.push_ok(&tablet, &[created.clone(), first.clone()]);
     let newest = server.pull_ok(&tablet, "since=0").next_cursor;

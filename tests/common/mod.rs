@@ -1,12 +1,20 @@
-//! What the whole-system tests share: a real `ptw-sync-server` process on loopback (started,
-//! killed, restarted on the same address, its admin CLI), the demo plant's people, a hot-work
-//! form and the convergence check. Each test binary uses part of it.
+//! What the whole-system tests share: a real `ptw-sync-server` process on loopback holding the
+//! demo plant (started, killed, restarted on the same address, its admin CLI, its clock moved by
+//! hand), tablets enrolled with it, the demo plant's people, a hot-work form and the convergence
+//! check. Each test binary uses part of it.
+//!
+//! Time: the server reads its clock from a file the test writes (`--fake-clock-file`), and the
+//! tablets' monotonic clock follows the wall-clock time each call is given — so a test that says
+//! "31 minutes later" is 31 minutes later for the server and the tablets alike, with no sleeping.
+//! [`Server::sync`] moves the server's clock to the tablet's time before the round.
 #![allow(dead_code)]
 
 use chrono::{DateTime, TimeZone, Utc};
 use ptw_core::api::ListQuery;
+use ptw_core::demo::DemoPlant;
 use ptw_core::{PermitForm, PermitId, PersonId};
-use ptw_store::{DemoPlant, Store};
+use ptw_store::time::Monotonic;
+use ptw_store::{Store, StoreOptions, SyncOptions, SyncReport};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -27,18 +35,31 @@ pub struct Server {
     pub url: String,
     pub addr: String,
     pub data_dir: PathBuf,
+    /// The file the server reads its clock from.
+    pub clock: PathBuf,
 }
 
 impl Server {
-    /// Start on a free loopback port with its data in `data_dir`.
+    /// Start on a free loopback port with its data in `data_dir`, its clock at [`t0`], holding
+    /// the demo plant.
     pub fn start(data_dir: &Path) -> Server {
-        Server::try_start(data_dir, "127.0.0.1:0").expect("the server printed its address")
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let clock = data_dir
+            .parent()
+            .unwrap_or(data_dir)
+            .join(format!("{}.clock", data_dir.file_name().and_then(|n| n.to_str()).unwrap_or("server")));
+        std::fs::write(&clock, t0().timestamp_millis().to_string()).expect("clock file");
+        let server = Server::try_start(data_dir, &clock, "127.0.0.1:0").expect("the server printed its address");
+        server.admin(&["demo", "seed"]);
+        server
     }
 
-    fn try_start(data_dir: &Path, bind: &str) -> Option<Server> {
+    fn try_start(data_dir: &Path, clock: &Path, bind: &str) -> Option<Server> {
         let mut child = Command::new(server_binary())
             .arg("--data-dir")
             .arg(data_dir)
+            .arg("--fake-clock-file")
+            .arg(clock)
             .args(["serve", "--bind", bind])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -55,7 +76,35 @@ impl Server {
             let _ = child.wait();
             return None;
         };
-        Some(Server { child, url: format!("http://{addr}"), addr, data_dir: data_dir.to_path_buf() })
+        Some(Server {
+            child,
+            url: format!("http://{addr}"),
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            clock: clock.into(),
+        })
+    }
+
+    /// Set the server's clock.
+    pub fn set_clock(&self, now: DateTime<Utc>) {
+        std::fs::write(&self.clock, now.timestamp_millis().to_string()).expect("clock file");
+    }
+
+    /// A sync round of `store` at `now`, with the server's clock at `now` too.
+    pub fn sync(&self, store: &mut Store, now: DateTime<Utc>) -> ptw_store::Result<SyncReport> {
+        self.set_clock(now);
+        store.sync_now(now)
+    }
+
+    /// [`Server::sync`] within `options`.
+    pub fn sync_with(
+        &self,
+        store: &mut Store,
+        now: DateTime<Utc>,
+        options: SyncOptions,
+    ) -> ptw_store::Result<SyncReport> {
+        self.set_clock(now);
+        store.sync_now_with(now, options)
     }
 
     /// SIGKILL: whatever the server was doing is dropped.
@@ -72,7 +121,7 @@ impl Server {
     /// Start again on the same data directory and address (the tablets remember the URL).
     pub fn restart(&mut self) {
         for _ in 0..100 {
-            if let Some(s) = Server::try_start(&self.data_dir, &self.addr) {
+            if let Some(s) = Server::try_start(&self.data_dir, &self.clock, &self.addr) {
                 *self = s;
                 return;
             }
@@ -81,10 +130,16 @@ impl Server {
         panic!("the server did not come back on {}", self.addr);
     }
 
-    /// Run the admin CLI on the data directory; its standard output.
+    /// Run the admin CLI on the data directory (on the server's clock); its standard output.
     pub fn admin(&self, args: &[&str]) -> String {
-        let out =
-            Command::new(server_binary()).arg("--data-dir").arg(&self.data_dir).args(args).output().expect("run admin");
+        let out = Command::new(server_binary())
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--fake-clock-file")
+            .arg(&self.clock)
+            .args(args)
+            .output()
+            .expect("run admin");
         assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).to_string()
     }
@@ -98,13 +153,18 @@ impl Server {
             .unwrap_or_else(|| panic!("no code in: {text}"))
     }
 
-    /// A tablet with its database at `db`, enrolled with this server; holding the demo plant
-    /// when `seeded` (the plant's first tablet), empty until it syncs otherwise.
-    pub fn tablet(&self, db: &Path, name: &str, seeded: bool, now: DateTime<Utc>) -> Store {
-        let mut store = Store::open(db, name, now).expect("open the tablet's store");
-        if seeded {
-            store.seed_demo(now).expect("seed the demo plant");
-        }
+    /// A tablet with its database at `db`, its clock following the times it is given, enrolled
+    /// with this server and synced once at `now` (it holds the plant's registry).
+    pub fn tablet(&self, db: &Path, name: &str, now: DateTime<Utc>) -> Store {
+        let mut store = self.enrolled(db, name, now);
+        self.sync(&mut store, now).expect("the first sync");
+        store
+    }
+
+    /// A tablet enrolled with this server that has not synced yet: nothing on it.
+    pub fn enrolled(&self, db: &Path, name: &str, now: DateTime<Utc>) -> Store {
+        let mut store = open_tablet(db, name, now);
+        self.set_clock(now);
         store.enrol(&self.url, &self.enrol_code(name)).expect("enrol the tablet");
         store
     }
@@ -140,13 +200,19 @@ impl Drop for Server {
     }
 }
 
+/// A tablet's store at `db` whose monotonic clock follows the times it is given (see the module).
+pub fn open_tablet(db: &Path, name: &str, now: DateTime<Utc>) -> Store {
+    Store::open_with(db, StoreOptions { device_name: name.into(), monotonic: Monotonic::FollowWall }, now)
+        .expect("open the tablet's store")
+}
+
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).single().expect("time")
 }
 
 /// A person of the demo plant, by name.
 pub fn person(name: &str) -> PersonId {
-    DemoPlant::load().expect("demo").people.into_iter().find(|p| p.person.name == name).expect("person").person.id
+    DemoPlant::load().expect("demo").person(name).expect("person").id
 }
 
 /// A complete grade-1 hot-work form starting at `start` (the simulator's, as the load

@@ -8,9 +8,12 @@ Each test gets its own tauri-driver (which starts WebKitWebDriver, which starts 
 fresh HOME / XDG_* / OPENPTW_DATA_DIR in a temporary directory, so tests never touch the real
 home directory and never share app data.
 
-A test that needs a sync server takes the `sync_server` fixture: a real `ptw-sync-server` process
-on a loopback port with its own data directory (the binary beside the app, or
-OPENPTW_SYNC_SERVER), and its admin CLI.
+Every app starts enrolled with a plant server of its own: a real `ptw-sync-server` process
+(the binary beside the app, or OPENPTW_SYNC_SERVER) on a loopback port, over HTTPS with a
+self-signed certificate (`tls init`), holding the demo plant (`demo seed`); the app gets the
+enrolment QR text in OPENPTW_ENROL and enrols at start, pinning the server's key and
+certificate — as `./openptw run` does. A test marked `unenrolled` gets a fresh tablet instead
+(and the `plant` fixture, a server it can enrol with by hand).
 """
 
 from __future__ import annotations
@@ -140,8 +143,9 @@ def gui_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def driver(request, app_binary: Path, gui_env: dict[str, str], artifacts: Path):
+def driver(request, app_binary: Path, app_env: dict[str, str], artifacts: Path):
     """A WebDriver session on a freshly started openptw window (via tauri-driver)."""
+    gui_env = app_env
     tauri_driver = shutil.which("tauri-driver", path=gui_env.get("PATH"))
     if tauri_driver is None:
         pytest.fail("tauri-driver not on PATH: run `./openptw setup`")
@@ -230,24 +234,41 @@ class SyncServer:
             raise RuntimeError(f"ptw-sync-server {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
         return done.stdout
 
+    def enrol_qr(self, name: str) -> str:
+        """The QR text of a fresh one-time enrolment code for a device called `name`."""
+        out = self.admin("device", "enrol", "--name", name, "--url", self.url)
+        for line in out.splitlines():
+            if line.startswith("QR text: "):
+                return line.removeprefix("QR text: ").strip()
+        raise AssertionError(f"no QR text in:\n{out}")
+
 
 def _server_env() -> dict[str, str]:
     env = dict(os.environ)
     # SQLite in the data directory, whatever the caller's environment says.
-    for key in ("PTW_SYNC_DATABASE_URL", "PTW_SYNC_CONFIG", "PTW_SYNC_DATA_DIR", "PTW_SYNC_BIND"):
+    for key in ("PTW_SYNC_DATABASE_URL", "PTW_SYNC_CONFIG", "PTW_SYNC_DATA_DIR", "PTW_SYNC_BIND", "PTW_SYNC_KEY_FILE"):
         env.pop(key, None)
     env["RUST_LOG"] = "warn"
     return env
 
 
-@pytest.fixture
-def sync_server(request, app_binary: Path, tmp_path: Path, artifacts: Path):
-    """A real sync server on 127.0.0.1 (a free port), stopped after the test."""
+def _server_binary(app_binary: Path) -> Path:
     binary = Path(os.environ.get("OPENPTW_SYNC_SERVER", app_binary.parent / "ptw-sync-server"))
     if not binary.is_file():
         pytest.fail(f"no sync server binary at {binary}: run `./openptw e2e` (it builds the workspace)")
+    return binary
+
+
+@pytest.fixture
+def plant(request, app_binary: Path, tmp_path: Path, artifacts: Path):
+    """The demo plant's sync server on 127.0.0.1 (a free port), over HTTPS with a certificate of
+    its own; stopped after the test."""
+    binary = _server_binary(app_binary)
     data_dir = tmp_path / "sync-server"
     data_dir.mkdir()
+    setup = SyncServer(binary=binary, data_dir=data_dir, url="")
+    setup.admin("tls", "init")
+    setup.admin("demo", "seed")
     log_path = artifacts / f"{request.node.name}.sync-server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -267,6 +288,16 @@ def sync_server(request, app_binary: Path, tmp_path: Path, artifacts: Path):
                 proc.wait(timeout=10)
                 raise RuntimeError(f"the sync server did not start ({proc.returncode}): {line!r}; see {log_path}")
             addr = line.removeprefix("listening on ").strip()
-            yield SyncServer(binary=binary, data_dir=data_dir, url=f"http://{addr}")
+            yield SyncServer(binary=binary, data_dir=data_dir, url=f"https://{addr}")
         finally:
             stop_process_group(proc)
+
+
+@pytest.fixture
+def app_env(request, gui_env: dict[str, str]) -> dict[str, str]:
+    """The app's environment: enrolled with the test's plant server unless the test is marked
+    `unenrolled`."""
+    if request.node.get_closest_marker("unenrolled") is None:
+        server = request.getfixturevalue("plant")
+        gui_env["OPENPTW_ENROL"] = server.enrol_qr("T-E2E")
+    return gui_env

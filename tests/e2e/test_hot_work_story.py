@@ -1,10 +1,11 @@
-"""The grade-1 hot-work story, end to end in the real window, on the freshly seeded demo plant.
+"""The grade-1 hot-work story, end to end in the real window, on the demo plant its sync server
+holds (the app enrolled with it at start, over HTTPS with the server's certificate pinned).
 
 赵磊 (applicant and deputy workshop director) files a grade-1 hot-work permit at 储罐区 T-101 and
 tries to approve it himself — the rule engine refuses: the approver cannot be the applicant.
 刘洋 (workshop director) and 王强 (safety management) approve; 李娜 (the guardian) records a
 passing gas test, starts and completes the work; 刘洋 accepts and the permit closes. Every
-change waits in the outbox (no sync server is configured), so the pending counter grows.
+change goes up to the sync server: the pending counter comes back to nothing.
 
 Also: the language switch turns the UI English, an empty form explains every missing field, and a
 wrong PIN is refused in words.
@@ -22,7 +23,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 TIMEOUT = 30.0
 
-# The demo plant the app seeds on first run (see the store's seed_demo).
+# The demo plant the sync server seeds (`ptw-sync-server demo seed`, crates/core/demo/plant.json).
 PINS = {
     "张伟": "1111",
     "李娜": "2222",
@@ -140,6 +141,13 @@ def tick(driver: WebDriver, testid: str) -> None:
     WebDriverWait(driver, TIMEOUT).until(lambda d: el.is_selected(), message=f"[{testid}] did not tick")
 
 
+def wait_synced(driver: WebDriver) -> None:
+    """Every change made here reaches the sync server: the pending counter comes back to 0."""
+    WebDriverWait(driver, 60, poll_frequency=0.5).until(
+        lambda d: pending_count(d) == 0, message=f"{pending_count(driver)} changes never left the tablet"
+    )
+
+
 def pending_count(driver: WebDriver) -> int:
     digits = re.sub(r"\D", "", text_of(driver, "pending-count"))
     return int(digits) if digits else 0
@@ -220,7 +228,7 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     wait_status(driver, "审批中")
     number = text_of(driver, "permit-number")
     assert number, "the submitted permit has a number"
-    assert pending_count(driver) > 0, "the new permit waits in the outbox"
+    wait_synced(driver)
     screenshot("story-03-submitted")
 
     # He holds the workshop director's role too, but cannot approve his own permit.
@@ -276,7 +284,7 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     type_into(driver, "accept-comment", "现场已清理，无遗留火种。")
     act(driver, "action-accept")
     wait_status(driver, "已关闭")
-    assert pending_count(driver) > 0, "nothing has been synced: every change still waits"
+    wait_synced(driver)
     screenshot("story-10-closed")
     # Every step signed, and the whole history — the refused self-approval wrote nothing.
     show(driver, "step-acceptance")
@@ -310,7 +318,7 @@ def test_the_language_switch_turns_the_ui_english_and_back(driver, screenshot):
     wait_text_contains(driver, "new-permit", "New permit")
     wait_text_contains(driver, "tab-all", "All")
     wait_text_contains(driver, "tab-in_approval", "In approval")
-    assert "changes waiting to sync" in driver.find_element(By.CSS_SELECTOR, ".pending").text
+    assert "waiting to sync" in driver.find_element(By.CSS_SELECTOR, ".pending").text
     screenshot("lang-en-list")
 
     click(driver, "new-permit")

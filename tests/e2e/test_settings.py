@@ -1,15 +1,15 @@
 """The settings screen: this device's sync state and its enrolment with a sync server.
 
-A fresh tablet is not enrolled: before anyone signs in, IT opens 设置 from the top bar, sees the
-device in local mode, and types a server address where nothing listens — the app says, in
-Chinese, that the sync server cannot be reached, and the device stays as it was. The settings
-sit over the page they were opened from: closing them gives back a half-filled permit form
-untouched.
+A fresh tablet is not enrolled: it has no plant, so the sign-in page says so and sends IT to
+设置; IT types a server address where nothing listens — the app says, in Chinese, that the sync
+server cannot be reached, and the device stays as it was. The settings sit over the page they
+were opened from: closing them gives back a half-filled permit form untouched.
 
 Enrolment for real: IT runs `ptw-sync-server device enrol --png` against a running server and
 hands over the QR picture; scanning it in the enrolment form fills the server address and the
-code, and submitting enrols the tablet. A picture without a QR code, or a file that is no
-picture, is explained in Chinese and fills nothing.
+code (the QR text, which also names the server's key and certificate), and submitting enrols
+the tablet, which then gets the plant's people. A picture without a QR code, or a file that is
+no picture, is explained in Chinese and fills nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import struct
 import zlib
 from pathlib import Path
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.file_detector import UselessFileDetector
 from selenium.webdriver.support.ui import WebDriverWait
 
-from test_hot_work_story import TIMEOUT, click, css, find, sign_in, text_of, type_into, wait_text_contains
+from test_hot_work_story import TIMEOUT, click, css, find, sign_in, text_of, type_into, wait_text, wait_text_contains
 
 # Port 9 (discard) on loopback: nothing listens there, so a connection is refused at once.
 NOBODY_LISTENS = "http://127.0.0.1:9"
@@ -40,9 +41,13 @@ def absent(driver, testid: str) -> bool:
     return not any(el.is_displayed() for el in driver.find_elements(By.CSS_SELECTOR, css(testid)))
 
 
+@pytest.mark.unenrolled
 def test_an_unenrolled_tablet_shows_local_mode_and_an_unreachable_server_is_explained_in_chinese(driver, screenshot):
-    find(driver, "person-张伟")
-    click(driver, "open-settings")
+    # No plant yet: nobody to sign in, and the way to enrol.
+    find(driver, "not-enrolled")
+    assert not driver.find_elements(By.CSS_SELECTOR, css("person-张伟"))
+    screenshot("sign-in-not-enrolled")
+    click(driver, "not-enrolled-settings")
     find(driver, "settings")
 
     # Not enrolled: local mode, nothing to sync with, no "sync now", no last-sync time up top.
@@ -52,7 +57,7 @@ def test_an_unenrolled_tablet_shows_local_mode_and_an_unreachable_server_is_expl
     assert "本机模式" in text_of(driver, "settings-connection")
     assert absent(driver, "sync-now")
     assert absent(driver, "last-sync")
-    assert find(driver, "enrol-url").get_attribute("placeholder") == "http://192.168.1.10:8787"
+    assert find(driver, "enrol-url").get_attribute("placeholder").startswith("https://")
     screenshot("settings-not-enrolled")
 
     # An empty form is explained field by field, without asking the back end.
@@ -77,9 +82,9 @@ def test_an_unenrolled_tablet_shows_local_mode_and_an_unreachable_server_is_expl
     click(driver, "enrol-submit")
     wait_text_contains(driver, "refusal-rule", "无法连接同步服务器")
 
-    # Back to where the user was: the sign-in page.
+    # Back to where the user was: the sign-in page, still not enrolled.
     click(driver, "settings-back")
-    find(driver, "person-张伟")
+    find(driver, "not-enrolled")
     assert absent(driver, "settings")
 
 
@@ -94,14 +99,18 @@ def test_settings_opened_from_a_half_filled_form_give_the_form_back_untouched(dr
     assert absent(driver, "field-title")
     # The pending counter stays in the top bar on every screen.
     find(driver, "pending-count")
+    # Enrolled at start with the plant's server (over HTTPS, its certificate pinned).
+    assert find(driver, "sync-state").get_attribute("data-enrolled") == "true"
+    wait_text_contains(driver, "settings-server", "已登记")
+    assert absent(driver, "settings-time-unverified"), "the first sync set the tablet's clock"
     screenshot("settings-signed-in")
     click(driver, "language-switch")
-    wait_text_contains(driver, "settings-server", "Not enrolled")
+    wait_text(driver, "settings-server", "Enrolled")
     screenshot("settings-en")
 
-    # The network returning asks for a sync round; unenrolled, nothing changes and nothing breaks.
+    # The network returning asks for a sync round; nothing changes on the form and nothing breaks.
     driver.execute_script("window.dispatchEvent(new Event('online'));")
-    wait_text_contains(driver, "settings-server", "Not enrolled")
+    wait_text(driver, "settings-server", "Enrolled")
 
     click(driver, "settings-back")
     title = find(driver, "field-title")
@@ -142,16 +151,21 @@ def printed(out: str, prefix: str) -> str:
     raise AssertionError(f"no line starting {prefix!r} in:\n{out}")
 
 
+@pytest.mark.unenrolled
 def test_scanning_the_enrolment_qr_from_its_png_fills_the_form_and_enrols_the_tablet(
-    driver, screenshot, sync_server, tmp_path
+    driver, screenshot, plant, tmp_path
 ):
+    sync_server = plant
     qr = tmp_path / "qr.png"
     out = sync_server.admin("device", "enrol", "--name", "T-E2E", "--url", sync_server.url, "--png", str(qr))
     code = printed(out, "Enrolment code for T-E2E: ")
-    assert printed(out, "QR text: ") == f"openptw-enrol:{sync_server.url}#{code}"
+    qr_text = printed(out, "QR text: ")
+    # Address, code, the server's registry key and its certificate's fingerprint.
+    assert qr_text.startswith(f"openptw-enrol:{sync_server.url}#{code}#")
+    assert len(qr_text.split("#")) == 4
     assert qr.read_bytes().startswith(b"\x89PNG")
 
-    find(driver, "person-张伟")
+    find(driver, "not-enrolled")
     click(driver, "open-settings")
     find(driver, "settings")
     assert find(driver, "sync-state").get_attribute("data-enrolled") == "false"
@@ -176,11 +190,12 @@ def test_scanning_the_enrolment_qr_from_its_png_fills_the_form_and_enrols_the_ta
     wait_text_contains(driver, "enrol-scan-error", "所选文件不是图片")
     assert value_of(driver, "enrol-url") == "" and value_of(driver, "enrol-code") == ""
 
-    # The QR picture IT made: both fields are filled from it, nothing is sent yet.
+    # The QR picture IT made: both fields are filled from it (the code field holds the whole QR
+    # text, keys and all), nothing is sent yet.
     choose_file(driver, "enrol-scan", qr)
     find(driver, "enrol-scanned")
     WebDriverWait(driver, TIMEOUT).until(
-        lambda d: value_of(d, "enrol-url") == sync_server.url and value_of(d, "enrol-code") == code,
+        lambda d: value_of(d, "enrol-url") == sync_server.url and value_of(d, "enrol-code") == qr_text,
         message=f"fields: {value_of(driver, 'enrol-url')!r} {value_of(driver, 'enrol-code')!r}",
     )
     assert absent(driver, "enrol-scan-error")
@@ -200,3 +215,7 @@ def test_scanning_the_enrolment_qr_from_its_png_fills_the_form_and_enrols_the_ta
     devices = sync_server.admin("device", "list")
     assert any("T-E2E" in line and "active" in line for line in devices.splitlines()), devices
     screenshot("settings-enrolled-by-qr")
+
+    # The plant arrives with the first sync: its people can sign in.
+    click(driver, "settings-back")
+    find(driver, "person-张伟", timeout=60)

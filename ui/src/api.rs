@@ -124,7 +124,9 @@ pub async fn sync_status() -> ApiResult<SyncStatus> {
 }
 
 /// Enrols this device with a sync server. `code` is the one-time code IT printed, or the whole
-/// text of its QR code (`openptw-enrol:<url>#<code>`), in which case `url` is not used.
+/// text of its QR code (`openptw-enrol:<url>#<code>#<server key>#<certificate fingerprint>`),
+/// which the back end reads itself, pinning the key and fingerprint; `url` is then not used.
+/// Fails with `CommandError::Sync` saying why.
 pub async fn enrol_device(url: String, code: String) -> ApiResult<()> {
     call("enrol_device", json!({ "url": url, "code": code })).await
 }
@@ -135,7 +137,8 @@ pub async fn sync_now() -> ApiResult<()> {
 }
 
 /// The text of the QR code in a picture: `image` is the whole PNG or JPEG file (a photo from the
-/// camera, a screenshot). Fails with `BadInput` when it is not a picture or holds no readable code.
+/// camera, a screenshot). Fails with `CommandError::Qr` when it is not a picture or holds no
+/// readable code.
 pub async fn decode_qr(image: &[u8]) -> ApiResult<String> {
     // Not through serde_json::Value: a photo of a few MB would be millions of JSON values in wasm
     // memory. The bytes go as a JS array of numbers, which the command reads as its `Vec<u8>`.

@@ -1,5 +1,6 @@
 //! Domain data in words: every [`Violation`], [`Alert`], [`FieldProblem`], [`Status`], event
-//! kind and [`CommandError`] turned into a sentence in the current language.
+//! kind, [`CommandError`], [`SyncFailure`], [`QrFailure`] and [`RefusalCode`] turned into a
+//! sentence in the current language.
 //!
 //! ptw-core names rules as data and never builds text, so this module is the one place where a
 //! refusal becomes words; a new variant in ptw-core fails to compile here until it has a
@@ -7,13 +8,17 @@
 //! (leptos_i18n's own `{{ var }}` interpolation only renders into views, and these messages are
 //! also needed as plain strings). Names that are data — people, roles, steps, locations,
 //! precautions — come from the [`Directory`] through [`Names`].
+//!
+//! Errors arrive here as typed kinds, never as sentences to recognise: a failure the person can
+//! act on has a variant, and its sentence says what to do.
 
 use crate::i18n::*;
-use ptw_core::api::{CommandError, Directory};
-use ptw_core::catalog::{GradeDef, PermitTypeDef, Role};
+use ptw_core::api::{CommandError, Directory, QrFailure, SyncFailure};
+use ptw_core::catalog::{ActorRule, GradeDef, PermitParty, PermitTypeDef, Role};
 use ptw_core::event::{EventKind, GasExceedance};
 use ptw_core::form::{Field, FieldError, FieldProblem};
 use ptw_core::rules::{Alert, Violation};
+use ptw_core::sync::RefusalCode;
 use ptw_core::{DeviceId, LocationId, PersonId, Status};
 use std::fmt::Display;
 
@@ -27,7 +32,7 @@ pub fn fill(template: &str, args: &[(&str, &dyn Display)]) -> String {
 }
 
 /// The first characters of an id, for a thing the directory does not know.
-fn short_id(id: impl Display) -> String {
+pub fn short_id(id: impl Display) -> String {
     id.to_string().chars().take(8).collect()
 }
 
@@ -104,6 +109,24 @@ impl<'a> Names<'a> {
         items.collect::<Vec<_>>().join(td_string!(self.locale, list_separator))
     }
 
+    /// "甲、乙或丙": alternatives, any one of which will do.
+    pub fn join_or(&self, items: impl Iterator<Item = String>) -> String {
+        let mut items: Vec<String> = items.collect();
+        let Some(last) = items.pop() else { return String::new() };
+        if items.is_empty() {
+            return last;
+        }
+        format!("{}{}{last}", self.join(items.into_iter()), td_string!(self.locale, list_or))
+    }
+
+    /// Who an [`ActorRule`] lets act: a party to this permit, or the holders of a plant role.
+    pub fn actor_rule(&self, rule: &ActorRule) -> String {
+        match rule {
+            ActorRule::Permit(party) => party_text(self.locale, *party).to_owned(),
+            ActorRule::Role(role) => self.role(role),
+        }
+    }
+
     fn device(&self, id: DeviceId) -> String {
         short_id(id)
     }
@@ -145,6 +168,16 @@ pub fn action_text(locale: Locale, code: &str) -> String {
 
 pub fn event_kind_text(locale: Locale, kind: &EventKind) -> String {
     action_text(locale, kind.code())
+}
+
+/// A party to one permit, as "本票监护人" / "this permit's guardian".
+fn party_text(locale: Locale, party: PermitParty) -> &'static str {
+    match party {
+        PermitParty::Applicant => td_string!(locale, party.applicant),
+        PermitParty::Guardian => td_string!(locale, party.guardian),
+        PermitParty::Crew => td_string!(locale, party.crew),
+        PermitParty::Approver => td_string!(locale, party.approver),
+    }
 }
 
 pub fn field_text(locale: Locale, field: Field) -> &'static str {
@@ -266,7 +299,6 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
             fill(td_string!(l, violation.revoked_device), &[("device", &n.device(*device))])
         }
         Violation::WrongPermit => td_string!(l, violation.wrong_permit).to_owned(),
-        Violation::DuplicateEventId => td_string!(l, violation.duplicate_event_id).to_owned(),
         Violation::UnknownPerson { person } => {
             fill(td_string!(l, violation.unknown_person), &[("person", &n.person(*person))])
         }
@@ -274,6 +306,10 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
             fill(td_string!(l, violation.frozen_account), &[("person", &n.person(*person))])
         }
         Violation::MissingRole { roles } => fill(td_string!(l, violation.missing_role), &[("roles", &n.roles(roles))]),
+        Violation::NotPermitActor { action, allowed } => fill(
+            td_string!(l, violation.not_permit_actor),
+            &[("allowed", &n.join_or(allowed.iter().map(|r| n.actor_rule(r)))), ("action", &action_text(l, action))],
+        ),
         Violation::NotApplicant => td_string!(l, violation.not_applicant).to_owned(),
         Violation::NotPermitGuardian => td_string!(l, violation.not_permit_guardian).to_owned(),
         Violation::NotAllowedInStatus { action, status } => fill(
@@ -320,6 +356,9 @@ pub fn alert_text(n: &Names, alert: &Alert) -> String {
             &[("last", &crate::time::show_ms(*last_ms)), ("max", max_minutes)],
         ),
         Alert::FormChangedAfterSubmit => td_string!(l, alert.form_changed_after_submit).to_owned(),
+        Alert::UnverifiedTime { action, .. } => {
+            fill(td_string!(l, alert.unverified_time), &[("action", &action_text(l, action))])
+        }
     }
 }
 
@@ -333,121 +372,67 @@ pub fn error_text(n: &Names, error: &CommandError) -> String {
         }
         CommandError::Refused { violation } => violation_text(n, violation),
         CommandError::BadCredentials => td_string!(l, error.bad_credentials).to_owned(),
-        CommandError::NotSignedIn => td_string!(l, error.not_signed_in).to_owned(),
-        CommandError::NotFound { what } => fill(td_string!(l, error.not_found), &[("what", what)]),
-        CommandError::BadInput { message } => {
-            if let Some(failure) = sync_failure(message) {
-                sync_failure_text(l, &failure)
-            } else if let Some(failure) = qr_failure(message) {
-                qr_failure_text(l, failure).to_owned()
-            } else {
-                fill(td_string!(l, error.bad_input), &[("message", message)])
-            }
+        CommandError::PinLocked { retry_after_s } => {
+            fill(td_string!(l, error.pin_locked), &[("seconds", retry_after_s)])
         }
+        CommandError::NotSignedIn => td_string!(l, error.not_signed_in).to_owned(),
+        CommandError::NotEnrolled => td_string!(l, error.not_enrolled).to_owned(),
+        CommandError::DeviceRevoked => td_string!(l, error.device_revoked).to_owned(),
+        CommandError::Sync { failure } => sync_failure_text(l, failure),
+        CommandError::Qr { failure } => qr_failure_text(l, *failure).to_owned(),
+        CommandError::NotFound { what } => fill(td_string!(l, error.not_found), &[("what", what)]),
+        CommandError::BadInput { message } => fill(td_string!(l, error.bad_input), &[("message", message)]),
         CommandError::Internal { message } => fill(td_string!(l, error.internal), &[("message", message)]),
     }
 }
 
-/// Why talking to the sync server failed, as far as the UI can tell.
-///
-/// The back end reports sync failures as `CommandError::BadInput` with ptw-store's (and the
-/// server's) English sentence, not as data; until ptw-core carries a structured sync error, the
-/// sentences the user can act on are recognised here, and anything else is shown as it came.
-#[derive(Debug, PartialEq)]
-enum SyncFailure<'a> {
-    /// Nothing answered at that address (wrong address, server down, no network).
-    Unreachable,
-    /// The enrolment code is not one the server printed.
-    CodeUnknown,
-    CodeUsed,
-    CodeExpired,
-    /// The server address or the code was left out (the back end checks too).
-    EnrolIncomplete,
-    NotEnrolled,
-    /// Something answered, but not like a sync server.
-    BadAnswer,
-    /// The server refused, with its reason.
-    Refused {
-        status: &'a str,
-        reason: &'a str,
-    },
-}
-
-fn sync_failure(message: &str) -> Option<SyncFailure<'_>> {
-    let failure = if message.contains("cannot be reached") {
-        SyncFailure::Unreachable
-    } else if message.contains("enrolment code is not known") {
-        SyncFailure::CodeUnknown
-    } else if message.contains("enrolment code was already used") {
-        SyncFailure::CodeUsed
-    } else if message.contains("enrolment code has expired") {
-        SyncFailure::CodeExpired
-    } else if message.starts_with("enter the server address") {
-        SyncFailure::EnrolIncomplete
-    } else if message.contains("not enrolled with a sync server") {
-        SyncFailure::NotEnrolled
-    } else if message.contains("unexpected answer from the server") {
-        SyncFailure::BadAnswer
-    } else if let Some((_, rest)) = message.split_once("the server answered ") {
-        // "<what>: the server answered 403 Forbidden: <reason>"
-        let (status, reason) = rest.split_once(": ").unwrap_or((rest, ""));
-        SyncFailure::Refused { status, reason }
-    } else {
-        return None;
+/// Why talking to the sync server failed (enrolling, or the last sync round), and what to do.
+pub fn sync_failure_text(l: Locale, failure: &SyncFailure) -> String {
+    let text = match failure {
+        SyncFailure::Unreachable => td_string!(l, error.server_unreachable),
+        SyncFailure::CertificateMismatch => td_string!(l, error.certificate_mismatch),
+        SyncFailure::InsecureAddress => td_string!(l, error.insecure_address),
+        SyncFailure::ServerKeyMismatch => td_string!(l, error.server_key_mismatch),
+        SyncFailure::EnrolIncomplete => td_string!(l, error.enrol_incomplete),
+        SyncFailure::NotEnrolled => td_string!(l, error.not_enrolled),
+        SyncFailure::DeviceRevoked => td_string!(l, error.device_revoked),
+        SyncFailure::EnrolCodeUnknown => td_string!(l, error.enrol_code_unknown),
+        SyncFailure::EnrolCodeUsed => td_string!(l, error.enrol_code_used),
+        SyncFailure::EnrolCodeExpired => td_string!(l, error.enrol_code_expired),
+        SyncFailure::RateLimited => td_string!(l, error.rate_limited),
+        SyncFailure::BadAnswer => td_string!(l, error.server_bad_answer),
+        SyncFailure::Refused { status } => return fill(td_string!(l, error.server_refused), &[("status", status)]),
+        SyncFailure::ServerError { status } => return fill(td_string!(l, error.server_error), &[("status", status)]),
+        SyncFailure::BadRegistry => td_string!(l, error.bad_registry),
     };
-    Some(failure)
+    text.to_owned()
 }
 
-fn sync_failure_text(l: Locale, failure: &SyncFailure) -> String {
-    match failure {
-        SyncFailure::Unreachable => td_string!(l, error.server_unreachable).to_owned(),
-        SyncFailure::CodeUnknown => td_string!(l, error.enrol_code_unknown).to_owned(),
-        SyncFailure::CodeUsed => td_string!(l, error.enrol_code_used).to_owned(),
-        SyncFailure::CodeExpired => td_string!(l, error.enrol_code_expired).to_owned(),
-        SyncFailure::EnrolIncomplete => td_string!(l, error.enrol_incomplete).to_owned(),
-        SyncFailure::NotEnrolled => td_string!(l, error.not_enrolled).to_owned(),
-        SyncFailure::BadAnswer => td_string!(l, error.server_bad_answer).to_owned(),
-        SyncFailure::Refused { status, reason } => {
-            fill(td_string!(l, error.server_refused), &[("status", status), ("reason", reason)])
-        }
-    }
-}
-
-/// Why no text came out of a picture of a QR code (the `decode_qr` command).
-///
-/// Like the sync failures, the back end says it as `CommandError::BadInput` with an English
-/// sentence (`QrError` in `src-tauri/qr.rs`); their beginnings are recognised here.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum QrFailure {
-    /// Not a PNG or JPEG file.
-    NotAnImage,
-    TooLarge,
-    /// No QR code in the picture: hold the camera closer.
-    NotFound,
-    /// A code, but it could not be read: take the photo again.
-    Unreadable,
-}
-
-fn qr_failure(message: &str) -> Option<QrFailure> {
-    let failure = if message.starts_with("the file is not a picture") {
-        QrFailure::NotAnImage
-    } else if message.starts_with("the picture is too large") {
-        QrFailure::TooLarge
-    } else if message.starts_with("no QR code was found") {
-        QrFailure::NotFound
-    } else if message.starts_with("a QR code was found in the picture but could not be read") {
-        QrFailure::Unreadable
-    } else {
-        return None;
-    };
-    Some(failure)
-}
-
+/// Why no text came out of a picture of a QR code (the `decode_qr` command), and what to do.
 fn qr_failure_text(l: Locale, failure: QrFailure) -> &'static str {
     match failure {
         QrFailure::NotAnImage => td_string!(l, error.qr_not_an_image),
         QrFailure::TooLarge => td_string!(l, error.qr_too_large),
         QrFailure::NotFound => td_string!(l, error.qr_not_found),
         QrFailure::Unreadable => td_string!(l, error.qr_unreadable),
+    }
+}
+
+/// Why the sync server refused a change this device made (which the device then took back),
+/// and what the person should do about it.
+pub fn refusal_text(l: Locale, code: RefusalCode) -> &'static str {
+    match code {
+        RefusalCode::Malformed => td_string!(l, refusal.malformed),
+        RefusalCode::Shape => td_string!(l, refusal.shape),
+        RefusalCode::NotAppendOnly => td_string!(l, refusal.not_append_only),
+        RefusalCode::MissingDependencies => td_string!(l, refusal.missing_dependencies),
+        RefusalCode::BadEvent => td_string!(l, refusal.bad_event),
+        RefusalCode::ForeignActor => td_string!(l, refusal.foreign_actor),
+        RefusalCode::DuplicateSequence => td_string!(l, refusal.duplicate_sequence),
+        RefusalCode::ClockBehind => td_string!(l, refusal.clock_behind),
+        RefusalCode::ClockAhead => td_string!(l, refusal.clock_ahead),
+        RefusalCode::FrozenAccount => td_string!(l, refusal.frozen_account),
+        RefusalCode::BrokenChain => td_string!(l, refusal.broken_chain),
+        RefusalCode::DependsOnRefused => td_string!(l, refusal.depends_on_refused),
     }
 }

@@ -124,13 +124,14 @@ pub fn use_app() -> AppState {
     expect_context::<AppState>()
 }
 
-/// The registry `PermitForm::validate` needs, from the directory (devices only matter for
-/// checking event signatures, which the UI does not do).
+/// The registry `PermitForm::validate` needs, from the directory (devices, certificates and
+/// credentials only matter for checking events and PINs, which the UI does not do).
 pub fn registry(dir: &Directory) -> Registry {
     Registry {
         catalog: dir.catalog.clone(),
+        settings: dir.settings.clone(),
         people: dir.people.clone(),
         locations: dir.locations.clone(),
-        devices: vec![],
+        ..Registry::empty()
     }
 }

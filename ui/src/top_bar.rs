@@ -1,6 +1,7 @@
 //! The bar on every screen: app name, online/offline, when this device last synced, changes
 //! waiting to sync, who is signed in, the settings and the language switch. On a plant tablet
-//! a person must always see whether what they record has left the device yet.
+//! a person must always see whether what they record has left the device yet — and whether the
+//! device was revoked or the server refused some of it (the settings say why).
 
 use crate::api;
 use crate::i18n::*;
@@ -54,13 +55,19 @@ pub fn connection(l: Locale, app: AppState) -> (&'static str, &'static str) {
     })
 }
 
-/// Online/offline, when the last sync round finished (once enrolled) and the number of changes
-/// not yet acknowledged by the sync server (always).
+/// Online/offline, when the last sync round finished (once enrolled), the number of changes
+/// not yet acknowledged by the sync server (always), and a revoked device or refused changes
+/// (when there are any).
 #[component]
 fn SyncIndicator() -> impl IntoView {
     let i18n = use_i18n();
     let app = use_app();
     let pending = move || app.sync.with(|s| s.as_ref().map(|s| s.pending_changes).unwrap_or(0));
+    let revoked = move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.revoked));
+    let refused = move || {
+        let count = app.sync.with(|s| s.as_ref().map_or(0, |s| s.refused.len()));
+        (count > 0).then(|| fill(t_string!(i18n, top.refused), &[("count", &count)]))
+    };
     let last_sync = move || {
         let status = app.sync.get().filter(|s| s.server_configured)?;
         Some(match status.last_sync_ms {
@@ -84,6 +91,10 @@ fn SyncIndicator() -> impl IntoView {
             </span>
             {move || last_sync().map(|text| view! { <span class="last-sync" data-testid="last-sync">{text}</span> })}
             {move || progress().map(|text| view! { <span class="sync-progress" data-testid="sync-progress">{text}</span> })}
+            <Show when=revoked>
+                <span class="sync-problem" data-testid="device-revoked">{t!(i18n, top.revoked)}</span>
+            </Show>
+            {move || refused().map(|text| view! { <span class="sync-problem" data-testid="refused-count">{text}</span> })}
             <span class=move || { if pending() > 0 { "pending has-pending" } else { "pending" } }>
                 <span data-testid="pending-count">{pending}</span>
                 " "

@@ -19,7 +19,8 @@ usage: ./openptw <command> [args]
 commands:
   setup   install what is missing: apt packages, the wasm32 target, trunk, wasm-bindgen-cli,
           tauri-driver (into ~/.cache/openptw/tools) and the e2e Python venv
-  run     setup, build the UI and the app, open the app (extra args go to the app)
+  run     setup, build the UI and the app, start the demo plant's sync server (HTTPS, on
+          127.0.0.1:8787) and open the app enrolled with it (extra args go to the app)
   test    setup, then fmt, UI build, clippy, every unit/integration test, the e2e tests
   bench   criterion benchmarks of ptw-core and ptw-store, optimised (extra args go to cargo bench)
   e2e     setup, build the UI and the app, run the end-to-end tests in the real window
@@ -60,6 +61,10 @@ const TOOLS: &[Tool] = &[
 ];
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Where `./openptw run` serves the demo plant (HTTPS, the certificate pinned by the app).
+const DEMO_BIND: &str = "127.0.0.1:8787";
+const DEMO_URL: &str = "https://127.0.0.1:8787";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -472,10 +477,66 @@ impl Xtask {
                 self.artifacts().display()
             ));
         }
-        println!("\n==> starting {} (close the window to stop)", app.display());
+        let mut server =
+            self.step("demo: sync server with the demo plant (https://127.0.0.1:8787)", |x| x.demo_server())?;
+        let qr = self.demo_admin(&["device", "enrol", "--name", "演示平板", "--url", DEMO_URL])?;
+        let qr = qr
+            .lines()
+            .find_map(|l| l.strip_prefix("QR text: "))
+            .map(str::trim)
+            .ok_or_else(|| Error("`device enrol` printed no QR text".into()))?
+            .to_owned();
+        println!("\n==> starting {} (close the window to stop; the sync server stops with it)", app.display());
         let mut c = self.cmd(&app);
-        c.args(app_args);
-        run(&mut c)
+        c.args(app_args).env("OPENPTW_DATA_DIR", self.cache.join("demo-app")).env("OPENPTW_ENROL", qr);
+        let result = run(&mut c);
+        let _ = server.kill();
+        let _ = server.wait();
+        result
+    }
+
+    fn demo_server_dir(&self) -> PathBuf {
+        self.cache.join("demo-server")
+    }
+
+    /// The sync server's admin CLI on the demo plant's data directory; its stdout.
+    fn demo_admin(&self, args: &[&str]) -> Result<String> {
+        let mut c = self.cmd(self.target.join("debug/ptw-sync-server"));
+        c.arg("--data-dir").arg(self.demo_server_dir()).args(args).env("RUST_LOG", "warn");
+        output(&mut c)
+    }
+
+    /// The demo plant's sync server, serving: its TLS certificate made and the plant seeded on
+    /// first use (both kept in ~/.cache/openptw/demo-server, with the app's data in demo-app).
+    fn demo_server(&mut self) -> Result<std::process::Child> {
+        let dir = self.demo_server_dir();
+        if !dir.join("tls-cert.pem").is_file() {
+            print!("{}", self.demo_admin(&["tls", "init"])?);
+        }
+        print!("{}", self.demo_admin(&["demo", "seed"])?);
+        let mut c = self.cmd(self.target.join("debug/ptw-sync-server"));
+        c.arg("--data-dir")
+            .arg(&dir)
+            .args(["serve", "--bind", DEMO_BIND])
+            .stdout(Stdio::piped())
+            .env("RUST_LOG", "warn");
+        println!("$ {}", show(&c));
+        let mut child = c.spawn().map_err(|e| Error(format!("cannot start the sync server: {e}")))?;
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            use std::io::BufRead;
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        }
+        if !line.starts_with("listening on ") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return fail(format!(
+                "the demo sync server did not start on {DEMO_BIND} (is something else listening there? a \
+                 `./openptw run` still open?)"
+            ));
+        }
+        print!("{line}");
+        Ok(child)
     }
 
     fn bench(&mut self, args: &[String]) -> Result {

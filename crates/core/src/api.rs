@@ -7,8 +7,9 @@ use crate::derive::{PermitState, Status};
 use crate::event::GasReading;
 use crate::form::{FieldError, PermitForm};
 use crate::ids::{LocationId, PermitId, PersonId};
-use crate::registry::{Location, Person};
+use crate::registry::{Location, Person, PlantSettings};
 use crate::rules::Violation;
+use crate::sync::RefusalCode;
 use serde::{Deserialize, Serialize};
 
 /// One row of a permit list, read from the projection table (never from the documents).
@@ -83,12 +84,18 @@ pub enum Action {
     },
 }
 
-/// Everything the UI needs to draw forms and names: read once after sign-in.
+/// Everything the UI needs to draw forms and names: read once after sign-in. (Never the PIN
+/// hashes.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Directory {
     pub catalog: Catalog,
     pub people: Vec<Person>,
     pub locations: Vec<Location>,
+    #[serde(default)]
+    pub settings: PlantSettings,
+    /// Whether this device is enrolled with a sync server (before that there is no plant).
+    #[serde(default)]
+    pub enrolled: bool,
 }
 
 /// The signed-in person on this device.
@@ -107,6 +114,79 @@ pub struct SyncStatus {
     /// A sync round running now, and how far it has got.
     #[serde(default)]
     pub progress: Option<SyncProgress>,
+    /// Why the last round failed, if it did.
+    #[serde(default)]
+    pub last_failure: Option<SyncFailure>,
+    /// Changes the server refused, taken back: the person sees why and redoes them.
+    #[serde(default)]
+    pub refused: Vec<RefusedAction>,
+    /// Permits whose pulled changes would not apply on this device.
+    #[serde(default)]
+    pub quarantined: u64,
+    /// Whether this device's clock is corrected against the server's (R-TIME).
+    #[serde(default)]
+    pub time_verified: bool,
+    /// IT revoked this device.
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+/// A change the sync server refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedAction {
+    pub permit: String,
+    pub code: RefusalCode,
+    pub refused_ms: i64,
+}
+
+/// Why talking to the sync server failed, as data the UI words (never a sentence to parse).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "failure", rename_all = "snake_case")]
+pub enum SyncFailure {
+    /// Nothing answered at that address (wrong address, server down, no network).
+    Unreachable,
+    /// The server's TLS certificate is not the one pinned at enrolment (or in the QR code).
+    CertificateMismatch,
+    /// A plain `http://` address of a server that is not on this machine.
+    InsecureAddress,
+    /// The server's registry key is not the one the QR code named.
+    ServerKeyMismatch,
+    /// The address or code was left out.
+    EnrolIncomplete,
+    /// This device is not enrolled (or the server no longer knows its token).
+    NotEnrolled,
+    /// IT revoked this device.
+    DeviceRevoked,
+    EnrolCodeUnknown,
+    EnrolCodeUsed,
+    EnrolCodeExpired,
+    /// Too many attempts: wait a minute.
+    RateLimited,
+    /// Something answered, but not like a sync server.
+    BadAnswer,
+    /// The server refused the request (HTTP status).
+    Refused {
+        status: u16,
+    },
+    /// The server failed (HTTP status).
+    ServerError {
+        status: u16,
+    },
+    /// The registry the server sent does not check against the pinned key.
+    BadRegistry,
+}
+
+/// Why reading a QR code from a picture failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QrFailure {
+    /// Not a PNG or JPEG file.
+    NotAnImage,
+    TooLarge,
+    /// No QR code in the picture: hold the camera closer.
+    NotFound,
+    /// A code, but it could not be read: take the photo again.
+    Unreadable,
 }
 
 /// How far the running sync round has got: changes sent up and received so far.
@@ -127,8 +207,18 @@ pub enum CommandError {
     Refused { violation: Violation },
     #[error("wrong name or PIN")]
     BadCredentials,
+    #[error("too many wrong PINs; try again in {retry_after_s} s")]
+    PinLocked { retry_after_s: u64 },
     #[error("nobody is signed in")]
     NotSignedIn,
+    #[error("this device is not enrolled")]
+    NotEnrolled,
+    #[error("this device was revoked")]
+    DeviceRevoked,
+    #[error("sync failed: {failure:?}")]
+    Sync { failure: SyncFailure },
+    #[error("the QR code could not be read: {failure:?}")]
+    Qr { failure: QrFailure },
     #[error("not found: {what}")]
     NotFound { what: String },
     #[error("bad input: {message}")]

@@ -111,15 +111,104 @@ pub struct GasTestRule {
     pub source: String,
 }
 
-/// Which roles may perform the non-step actions.
+/// A party to one permit (R-ROLES): who a person is *on this permit*, not in the plant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermitParty {
+    /// The work leader who filed it (申请人).
+    Applicant,
+    /// The guardian named on it (监护人).
+    Guardian,
+    /// A worker of its crew.
+    Crew,
+    /// Someone who signed one of its approval steps.
+    Approver,
+}
+
+impl PermitParty {
+    pub const ALL: [PermitParty; 4] =
+        [PermitParty::Applicant, PermitParty::Guardian, PermitParty::Crew, PermitParty::Approver];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            PermitParty::Applicant => "applicant",
+            PermitParty::Guardian => "guardian",
+            PermitParty::Crew => "crew",
+            PermitParty::Approver => "approver",
+        }
+    }
+}
+
+/// Who may take an action on a permit: a party to that permit (`permit:guardian`) or anyone
+/// holding a plant role (`role:safety_officer`, e.g. the stop-work authority of safety
+/// officers and inspectors). Written as those strings in the catalog.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ActorRule {
+    Permit(PermitParty),
+    Role(Role),
+}
+
+impl std::fmt::Display for ActorRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ActorRule::Permit(p) => write!(f, "permit:{}", p.code()),
+            ActorRule::Role(r) => write!(f, "role:{}", r.0),
+        }
+    }
+}
+
+impl std::str::FromStr for ActorRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once(':') {
+            Some(("permit", party)) => PermitParty::ALL
+                .into_iter()
+                .find(|p| p.code() == party)
+                .map(ActorRule::Permit)
+                .ok_or_else(|| format!("'{s}': the permit parties are applicant, guardian, crew and approver")),
+            Some(("role", role)) if !role.is_empty() => Ok(ActorRule::Role(Role::new(role))),
+            _ => Err(format!("'{s}' is neither permit:<party> nor role:<role code>")),
+        }
+    }
+}
+
+impl Serialize for ActorRule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ActorRule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Who may perform the actions that are not flow steps, on a permit of this grade: any one of
+/// the rules of the action suffices.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ActionRoles {
-    pub start: Vec<Role>,
-    pub suspend: Vec<Role>,
-    pub resume: Vec<Role>,
-    pub complete: Vec<Role>,
-    pub gas_test: Vec<Role>,
-    pub cancel: Vec<Role>,
+pub struct ActionRules {
+    pub start: Vec<ActorRule>,
+    pub suspend: Vec<ActorRule>,
+    pub resume: Vec<ActorRule>,
+    pub complete: Vec<ActorRule>,
+    pub gas_test: Vec<ActorRule>,
+    pub cancel: Vec<ActorRule>,
+}
+
+impl ActionRules {
+    /// Every (action, rules) pair.
+    pub fn all(&self) -> [(&'static str, &[ActorRule]); 6] {
+        [
+            ("start", &self.start),
+            ("suspend", &self.suspend),
+            ("resume", &self.resume),
+            ("complete", &self.complete),
+            ("gas_test", &self.gas_test),
+            ("cancel", &self.cancel),
+        ]
+    }
 }
 
 /// A grade of a permit type, e.g. hot work grade 1 (一级动火).
@@ -132,7 +221,10 @@ pub struct GradeDef {
     pub validity_source: String,
     pub gas_test: Option<GasTestRule>,
     pub flow: Vec<FlowStep>,
-    pub actions: ActionRoles,
+    pub actions: ActionRules,
+    /// Where the action rules come from, shown to the safety manager.
+    #[serde(default)]
+    pub actions_source: String,
 }
 
 impl GradeDef {
@@ -201,6 +293,45 @@ impl Catalog {
     pub fn role(&self, code: &Role) -> Option<&RoleDef> {
         self.roles.iter().find(|r| &r.code == code)
     }
+
+    /// What is inconsistent in the catalog: grades without a flow, steps or actions naming a
+    /// role the catalog does not define, codes used twice. Empty = consistent.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut types = std::collections::BTreeSet::new();
+        for t in &self.permit_types {
+            if !types.insert(&t.code) {
+                out.push(format!("permit type {} is defined twice", t.code));
+            }
+            let mut grades = std::collections::BTreeSet::new();
+            for g in &t.grades {
+                if !grades.insert(&g.code) {
+                    out.push(format!("{}/{} is defined twice", t.code, g.code));
+                }
+                if g.flow.is_empty() {
+                    out.push(format!("{}/{} has no flow", t.code, g.code));
+                }
+                for s in &g.flow {
+                    if self.role(&s.role).is_none() {
+                        out.push(format!("{}/{}/{}: unknown role {}", t.code, g.code, s.id, s.role.0));
+                    }
+                }
+                for (action, rules) in g.actions.all() {
+                    if rules.is_empty() {
+                        out.push(format!("{}/{}: nobody may {action}", t.code, g.code));
+                    }
+                    for r in rules {
+                        if let ActorRule::Role(role) = r {
+                            if self.role(role).is_none() {
+                                out.push(format!("{}/{}: {action} names unknown role {}", t.code, g.code, role.0));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -208,28 +339,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_catalog_reads_and_every_step_names_a_known_role() {
+    fn the_shipped_catalog_reads_and_is_consistent() {
         let c = Catalog::gb30871().expect("shipped catalog parses");
         assert!(c.permit_type("hot_work").is_some());
-        for t in &c.permit_types {
-            for g in &t.grades {
-                assert!(!g.flow.is_empty(), "{}/{} has no flow", t.code, g.code);
-                for s in &g.flow {
-                    assert!(c.role(&s.role).is_some(), "{}/{}/{}: unknown role", t.code, g.code, s.id);
-                }
-                let a = &g.actions;
-                for r in a
-                    .start
-                    .iter()
-                    .chain(&a.suspend)
-                    .chain(&a.resume)
-                    .chain(&a.complete)
-                    .chain(&a.gas_test)
-                    .chain(&a.cancel)
-                {
-                    assert!(c.role(r).is_some(), "{}/{}: unknown action role {}", t.code, g.code, r.0);
-                }
-            }
+        assert_eq!(c.problems(), Vec::<String>::new());
+        let mut broken = c.clone();
+        broken.permit_types[0].grades[0].actions.start = vec![ActorRule::Role(Role::new("wizard"))];
+        assert_eq!(broken.problems().len(), 1, "{:?}", broken.problems());
+    }
+
+    #[test]
+    fn actor_rules_read_and_write_as_party_or_role_strings() {
+        for text in ["permit:guardian", "permit:approver", "role:safety_officer"] {
+            let rule: ActorRule = text.parse().expect("parses");
+            assert_eq!(rule.to_string(), text);
+        }
+        for bad in ["guardian", "permit:boss", "role:", "team:x"] {
+            assert!(bad.parse::<ActorRule>().is_err(), "{bad}");
         }
     }
 

@@ -1,22 +1,30 @@
 //! Derivation: a permit's state as a pure function of its form, its events, the registry and
 //! `now`.
 //!
-//! Events are deduplicated, sorted by (HLC, event id) and folded through one state machine, so
-//! any two devices holding the same set of events derive the same state whatever order the
-//! events arrived in. Every event is checked against the rules before it is applied; one that
-//! breaks a rule is kept in the timeline as rejected, with the rule, and changes nothing.
+//! Events are deduplicated by content (the hash of the signed body), sorted by (HLC, hash) and
+//! folded through one state machine, so any two devices holding the same set of events derive
+//! the same state whatever order the events arrived in. Every event is checked against the
+//! rules before it is applied; one that breaks a rule is kept in the timeline as rejected, with
+//! the rule, and changes nothing — an event is applied whole or not at all, and whether one
+//! event counts never depends on another event merely being present.
 //! `now` is used only for alerts (overdue steps, expired validity), never for the fold itself.
+//!
+//! Time rules compare events' corrected times ([`Event::time_ms`]), never their HLCs; when a rule
+//! rests on a time the device could not verify, the permit carries an
+//! [`Alert::UnverifiedTime`].
 
-use crate::catalog::{GradeDef, LocalText, Phase, Role, SignMode, StepSigner};
-use crate::event::{Event, EventKind, GasExceedance, GasReading, SignedEvent};
+use crate::catalog::{ActorRule, GradeDef, LocalText, PermitParty, Phase, Role, SignMode, StepSigner};
+use crate::event::{event_hash, verify_signer, Event, EventKind, GasExceedance, GasReading, SignedEvent};
 use crate::form::PermitForm;
 use crate::hlc::Hlc;
-use crate::ids::{EventId, PermitId, PersonId};
+use crate::ids::{PermitId, PersonId};
 use crate::registry::{Person, Registry};
 use crate::rules::{Alert, Violation};
+use crate::signature::{BatchItem, SignatureMemo};
 use chrono::{DateTime, Utc};
+use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a permit is in its life (R-LIFE). Rejected, cancelled and closed are terminal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -72,8 +80,10 @@ impl Status {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepSignature {
     pub person: PersonId,
-    pub at: Hlc,
-    pub event: EventId,
+    /// When it was signed (Unix ms, the event's corrected time).
+    pub time_ms: i64,
+    /// The signing event ([`SignedEvent::hash`]).
+    pub event: String,
     pub comment: String,
 }
 
@@ -90,8 +100,9 @@ pub struct StepState {
     /// For countersign steps: everyone who must sign.
     pub required: Vec<PersonId>,
     pub signatures: Vec<StepSignature>,
-    pub opened_at: Option<Hlc>,
-    pub done_at: Option<Hlc>,
+    /// When the step opened and was done (Unix ms).
+    pub opened_at: Option<i64>,
+    pub done_at: Option<i64>,
 }
 
 impl StepState {
@@ -108,8 +119,12 @@ impl StepState {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GasTestRecord {
-    pub event: EventId,
-    pub at: Hlc,
+    /// The gas-test event ([`SignedEvent::hash`]).
+    pub event: String,
+    /// When the sample was taken (Unix ms, the event's corrected time).
+    pub time_ms: i64,
+    /// Whether that time rests on the server's clock.
+    pub time_verified: bool,
     pub tester: PersonId,
     pub reading: GasReading,
     /// Empty when the test passed the grade's limits.
@@ -134,6 +149,8 @@ pub enum Outcome {
 pub struct TimelineEntry {
     /// `None` only when the stored event could not even be read.
     pub event: Option<Event>,
+    /// The event's identity: SHA-256 of its signed body (of the stored text when unreadable).
+    pub hash: String,
     #[serde(flatten)]
     pub outcome: Outcome,
 }
@@ -146,17 +163,28 @@ pub struct PermitState {
     /// The step waiting for signatures, if any.
     pub current_step: Option<String>,
     pub steps: Vec<StepState>,
-    /// Hash of the form as it is now, and as it was submitted.
+    /// The form of record: the draft in the document until the permit is submitted, the form the
+    /// submit event carried from then on.
+    pub form: PermitForm,
+    /// Hash of the form of record: what every new event signs over.
     pub form_hash: String,
+    /// Hash of the draft in the document; differs from `form_hash` once someone edited the
+    /// document after submission (which changes nothing but raises an alert).
+    pub draft_hash: String,
     pub submitted_hash: Option<String>,
     pub gas_tests: Vec<GasTestRecord>,
-    pub started_at: Option<Hlc>,
-    pub completed_at: Option<Hlc>,
-    pub closed_at: Option<Hlc>,
-    /// The latest HLC of any event, applied or not; the next local event must come after it.
+    /// Unix ms.
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    /// The latest HLC of any signature-verified event, applied or not; the next local event must
+    /// come after it.
     pub last_hlc: Hlc,
     pub timeline: Vec<TimelineEntry>,
     pub alerts: Vec<Alert>,
+    /// Applied events whose time rules rested on a time that was not verified: (event hash,
+    /// action code).
+    pub unverified_times: Vec<(String, String)>,
 }
 
 impl PermitState {
@@ -171,24 +199,31 @@ impl PermitState {
     pub fn step(&self, id: &str) -> Option<&StepState> {
         self.steps.iter().find(|s| s.id == id)
     }
-}
 
-/// The inputs every rule needs besides the state itself.
-struct Ctx<'a> {
-    registry: &'a Registry,
-    form: &'a PermitForm,
-    grade: Option<&'a GradeDef>,
-}
+    /// Whether `person` is `party` of this permit.
+    pub fn is_party(&self, party: PermitParty, person: PersonId) -> bool {
+        match party {
+            PermitParty::Applicant => self.form.applicant == Some(person),
+            PermitParty::Guardian => self.form.guardian == Some(person),
+            PermitParty::Crew => self.form.crew.contains(&person),
+            PermitParty::Approver => self
+                .steps
+                .iter()
+                .any(|s| s.phase == Phase::Approval && s.signatures.iter().any(|sig| sig.person == person)),
+        }
+    }
 
-impl<'a> Ctx<'a> {
-    fn new(form: &'a PermitForm, registry: &'a Registry) -> Self {
-        let grade = form.definition(&registry.catalog).map(|(_, g)| g);
-        Ctx { registry, form, grade }
+    /// Whether `person` meets one of `rules` on this permit.
+    pub fn allows(&self, rules: &[ActorRule], person: &Person) -> bool {
+        rules.iter().any(|r| match r {
+            ActorRule::Role(role) => person.has_role(role),
+            ActorRule::Permit(party) => self.is_party(*party, person.id),
+        })
     }
 }
 
-/// Derive the state of permit `permit` from its form and stored events (the strings kept in the
-/// permit document, see [`SignedEvent::to_stored`]).
+/// Derive the state of permit `permit` from its draft form and stored events (the strings kept
+/// in the permit document, see [`SignedEvent::to_stored`]).
 pub fn derive(
     permit: PermitId,
     form: &PermitForm,
@@ -196,78 +231,114 @@ pub fn derive(
     registry: &Registry,
     now: DateTime<Utc>,
 ) -> PermitState {
-    derive_read(permit, form, read_events(stored_events), registry, now)
+    derive_read(permit, form, read_events(stored_events), registry, now, None)
 }
 
-/// A stored event read once: the string as stored, and the signed event and its body when
-/// they parse. Reading is shared by batch signature checks ([`crate::event::verify_batch`]) and
-/// derivation ([`derive_read`]), so a cold start parses each event once.
-pub struct ReadEvent<'a> {
-    pub raw: &'a str,
-    pub parsed: Result<(SignedEvent, Event), Violation>,
+/// A stored event read once: its identity, body and every signature it was stored with, and
+/// the event when the body parses. The same body stored twice — in whatever envelope, with
+/// whatever signature — is one event; it counts when any of its signatures verifies, so a copy
+/// with a forged signature can never knock the genuine one out. Reading is shared by batch
+/// signature checks ([`verify_batch`]) and derivation ([`derive_read`]), so a cold start parses
+/// each event once.
+pub struct ReadEvent {
+    pub hash: String,
+    pub body: String,
+    pub sigs: Vec<String>,
+    pub parsed: Result<Event, Violation>,
 }
 
-/// Read a permit's stored events, each distinct string once: the same stored event delivered
-/// twice is one event.
-pub fn read_events(stored_events: &[String]) -> Vec<ReadEvent<'_>> {
+/// Read a permit's stored events, each distinct body once.
+pub fn read_events(stored_events: &[String]) -> Vec<ReadEvent> {
     let unique: BTreeSet<&str> = stored_events.iter().map(String::as_str).collect();
-    unique
-        .into_iter()
-        .map(|raw| ReadEvent {
-            raw,
-            parsed: SignedEvent::from_stored(raw).and_then(|signed| {
-                let event = signed.event()?;
-                Ok((signed, event))
+    let mut bodies: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for raw in unique {
+        match SignedEvent::from_stored(raw) {
+            Ok(signed) => bodies.entry(signed.body).or_default().push(signed.sig),
+            Err(violation) => out.push(ReadEvent {
+                hash: event_hash(raw),
+                body: raw.to_owned(),
+                sigs: Vec::new(),
+                parsed: Err(violation),
             }),
-        })
-        .collect()
+        }
+    }
+    for (body, sigs) in bodies {
+        let parsed = serde_json::from_str::<Event>(&body).map_err(|e| Violation::Malformed { reason: e.to_string() });
+        out.push(ReadEvent { hash: event_hash(&body), body, sigs, parsed });
+    }
+    out
 }
 
-/// [`derive`] over events already read with [`read_events`].
+/// Check the signatures of many read events in one batch against the device keys in
+/// `registry`, remembering those that verify in `memo` (see [`crate::signature::verify_batch`]).
+pub fn verify_batch<'a>(
+    events: impl IntoIterator<Item = &'a ReadEvent>,
+    registry: &Registry,
+    memo: &SignatureMemo,
+    rng: impl RngCore + CryptoRng,
+) {
+    let items = events.into_iter().flat_map(|read| {
+        let device =
+            read.parsed.as_ref().ok().and_then(|ev| registry.device(ev.device).filter(|d| !d.revoked_at(ev.time_ms())));
+        device.into_iter().flat_map(move |d| {
+            read.sigs.iter().map(move |sig| BatchItem { public_key: &d.public_key, sig, message: read.body.as_bytes() })
+        })
+    });
+    crate::signature::verify_batch(items, memo, rng)
+}
+
+/// [`derive`] over events already read with [`read_events`], with signature checks remembered
+/// in `memo` when one is given.
 pub fn derive_read(
     permit: PermitId,
     form: &PermitForm,
-    events: Vec<ReadEvent<'_>>,
+    events: Vec<ReadEvent>,
     registry: &Registry,
     now: DateTime<Utc>,
+    memo: Option<&SignatureMemo>,
 ) -> PermitState {
-    let ctx = Ctx::new(form, registry);
+    let ctx = Ctx { registry, draft: form };
     let mut state = initial_state(permit, &ctx);
 
-    let mut readable: Vec<(Event, &str, Result<(), Violation>)> = Vec::with_capacity(events.len());
-    let mut unreadable: Vec<Violation> = Vec::new();
-    for ReadEvent { raw, parsed } in events {
+    let mut readable: Vec<(Event, String, Result<(), Violation>)> = Vec::with_capacity(events.len());
+    let mut unreadable: Vec<(String, Violation)> = Vec::new();
+    for ReadEvent { hash, body, sigs, parsed } in events {
         match parsed {
-            Ok((signed, event)) => {
-                let verified = signed.verify_event(&event, registry);
-                readable.push((event, raw, verified));
+            Ok(event) => {
+                let mut verdict = Err(Violation::BadSignature);
+                for (i, sig) in sigs.iter().enumerate() {
+                    let v = verify_signer(&event, sig, &body, registry, memo);
+                    if v.is_ok() || i == 0 {
+                        verdict = v;
+                    }
+                    if verdict.is_ok() {
+                        break;
+                    }
+                }
+                readable.push((event, hash, verdict));
             }
-            Err(v) => unreadable.push(v),
+            Err(v) => unreadable.push((hash, v)),
         }
     }
-    readable.sort_by(|a, b| (a.0.at, a.0.id, a.1).cmp(&(b.0.at, b.0.id, b.1)));
+    readable.sort_by(|a, b| (a.0.at, &a.1).cmp(&(b.0.at, &b.1)));
 
-    let mut seen_ids = BTreeSet::new();
-    for (event, _raw, verified) in readable {
-        state.last_hlc = state.last_hlc.max(event.at);
-        // Only a verified event claims its id: a forged copy carrying a genuine event's id must
-        // not be able to knock the genuine one out as a "duplicate".
-        let result = verified.and_then(|()| {
-            if seen_ids.insert(event.id) {
-                state.apply(&event, &ctx)
-            } else {
-                Err(Violation::DuplicateEventId)
-            }
-        });
+    let mut timeline = Vec::with_capacity(readable.len() + unreadable.len());
+    for (event, hash, verified) in readable {
+        if verified.is_ok() {
+            state.last_hlc = state.last_hlc.max(event.at);
+        }
+        let result = verified.and_then(|()| state.apply_whole(&event, &hash, &ctx));
         let outcome = match result {
             Ok(()) => Outcome::Applied,
             Err(violation) => Outcome::Rejected { violation },
         };
-        state.timeline.push(TimelineEntry { event: Some(event), outcome });
+        timeline.push(TimelineEntry { event: Some(event), hash, outcome });
     }
-    for violation in unreadable {
-        state.timeline.push(TimelineEntry { event: None, outcome: Outcome::Rejected { violation } });
+    for (hash, violation) in unreadable {
+        timeline.push(TimelineEntry { event: None, hash, outcome: Outcome::Rejected { violation } });
     }
+    state.timeline = timeline;
     state.alerts = alerts(&state, &ctx, now);
     state
 }
@@ -281,18 +352,16 @@ pub fn check(
     candidate: &Event,
     now: DateTime<Utc>,
 ) -> Result<PermitState, Violation> {
-    let ctx = Ctx::new(form, registry);
-    let mut next = state.clone();
+    let ctx = Ctx { registry, draft: form };
     if candidate.at <= state.last_hlc {
         // Store bug guard: a local event must be ordered after everything it has seen.
         return Err(Violation::Malformed { reason: "event timestamp is not after the permit's last event".into() });
     }
-    if state.timeline.iter().any(|t| t.event.as_ref().is_some_and(|e| e.id == candidate.id)) {
-        return Err(Violation::DuplicateEventId);
-    }
-    next.apply(candidate, &ctx)?;
+    let hash = candidate.hash();
+    let mut next = state.clone();
+    next.apply_whole(candidate, &hash, &ctx)?;
     next.last_hlc = candidate.at;
-    next.timeline.push(TimelineEntry { event: Some(candidate.clone()), outcome: Outcome::Applied });
+    next.timeline.push(TimelineEntry { event: Some(candidate.clone()), hash, outcome: Outcome::Applied });
     next.alerts = alerts(&next, &ctx, now);
     Ok(next)
 }
@@ -304,13 +373,26 @@ pub fn refresh_alerts(
     registry: &Registry,
     now: DateTime<Utc>,
 ) -> PermitState {
-    state.alerts = alerts(&state, &Ctx::new(form, registry), now);
+    state.alerts = alerts(&state, &Ctx { registry, draft: form }, now);
     state
 }
 
-fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
-    let steps = ctx
-        .grade
+/// The inputs every rule needs besides the state itself.
+struct Ctx<'a> {
+    registry: &'a Registry,
+    /// The form as the document holds it now.
+    draft: &'a PermitForm,
+}
+
+impl<'a> Ctx<'a> {
+    fn grade(&self, form: &PermitForm) -> Option<&'a GradeDef> {
+        form.definition(&self.registry.catalog).map(|(_, g)| g)
+    }
+}
+
+/// The steps of `grade`'s flow for a permit with `form`, none signed yet.
+fn steps_of(grade: Option<&GradeDef>, form: &PermitForm) -> Vec<StepState> {
+    grade
         .map(|g| {
             g.flow
                 .iter()
@@ -322,20 +404,26 @@ fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
                     mode: s.mode,
                     signer: s.signer,
                     time_limit_minutes: s.time_limit_minutes,
-                    required: ctx.form.assignees.get(&s.id).cloned().unwrap_or_default(),
+                    required: form.assignees.get(&s.id).cloned().unwrap_or_default(),
                     signatures: Vec::new(),
                     opened_at: None,
                     done_at: None,
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
+    let hash = ctx.draft.content_hash();
     PermitState {
         permit,
         status: Status::Draft,
         current_step: None,
-        steps,
-        form_hash: ctx.form.content_hash(),
+        steps: steps_of(ctx.grade(ctx.draft), ctx.draft),
+        form: ctx.draft.clone(),
+        form_hash: hash.clone(),
+        draft_hash: hash,
         submitted_hash: None,
         gas_tests: Vec::new(),
         started_at: None,
@@ -344,28 +432,47 @@ fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
         last_hlc: Hlc::default(),
         timeline: Vec::new(),
         alerts: Vec::new(),
+        unverified_times: Vec::new(),
     }
 }
 
 impl PermitState {
-    fn apply(&mut self, ev: &Event, ctx: &Ctx) -> Result<(), Violation> {
+    /// Apply `ev` whole or not at all: the rules run on a copy, which replaces the state only
+    /// when every one of them passed. (The timeline is not part of the copy.)
+    fn apply_whole(&mut self, ev: &Event, hash: &str, ctx: &Ctx) -> Result<(), Violation> {
+        let timeline = std::mem::take(&mut self.timeline);
+        let mut next = self.clone();
+        self.timeline = timeline;
+        next.apply(ev, hash, ctx)?;
+        next.timeline = std::mem::take(&mut self.timeline);
+        *self = next;
+        Ok(())
+    }
+
+    fn apply(&mut self, ev: &Event, hash: &str, ctx: &Ctx) -> Result<(), Violation> {
         if ev.permit != self.permit {
             return Err(Violation::WrongPermit);
         }
         let actor = ctx.registry.person(ev.actor).ok_or(Violation::UnknownPerson { person: ev.actor })?;
-        if actor.frozen_since_ms.is_some_and(|since| ev.at.ms >= since) {
+        if actor.frozen_at(ev.time_ms()) {
             return Err(Violation::FrozenAccount { person: ev.actor });
         }
-        if let (Some(submitted), false) = (&self.submitted_hash, matches!(ev.kind, EventKind::Submit)) {
-            if &ev.content_hash != submitted {
+        let device_revocable = ctx.registry.device(ev.device).is_some_and(|d| d.is_revoked());
+        let has_freezes = actor.frozen_since_ms.is_some() || !actor.past_freezes.is_empty();
+        if (has_freezes || device_revocable) && !ev.time_verified() {
+            self.note_unverified(hash, ev.kind.code());
+        }
+        if let (Some(record), false) = (&self.submitted_hash, matches!(ev.kind, EventKind::Submit { .. })) {
+            if &ev.content_hash != record {
                 return Err(Violation::ContentHashMismatch);
             }
         }
         match &ev.kind {
-            EventKind::Submit => self.submit(ev, actor, ctx),
+            EventKind::Submit { form } => self.submit(ev, hash, actor, form.as_deref(), ctx),
             EventKind::Approve { step, comment } => {
                 self.expect_status("approve", &[Status::InApproval])?;
-                self.sign_step(step, Phase::Approval, ev, actor, comment, ctx)?;
+                self.check_window_end(ev, hash)?;
+                self.sign_step(step, Phase::Approval, ev, hash, actor, comment)?;
                 if self.current_step.is_none() {
                     self.status = Status::Approved;
                 }
@@ -374,7 +481,7 @@ impl PermitState {
             EventKind::Reject { step, comment } => {
                 self.expect_status("reject", &[Status::InApproval])?;
                 require_text(comment)?;
-                self.check_signer(step, Phase::Approval, actor, ctx)?;
+                self.check_signer(step, Phase::Approval, actor)?;
                 self.status = Status::Rejected;
                 self.current_step = None;
                 Ok(())
@@ -384,12 +491,13 @@ impl PermitState {
                     "gas_test",
                     &[Status::InApproval, Status::Approved, Status::Active, Status::Suspended],
                 )?;
-                let grade = ctx.grade.ok_or(Violation::UnknownPermitType)?;
-                require_role(actor, &grade.actions.gas_test)?;
+                let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
+                self.require_actor("gas_test", actor, &grade.actions.gas_test)?;
                 let exceedances = grade.gas_test.as_ref().map(|g| reading.exceedances(&g.limits)).unwrap_or_default();
                 self.gas_tests.push(GasTestRecord {
-                    event: ev.id,
-                    at: ev.at,
+                    event: hash.to_owned(),
+                    time_ms: ev.time_ms(),
+                    time_verified: ev.time_verified(),
                     tester: ev.actor,
                     reading: reading.clone(),
                     exceedances,
@@ -398,46 +506,48 @@ impl PermitState {
             }
             EventKind::Start => {
                 self.expect_status("start", &[Status::Approved])?;
-                let grade = ctx.grade.ok_or(Violation::UnknownPermitType)?;
-                require_role(actor, &grade.actions.start)?;
-                self.check_window(ev, ctx)?;
-                self.check_gas(ev, grade)?;
+                let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
+                self.require_actor("start", actor, &grade.actions.start)?;
+                self.check_window(ev, hash)?;
+                self.check_gas(ev, hash, grade)?;
                 self.status = Status::Active;
-                self.started_at.get_or_insert(ev.at);
+                self.started_at.get_or_insert(ev.time_ms());
                 Ok(())
             }
             EventKind::Suspend { reason } => {
                 self.expect_status("suspend", &[Status::Active])?;
                 require_text(reason)?;
-                require_role(actor, &ctx.grade.ok_or(Violation::UnknownPermitType)?.actions.suspend)?;
+                let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
+                self.require_actor("suspend", actor, &grade.actions.suspend)?;
                 self.status = Status::Suspended;
                 Ok(())
             }
             EventKind::Resume => {
                 self.expect_status("resume", &[Status::Suspended])?;
-                let grade = ctx.grade.ok_or(Violation::UnknownPermitType)?;
-                require_role(actor, &grade.actions.resume)?;
-                self.check_window(ev, ctx)?;
-                self.check_gas(ev, grade)?;
+                let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
+                self.require_actor("resume", actor, &grade.actions.resume)?;
+                self.check_window(ev, hash)?;
+                self.check_gas(ev, hash, grade)?;
                 self.status = Status::Active;
                 Ok(())
             }
             EventKind::Complete => {
                 self.expect_status("complete", &[Status::Active])?;
-                require_role(actor, &ctx.grade.ok_or(Violation::UnknownPermitType)?.actions.complete)?;
+                let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
+                self.require_actor("complete", actor, &grade.actions.complete)?;
                 self.status = Status::Completed;
-                self.completed_at = Some(ev.at);
-                self.open_next_step(Phase::Acceptance, ev.at);
+                self.completed_at = Some(ev.time_ms());
+                self.open_next_step(Phase::Acceptance, ev.time_ms());
                 if self.current_step.is_none() {
-                    self.close(ev.at);
+                    self.close(ev.time_ms());
                 }
                 Ok(())
             }
             EventKind::Accept { step, comment } => {
                 self.expect_status("accept", &[Status::Completed])?;
-                self.sign_step(step, Phase::Acceptance, ev, actor, comment, ctx)?;
+                self.sign_step(step, Phase::Acceptance, ev, hash, actor, comment)?;
                 if self.current_step.is_none() {
-                    self.close(ev.at);
+                    self.close(ev.time_ms());
                 }
                 Ok(())
             }
@@ -447,8 +557,8 @@ impl PermitState {
                     &[Status::Draft, Status::InApproval, Status::Approved, Status::Active, Status::Suspended],
                 )?;
                 require_text(reason)?;
-                let grade = ctx.grade.ok_or(Violation::UnknownPermitType)?;
-                require_role(actor, &grade.actions.cancel)?;
+                let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
+                self.require_actor("cancel", actor, &grade.actions.cancel)?;
                 self.status = Status::Cancelled;
                 self.current_step = None;
                 Ok(())
@@ -457,30 +567,52 @@ impl PermitState {
         }
     }
 
-    fn submit(&mut self, ev: &Event, actor: &Person, ctx: &Ctx) -> Result<(), Violation> {
+    /// The submit rule: the form it carries is the form of record, validated as submitted.
+    fn submit(
+        &mut self,
+        ev: &Event,
+        hash: &str,
+        actor: &Person,
+        carried: Option<&PermitForm>,
+        ctx: &Ctx,
+    ) -> Result<(), Violation> {
         self.expect_status("submit", &[Status::Draft])?;
-        if ctx.form.applicant != Some(actor.id) {
+        // Events written before the form travelled in the submit name the draft by hash only:
+        // they stand when that is the draft the document holds.
+        let form = match carried {
+            Some(form) => form.clone(),
+            None if ev.content_hash == ctx.draft.content_hash() => ctx.draft.clone(),
+            None => return Err(Violation::ContentHashMismatch),
+        };
+        let form_hash = form.content_hash();
+        if form_hash != ev.content_hash {
+            return Err(Violation::ContentHashMismatch);
+        }
+        if form.applicant != Some(actor.id) {
             return Err(Violation::NotApplicant);
         }
-        if ctx.grade.is_none() {
-            return Err(Violation::UnknownPermitType);
+        let grade = ctx.grade(&form).ok_or(Violation::UnknownPermitType)?;
+        let errors = form.validate(ctx.registry);
+        if !errors.is_empty() {
+            return Err(Violation::FormInvalid { errors });
         }
-        // When the signed hash is the form we hold, the form must be valid. When it is not, the
-        // form changed after submission: the submit stands over the content it signed, and the
-        // difference is raised as an alert instead of silently re-validating other content.
-        if ev.content_hash == self.form_hash {
-            let errors = ctx.form.validate(ctx.registry);
-            if !errors.is_empty() {
-                return Err(Violation::FormInvalid { errors });
-            }
-        }
-        self.submitted_hash = Some(ev.content_hash.clone());
+        self.steps = steps_of(Some(grade), &form);
+        self.form = form;
+        self.form_hash = form_hash.clone();
+        self.submitted_hash = Some(form_hash);
+        self.check_window_end(ev, hash)?;
         self.status = Status::InApproval;
-        self.open_next_step(Phase::Approval, ev.at);
+        self.open_next_step(Phase::Approval, ev.time_ms());
         if self.current_step.is_none() {
             self.status = Status::Approved;
         }
         Ok(())
+    }
+
+    fn note_unverified(&mut self, hash: &str, action: &str) {
+        if !self.unverified_times.iter().any(|(h, _)| h == hash) {
+            self.unverified_times.push((hash.to_owned(), action.to_owned()));
+        }
     }
 
     fn expect_status(&self, action: &str, allowed: &[Status]) -> Result<(), Violation> {
@@ -491,8 +623,18 @@ impl PermitState {
         }
     }
 
+    /// `actor` must meet one of `rules` on this permit (catalog data: a party to the permit, or
+    /// a plant role).
+    fn require_actor(&self, action: &str, actor: &Person, rules: &[ActorRule]) -> Result<(), Violation> {
+        if self.allows(rules, actor) {
+            Ok(())
+        } else {
+            Err(Violation::NotPermitActor { action: action.to_string(), allowed: rules.to_vec() })
+        }
+    }
+
     /// Is `actor` allowed to sign open step `step_id` of `phase`?
-    fn check_signer(&self, step_id: &str, phase: Phase, actor: &Person, ctx: &Ctx) -> Result<usize, Violation> {
+    fn check_signer(&self, step_id: &str, phase: Phase, actor: &Person) -> Result<usize, Violation> {
         let idx = self
             .steps
             .iter()
@@ -505,18 +647,18 @@ impl PermitState {
         }
         match step.signer {
             StepSigner::Independent => {
-                if ctx.form.applicant == Some(actor.id) {
+                if self.form.applicant == Some(actor.id) {
                     return Err(Violation::ApproverIsApplicant);
                 }
-                if ctx.form.guardian == Some(actor.id) {
+                if self.form.guardian == Some(actor.id) {
                     return Err(Violation::ApproverIsGuardian);
                 }
-                if ctx.form.crew.contains(&actor.id) {
+                if self.form.crew.contains(&actor.id) {
                     return Err(Violation::ApproverIsCrew);
                 }
             }
             StepSigner::PermitGuardian => {
-                if ctx.form.guardian != Some(actor.id) {
+                if self.form.guardian != Some(actor.id) {
                     return Err(Violation::NotPermitGuardian);
                 }
             }
@@ -535,68 +677,82 @@ impl PermitState {
         step_id: &str,
         phase: Phase,
         ev: &Event,
+        hash: &str,
         actor: &Person,
         comment: &str,
-        ctx: &Ctx,
     ) -> Result<(), Violation> {
-        let idx = self.check_signer(step_id, phase, actor, ctx)?;
+        let idx = self.check_signer(step_id, phase, actor)?;
         let step = &mut self.steps[idx];
-        step.signatures.push(StepSignature { person: actor.id, at: ev.at, event: ev.id, comment: comment.to_string() });
+        step.signatures.push(StepSignature {
+            person: actor.id,
+            time_ms: ev.time_ms(),
+            event: hash.to_owned(),
+            comment: comment.to_string(),
+        });
         if step.is_complete() {
-            step.done_at = Some(ev.at);
-            self.open_next_step(phase, ev.at);
+            step.done_at = Some(ev.time_ms());
+            self.open_next_step(phase, ev.time_ms());
         }
         Ok(())
     }
 
     /// Open the first unfinished step of `phase`, or none when the phase is done.
-    fn open_next_step(&mut self, phase: Phase, at: Hlc) {
+    fn open_next_step(&mut self, phase: Phase, at_ms: i64) {
         self.current_step = None;
         if let Some(next) = self.steps.iter_mut().find(|s| s.phase == phase && s.done_at.is_none()) {
-            next.opened_at.get_or_insert(at);
+            next.opened_at.get_or_insert(at_ms);
             self.current_step = Some(next.id.clone());
         }
     }
 
-    fn close(&mut self, at: Hlc) {
+    fn close(&mut self, at_ms: i64) {
         self.status = Status::Closed;
-        self.closed_at = Some(at);
+        self.closed_at = Some(at_ms);
     }
 
-    fn check_window(&self, ev: &Event, ctx: &Ctx) -> Result<(), Violation> {
-        if let Some(start) = ctx.form.planned_start {
-            if ev.at.ms < start.timestamp_millis() {
+    /// Work happens inside the planned window.
+    fn check_window(&mut self, ev: &Event, hash: &str) -> Result<(), Violation> {
+        if let Some(start) = self.form.planned_start {
+            if !ev.time_verified() {
+                self.note_unverified(hash, ev.kind.code());
+            }
+            if ev.time_ms() < start.timestamp_millis() {
                 return Err(Violation::BeforePlannedStart);
             }
         }
-        if let Some(end) = ctx.form.planned_end {
-            if ev.at.ms >= end.timestamp_millis() {
+        self.check_window_end(ev, hash)
+    }
+
+    /// Nothing is submitted, approved or started once the planned window is over.
+    fn check_window_end(&mut self, ev: &Event, hash: &str) -> Result<(), Violation> {
+        if let Some(end) = self.form.planned_end {
+            if !ev.time_verified() {
+                self.note_unverified(hash, ev.kind.code());
+            }
+            if ev.time_ms() >= end.timestamp_millis() {
                 return Err(Violation::AfterPlannedEnd);
             }
         }
         Ok(())
     }
 
-    /// The latest gas test must exist, pass, and be young enough when work (re)starts.
-    fn check_gas(&self, ev: &Event, grade: &GradeDef) -> Result<(), Violation> {
+    /// The latest gas test must exist, pass, and be young enough when work (re)starts. Ages are
+    /// compared in milliseconds, never rounded in anyone's favour.
+    fn check_gas(&mut self, ev: &Event, hash: &str, grade: &GradeDef) -> Result<(), Violation> {
         let Some(rule) = &grade.gas_test else { return Ok(()) };
         let last = self.gas_tests.last().ok_or(Violation::GasTestMissing)?;
         if !last.passed() {
             return Err(Violation::GasTestFailed { exceedances: last.exceedances.clone() });
         }
-        let age_ms = ev.at.ms - last.at.ms;
+        let unverified = !last.time_verified || !ev.time_verified();
+        let age_ms = ev.time_ms() - last.time_ms;
         if age_ms > rule.max_age_minutes * 60_000 {
             return Err(Violation::GasTestTooOld { age_minutes: age_ms / 60_000, max_minutes: rule.max_age_minutes });
         }
+        if unverified {
+            self.note_unverified(hash, ev.kind.code());
+        }
         Ok(())
-    }
-}
-
-fn require_role(actor: &Person, roles: &[Role]) -> Result<(), Violation> {
-    if actor.has_any_role(roles) {
-        Ok(())
-    } else {
-        Err(Violation::MissingRole { roles: roles.to_vec() })
     }
 }
 
@@ -613,29 +769,32 @@ fn alerts(state: &PermitState, ctx: &Ctx, now: DateTime<Utc>) -> Vec<Alert> {
     let mut out = Vec::new();
     if let Some(step) = state.current_step.as_deref().and_then(|id| state.step(id)) {
         if let Some(opened) = step.opened_at {
-            let due_ms = opened.ms + step.time_limit_minutes * 60_000;
+            let due_ms = opened + step.time_limit_minutes * 60_000;
             if now_ms > due_ms {
                 out.push(Alert::StepOverdue { step: step.id.clone(), due_ms });
             }
         }
     }
     if matches!(state.status, Status::Active | Status::Suspended) {
-        if let Some(end) = ctx.form.planned_end {
+        if let Some(end) = state.form.planned_end {
             if now_ms >= end.timestamp_millis() {
                 out.push(Alert::ValidityExpired { end_ms: end.timestamp_millis() });
             }
         }
     }
     if state.status == Status::Active {
-        let retest = ctx.grade.and_then(|g| g.gas_test.as_ref()).and_then(|r| r.retest_interval_minutes);
+        let retest = ctx.grade(&state.form).and_then(|g| g.gas_test.as_ref()).and_then(|r| r.retest_interval_minutes);
         if let (Some(max_minutes), Some(last)) = (retest, state.gas_tests.iter().rev().find(|t| t.passed())) {
-            if now_ms - last.at.ms > max_minutes * 60_000 {
-                out.push(Alert::GasRetestDue { last_ms: last.at.ms, max_minutes });
+            if now_ms - last.time_ms > max_minutes * 60_000 {
+                out.push(Alert::GasRetestDue { last_ms: last.time_ms, max_minutes });
             }
         }
     }
-    if state.submitted_hash.as_ref().is_some_and(|h| h != &state.form_hash) {
+    if state.submitted_hash.is_some() && state.draft_hash != state.form_hash {
         out.push(Alert::FormChangedAfterSubmit);
+    }
+    for (event, action) in &state.unverified_times {
+        out.push(Alert::UnverifiedTime { event: event.clone(), action: action.clone() });
     }
     out
 }

@@ -1,24 +1,30 @@
 //! Events: the append-only log that *is* a permit's history.
 //!
-//! An [`Event`] says who did what, when (HLC), on which device, over which form content. It is
+//! An [`Event`] says who did what, when, on which device, over which form content. It is
 //! serialised once to canonical JSON, signed by the device's Ed25519 key and kept as a
 //! [`SignedEvent`] — one immutable string in the permit document. Nothing ever edits an event;
 //! a correction is a new event.
 //!
-//! Signatures are checked by the ZIP-215 rules (`ed25519-zebra`) everywhere — on every device
-//! and on the sync server, one at a time or in a batch — so a signature that verifies in one
-//! place verifies in all of them, and derivation converges. Plain Ed25519 libraries do not
-//! promise that: their single and batch checks disagree on crafted edge cases.
+//! An event's identity is its content: the SHA-256 of its signed body ([`SignedEvent::hash`]).
+//! The `id` inside is only a nonce the device draws; two different bodies are two events even
+//! when their ids collide, and the same body delivered twice (whatever the envelope around it)
+//! is one — so no event can make another disappear.
+//!
+//! Each event carries two times: its hybrid logical clock ([`Hlc`]), which only *orders* events,
+//! and its [`Stamp`], the device's clock corrected against the sync server's (R-TIME), which the
+//! time rules compare. Each event also names the device's previous event, so a device's events
+//! form a chain the server holds it to.
 
 use crate::catalog::GasLimits;
-use crate::derive::ReadEvent;
+use crate::form::PermitForm;
 use crate::hlc::Hlc;
 use crate::ids::{DeviceId, EventId, PermitId, PersonId};
 use crate::registry::Registry;
 use crate::rules::Violation;
-use ed25519_zebra::{batch, Signature, SigningKey, VerificationKeyBytes};
-use rand_core::{CryptoRng, RngCore};
+use crate::signature::{self, SignatureMemo};
+use ed25519_zebra::SigningKey;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// One gas test (气体分析) reading. Values are what the instrument showed; `None` = not measured.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -70,8 +76,13 @@ impl GasReading {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
-    /// The applicant submits the form for approval.
-    Submit,
+    /// The applicant submits the form for approval. The submitted form travels in the event: it
+    /// is the form of record from then on, validated as submitted, whatever later happens to
+    /// the draft in the document. (Events written before it did carry only its hash.)
+    Submit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        form: Option<Box<PermitForm>>,
+    },
     /// A signature on an approval step.
     Approve {
         step: String,
@@ -110,7 +121,7 @@ impl EventKind {
     /// A short code for the kind, used in UI keys and logs.
     pub fn code(&self) -> &'static str {
         match self {
-            EventKind::Submit => "submit",
+            EventKind::Submit { .. } => "submit",
             EventKind::Approve { .. } => "approve",
             EventKind::Reject { .. } => "reject",
             EventKind::GasTest { .. } => "gas_test",
@@ -125,11 +136,40 @@ impl EventKind {
     }
 }
 
+/// How an event's time was obtained (R-TIME).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeTrust {
+    /// The device's clock corrected against the sync server's at the last sync, carried forward
+    /// by the device's monotonic clock since: a changed tablet clock does not move it.
+    Server,
+    /// The device's own clock: never corrected, or the device restarted since it last was.
+    Unverified,
+}
+
+/// When an event happened, as the device could best tell, and how it knew.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Stamp {
+    /// Unix milliseconds.
+    pub ms: i64,
+    pub trust: TimeTrust,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    /// A nonce drawn by the device; not the event's identity (see [`SignedEvent::hash`]).
     pub id: EventId,
     pub permit: PermitId,
+    /// Orders events (with the body hash breaking ties); never compared as a time.
     pub at: Hlc,
+    /// The corrected time the time rules compare; absent on events written before it existed,
+    /// which then count as unverified at their HLC time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Stamp>,
+    /// The hash of the event this device signed before this one (its chain); absent on the
+    /// device's first event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
     pub device: DeviceId,
     /// The person who acted (logged in with badge + PIN on the device).
     pub actor: PersonId,
@@ -137,6 +177,30 @@ pub struct Event {
     pub content_hash: String,
     #[serde(flatten)]
     pub kind: EventKind,
+}
+
+impl Event {
+    /// The canonical JSON body that is signed.
+    pub fn body(&self) -> String {
+        // An Event holds only strings, numbers, uuids and finite-or-not floats; serde_json writes
+        // non-finite floats as null rather than failing, so this cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The identity the event will have once signed (see [`SignedEvent::hash`]).
+    pub fn hash(&self) -> String {
+        event_hash(&self.body())
+    }
+
+    /// The time the time rules use: the corrected stamp, or the HLC time of an older event.
+    pub fn time_ms(&self) -> i64 {
+        self.time.map_or(self.at.ms, |t| t.ms)
+    }
+
+    /// Whether [`Event::time_ms`] rests on the server's clock.
+    pub fn time_verified(&self) -> bool {
+        matches!(self.time, Some(Stamp { trust: TimeTrust::Server, .. }))
+    }
 }
 
 /// An event as stored: its canonical JSON body and the device's signature over exactly those bytes.
@@ -147,14 +211,17 @@ pub struct SignedEvent {
     pub sig: String,
 }
 
+/// The identity of an event with this signed body: SHA-256 hex of the body's bytes.
+pub fn event_hash(body: &str) -> String {
+    hex::encode(Sha256::digest(body.as_bytes()))
+}
+
 impl SignedEvent {
     /// Serialise and sign `event` with the device key.
     pub fn sign(event: &Event, key: &SigningKey) -> SignedEvent {
-        // An Event holds only strings, numbers, uuids and finite-or-not floats; serde_json writes
-        // non-finite floats as null rather than failing, so this cannot fail.
-        let body = serde_json::to_string(event).unwrap_or_default();
-        let sig = key.sign(body.as_bytes());
-        SignedEvent { body, sig: hex::encode(sig.to_bytes()) }
+        let body = event.body();
+        let sig = signature::sign_hex(key, body.as_bytes());
+        SignedEvent { body, sig }
     }
 
     /// The stored form: one JSON string, the immutable value kept in the permit's event list.
@@ -166,283 +233,40 @@ impl SignedEvent {
         serde_json::from_str(s).map_err(|e| Violation::Malformed { reason: e.to_string() })
     }
 
+    /// The event's identity (see [`event_hash`]).
+    pub fn hash(&self) -> String {
+        event_hash(&self.body)
+    }
+
     /// Parse the body without checking the signature (for ordering and display).
     pub fn event(&self) -> Result<Event, Violation> {
         serde_json::from_str(&self.body).map_err(|e| Violation::Malformed { reason: e.to_string() })
     }
 
     /// Parse the body and check the signature against the enrolled key of the device it names.
-    pub fn verify(&self, registry: &Registry) -> Result<Event, Violation> {
+    pub fn verify(&self, registry: &Registry, memo: Option<&SignatureMemo>) -> Result<Event, Violation> {
         let event = self.event()?;
-        self.verify_event(&event, registry)?;
+        verify_signer(&event, &self.sig, &self.body, registry, memo)?;
         Ok(event)
-    }
-
-    /// Check the signature of this event, already parsed as `event`, against the enrolled key of
-    /// the device it names.
-    pub fn verify_event(&self, event: &Event, registry: &Registry) -> Result<(), Violation> {
-        let device = registry.device(event.device).ok_or(Violation::UnknownDevice { device: event.device })?;
-        if device.revoked {
-            return Err(Violation::RevokedDevice { device: event.device });
-        }
-        self.check_signature(&device.public_key)
-    }
-
-    /// Parse the body and check the signature against `public_key_hex` (hex of an Ed25519 public
-    /// key), whoever holds the list of enrolled devices — the registry on a device, the sync
-    /// server's own device table on the server.
-    pub fn verify_with_key(&self, public_key_hex: &str) -> Result<Event, Violation> {
-        let event = self.event()?;
-        self.check_signature(public_key_hex)?;
-        Ok(event)
-    }
-
-    /// The signature over the body, checked against `public_key_hex`. A signature checked once
-    /// in this process is remembered (see [`verified`]), so re-deriving a permit does not pay
-    /// for its whole log again.
-    fn check_signature(&self, public_key_hex: &str) -> Result<(), Violation> {
-        let memo = verified::key(public_key_hex, &self.sig, &self.body);
-        if verified::contains(&memo) {
-            return Ok(());
-        }
-        let key = verified::verification_key(public_key_hex).ok_or(Violation::BadSignature)?;
-        let sig = signature(&self.sig).ok_or(Violation::BadSignature)?;
-        key.verify(&sig, self.body.as_bytes()).map_err(|_| Violation::BadSignature)?;
-        verified::insert(memo);
-        Ok(())
     }
 }
 
-/// Check the signatures of many events (read with [`read_events`]) in one ZIP-215 batch
-/// against the device keys in `registry`, and remember those that verify, so that deriving
-/// their permits afterwards finds each check already done. A batch costs a fraction of checking
-/// its signatures one by one — most so when few devices signed many events, as on a tablet
-/// pulling a whole plant. When the batch fails, each signature in it is checked alone, so one
-/// forged event never hides the good ones; events that do not parse, name an unknown or revoked
-/// device, or are already remembered are left to derivation.
-///
-/// `rng` supplies the batch's random coefficients (a cryptographic generator such as
-/// `rand_core::OsRng`).
-///
-/// [`read_events`]: crate::derive::read_events
-pub fn verify_batch<'a, 'b: 'a>(
-    events: impl IntoIterator<Item = &'a ReadEvent<'b>>,
+/// Check that `sig` over `body` (which parses as `event`) was made by the device the event
+/// names, enrolled in `registry` and not revoked at the event's time.
+pub fn verify_signer(
+    event: &Event,
+    sig: &str,
+    body: &str,
     registry: &Registry,
-    rng: impl RngCore + CryptoRng,
-) {
-    let mut queue = batch::Verifier::new();
-    let mut items: Vec<([u8; 32], batch::Item)> = Vec::new();
-    for read in events {
-        let Ok((signed, event)) = &read.parsed else { continue };
-        let Some(device) = registry.device(event.device).filter(|d| !d.revoked) else { continue };
-        let memo = verified::key(&device.public_key, &signed.sig, &signed.body);
-        if verified::contains(&memo) {
-            continue;
-        }
-        let (Some(key), Some(sig)) = (key_bytes(&device.public_key), signature(&signed.sig)) else { continue };
-        let item = batch::Item::from((key, sig, signed.body.as_bytes()));
-        queue.queue(item.clone());
-        items.push((memo, item));
+    memo: Option<&SignatureMemo>,
+) -> Result<(), Violation> {
+    let device = registry.device(event.device).ok_or(Violation::UnknownDevice { device: event.device })?;
+    if device.revoked_at(event.time_ms()) {
+        return Err(Violation::RevokedDevice { device: event.device });
     }
-    if items.is_empty() {
-        return;
-    }
-    if queue.verify(rng).is_ok() {
-        verified::insert_all(items.into_iter().map(|(memo, _)| memo));
+    if signature::verify(&device.public_key, sig, body.as_bytes(), memo) {
+        Ok(())
     } else {
-        verified::insert_all(
-            items.into_iter().filter(|(_, item)| item.clone().verify_single().is_ok()).map(|(m, _)| m),
-        );
-    }
-}
-
-/// The 64 bytes of a hex signature, if that is what it is.
-fn signature(sig_hex: &str) -> Option<Signature> {
-    let bytes = <[u8; 64]>::try_from(hex::decode(sig_hex).ok()?.as_slice()).ok()?;
-    Some(Signature::from_bytes(&bytes))
-}
-
-/// The 32 bytes of a hex public key, if that is what it is.
-fn key_bytes(public_key_hex: &str) -> Option<VerificationKeyBytes> {
-    let bytes = <[u8; 32]>::try_from(hex::decode(public_key_hex).ok()?.as_slice()).ok()?;
-    Some(VerificationKeyBytes::from(bytes))
-}
-
-/// What this process already knows about signatures: the public keys it has decoded (decoding
-/// an Ed25519 point costs a square root) and the signatures it has seen verify. Only successes
-/// are remembered, under the SHA-256 of (key, signature, body) — the exact inputs of the check —
-/// so a memo can never make a different signature, body or key pass. Both are bounded and simply
-/// start over when full.
-mod verified {
-    use ed25519_zebra::VerificationKey;
-    use sha2::{Digest, Sha256};
-    use std::collections::{HashMap, HashSet};
-    use std::sync::{LazyLock, Mutex};
-
-    const MAX_SIGNATURES: usize = 250_000;
-    const MAX_KEYS: usize = 4096;
-
-    static SIGNATURES: LazyLock<Mutex<HashSet<[u8; 32]>>> = LazyLock::new(Default::default);
-    static KEYS: LazyLock<Mutex<HashMap<String, VerificationKey>>> = LazyLock::new(Default::default);
-
-    pub fn key(public_key_hex: &str, sig_hex: &str, body: &str) -> [u8; 32] {
-        let mut h = Sha256::new();
-        for part in [public_key_hex, sig_hex, body] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part.as_bytes());
-        }
-        h.finalize().into()
-    }
-
-    pub fn contains(memo: &[u8; 32]) -> bool {
-        SIGNATURES.lock().map(|set| set.contains(memo)).unwrap_or(false)
-    }
-
-    pub fn insert(memo: [u8; 32]) {
-        insert_all([memo]);
-    }
-
-    pub fn insert_all(memos: impl IntoIterator<Item = [u8; 32]>) {
-        if let Ok(mut set) = SIGNATURES.lock() {
-            for memo in memos {
-                if set.len() >= MAX_SIGNATURES {
-                    set.clear();
-                }
-                set.insert(memo);
-            }
-        }
-    }
-
-    pub fn verification_key(hex_key: &str) -> Option<VerificationKey> {
-        if let Some(key) = KEYS.lock().ok().and_then(|keys| keys.get(hex_key).copied()) {
-            return Some(key);
-        }
-        let key = VerificationKey::try_from(super::key_bytes(hex_key)?).ok()?;
-        if let Ok(mut keys) = KEYS.lock() {
-            if keys.len() >= MAX_KEYS {
-                keys.clear();
-            }
-            keys.insert(hex_key.to_owned(), key);
-        }
-        Some(key)
-    }
-}
-
-/// Hex of a device's public key, as kept in the registry.
-pub fn public_key_hex(key: &SigningKey) -> String {
-    hex::encode(VerificationKeyBytes::from(key).as_ref())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use uuid::Uuid;
-
-    fn signed_with(key: &SigningKey) -> SignedEvent {
-        signed_by(key, 2, 1)
-    }
-
-    /// Event number `n` signed by `key` as device `device`.
-    fn signed_by(key: &SigningKey, device: u128, n: u128) -> SignedEvent {
-        let event = Event {
-            id: EventId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n)),
-            permit: PermitId(Uuid::from_u128(1)),
-            at: Hlc::new(n as i64, 0),
-            device: DeviceId(Uuid::from_u128(device)),
-            actor: PersonId(Uuid::from_u128(3)),
-            content_hash: "h".into(),
-            kind: EventKind::Start,
-        };
-        SignedEvent::sign(&event, key)
-    }
-
-    fn registry(devices: &[(u128, &SigningKey, bool)]) -> Registry {
-        Registry {
-            catalog: crate::catalog::Catalog::gb30871().expect("the built-in catalog loads"),
-            people: vec![],
-            locations: vec![],
-            devices: devices
-                .iter()
-                .map(|(id, key, revoked)| crate::registry::Device {
-                    id: DeviceId(Uuid::from_u128(*id)),
-                    name: format!("T-{id}"),
-                    public_key: public_key_hex(key),
-                    revoked: *revoked,
-                })
-                .collect(),
-        }
-    }
-
-    fn remembered(signed: &SignedEvent, key: &SigningKey) -> bool {
-        verified::contains(&verified::key(&public_key_hex(key), &signed.sig, &signed.body))
-    }
-
-    #[test]
-    fn a_batch_remembers_exactly_the_signatures_that_verify_alone() {
-        // Keys of their own, so no other test has put these signatures in the memo.
-        let (a, b, c) =
-            (SigningKey::from_bytes(&[21; 32]), SigningKey::from_bytes(&[22; 32]), SigningKey::from_bytes(&[23; 32]));
-        let registry = registry(&[(10, &a, false), (11, &b, false), (12, &c, true)]);
-        let good: Vec<(SignedEvent, &SigningKey)> =
-            (0..40).map(|n| if n % 3 == 0 { (signed_by(&b, 11, n), &b) } else { (signed_by(&a, 10, n), &a) }).collect();
-        // Signed by a, claiming to come from b; and an a-event whose body was altered.
-        let forged = signed_by(&a, 11, 100);
-        let mut altered = signed_by(&a, 10, 101);
-        altered.body = altered.body.replace("\"content_hash\":\"h\"", "\"content_hash\":\"x\"");
-        // Valid signature, but its device is revoked: left to derivation, not remembered.
-        let revoked = signed_by(&c, 12, 102);
-        let mut stored: Vec<String> = good.iter().map(|(s, _)| s.to_stored()).collect();
-        stored.insert(7, forged.to_stored());
-        stored.insert(20, altered.to_stored());
-        stored.push(revoked.to_stored());
-        stored.push("not an event".into());
-
-        verify_batch(&crate::derive::read_events(&stored), &registry, rand_core::OsRng);
-
-        for (signed, key) in &good {
-            assert!(remembered(signed, key), "a good signature in a failing batch is remembered");
-            assert_eq!(signed.verify(&registry).err(), None);
-        }
-        assert!(!remembered(&forged, &b));
-        assert!(!remembered(&altered, &a));
-        assert!(!remembered(&revoked, &c));
-        assert_eq!(forged.verify(&registry).err(), Some(Violation::BadSignature));
-        assert_eq!(altered.verify(&registry).err(), Some(Violation::BadSignature));
-        assert_eq!(
-            revoked.verify(&registry).err(),
-            Some(Violation::RevokedDevice { device: DeviceId(Uuid::from_u128(12)) })
-        );
-    }
-
-    #[test]
-    fn a_batch_of_good_signatures_is_remembered_whole() {
-        let a = SigningKey::from_bytes(&[31; 32]);
-        let registry = registry(&[(30, &a, false)]);
-        let events: Vec<SignedEvent> = (0..64).map(|n| signed_by(&a, 30, n)).collect();
-        assert!(events.iter().all(|e| !remembered(e, &a)));
-        let stored: Vec<String> = events.iter().map(SignedEvent::to_stored).collect();
-        verify_batch(&crate::derive::read_events(&stored), &registry, rand_core::OsRng);
-        assert!(events.iter().all(|e| remembered(e, &a)));
-    }
-
-    #[test]
-    fn a_remembered_good_signature_never_lets_an_altered_body_signature_or_key_pass() {
-        let key = SigningKey::from_bytes(&[5; 32]);
-        let other = SigningKey::from_bytes(&[6; 32]);
-        let good = signed_with(&key);
-        let public = public_key_hex(&key);
-        for _ in 0..2 {
-            // The second round is answered from memory.
-            assert!(good.verify_with_key(&public).is_ok());
-        }
-        let altered_body = SignedEvent {
-            body: good.body.replace("\"content_hash\":\"h\"", "\"content_hash\":\"x\""),
-            sig: good.sig.clone(),
-        };
-        assert_eq!(altered_body.verify_with_key(&public).err(), Some(Violation::BadSignature));
-        let other_sig = SignedEvent { body: good.body.clone(), sig: signed_with(&other).sig };
-        assert_eq!(other_sig.verify_with_key(&public).err(), Some(Violation::BadSignature));
-        assert_eq!(good.verify_with_key(&public_key_hex(&other)).err(), Some(Violation::BadSignature));
-        assert_eq!(good.verify_with_key("not hex").err(), Some(Violation::BadSignature));
+        Err(Violation::BadSignature)
     }
 }

@@ -7,14 +7,18 @@
 //!
 //! The shape every later feature inherits:
 //! - a permit is a [`form::PermitForm`] plus an append-only list of [`event::SignedEvent`]s;
-//! - its state is [`derive::derive`]`(form, events, registry, now)`: events are sorted by
-//!   (hybrid logical clock, event id), deduplicated and folded through one state machine whose
+//! - its state is [`derive::derive`]`(form, events, registry, now)`: events are deduplicated by
+//!   content, sorted by (hybrid logical clock, hash) and folded through one state machine whose
 //!   steps, roles, time limits and gas limits come from [`catalog::Catalog`] *data*;
+//! - the [`registry::Registry`] it is derived against is the fold of the server-signed
+//!   registry log ([`authority`]), which no device can write;
 //! - an event that breaks a rule is kept and reported with the [`rules::Violation`] it broke,
 //!   never silently applied.
 
 pub mod api;
+pub mod authority;
 pub mod catalog;
+pub mod demo;
 pub mod derive;
 pub mod event;
 pub mod form;
@@ -22,11 +26,12 @@ pub mod hlc;
 pub mod ids;
 pub mod registry;
 pub mod rules;
+pub mod signature;
 pub mod sync;
 
 pub use catalog::{Catalog, GradeDef, PermitTypeDef, Role};
 pub use derive::{derive, PermitState, Status};
-pub use event::{Event, EventKind, GasReading, SignedEvent};
+pub use event::{Event, EventKind, GasReading, SignedEvent, Stamp, TimeTrust};
 pub use form::PermitForm;
 pub use hlc::Hlc;
 pub use ids::{DeviceId, EventId, LocationId, PermitId, PersonId};

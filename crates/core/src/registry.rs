@@ -1,13 +1,18 @@
 //! The registry: everything outside a permit that deciding about it needs — the catalog, the
-//! people and their roles, the locations, the enrolled devices whose keys sign events.
+//! plant's settings, the people with their roles, PINs, certificates and freezes, the locations,
+//! and the enrolled devices whose keys sign events.
 //!
-//! ptw-core never loads it; the caller (store, server, UI) hands one in.
+//! A `Registry` is never edited in place by a device: it is the fold of the plant's registry
+//! log ([`crate::authority`]), whose entries only the sync server signs. ptw-core never loads
+//! it; the caller (store, server, UI) hands one in.
 
 use crate::catalog::{Catalog, Role};
 use crate::ids::{DeviceId, LocationId, PersonId};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// A person in the plant's register. Credentials (PIN hashes) stay in the store.
+/// A person in the plant's register. Credentials (PIN hashes) are kept apart, in
+/// [`Registry::credentials`], so what is shown never carries them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Person {
     pub id: PersonId,
@@ -16,8 +21,13 @@ pub struct Person {
     pub title: String,
     pub roles: Vec<Role>,
     /// A frozen account (R-FREEZE) can no longer sign or approve from this instant on (Unix
-    /// ms); what it signed before stays valid.
+    /// ms, the server's clock when the freeze was recorded); what it signed before stays valid.
+    #[serde(default)]
     pub frozen_since_ms: Option<i64>,
+    /// Freezes lifted since, as (from, to) Unix ms: what the person signed inside one stays
+    /// refused after the freeze is lifted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub past_freezes: Vec<(i64, i64)>,
 }
 
 impl Person {
@@ -26,6 +36,11 @@ impl Person {
     }
     pub fn has_any_role(&self, roles: &[Role]) -> bool {
         roles.iter().any(|r| self.has_role(r))
+    }
+    /// Whether the account was frozen at `ms`.
+    pub fn frozen_at(&self, ms: i64) -> bool {
+        self.frozen_since_ms.is_some_and(|since| ms >= since)
+            || self.past_freezes.iter().any(|&(from, to)| ms >= from && ms < to)
     }
 }
 
@@ -43,21 +58,104 @@ pub struct Location {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Device {
     pub id: DeviceId,
+    /// The name IT gave it when printing its enrolment code (e.g. "T-07").
     pub name: String,
     /// Hex of the 32-byte Ed25519 verifying key.
     pub public_key: String,
-    pub revoked: bool,
+    /// When the server enrolled it (Unix ms, server clock).
+    pub enrolled_ms: i64,
+    /// When IT revoked it: its events from then on do not count.
+    pub revoked_ms: Option<i64>,
+}
+
+impl Device {
+    /// Whether the device was revoked at `ms`.
+    pub fn revoked_at(&self, ms: i64) -> bool {
+        self.revoked_ms.is_some_and(|r| ms >= r)
+    }
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_ms.is_some()
+    }
+}
+
+/// A certificate a person holds (操作证), as the register keeps it. Which certificate allows
+/// which work is catalog data (the certificate gate builds on this record).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    pub id: uuid::Uuid,
+    pub person: PersonId,
+    /// A certificate type code from the catalog, e.g. `welding_thermal_cutting`.
+    pub cert_type: String,
+    pub number: String,
+    pub issuer: String,
+    /// Unix ms.
+    pub valid_from_ms: i64,
+    pub valid_to_ms: i64,
+    /// Revoked centrally (by the issuer or the plant): invalid from this instant on.
+    #[serde(default)]
+    pub revoked_ms: Option<i64>,
+}
+
+/// Plant-wide settings (R-TIME, the stolen-tablet rules).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlantSettings {
+    /// The plant's time zone (IANA name): times are shown in it.
+    pub time_zone: String,
+    /// A tablet signs its user out after this many minutes without a touch.
+    pub idle_sign_out_minutes: u32,
+    /// The fewest digits a PIN may have.
+    pub min_pin_digits: u8,
+    /// A demonstration plant: short PINs allowed, the UI says so.
+    pub demo: bool,
+}
+
+impl Default for PlantSettings {
+    fn default() -> Self {
+        PlantSettings { time_zone: "Asia/Shanghai".into(), idle_sign_out_minutes: 5, min_pin_digits: 6, demo: false }
+    }
+}
+
+/// Where a folded registry stands in the log: the last entry applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogHead {
+    pub seq: u64,
+    /// Hex SHA-256 of that entry's signed body.
+    pub hash: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Registry {
     pub catalog: Catalog,
+    #[serde(default)]
+    pub settings: PlantSettings,
     pub people: Vec<Person>,
     pub locations: Vec<Location>,
     pub devices: Vec<Device>,
+    #[serde(default)]
+    pub certificates: Vec<Certificate>,
+    /// Argon2 PHC strings of the people's PINs, verified on the device, offline.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub credentials: BTreeMap<PersonId, String>,
+    /// The last log entry folded in; `None` for a registry no log has made.
+    #[serde(default)]
+    pub head: Option<LogHead>,
 }
 
 impl Registry {
+    /// A registry with nothing in it: a device that has not been enrolled yet.
+    pub fn empty() -> Registry {
+        Registry {
+            catalog: Catalog { version: 0, roles: vec![], permit_types: vec![] },
+            settings: PlantSettings::default(),
+            people: vec![],
+            locations: vec![],
+            devices: vec![],
+            certificates: vec![],
+            credentials: BTreeMap::new(),
+            head: None,
+        }
+    }
+
     pub fn person(&self, id: PersonId) -> Option<&Person> {
         self.people.iter().find(|p| p.id == id)
     }
@@ -66,5 +164,9 @@ impl Registry {
     }
     pub fn device(&self, id: DeviceId) -> Option<&Device> {
         self.devices.iter().find(|d| d.id == id)
+    }
+    /// The PIN hash of `person`, if the register has one.
+    pub fn credential(&self, person: PersonId) -> Option<&str> {
+        self.credentials.get(&person).map(String::as_str)
     }
 }

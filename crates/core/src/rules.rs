@@ -3,7 +3,7 @@
 //! A [`Violation`] names the rule in data the UI turns into words (zh-CN / en) — never a
 //! free-text message built here, so every refusal reads the same on every device and language.
 
-use crate::catalog::Role;
+use crate::catalog::{ActorRule, Role};
 use crate::derive::Status;
 use crate::event::GasExceedance;
 use crate::form::FieldError;
@@ -23,14 +23,14 @@ pub enum Violation {
     RevokedDevice { device: DeviceId },
     #[error("the event belongs to another permit")]
     WrongPermit,
-    #[error("another event already uses this event id")]
-    DuplicateEventId,
     #[error("person {person} is not in the register")]
     UnknownPerson { person: PersonId },
     #[error("the account of {person} is frozen and cannot sign")]
     FrozenAccount { person: PersonId },
     #[error("this needs one of the roles {roles:?}")]
     MissingRole { roles: Vec<Role> },
+    #[error("'{action}' on this permit is for {allowed:?}")]
+    NotPermitActor { action: String, allowed: Vec<ActorRule> },
     #[error("only the permit's applicant can submit it")]
     NotApplicant,
     #[error("only the permit's guardian can sign this step")]
@@ -79,6 +79,10 @@ pub enum Alert {
     ValidityExpired { end_ms: i64 },
     /// Work is active and the last passing gas test is older than the grade allows.
     GasRetestDue { last_ms: i64, max_minutes: i64 },
-    /// The form was changed after it was submitted: the signatures over it no longer match.
+    /// The draft in the document was edited after the permit was submitted. The form of record
+    /// is still the one submitted; the edit changes nothing but is shown.
     FormChangedAfterSubmit,
+    /// A time rule (gas-test age, the planned window, a freeze) was decided on a time the
+    /// device could not verify against the server's clock.
+    UnverifiedTime { event: String, action: String },
 }

@@ -1,8 +1,15 @@
 //! The sync protocol's wire types (HTTP + JSON), shared by the device's sync client and the
 //! sync server so both sides change together.
 //!
-//! - `POST /api/devices/enrol` with [`EnrolRequest`] (the one-time code IT printed) →
-//!   [`EnrolResponse`] with the device's bearer token.
+//! - `POST /api/devices/enrol` with [`EnrolRequest`] (the one-time code IT printed and the
+//!   device's public key) → [`EnrolResponse`]: the device id the server gave it, its bearer
+//!   token and the server's registry key.
+//! - The registry log travels with the pulls: a pull or cold-start page asked with
+//!   `registry_after=N` (left out by a device that holds none) carries the log's entries
+//!   numbered above `N`, oldest first, at most [`MAX_REGISTRY_PAGE`]. Devices check each
+//!   against the server key pinned at enrolment before folding it (see [`crate::authority`]),
+//!   and apply them before the page's changes. `GET /api/registry?after=N` → [`RegistryPage`]
+//!   serves the log alone.
 //! - `POST /api/sync/push` with [`PushRequest`] → [`PushResponse`]: every change the server holds
 //!   durably (new or already there) is acknowledged by hash; refused ones say why.
 //! - `GET /api/sync/pull?since=N&max_changes=M&max_bytes=B` → [`PullResponse`]: changes with a
@@ -31,26 +38,79 @@
 //! Devices push their pending blobs before their changes, so a change never reaches the server
 //! ahead of the photo or signature it names.
 //!
-//! Every request but enrolment carries `Authorization: Bearer <device token>`.
+//! Every request but enrolment carries `Authorization: Bearer <device token>`. Every response
+//! carries the server's clock in [`SERVER_TIME_HEADER`] (Unix ms), which devices correct their
+//! event times by (R-TIME).
 
+use crate::authority::SignedEntry;
+use crate::ids::DeviceId;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when a wire type changes incompatibly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
-/// How the enrolment QR text begins: `openptw-enrol:<server url>#<one-time code>`, printed by
-/// `ptw-sync-server device enrol` and read by the app (scanned or pasted).
+/// The response header carrying the server's clock, Unix milliseconds.
+pub const SERVER_TIME_HEADER: &str = "x-ptw-server-time";
+
+/// How far ahead of the server's clock a device's event may be dated: tablets' clocks are
+/// corrected at every sync, so anything further is a wrong or dishonest clock.
+pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+/// The one kind of document devices sync: a permit. (The plant's registry is not a document:
+/// it is the server-signed log of [`crate::authority`].)
+pub const PERMIT_KIND: &str = "permit";
+
+/// How the enrolment QR text begins: `openptw-enrol:<server url>#<one-time code>#<server key>#<TLS
+/// certificate fingerprint>`, printed by `ptw-sync-server device enrol` and read by the app
+/// (scanned or pasted).
 pub const ENROL_QR_PREFIX: &str = "openptw-enrol:";
 
-/// The enrolment QR text for `url` and `code`.
-pub fn enrol_qr_text(url: &str, code: &str) -> String {
-    format!("{ENROL_QR_PREFIX}{url}#{code}")
+/// What an enrolment QR code says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrolQr {
+    pub url: String,
+    pub code: String,
+    /// Hex of the server's registry key, which the device pins.
+    pub server_key: Option<String>,
+    /// Hex SHA-256 of the server's TLS certificate (DER), which the device pins instead of
+    /// trusting certificate authorities: a plant needs none.
+    pub tls_fingerprint: Option<String>,
 }
 
-/// The server URL and code of an enrolment QR text, trimmed; `None` when `text` is not one.
-pub fn split_enrol_qr(text: &str) -> Option<(&str, &str)> {
-    let (url, code) = text.trim().strip_prefix(ENROL_QR_PREFIX)?.split_once('#')?;
-    Some((url.trim(), code.trim()))
+impl EnrolQr {
+    /// The QR text.
+    pub fn text(&self) -> String {
+        let mut text = format!("{ENROL_QR_PREFIX}{}#{}", self.url, self.code);
+        if self.server_key.is_some() || self.tls_fingerprint.is_some() {
+            text.push('#');
+            text.push_str(self.server_key.as_deref().unwrap_or(""));
+            text.push('#');
+            text.push_str(self.tls_fingerprint.as_deref().unwrap_or(""));
+        }
+        text
+    }
+
+    /// Read an enrolment QR text, trimmed; `None` when `text` is not one.
+    pub fn parse(text: &str) -> Option<EnrolQr> {
+        let mut parts = text.trim().strip_prefix(ENROL_QR_PREFIX)?.split('#').map(str::trim);
+        let url = parts.next().filter(|u| !u.is_empty())?.to_owned();
+        let code = parts.next().filter(|c| !c.is_empty())?.to_owned();
+        let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let server_key = match parts.next() {
+            None | Some("") => None,
+            Some(k) if hex64(k) => Some(k.to_ascii_lowercase()),
+            Some(_) => return None,
+        };
+        let tls_fingerprint = match parts.next() {
+            None | Some("") => None,
+            Some(f) if hex64(f) => Some(f.to_ascii_lowercase()),
+            Some(_) => return None,
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(EnrolQr { url, code, server_key, tls_fingerprint })
+    }
 }
 
 /// Whether `url` can be a sync server's address (`http://…` or `https://…`).
@@ -58,11 +118,25 @@ pub fn is_server_url(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
 }
 
+/// Whether `url` names this machine (`localhost`, `127.0.0.0/8`, `[::1]`): the only place a
+/// device talks plain HTTP to a sync server.
+pub fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// One Automerge change of one document, as it travels.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireChange {
     pub doc_id: String,
-    /// `permit` or `org`.
+    /// [`PERMIT_KIND`]; anything else is refused.
     pub kind: String,
     /// Hex Automerge change hash; the receiver checks the bytes hash to it.
     pub hash: String,
@@ -75,9 +149,43 @@ pub struct PushRequest {
     pub changes: Vec<WireChange>,
 }
 
+/// Why the server refused a change, as data the device shows (with what to do) and acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalCode {
+    /// Not a well-formed change of a known kind, or its bytes do not hash to its hash.
+    Malformed,
+    /// It does not fit its document: a second events list, a form field of the wrong type,
+    /// another kind of document under the same id, or it would not apply.
+    Shape,
+    /// It deletes or overwrites an event, or appends something that is not a signed event.
+    NotAppendOnly,
+    /// It depends on changes the server does not hold.
+    MissingDependencies,
+    /// An event in it does not verify against the registry (unknown or revoked device, bad
+    /// signature, another permit's event).
+    BadEvent,
+    /// It was made by another device's Automerge actor.
+    ForeignActor,
+    /// It reuses an (actor, sequence number) the server holds a different change for.
+    DuplicateSequence,
+    /// An event in it is dated before one this device already delivered.
+    ClockBehind,
+    /// An event in it is dated ahead of the server's clock by more than [`MAX_CLOCK_AHEAD_MS`].
+    ClockAhead,
+    /// An event in it is signed by a person whose account was frozen before the server received it.
+    FrozenAccount,
+    /// An event in it does not name this device's previous event.
+    BrokenChain,
+    /// It depends on a change the server refused (refused on the device itself, never sent).
+    DependsOnRefused,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
     pub hash: String,
+    pub code: RefusalCode,
+    /// The server's words, for IT and the log.
     pub reason: String,
 }
 
@@ -111,13 +219,20 @@ pub struct PullResponse {
     pub next_cursor: i64,
     /// More changes are waiting beyond this page.
     pub more: bool,
+    /// Registry entries after the `registry_after` the device asked with: applied before the
+    /// changes, since permits are derived against the registry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registry: Vec<SignedEntry>,
+    /// More registry entries wait beyond these.
+    #[serde(default)]
+    pub registry_more: bool,
 }
 
 /// One document of a cold start ([`SnapshotResponse`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotDoc {
     pub doc_id: String,
-    /// `permit` or `org`.
+    /// [`PERMIT_KIND`].
     pub kind: String,
     /// A compacted Automerge document (`Automerge::save`) holding `snapshot_changes` changes;
     /// empty when the server has not compacted this document.
@@ -141,22 +256,100 @@ pub struct SnapshotResponse {
     pub next_after: String,
     /// More documents are waiting beyond this page.
     pub more: bool,
+    /// Registry entries after the `registry_after` the device asked with (see [`PullResponse`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registry: Vec<SignedEntry>,
+    #[serde(default)]
+    pub registry_more: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrolRequest {
     /// The one-time code printed by `ptw-sync-server device enrol`.
     pub code: String,
-    pub device_id: crate::DeviceId,
-    pub name: String,
     /// Hex of the device's Ed25519 public key.
     pub public_key: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrolResponse {
+    /// The id the server gave the device (never one the device chose).
+    pub device_id: DeviceId,
+    /// The name IT gave the device when printing the code.
+    pub name: String,
     pub device_token: String,
     pub epoch: String,
+    /// Hex of the server's registry key. A device enrolled from a QR code checks it against the
+    /// key the code carried; one enrolled from a typed code pins this one.
+    pub server_key: String,
+}
+
+/// `GET /api/registry`: a page of the registry log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryPage {
+    pub entries: Vec<SignedEntry>,
+    /// More entries wait beyond this page.
+    pub more: bool,
+}
+
+/// Registry entries in one page.
+pub const MAX_REGISTRY_PAGE: usize = 2000;
+
+/// `POST /api/admin/registry`: a registry change asked for by an admin person, signed in with
+/// their PIN on an enrolled device (the device token and the person's credentials both).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdminRequest {
+    pub admin: crate::PersonId,
+    pub pin: String,
+    pub change: AdminChange,
+}
+
+/// The registry changes an admin may ask for over HTTP. (Devices are enrolled with codes, and the
+/// log's first entry is the server's own.)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum AdminChange {
+    PutPerson {
+        id: crate::PersonId,
+        name: String,
+        title: String,
+        roles: Vec<crate::Role>,
+    },
+    /// The PIN itself: the server hashes it (and holds it to the plant's shortest PIN).
+    SetPin {
+        person: crate::PersonId,
+        pin: String,
+    },
+    Freeze {
+        person: crate::PersonId,
+        reason: String,
+    },
+    Unfreeze {
+        person: crate::PersonId,
+        reason: String,
+    },
+    PutLocation {
+        location: crate::registry::Location,
+    },
+    RevokeDevice {
+        device: DeviceId,
+        reason: String,
+    },
+    SetSettings {
+        settings: crate::registry::PlantSettings,
+    },
+    SetCatalog {
+        catalog: crate::Catalog,
+    },
+    PutCertificate {
+        certificate: crate::registry::Certificate,
+    },
+}
+
+/// What the server answers an admin change with: the entries it signed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminResponse {
+    pub entries: Vec<SignedEntry>,
 }
 
 /// The largest blob (photo or signature image) a device may keep and upload, in bytes.
@@ -205,9 +398,37 @@ pub fn blob_mime_problem(mime: &str) -> Option<String> {
     None
 }
 
+/// What went wrong, as data: the device decides what to tell the person from this, never from
+/// the server's words.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// No device token, or one the server does not know.
+    NotEnrolled,
+    /// IT revoked this device.
+    DeviceRevoked,
+    EnrolCodeUnknown,
+    EnrolCodeUsed,
+    EnrolCodeExpired,
+    /// Too many attempts: wait and try again.
+    RateLimited,
+    /// The request could not be read or is out of range.
+    BadRequest,
+    NotFound,
+    TooLarge,
+    /// The admin person's credentials or role do not allow this.
+    NotAllowed,
+    /// The server's own failure.
+    #[default]
+    #[serde(other)]
+    Internal,
+}
+
 /// Error body of every non-2xx answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
+    #[serde(default)]
+    pub kind: ErrorKind,
     pub error: String,
 }
 
@@ -231,12 +452,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_enrolment_qr_text_splits_back_into_its_address_and_code() {
-        let text = enrol_qr_text("http://10.0.0.5:8787", "ABCD-1234");
-        assert_eq!(split_enrol_qr(&format!("  {text}\n")), Some(("http://10.0.0.5:8787", "ABCD-1234")));
-        assert_eq!(split_enrol_qr("ABCD-1234"), None);
-        assert_eq!(split_enrol_qr("openptw-enrol:no-hash"), None);
+    fn an_enrolment_qr_text_reads_back_as_its_address_code_key_and_fingerprint() {
+        let qr = EnrolQr {
+            url: "https://10.0.0.5:8787".into(),
+            code: "ABCD-1234".into(),
+            server_key: Some("ab".repeat(32)),
+            tls_fingerprint: Some("cd".repeat(32)),
+        };
+        assert_eq!(EnrolQr::parse(&format!("  {}\n", qr.text())), Some(qr.clone()));
+        let bare = EnrolQr { server_key: None, tls_fingerprint: None, ..qr.clone() };
+        assert_eq!(EnrolQr::parse(&bare.text()), Some(bare));
+        assert_eq!(EnrolQr::parse("ABCD-1234"), None);
+        assert_eq!(EnrolQr::parse("openptw-enrol:no-hash"), None);
+        assert_eq!(EnrolQr::parse(&format!("{}#x", qr.text())), None, "nothing after the fingerprint");
+        assert_eq!(EnrolQr::parse("openptw-enrol:https://a#C#not-a-key#"), None);
         assert!(is_server_url("https://ptw.plant") && !is_server_url("ftp://x"));
+    }
+
+    #[test]
+    fn only_this_machine_counts_as_loopback() {
+        for url in ["http://127.0.0.1:8787", "https://localhost/", "http://[::1]:80", "http://127.9.9.9"] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in
+            ["http://10.0.0.5:8787", "http://127.0.0.1.evil.example", "http://localhost.example", "ftp://127.0.0.1"]
+        {
+            assert!(!is_loopback_url(url), "{url}");
+        }
     }
 
     #[test]

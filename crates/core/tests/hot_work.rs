@@ -41,7 +41,7 @@ fn the_applicant_cannot_approve_their_own_permit_and_the_attempt_is_kept_as_reje
     // 赵磊 is both a work leader and a workshop director: he files, then tries to approve.
     form.applicant = Some(p.foreman_officer);
     let events = vec![
-        p.event(&form, p.foreman_officer, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.foreman_officer, T0 - 60 * MIN, Plant::submit(&form)),
         p.event(&form, p.foreman_officer, T0 - 55 * MIN, Plant::approve("workshop_review")),
         p.event(&form, p.director, T0 - 50 * MIN, Plant::approve("workshop_review")),
     ];
@@ -64,7 +64,7 @@ fn the_guardian_cannot_approve_the_permit_they_watch() {
         .for_each(|x| x.roles.push(Role::new("workshop_director")));
     form.guardian = Some(p.guardian);
     let events = vec![
-        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
         p.event(&form, p.guardian, T0 - 55 * MIN, Plant::approve("workshop_review")),
     ];
     let state = derive(p.permit, &form, &events, &registry, at(T0));
@@ -77,7 +77,7 @@ fn a_person_without_the_step_role_cannot_sign_it() {
     let p = Plant::new();
     let form = p.hot_work_form();
     let events = vec![
-        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
         p.event(&form, p.manager, T0 - 55 * MIN, Plant::approve("workshop_review")),
     ];
     let state = p.derive(&form, &events, T0);
@@ -89,7 +89,7 @@ fn steps_are_signed_in_flow_order_only() {
     let p = Plant::new();
     let form = p.hot_work_form();
     let events = vec![
-        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
         p.event(&form, p.safety, T0 - 55 * MIN, Plant::approve("safety_approval")),
     ];
     let state = p.derive(&form, &events, T0);
@@ -162,7 +162,7 @@ fn grade_one_validity_is_capped_at_eight_hours_but_grade_two_allows_three_days()
     let errors = too_long.validate(&p.registry);
     assert!(errors.iter().any(|e| e.field == Field::PlannedEnd
         && e.problem == FieldProblem::ValidityTooLong { max_minutes: 480, planned_minutes: 481 }));
-    let submit = p.event(&too_long, p.applicant, T0 - 60 * MIN, EventKind::Submit);
+    let submit = p.event(&too_long, p.applicant, T0 - 60 * MIN, Plant::submit(&too_long));
     let state = p.derive(&too_long, &[submit], T0);
     assert!(matches!(rejection(&state, 0), Some(Violation::FormInvalid { .. })));
     assert_eq!(state.status, Status::Draft);
@@ -206,7 +206,7 @@ fn a_countersign_step_needs_every_named_signer() {
     form.assignees.insert("leadership_approval".into(), vec![p.manager, p.manager2]);
     assert!(form.validate(&p.registry).is_empty());
     let events = vec![
-        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
         p.event(&form, p.director, T0 - 55 * MIN, Plant::approve("workshop_review")),
         p.event(&form, p.safety, T0 - 50 * MIN, Plant::approve("safety_review")),
         p.event(&form, p.manager, T0 - 45 * MIN, Plant::approve("leadership_approval")),
@@ -238,7 +238,7 @@ fn a_frozen_account_cannot_sign_after_the_freeze_but_earlier_signatures_stand() 
 fn a_forged_or_unknown_device_signature_is_rejected() {
     let p = Plant::new();
     let form = p.hot_work_form();
-    let submit = p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit);
+    let submit = p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form));
     let mut signed = SignedEvent::from_stored(&submit).expect("stored");
     signed.body = signed.body.replace("\"submit\"", "\"complete\"");
     let state = p.derive(&form, &[signed.to_stored()], T0);
@@ -250,7 +250,7 @@ fn a_forged_or_unknown_device_signature_is_rejected() {
     let state = derive(p.permit, &form, std::slice::from_ref(&submit), &registry, at(T0));
     assert_eq!(rejection(&state, 0), Some(&Violation::UnknownDevice { device: p.device }));
     registry = p.registry.clone();
-    registry.devices[0].revoked = true;
+    registry.devices[0].revoked_ms = Some(0);
     let state = derive(p.permit, &form, &[submit], &registry, at(T0));
     assert_eq!(rejection(&state, 0), Some(&Violation::RevokedDevice { device: p.device }));
 
@@ -262,7 +262,7 @@ fn a_forged_or_unknown_device_signature_is_rejected() {
 fn a_form_edited_after_submission_raises_an_alert_and_new_signatures_over_it_are_refused() {
     let p = Plant::new();
     let form = p.hot_work_form();
-    let submit = p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit);
+    let submit = p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form));
     let mut edited = form.clone();
     edited.hazards = "无".into();
     let approve_edited = p.event(&edited, p.director, T0 - 50 * MIN, Plant::approve("workshop_review"));
@@ -288,7 +288,7 @@ fn a_rejected_permit_is_final() {
     let p = Plant::new();
     let form = p.hot_work_form();
     let events = vec![
-        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
         p.event(
             &form,
             p.director,
@@ -323,7 +323,7 @@ fn the_same_engine_runs_a_confined_space_flow_with_a_guardian_confirmation() {
     registry.people.iter_mut().filter(|x| x.id == p.safety2).for_each(|x| x.roles.push(Role::new("guardian")));
     let form = p.form("confined_space", "standard", 6 * 60);
     let events = vec![
-        p.event(&form, p.applicant, T0 - 60 * MIN, EventKind::Submit),
+        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
         p.event(&form, p.safety2, T0 - 58 * MIN, Plant::approve("guardian_confirmation")),
         p.event(&form, p.guardian, T0 - 55 * MIN, Plant::approve("guardian_confirmation")),
         p.event(&form, p.safety, T0 - 50 * MIN, Plant::approve("safety_review")),

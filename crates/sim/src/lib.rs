@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ptw_core::api::Action;
+use ptw_core::demo::DemoPlant;
 use ptw_core::{GasReading, PermitForm, PermitId, PersonId};
-use ptw_store::{DemoPlant, Store, StoreError, SyncReport};
+use ptw_store::{Store, StoreError, SyncReport};
 
 /// The demo people, by name.
 pub struct People {
@@ -15,7 +16,7 @@ pub struct People {
 impl People {
     pub fn demo() -> anyhow::Result<People> {
         let plant = DemoPlant::load()?;
-        Ok(People { people: plant.people.into_iter().map(|p| (p.person.name, p.person.id)).collect() })
+        Ok(People { people: plant.people.into_iter().map(|p| (p.name, p.id)).collect() })
     }
 
     pub fn get(&self, name: &str) -> PersonId {
@@ -122,6 +123,8 @@ pub fn report_json(r: &SyncReport) -> serde_json::Value {
         "pulled": r.pulled,
         "applied": r.applied,
         "snapshots": r.snapshots,
+        "registry_entries": r.registry_entries,
+        "quarantined": r.quarantined,
         "apply_ms": r.apply_ms,
         "round_trips": r.round_trips,
         "bytes_sent": r.bytes_sent,

@@ -1,5 +1,6 @@
-//! `ptw-sim`: one headless openptw device on a database file — enrol it, seed the demo plant,
-//! make permits and events as the demo people, and sync with a `ptw-sync-server`.
+//! `ptw-sim`: one headless openptw device on a database file — enrol it with a
+//! `ptw-sync-server` (which holds the plant), make permits and events as the demo people, and
+//! sync.
 
 /// The same allocator as the app (see the workspace Cargo.toml), so the simulated device runs
 /// as a tablet does.
@@ -22,10 +23,11 @@ struct Cli {
     /// Device name, stored on first use and sent at enrolment.
     #[arg(long, default_value = "ptw-sim")]
     name: String,
-    /// Sync server URL (for `enrol`), e.g. http://127.0.0.1:8080
+    /// Sync server URL (for `enrol` with a typed code), e.g. http://127.0.0.1:8080
     #[arg(long)]
     server: Option<String>,
-    /// One-time enrolment code from `ptw-sync-server device enrol` (for `enrol`).
+    /// One-time enrolment code from `ptw-sync-server device enrol` (for `enrol`): the code, or
+    /// the whole QR text (which also pins the server's keys).
     #[arg(long)]
     code: Option<String>,
     #[command(subcommand)]
@@ -34,10 +36,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Enrol this device with --server using --code.
+    /// Enrol this device using --code (and --server with a typed code); the next `sync` brings
+    /// the plant's registry and permits.
     Enrol,
-    /// Seed the demo plant (people, PINs, locations) into an empty device.
-    SeedDemo,
     /// Create permits as the demo applicant and move each along its workflow.
     Edit {
         #[arg(long, default_value_t = 1)]
@@ -55,18 +56,18 @@ fn main() -> anyhow::Result<()> {
     let mut store = Store::open(&cli.db, &cli.name, now).with_context(|| format!("opening {}", cli.db.display()))?;
     match cli.command {
         Cmd::Enrol => {
-            let server = cli.server.context("enrol needs --server URL")?;
-            let code = cli.code.context("enrol needs --code CODE")?;
-            store.enrol(&server, &code).context("enrolment")?;
-            println!("enrolled device {} with {server}", store.device_id());
-        }
-        Cmd::SeedDemo => {
-            anyhow::ensure!(store.is_empty(), "{} already holds a plant", cli.db.display());
-            store.seed_demo(now).context("seeding the demo plant")?;
-            println!("seeded the demo plant");
+            let code = cli.code.context("enrol needs --code CODE (or the QR text)")?;
+            match ptw_core::sync::EnrolQr::parse(&code) {
+                Some(qr) => store.enrol_qr(&qr).context("enrolment")?,
+                None => store
+                    .enrol(&cli.server.context("enrol with a typed code needs --server URL")?, &code)
+                    .context("enrolment")?,
+            }
+            let id = store.device_id().map(|d| d.to_string()).unwrap_or_default();
+            println!("enrolled device {id}; `sync` brings the plant");
         }
         Cmd::Edit { permits, events_per_permit } => {
-            anyhow::ensure!(!store.is_empty(), "no plant on this device: seed-demo or sync first");
+            anyhow::ensure!(!store.is_empty(), "no plant on this device: enrol it first");
             let people = People::demo()?;
             let ids = edit(&mut store, &people, permits, events_per_permit, now).context("editing")?;
             println!("{} permits, {} changes waiting to sync", ids.len(), store.pending_changes()?);

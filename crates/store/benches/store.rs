@@ -10,12 +10,14 @@
 use chrono::{Duration, TimeZone, Utc};
 use criterion::{criterion_group, Criterion};
 use ptw_core::api::{Action, ListQuery, PermitView};
+use ptw_core::authority::{Authority, RegistryOp};
+use ptw_core::demo::DemoPlant;
 use ptw_core::{PermitForm, PermitId, PersonId, Status};
-use ptw_store::{DemoPlant, Store};
+use ptw_store::{Enrolment, Store};
 use std::time::Instant;
 
 fn person(name: &str) -> PersonId {
-    DemoPlant::load().expect("demo").people.into_iter().find(|p| p.person.name == name).expect("person").person.id
+    DemoPlant::load().expect("demo").person(name).expect("person").id
 }
 
 fn form(store: &Store) -> PermitForm {
@@ -60,12 +62,29 @@ fn percentiles(name: &str, mut samples: Vec<f64>) {
     );
 }
 
+/// A store enrolled in the demo plant, its registry log written by a stand-in for the server.
 fn open_store(dir: &std::path::Path) -> Store {
     let now = Utc::now();
     let mut store = Store::open(&dir.join("bench.db"), "bench", now).expect("open");
-    if store.is_empty() {
-        store.seed_demo(now).expect("seed");
-    }
+    let mut server = Authority::new(ed25519_zebra::SigningKey::from_bytes(&[42; 32]), None);
+    let device = ptw_core::DeviceId(uuid::Uuid::from_u128(0x0190_c5a0_0000_7000_8000_0000_0000_0900));
+    let mut ops = vec![RegistryOp::Genesis { plant: "bench".into() }];
+    ops.extend(
+        DemoPlant::load().expect("demo").registry_ops(|pin| ptw_store::hash_pin(pin).expect("hash")).expect("ops"),
+    );
+    ops.push(RegistryOp::EnrolDevice { device, name: "bench".into(), public_key: store.public_key() });
+    let entries: Vec<_> = ops.into_iter().map(|op| server.append(op, now.timestamp_millis())).collect();
+    store
+        .adopt_enrolment(&Enrolment {
+            url: "http://127.0.0.1:9".into(),
+            token: String::new(),
+            device_id: device,
+            name: "bench".into(),
+            server_key: server.public_key(),
+            tls_fingerprint: None,
+        })
+        .expect("enrol");
+    store.apply_registry(&entries, now).expect("registry");
     store
 }
 

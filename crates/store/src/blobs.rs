@@ -105,10 +105,10 @@ impl Store {
         let Some((mime, bytes)) = client.get_blob(&token, hash)? else { return Ok(None) };
         let actual = blob_hash(&bytes);
         if actual != hash {
-            return Err(StoreError::Sync(format!(
-                "the server sent bytes for blob {hash} that hash to {actual}; nothing was kept. Try again, and tell \
-                 IT if it happens again"
-            )));
+            return Err(StoreError::sync(
+                ptw_core::api::SyncFailure::BadAnswer,
+                format!("the server sent bytes for blob {hash} that hash to {actual}; nothing was kept"),
+            ));
         }
         let mime = if blob_mime_problem(&mime).is_none() { mime } else { FALLBACK_MIME.to_owned() };
         self.conn.execute(

@@ -4,14 +4,16 @@
 //! asks ptw-core whether the action is allowed, appends the signed event and stores change,
 //! projection and outbox entry together.
 
-use crate::docs::{self, LoadedPermit};
 use crate::error::{Result, StoreError};
-use crate::{load_doc, new_uuid, next_clock, save_change, write_tx, Store};
+use crate::{load_doc, new_uuid, next_clock, next_event, save_change, write_tx, Store};
 use chrono::{DateTime, Utc};
 use ptw_core::api::{Action, ListQuery, PermitSummary, PermitView};
-use ptw_core::derive::{check, derive, refresh_alerts, PermitState};
+use ptw_core::derive::{check, derive, derive_read, read_events, refresh_alerts, PermitState};
 use ptw_core::form::{Field, FieldError, FieldProblem};
+use ptw_core::signature::SignatureMemo;
+use ptw_core::sync::PERMIT_KIND;
 use ptw_core::{Event, EventId, EventKind, PermitForm, PermitId, PersonId, SignedEvent, Status};
+use ptw_doc::LoadedPermit;
 use rusqlite::{params, Connection, Transaction};
 
 /// The most rows one list call returns; lists page beyond it.
@@ -64,6 +66,7 @@ impl Store {
     /// Save a new draft permit filed by `actor`, who becomes its applicant.
     pub fn create_permit(&mut self, actor: PersonId, mut form: PermitForm, now: DateTime<Utc>) -> Result<PermitView> {
         self.refresh()?;
+        let (actor_id, _) = self.writer()?;
         form.applicant = Some(actor);
         let ptype = self.registry.catalog.permit_type(&form.permit_type).ok_or_else(|| {
             StoreError::InvalidForm(vec![FieldError {
@@ -82,13 +85,12 @@ impl Store {
         let simple = id.0.simple().to_string();
         let number =
             format!("{}-{}-{}", ptype.number_prefix, now.format("%Y%m%d"), simple[simple.len() - 6..].to_uppercase());
-        let actor_id = self.actor();
         let tx = write_tx(&mut self.conn)?;
         let mut doc = automerge::AutoCommit::new();
         doc.set_actor(actor_id);
-        docs::init_permit(&mut doc, &id.to_string(), &number, &form)?;
-        let hlc = next_clock(&tx, Default::default(), now)?;
-        save_change(&tx, &id.to_string(), "permit", &mut doc, hlc)?;
+        ptw_doc::init_permit(&mut doc, &id.to_string(), &number, &form)?;
+        let hlc = next_clock(&tx, Default::default(), now.timestamp_millis())?;
+        save_change(&tx, &id.to_string(), PERMIT_KIND, &mut doc, hlc)?;
         let state = derive(id, &form, &[], &self.registry, now);
         let view = PermitView { id, number, form, state };
         write_projection(&tx, &view, updated_ms(&mut doc, &view.state))?;
@@ -104,12 +106,12 @@ impl Store {
         mut form: PermitForm,
         now: DateTime<Utc>,
     ) -> Result<PermitView> {
-        self.refresh()?;
-        let actor_id = self.actor();
-        self.cache.take(id); // about to change: whatever is cached is stale
+        let (actor_id, _) = self.writer()?;
         let tx = write_tx(&mut self.conn)?;
+        freshen(&tx, &mut self.registry, &mut self.cache, &self.memo)?;
+        self.cache.take(id); // about to change: whatever is cached is stale
         let (mut doc, loaded) = load_permit(&tx, id)?;
-        let state = derive(id, &loaded.form, &loaded.events, &self.registry, now);
+        let state = derive_read(id, &loaded.form, read_events(&loaded.events), &self.registry, now, Some(&self.memo));
         if state.status != Status::Draft {
             return Err(StoreError::Refused(ptw_core::Violation::NotAllowedInStatus {
                 action: "edit".into(),
@@ -123,11 +125,11 @@ impl Store {
         form.permit_type = loaded.form.permit_type.clone();
         form.applicant = loaded.form.applicant;
         doc.set_actor(actor_id);
-        docs::set_form(&mut doc, &form)?;
-        let hlc = next_clock(&tx, state.last_hlc, now)?;
-        save_change(&tx, &id.to_string(), "permit", &mut doc, hlc)?;
-        let state = derive(id, &form, &loaded.events, &self.registry, now);
-        let view = PermitView { id, number: loaded.number, form, state };
+        ptw_doc::set_form(&mut doc, &form)?;
+        let hlc = next_clock(&tx, state.last_hlc, now.timestamp_millis())?;
+        save_change(&tx, &id.to_string(), PERMIT_KIND, &mut doc, hlc)?;
+        let state = derive_read(id, &form, read_events(&loaded.events), &self.registry, now, Some(&self.memo));
+        let view = PermitView { id, number: loaded.number, form: state.form.clone(), state };
         write_projection(&tx, &view, updated_ms(&mut doc, &view.state))?;
         tx.commit()?;
         Ok(view)
@@ -136,24 +138,31 @@ impl Store {
     /// Do `action` on permit `id` as `actor`. Refused actions write nothing and say which rule
     /// refused them.
     pub fn act(&mut self, actor: PersonId, id: PermitId, action: Action, now: DateTime<Utc>) -> Result<PermitView> {
-        self.refresh()?;
-        let actor_id = self.actor();
-        let device = self.identity.id;
-        let cached = self.cache.take(id);
+        let (actor_id, device) = self.writer()?;
+        if self.is_revoked()? {
+            return Err(StoreError::DeviceRevoked);
+        }
         let tx = write_tx(&mut self.conn)?;
-        let mut loaded = match cached {
+        freshen(&tx, &mut self.registry, &mut self.cache, &self.memo)?;
+        let mut loaded = match self.cache.take(id) {
             Some(l) => l,
-            None => load_and_derive(&tx, id, &self.registry, now)?,
+            None => load_and_derive(&tx, id, &self.registry, &self.memo, now)?,
         };
-        let kind = event_kind(action, &loaded.state)?;
-        let at = next_clock(&tx, loaded.state.last_hlc, now)?;
+        let kind = event_kind(action, &loaded)?;
+        let content_hash = match &kind {
+            EventKind::Submit { form: Some(form) } => form.content_hash(),
+            _ => loaded.state.form_hash.clone(),
+        };
+        let next_ev = next_event(&tx, &self.monotonic, loaded.state.last_hlc, now)?;
         let event = Event {
             id: EventId(new_uuid(now)),
             permit: id,
-            at,
+            at: next_ev.at,
+            time: Some(next_ev.stamp),
+            prev: next_ev.prev,
             device,
             actor,
-            content_hash: loaded.state.form_hash.clone(),
+            content_hash,
             kind,
         };
         let next = match check(&loaded.state, &loaded.form, &self.registry, &event, now) {
@@ -165,14 +174,16 @@ impl Store {
                 return Err(StoreError::Refused(v));
             }
         };
-        let signed = SignedEvent::sign(&event, &self.identity.key).to_stored();
+        let signed = SignedEvent::sign(&event, &self.identity.key);
+        let stored = signed.to_stored();
         loaded.doc.set_actor(actor_id);
-        docs::append_event(&mut loaded.doc, signed.clone())?;
-        save_change(&tx, &id.to_string(), "permit", &mut loaded.doc, at)?;
-        let view = PermitView { id, number: loaded.number.clone(), form: loaded.form.clone(), state: next };
+        ptw_doc::append_event(&mut loaded.doc, stored.clone())?;
+        save_change(&tx, &id.to_string(), PERMIT_KIND, &mut loaded.doc, next_ev.at)?;
+        crate::write_meta(&tx, "chain_head", &signed.hash())?;
+        let view = PermitView { id, number: loaded.number.clone(), form: next.form.clone(), state: next };
         write_projection(&tx, &view, updated_ms(&mut loaded.doc, &view.state))?;
         tx.commit()?;
-        loaded.events.push(signed);
+        loaded.events.push(stored);
         loaded.state = view.state.clone();
         self.cache.put(id, loaded);
         Ok(view)
@@ -187,12 +198,7 @@ impl Store {
     /// sync applying pulled changes): reload the registry and forget cached permits. Cheap when
     /// nothing changed.
     pub fn refresh(&mut self) -> Result<()> {
-        let version = crate::data_version(&self.conn)?;
-        if version != self.cache.data_version {
-            self.reload_registry()?;
-            self.cache.data_version = version;
-        }
-        Ok(())
+        freshen(&self.conn, &mut self.registry, &mut self.cache, &self.memo)
     }
 
     /// A whole permit, derived at `now`.
@@ -200,11 +206,11 @@ impl Store {
         let current = crate::data_version(&self.conn)? == self.cache.data_version;
         if let Some(l) = self.cache.entries.get(&id).filter(|_| current) {
             let state = refresh_alerts(l.state.clone(), &l.form, &self.registry, now);
-            return Ok(PermitView { id, number: l.number.clone(), form: l.form.clone(), state });
+            return Ok(PermitView { id, number: l.number.clone(), form: state.form.clone(), state });
         }
         let (_, loaded) = load_permit(&self.conn, id)?;
-        let state = derive(id, &loaded.form, &loaded.events, &self.registry, now);
-        Ok(PermitView { id, number: loaded.number, form: loaded.form, state })
+        let state = derive_read(id, &loaded.form, read_events(&loaded.events), &self.registry, now, Some(&self.memo));
+        Ok(PermitView { id, number: loaded.number, form: state.form.clone(), state })
     }
 
     /// The stored events of a permit, as kept in its document.
@@ -262,9 +268,27 @@ impl Store {
     }
 }
 
+/// Take up what other connections committed since this store last looked: the registry, and
+/// forget cached permits. Called inside a write transaction (which no one else can commit
+/// during), an action is checked against exactly the registry and permit it is written over.
+pub(crate) fn freshen(
+    conn: &Connection,
+    registry: &mut ptw_core::Registry,
+    cache: &mut PermitCache,
+    memo: &SignatureMemo,
+) -> Result<()> {
+    let version = crate::data_version(conn)?;
+    if version != cache.data_version {
+        *registry = crate::registry::load_registry(conn, memo)?;
+        cache.clear();
+        cache.data_version = version;
+    }
+    Ok(())
+}
+
 fn load_permit(conn: &Connection, id: PermitId) -> Result<(automerge::AutoCommit, LoadedPermit)> {
     let doc = load_doc(conn, &id.to_string())?.ok_or(StoreError::PermitNotFound(id))?;
-    let loaded = docs::read_permit(&doc)?;
+    let loaded = ptw_doc::read_permit(&doc)?;
     Ok((doc, loaded))
 }
 
@@ -272,15 +296,18 @@ fn load_and_derive(
     conn: &Connection,
     id: PermitId,
     registry: &ptw_core::Registry,
+    memo: &SignatureMemo,
     now: DateTime<Utc>,
 ) -> Result<Loaded> {
     let (doc, LoadedPermit { number, form, events }) = load_permit(conn, id)?;
-    let state = derive(id, &form, &events, registry, now);
+    let state = derive_read(id, &form, read_events(&events), registry, now, Some(memo));
     Ok(Loaded { doc, number, form, events, state })
 }
 
-/// Turn a person's request into the event to sign; steps are the one currently open.
-fn event_kind(action: Action, state: &PermitState) -> Result<EventKind> {
+/// Turn a person's request into the event to sign; steps are the one currently open. A submit
+/// carries the draft as the document holds it: that is the form of record from then on.
+fn event_kind(action: Action, loaded: &Loaded) -> Result<EventKind> {
+    let state = &loaded.state;
     let open_step = || {
         state
             .current_step
@@ -288,7 +315,7 @@ fn event_kind(action: Action, state: &PermitState) -> Result<EventKind> {
             .ok_or_else(|| StoreError::Refused(ptw_core::Violation::StepNotOpen { step: String::new() }))
     };
     Ok(match action {
-        Action::Submit => EventKind::Submit,
+        Action::Submit => EventKind::Submit { form: Some(Box::new(loaded.form.clone())) },
         Action::Approve { comment } => EventKind::Approve { step: open_step()?, comment },
         Action::Reject { comment } => EventKind::Reject { step: open_step()?, comment },
         Action::GasTest { reading } => EventKind::GasTest { reading },

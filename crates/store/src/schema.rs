@@ -81,6 +81,48 @@ const MIGRATIONS: &[&str] = &[
         created_ms  INTEGER NOT NULL
     );
     "#,
+    // 3: the registry log replaces the org document; refused and quarantined changes; PIN
+    // attempts. A device upgraded from the org document enrols again (its old server's device
+    // table is gone with the org document).
+    r#"
+    -- The plant's registry log as the sync server signed it, entry by entry; folded into the
+    -- registry on open, checked against the server key pinned at enrolment.
+    CREATE TABLE registry_log (
+        seq   INTEGER PRIMARY KEY,
+        body  TEXT NOT NULL,
+        sig   TEXT NOT NULL
+    );
+    -- Changes made here that the sync server refused: taken out of their documents (so nothing
+    -- waits for them forever) and kept, with the reason, for the person to see and redo.
+    CREATE TABLE refused_changes (
+        hash        TEXT PRIMARY KEY,
+        doc_id      TEXT NOT NULL,
+        bytes       BLOB NOT NULL,
+        code        TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        refused_ms  INTEGER NOT NULL
+    );
+    -- Pulled changes of a document that would not apply: the document is left as it was and
+    -- shown as quarantined; the rest of the plant syncs on.
+    CREATE TABLE quarantine (
+        doc_id       TEXT NOT NULL,
+        hash         TEXT NOT NULL,
+        bytes        BLOB NOT NULL,
+        reason       TEXT NOT NULL,
+        received_ms  INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, hash)
+    );
+    -- Wrong PINs per person on this device, for growing delays.
+    CREATE TABLE pin_attempts (
+        person           TEXT PRIMARY KEY,
+        failures         INTEGER NOT NULL,
+        locked_until_ms  INTEGER NOT NULL
+    );
+    DELETE FROM outbox WHERE doc_id = 'org';
+    DELETE FROM changes WHERE doc_id = 'org';
+    DELETE FROM documents WHERE id = 'org';
+    DELETE FROM meta WHERE key IN ('sync_token', 'sync_cursor');
+    "#,
 ];
 
 /// Bring the database to the newest schema.

@@ -1,22 +1,27 @@
 //! The device's side of sync, without the network: what to push (the outbox), forgetting what
-//! the server acknowledged, and applying changes pulled from elsewhere — each pulled page in one
-//! transaction together with the projections it changes and the cursor it advances to, so a
-//! device killed mid-pull resumes from the last page it fully kept.
+//! the server acknowledged, taking back what it refused, and applying changes pulled from
+//! elsewhere — each pulled page in one transaction together with the projections it changes
+//! and the cursor it advances to, so a device killed mid-pull resumes from the last page it
+//! fully kept.
+//!
+//! Pulled bytes come from elsewhere: each document's changes are applied behind a panic guard,
+//! and a document whose changes will not apply is left as it was, its changes kept aside in
+//! quarantine and shown, while every other document syncs on.
 //!
 //! The HTTP loop that moves these between devices and the sync server builds on this module.
 
-use crate::docs::{self, OrgDoc};
 use crate::error::{Result, StoreError};
-use crate::org::ORG_DOC;
 use crate::permits::{heads_ms, write_projection};
 use crate::{load_doc, read_meta, store_change, write_meta, write_tx, Store};
 use automerge::{AutoCommit, Change, ChangeHash};
 use chrono::{DateTime, Utc};
 use ptw_core::api::PermitView;
-use ptw_core::derive::{derive_read, read_events, ReadEvent};
-use ptw_core::event::verify_batch;
+use ptw_core::derive::{derive_read, read_events, verify_batch, ReadEvent};
+use ptw_core::signature::SignatureMemo;
+use ptw_core::sync::{Refusal, RefusalCode, PERMIT_KIND};
 use ptw_core::PermitId;
-use std::collections::BTreeMap;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashSet};
 
 /// A change made on this device, waiting for the server's acknowledgement.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,9 +56,27 @@ pub struct ApplyReport {
     pub already_known: usize,
     /// Documents whose projections were rewritten.
     pub documents: usize,
+    /// Documents whose changes would not apply: kept aside, not applied.
+    pub quarantined: Vec<String>,
 }
 
-const DOC_KINDS: [&str; 2] = ["permit", "org"];
+/// A change this device made that the sync server refused, taken out of its document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedChange {
+    pub hash: String,
+    pub doc_id: String,
+    pub code: RefusalCode,
+    pub reason: String,
+    pub refused_ms: i64,
+}
+
+/// A document whose pulled changes would not apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quarantined {
+    pub doc_id: String,
+    pub changes: usize,
+    pub reason: String,
+}
 
 impl Store {
     /// The oldest `max` changes not yet acknowledged, in the order they were made.
@@ -83,20 +106,132 @@ impl Store {
         Ok(removed)
     }
 
+    /// Take back changes the server refused: each leaves the outbox and its document — with
+    /// every change of this device that builds on it, which the server could not take either —
+    /// and is kept in the refused list with the server's reason, for the person to see and redo.
+    /// The documents are rebuilt from the changes that remain and derived anew, so nothing ever
+    /// waits for a change that will never be accepted. Returns the changes taken back.
+    pub fn take_back_refused(&mut self, refusals: &[Refusal], now: DateTime<Utc>) -> Result<Vec<RefusedChange>> {
+        self.refresh()?;
+        let mut by_doc: BTreeMap<String, Vec<&Refusal>> = BTreeMap::new();
+        {
+            let mut stmt = self.conn.prepare_cached("SELECT doc_id FROM outbox WHERE change_hash = ?1")?;
+            for r in refusals {
+                let doc: Option<String> = stmt.query_row([&r.hash], |row| row.get(0)).ok();
+                if let Some(doc) = doc {
+                    by_doc.entry(doc).or_default().push(r);
+                }
+            }
+        }
+        if by_doc.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tx = write_tx(&mut self.conn)?;
+        let mut taken = Vec::new();
+        let mut touched = Vec::new();
+        for (doc_id, refused) in by_doc {
+            let Some(mut doc) = load_doc(&tx, &doc_id)? else { continue };
+            let all = doc.get_changes(&[]);
+            // The refused changes and everything that depends on them.
+            let mut gone: HashSet<ChangeHash> = refused.iter().filter_map(|r| r.hash.parse().ok()).collect();
+            for c in &all {
+                if c.deps().iter().any(|d| gone.contains(d)) {
+                    gone.insert(c.hash());
+                }
+            }
+            let now_ms = now.timestamp_millis();
+            let mut kept_bytes = Vec::new();
+            for c in &all {
+                let hash = c.hash();
+                if !gone.contains(&hash) {
+                    kept_bytes.extend_from_slice(c.raw_bytes());
+                    continue;
+                }
+                let hash = hash.to_string();
+                let (code, reason) = match refused.iter().find(|r| r.hash == hash) {
+                    Some(r) => (r.code, r.reason.clone()),
+                    None => (RefusalCode::DependsOnRefused, "it builds on a change the server refused".to_owned()),
+                };
+                tx.execute(
+                    "INSERT OR IGNORE INTO refused_changes (hash, doc_id, bytes, code, reason, refused_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    rusqlite::params![hash, doc_id, c.raw_bytes(), refusal_code_text(code), reason, now_ms],
+                )?;
+                tx.execute("DELETE FROM outbox WHERE change_hash = ?1", [&hash])?;
+                taken.push(RefusedChange { hash, doc_id: doc_id.clone(), code, reason, refused_ms: now_ms });
+            }
+            // The document as the other changes make it.
+            tx.execute("DELETE FROM changes WHERE doc_id = ?1", [&doc_id])?;
+            if kept_bytes.is_empty() {
+                tx.execute("DELETE FROM permits WHERE id = ?1", [&doc_id])?;
+                tx.execute("DELETE FROM documents WHERE id = ?1", [&doc_id])?;
+                continue;
+            }
+            doc = AutoCommit::load(&kept_bytes)?;
+            tx.execute(
+                "UPDATE documents SET snapshot = ?2, change_count = 0 WHERE id = ?1",
+                rusqlite::params![doc_id, doc.save()],
+            )?;
+            if let Ok(id) = doc_id.parse::<PermitId>() {
+                touched.push((id, doc));
+            }
+        }
+        for (view, updated) in derive_all(touched, &self.registry, &self.memo, now) {
+            write_projection(&tx, &view, updated)?;
+        }
+        tx.commit()?;
+        // The next change starts a new actor: the taken-back sequence numbers are never reused.
+        if let Some(id) = self.identity.id {
+            self.actor = Some(crate::fresh_actor(id));
+        }
+        self.cache.clear();
+        Ok(taken)
+    }
+
+    /// Changes the sync server refused, newest first.
+    pub fn refused_changes(&self) -> Result<Vec<RefusedChange>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT hash, doc_id, code, reason, refused_ms FROM refused_changes ORDER BY refused_ms DESC, hash",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let code: String = r.get(2)?;
+            Ok(RefusedChange {
+                hash: r.get(0)?,
+                doc_id: r.get(1)?,
+                code: refusal_code_from_text(&code),
+                reason: r.get(3)?,
+                refused_ms: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Documents whose pulled changes would not apply, with why.
+    pub fn quarantined(&self) -> Result<Vec<Quarantined>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT doc_id, count(*), min(reason) FROM quarantine GROUP BY doc_id ORDER BY doc_id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Quarantined { doc_id: r.get(0)?, changes: r.get::<_, i64>(1)? as usize, reason: r.get(2)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// The pull cursor saved with the last page applied.
     pub fn sync_cursor(&self) -> Result<Option<String>> {
         read_meta(&self.conn, "sync_cursor")
     }
 
     /// Put every change this device holds — its own and those it pulled — back in the outbox,
-    /// each document's in causal order, the org document first. For a server whose database was
-    /// replaced or restored from a backup (its epoch changed): whatever it lost that this device
-    /// holds goes back up, and the server keeps only what it lacks. Returns the changes queued.
+    /// each document's in causal order, and every blob back in the blob outbox. For a server
+    /// whose database was replaced or restored from a backup (its epoch changed): whatever it
+    /// lost that this device holds goes back up, and the server keeps only what it lacks.
+    /// Returns the changes queued.
     pub fn requeue_everything(&mut self, now: DateTime<Utc>) -> Result<usize> {
         let tx = write_tx(&mut self.conn)?;
         tx.execute("DELETE FROM outbox", [])?;
         let ids: Vec<String> = {
-            let mut stmt = tx.prepare("SELECT id FROM documents ORDER BY kind != 'org', id")?;
+            let mut stmt = tx.prepare("SELECT id FROM documents ORDER BY id")?;
             let rows = stmt.query_map([], |r| r.get(0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -117,6 +252,10 @@ impl Store {
                 }
             }
         }
+        tx.execute(
+            "INSERT OR IGNORE INTO blob_outbox (hash, created_ms) SELECT hash, ?1 FROM blobs",
+            [now.timestamp_millis()],
+        )?;
         tx.execute("DELETE FROM meta WHERE key = 'sync_cursor'", [])?;
         tx.commit()?;
         Ok(queued)
@@ -148,8 +287,9 @@ impl Store {
     }
 
     /// Apply a page of remote changes and save `cursor` with them, in one transaction. A change
-    /// whose bytes do not hash to the hash it claims, or that is not an Automerge change, refuses
-    /// the whole page (nothing is kept, the cursor does not move).
+    /// whose bytes do not hash to the hash it claims, that is not an Automerge change, or that
+    /// will not apply, puts its document in quarantine (the document stays as it was); the rest
+    /// of the page is applied.
     pub fn apply_remote(
         &mut self,
         changes: &[RemoteChange],
@@ -159,37 +299,49 @@ impl Store {
         self.refresh()?;
         let mut by_doc: BTreeMap<&str, Vec<&RemoteChange>> = BTreeMap::new();
         for c in changes {
-            if !DOC_KINDS.contains(&c.kind.as_str()) {
-                return Err(StoreError::BadRemoteChange {
-                    hash: c.hash.clone(),
-                    reason: format!("unknown kind '{}'", c.kind),
-                });
-            }
             by_doc.entry(c.doc_id.as_str()).or_default().push(c);
         }
         let mut report = ApplyReport::default();
-        // Permits are derived against the registry, so the org document goes first.
-        let mut order: Vec<&str> = by_doc.keys().copied().collect();
-        order.sort_by_key(|id| *id != ORG_DOC);
-
         let tx = write_tx(&mut self.conn)?;
-        let mut touched = Touched::default();
-        for doc_id in order {
-            let incoming = &by_doc[doc_id];
-            let mut doc = load_doc(&tx, doc_id)?.unwrap_or_default();
-            let new_here = apply_changes(&tx, doc_id, &mut doc, incoming.iter().copied(), now, &mut report)?;
-            if new_here > 0 {
-                touched.add(doc_id, doc)?;
+        let mut touched = Vec::new();
+        for (doc_id, incoming) in by_doc {
+            let existing = load_doc(&tx, doc_id)?;
+            match apply_doc(doc_id, existing, incoming.iter().copied()) {
+                Ok((mut doc, fresh)) => {
+                    for c in &fresh {
+                        store_change(&tx, doc_id, PERMIT_KIND, &mut doc, &c.hash, &c.bytes, now.timestamp_millis())?;
+                    }
+                    report.applied += fresh.len();
+                    report.already_known += incoming.len() - fresh.len();
+                    if !fresh.is_empty() {
+                        let id = doc_id
+                            .parse::<PermitId>()
+                            .map_err(|_| StoreError::Corrupt(format!("permit id '{doc_id}'")))?;
+                        touched.push((id, doc));
+                    }
+                }
+                Err(reason) => {
+                    quarantine(&tx, doc_id, incoming.iter().copied(), &reason, now)?;
+                    report.quarantined.push(doc_id.to_owned());
+                }
             }
         }
-        let (report, org_changed) = finish_apply(tx, &self.registry, touched, cursor, now, report)?;
-        self.after_apply(org_changed, now)?;
+        report.documents = touched.len();
+        for (view, updated) in derive_all(touched, &self.registry, &self.memo, now) {
+            write_projection(&tx, &view, updated)?;
+        }
+        if let Some(cursor) = cursor {
+            write_meta(&tx, "sync_cursor", cursor)?;
+        }
+        tx.commit()?;
+        self.cache.clear();
         Ok(report)
     }
 
     /// Apply a page of a cold start (documents in their compacted form plus the changes they
     /// lack) and save `cursor` with it, in one transaction. A document this device does not have
-    /// is stored as the compacted bytes it came in; one it has is merged.
+    /// is stored as the compacted bytes it came in; one it has is merged. A document whose bytes
+    /// will not load or apply goes to quarantine; the rest of the page is applied.
     pub fn apply_cold_page(
         &mut self,
         docs: &[ColdDoc],
@@ -197,173 +349,139 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ApplyReport> {
         self.refresh()?;
-        for d in docs {
-            if !DOC_KINDS.contains(&d.kind.as_str()) {
-                return Err(StoreError::BadRemoteChange {
-                    hash: format!("document {}", d.doc_id),
-                    reason: format!("unknown kind '{}'", d.kind),
-                });
-            }
-        }
-        let mut order: Vec<&ColdDoc> = docs.iter().collect();
-        order.sort_by_key(|d| d.doc_id != ORG_DOC);
         let mut report = ApplyReport::default();
         let tx = write_tx(&mut self.conn)?;
-        let mut touched = Touched::default();
-        // Documents new to this device are built on every core (pure work); the org document
-        // and documents this device has go one by one.
+        // Documents new to this device are loaded on every core (pure work); the others are
+        // merged one by one.
         let mut fresh: Vec<&ColdDoc> = Vec::new();
         let mut others: Vec<&ColdDoc> = Vec::new();
         {
             let mut exists = tx.prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?;
-            for d in order {
-                if d.doc_id != ORG_DOC && !exists.exists([&d.doc_id])? {
-                    fresh.push(d);
-                } else {
+            for d in docs {
+                if exists.exists([&d.doc_id])? {
                     others.push(d);
+                } else {
+                    fresh.push(d);
                 }
             }
         }
+        let mut touched = Vec::new();
         for d in others {
-            let bad = |reason: String| StoreError::BadRemoteChange { hash: format!("document {}", d.doc_id), reason };
             let existing = load_doc(&tx, &d.doc_id)?;
-            let mut new_here = 0;
-            let mut doc = match existing {
-                None if !d.snapshot.is_empty() => {
-                    let doc =
-                        AutoCommit::load(&d.snapshot).map_err(|e| bad(format!("its snapshot does not load: {e}")))?;
-                    insert_snapshot(&tx, d, now)?;
-                    new_here += d.snapshot_changes as usize;
-                    doc
-                }
-                existing => {
-                    let mut doc = existing.unwrap_or_default();
-                    if !d.snapshot.is_empty() {
-                        let before = doc.get_heads();
-                        doc.load_incremental(&d.snapshot)
-                            .map_err(|e| bad(format!("its snapshot does not load: {e}")))?;
-                        for change in doc.get_changes(&before) {
-                            let hash = change.hash().to_string();
-                            let bytes = change.raw_bytes().to_vec();
-                            store_change(&tx, &d.doc_id, &d.kind, &mut doc, &hash, &bytes, now.timestamp_millis())?;
-                            new_here += 1;
-                        }
-                        report.already_known += (d.snapshot_changes as usize).saturating_sub(new_here);
+            match merge_cold(d, existing) {
+                Ok(Merged { mut doc, new_changes, known }) => {
+                    for (hash, bytes) in &new_changes {
+                        store_change(&tx, &d.doc_id, PERMIT_KIND, &mut doc, hash, bytes, now.timestamp_millis())?;
                     }
-                    doc
+                    report.applied += new_changes.len();
+                    report.already_known += known;
+                    if !new_changes.is_empty() {
+                        touched.push((parse_permit_id(&d.doc_id)?, doc));
+                    }
                 }
-            };
-            report.applied += new_here;
-            new_here += apply_changes(&tx, &d.doc_id, &mut doc, d.changes.iter(), now, &mut report)?;
-            if new_here > 0 {
-                touched.add(&d.doc_id, doc)?;
+                Err(reason) => {
+                    quarantine(&tx, &d.doc_id, d.changes.iter(), &reason, now)?;
+                    report.quarantined.push(d.doc_id.clone());
+                }
             }
         }
-        let loaded = on_every_core(fresh.clone(), load_fresh);
+        let loaded: Vec<_> = fresh.par_iter().map(|d| load_fresh(d)).collect();
         for (d, result) in fresh.into_iter().zip(loaded) {
-            let (mut doc, new_tail, known) = result?;
-            if !d.snapshot.is_empty() {
-                insert_snapshot(&tx, d, now)?;
+            match result {
+                Ok((mut doc, new_tail, known)) => {
+                    if !d.snapshot.is_empty() {
+                        insert_snapshot(&tx, d, now)?;
+                    }
+                    for c in &new_tail {
+                        store_change(&tx, &d.doc_id, PERMIT_KIND, &mut doc, &c.hash, &c.bytes, now.timestamp_millis())?;
+                    }
+                    report.applied += d.snapshot_changes as usize + new_tail.len();
+                    report.already_known += known;
+                    touched.push((parse_permit_id(&d.doc_id)?, doc));
+                }
+                Err(reason) => {
+                    quarantine(&tx, &d.doc_id, d.changes.iter(), &reason, now)?;
+                    report.quarantined.push(d.doc_id.clone());
+                }
             }
-            for c in &new_tail {
-                store_change(&tx, &d.doc_id, &c.kind, &mut doc, &c.hash, &c.bytes, now.timestamp_millis())?;
-            }
-            report.applied += d.snapshot_changes as usize + new_tail.len();
-            report.already_known += known;
-            touched.add(&d.doc_id, doc)?;
         }
-        let (report, org_changed) = finish_apply(tx, &self.registry, touched, cursor, now, report)?;
-        self.after_apply(org_changed, now)?;
-        Ok(report)
-    }
-
-    /// After an apply committed: forget cached permits, and take up a new registry.
-    fn after_apply(&mut self, org_changed: bool, now: DateTime<Utc>) -> Result<()> {
+        report.documents = touched.len();
+        for (view, updated) in derive_all(touched, &self.registry, &self.memo, now) {
+            write_projection(&tx, &view, updated)?;
+        }
+        if let Some(cursor) = cursor {
+            write_meta(&tx, "sync_cursor", cursor)?;
+        }
+        tx.commit()?;
         self.cache.clear();
-        if org_changed {
-            self.reload_registry()?;
-            self.ensure_device_enrolled(now)?;
-        }
-        Ok(())
+        Ok(report)
     }
 }
 
-/// The end of every apply: re-derive what changed (every permit when the org document did),
-/// write their projections and the cursor, and commit. Returns the report and whether the org
-/// document changed.
-fn finish_apply(
-    tx: rusqlite::Transaction<'_>,
+fn parse_permit_id(doc_id: &str) -> Result<PermitId> {
+    doc_id.parse().map_err(|_| StoreError::Corrupt(format!("permit document id '{doc_id}'")))
+}
+
+/// Derive every permit on this device anew against `registry` (it changed) and rewrite their
+/// projections, in `tx`. Returns how many.
+pub(crate) fn rederive_everything(
+    tx: &rusqlite::Transaction<'_>,
     registry: &ptw_core::Registry,
-    mut touched: Touched,
-    cursor: Option<&str>,
+    memo: &SignatureMemo,
     now: DateTime<Utc>,
-    mut report: ApplyReport,
-) -> Result<(ApplyReport, bool)> {
-    let new_registry;
-    let registry = match &touched.org {
-        Some(org) => {
-            new_registry = autosurgeon::hydrate::<_, OrgDoc>(org)?.registry()?;
-            &new_registry
-        }
-        None => registry,
+) -> Result<usize> {
+    let ids: Vec<String> = {
+        let mut stmt = tx.prepare("SELECT id FROM documents WHERE kind = ?1")?;
+        let rows = stmt.query_map([PERMIT_KIND], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
     };
-    let org_changed = touched.org.is_some();
-    report.documents = touched.permits.len() + usize::from(org_changed);
-    if org_changed {
-        // Roles, freezes and device keys may have changed: every permit is derived anew.
-        let mut stmt = tx.prepare("SELECT id FROM documents WHERE kind = 'permit'")?;
-        let ids: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        drop(stmt);
-        let already: std::collections::HashSet<String> = touched.permits.iter().map(|(t, _)| t.to_string()).collect();
-        for id in ids {
-            if already.contains(&id) {
-                continue;
-            }
-            let pid: PermitId = id.parse().map_err(|_| StoreError::Corrupt(format!("permit document id '{id}'")))?;
-            if let Some(doc) = load_doc(&tx, &id)? {
-                touched.permits.push((pid, doc));
-            }
+    let mut docs = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(doc) = load_doc(tx, &id)? {
+            docs.push((parse_permit_id(&id)?, doc));
         }
     }
-    for (view, updated) in derive_all(std::mem::take(&mut touched.permits), registry, now) {
-        write_projection(&tx, &view, updated)?;
+    let views = derive_all(docs, registry, memo, now);
+    let n = views.len();
+    for (view, updated) in views {
+        write_projection(tx, &view, updated)?;
     }
-    if let Some(cursor) = cursor {
-        write_meta(&tx, "sync_cursor", cursor)?;
-    }
-    tx.commit()?;
-    Ok((report, org_changed))
+    Ok(n)
 }
 
 /// Derive each permit against `registry`: pure work, so it is spread over the device's cores
-/// (a cold start derives thousands). Each core first checks the signatures of all the events in
-/// its share in one batch ([`verify_batch`]), which costs a fraction of checking them one by
-/// one, then derives. A permit whose first change has not arrived yet has no fields to project
-/// and is left out.
+/// (a cold start derives thousands). Each share first checks the signatures of all the events
+/// in it in one batch ([`verify_batch`]), which costs a fraction of checking them one by one,
+/// then derives. A permit whose document does not read as a permit is left out.
 fn derive_all(
     permits: Vec<(PermitId, AutoCommit)>,
     registry: &ptw_core::Registry,
+    memo: &SignatureMemo,
     now: DateTime<Utc>,
 ) -> Vec<(PermitView, i64)> {
     // Shares of 64 permits: enough signatures for a batch to pay off.
-    on_every_core_chunks(permits, 64, |share| {
-        // Read each document, then let it go: what derivation needs is its form and events.
-        let loaded: Vec<(PermitId, docs::LoadedPermit, i64)> = share
-            .into_iter()
-            .filter_map(|(id, mut doc)| Some((id, docs::read_permit(&doc).ok()?, heads_ms(&mut doc))))
-            .collect();
-        let read: Vec<Vec<ReadEvent<'_>>> = loaded.iter().map(|(_, permit, _)| read_events(&permit.events)).collect();
-        verify_batch(read.iter().flatten(), registry, rand_core::OsRng);
-        loaded
-            .iter()
-            .zip(read)
-            .map(|((id, permit, heads_ms), events)| {
-                let state = derive_read(*id, &permit.form, events, registry, now);
-                let updated = state.last_hlc.ms.max(*heads_ms);
-                (PermitView { id: *id, number: permit.number.clone(), form: permit.form.clone(), state }, updated)
-            })
-            .collect()
-    })
+    permits
+        .into_par_iter()
+        .chunks(64)
+        .flat_map_iter(|share| {
+            // Read each document, then let it go: what derivation needs is its form and events.
+            let loaded: Vec<(PermitId, ptw_doc::LoadedPermit, i64)> = share
+                .into_iter()
+                .filter_map(|(id, mut doc)| Some((id, ptw_doc::read_permit(&doc).ok()?, heads_ms(&mut doc))))
+                .collect();
+            let read: Vec<Vec<ReadEvent>> = loaded.iter().map(|(_, permit, _)| read_events(&permit.events)).collect();
+            verify_batch(read.iter().flatten(), registry, memo, rand_core::OsRng);
+            loaded
+                .into_iter()
+                .zip(read)
+                .map(|((id, permit, heads_ms), events)| {
+                    let state = derive_read(id, &permit.form, events, registry, now, Some(memo));
+                    let updated = state.last_hlc.ms.max(heads_ms);
+                    (PermitView { id, number: permit.number, form: state.form.clone(), state }, updated)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Keep a document new to this device as the compacted bytes it came in.
@@ -371,75 +489,92 @@ fn insert_snapshot(tx: &rusqlite::Transaction<'_>, d: &ColdDoc, now: DateTime<Ut
     tx.prepare_cached(
         "INSERT INTO documents (id, kind, snapshot, change_count, updated_ms) VALUES (?1, ?2, ?3, 0, ?4)",
     )?
-    .execute(rusqlite::params![d.doc_id, d.kind, d.snapshot, now.timestamp_millis()])?;
+    .execute(rusqlite::params![d.doc_id, PERMIT_KIND, d.snapshot, now.timestamp_millis()])?;
     Ok(())
+}
+
+/// Keep pulled changes that would not apply, with why, instead of applying them.
+fn quarantine<'a>(
+    tx: &rusqlite::Transaction<'_>,
+    doc_id: &str,
+    changes: impl Iterator<Item = &'a RemoteChange>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO quarantine (doc_id, hash, bytes, reason, received_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for c in changes {
+        insert.execute(rusqlite::params![doc_id, c.hash, c.bytes, reason, now.timestamp_millis()])?;
+    }
+    Ok(())
+}
+
+/// A pulled document checked before anything is kept: a permit id, and every change decodes,
+/// hashes to its hash and applies — behind the panic guard.
+fn apply_doc<'a>(
+    doc_id: &str,
+    existing: Option<AutoCommit>,
+    incoming: impl Iterator<Item = &'a RemoteChange>,
+) -> std::result::Result<(AutoCommit, Vec<&'a RemoteChange>), String> {
+    if !ptw_doc::shape::is_permit_id(doc_id) {
+        return Err(format!("'{}' is not a permit document id", doc_id.escape_debug()));
+    }
+    let mut doc = existing.unwrap_or_default();
+    let mut fresh = Vec::new();
+    for c in incoming {
+        if c.kind != PERMIT_KIND {
+            return Err(format!("change {} is of unknown kind '{}'", c.hash, c.kind.escape_debug()));
+        }
+        let change = decode_change(c)?;
+        if doc.get_change_meta_by_hash(&change.hash()).is_some() {
+            continue;
+        }
+        ptw_doc::guarded("applying a pulled change", || doc.apply_changes([change])).map_err(|e| e.to_string())?;
+        fresh.push(c);
+    }
+    if !fresh.is_empty() && doc.get_missing_deps(&[]).is_empty() {
+        ptw_doc::guarded("reading a pulled permit", || Ok(ptw_doc::read_permit(&doc)))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("the permit does not read: {e}"))?;
+    }
+    Ok((doc, fresh))
+}
+
+/// A cold document merged into the one this device has.
+struct Merged {
+    doc: AutoCommit,
+    /// The changes new to this device: (hash, bytes).
+    new_changes: Vec<(String, Vec<u8>)>,
+    /// How many of the page's changes it had already.
+    known: usize,
+}
+
+fn merge_cold(d: &ColdDoc, existing: Option<AutoCommit>) -> std::result::Result<Merged, String> {
+    let mut doc = existing.unwrap_or_default();
+    let before = doc.get_heads();
+    if !d.snapshot.is_empty() {
+        ptw_doc::guarded("loading a compacted document", || doc.load_incremental(&d.snapshot))
+            .map_err(|e| format!("its snapshot does not load: {e}"))?;
+    }
+    let mut new_changes: Vec<(String, Vec<u8>)> =
+        doc.get_changes(&before).into_iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect();
+    let (doc, fresh) = apply_doc(&d.doc_id, Some(doc), d.changes.iter())?;
+    new_changes.extend(fresh.into_iter().map(|c| (c.hash.clone(), c.bytes.clone())));
+    let known = (d.snapshot_changes as usize + d.changes.len()).saturating_sub(new_changes.len());
+    Ok(Merged { doc, new_changes, known })
 }
 
 /// A document new to this device, loaded from its compacted form (if it came with one) with the
 /// changes it lacks applied: the document, those of the changes it did not hold yet, and how
 /// many it did.
-fn load_fresh(d: &ColdDoc) -> Result<(AutoCommit, Vec<&RemoteChange>, usize)> {
+fn load_fresh(d: &ColdDoc) -> std::result::Result<(AutoCommit, Vec<&RemoteChange>, usize), String> {
     // Loading no bytes gives an empty document.
-    let mut doc = AutoCommit::load(&d.snapshot).map_err(|e| StoreError::BadRemoteChange {
-        hash: format!("document {}", d.doc_id),
-        reason: format!("its snapshot does not load: {e}"),
-    })?;
-    let mut new_tail = Vec::new();
-    let mut known = 0;
-    for c in &d.changes {
-        let change = decode_change(c)?;
-        if doc.get_change_meta_by_hash(&change.hash()).is_some() {
-            known += 1;
-            continue;
-        }
-        doc.apply_changes([change])?;
-        new_tail.push(c);
-    }
-    Ok((doc, new_tail, known))
-}
-
-/// `f` over `items`, spread over the device's cores in shares of 16 (see
-/// [`on_every_core_chunks`]); the results in order.
-fn on_every_core<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    on_every_core_chunks(items, 16, |share| share.into_iter().map(&f).collect())
-}
-
-/// `f` over consecutive shares of `items` of up to `share` items, on every core of the device:
-/// each core takes the next share as soon as it is done with one, so cheap and costly items
-/// mixed in one page still keep every core busy. The results come back in order; a panic in `f`
-/// is passed on.
-fn on_every_core_chunks<T: Send, R: Send>(items: Vec<T>, share: usize, f: impl Fn(Vec<T>) -> Vec<R> + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let share = share.max(1);
-    if threads <= 1 || items.len() <= share {
-        return f(items);
-    }
-    let mut shares: Vec<std::sync::Mutex<Option<Vec<T>>>> = Vec::new();
-    let mut rest = items.into_iter().peekable();
-    while rest.peek().is_some() {
-        shares.push(std::sync::Mutex::new(Some(rest.by_ref().take(share).collect())));
-    }
-    let results: Vec<std::sync::Mutex<Vec<R>>> = shares.iter().map(|_| std::sync::Mutex::new(Vec::new())).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || loop {
-        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(slot) = shares.get(i) else { break };
-        // A poisoned lock means another worker panicked; that panic is passed on below.
-        let Some(items) = slot.lock().ok().and_then(|mut s| s.take()) else { break };
-        let out = f(items);
-        if let Ok(mut r) = results[i].lock() {
-            *r = out;
-        }
-    };
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads.min(shares.len())).map(|_| s.spawn(work)).collect();
-        for w in workers {
-            if let Err(panic) = w.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-    });
-    results.into_iter().flat_map(|r| r.into_inner().unwrap_or_default()).collect()
+    let doc = ptw_doc::guarded("loading a compacted document", || AutoCommit::load(&d.snapshot))
+        .map_err(|e| format!("its snapshot does not load: {e}"))?;
+    let (doc, fresh) = apply_doc(&d.doc_id, Some(doc), d.changes.iter())?;
+    let known = d.changes.len() - fresh.len();
+    Ok((doc, fresh, known))
 }
 
 /// A document of a cold start, as pulled.
@@ -454,56 +589,22 @@ pub struct ColdDoc {
     pub changes: Vec<RemoteChange>,
 }
 
-/// Documents an apply changed, to be derived and projected.
-#[derive(Default)]
-struct Touched {
-    org: Option<AutoCommit>,
-    permits: Vec<(PermitId, AutoCommit)>,
-}
-
-impl Touched {
-    fn add(&mut self, doc_id: &str, doc: AutoCommit) -> Result<()> {
-        if doc_id == ORG_DOC {
-            self.org = Some(doc);
-        } else {
-            let id: PermitId =
-                doc_id.parse().map_err(|_| StoreError::Corrupt(format!("permit document id '{doc_id}'")))?;
-            self.permits.push((id, doc));
-        }
-        Ok(())
-    }
-}
-
-/// Apply `incoming` to `doc` and keep each new change; returns how many were new.
-fn apply_changes<'a>(
-    tx: &rusqlite::Transaction<'_>,
-    doc_id: &str,
-    doc: &mut AutoCommit,
-    incoming: impl Iterator<Item = &'a RemoteChange>,
-    now: DateTime<Utc>,
-    report: &mut ApplyReport,
-) -> Result<usize> {
-    let mut new_here = 0;
-    for c in incoming {
-        let change = decode_change(c)?;
-        if doc.get_change_meta_by_hash(&change.hash()).is_some() {
-            report.already_known += 1;
-            continue;
-        }
-        doc.apply_changes([change])?;
-        store_change(tx, doc_id, &c.kind, doc, &c.hash, &c.bytes, now.timestamp_millis())?;
-        new_here += 1;
-    }
-    report.applied += new_here;
-    Ok(new_here)
-}
-
-fn decode_change(c: &RemoteChange) -> Result<Change> {
-    let bad = |reason: String| StoreError::BadRemoteChange { hash: c.hash.clone(), reason };
-    let change = Change::from_bytes(c.bytes.clone()).map_err(|e| bad(format!("not an Automerge change: {e}")))?;
-    let claimed: ChangeHash = c.hash.parse().map_err(|_| bad("the hash is not a change hash".into()))?;
+fn decode_change(c: &RemoteChange) -> std::result::Result<Change, String> {
+    let change = Change::from_bytes(c.bytes.clone())
+        .map_err(|e| format!("change {} is not an Automerge change: {e}", c.hash))?;
+    let claimed: ChangeHash =
+        c.hash.parse().map_err(|_| format!("'{}' is not a change hash", c.hash.escape_debug()))?;
     if change.hash() != claimed {
-        return Err(bad(format!("the bytes hash to {}, not to the claimed hash", change.hash())));
+        return Err(format!("the bytes of change {} hash to {}", c.hash, change.hash()));
     }
     Ok(change)
+}
+
+/// How a refusal code is kept in the database.
+fn refusal_code_text(code: RefusalCode) -> String {
+    serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn refusal_code_from_text(text: &str) -> RefusalCode {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).unwrap_or(RefusalCode::Malformed)
 }

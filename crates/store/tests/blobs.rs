@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::t0;
+use common::{hot_work_form, person, t0, TestPlant};
+use ptw_core::authority::RegistryOp;
 use ptw_core::sync::{
     blob_hash, BlobsMissingRequest, BlobsMissingResponse, EnrolResponse, ErrorBody, PushRequest, PushResponse,
     SnapshotResponse, MAX_BLOB_BYTES,
@@ -76,7 +77,7 @@ fn fetching_a_local_blob_needs_no_server_and_a_missing_one_needs_enrolment() {
         Some(("image/png".into(), b"signature strokes".to_vec()))
     );
     let err = store.fetch_blob(&blob_hash(b"elsewhere"), t0()).expect_err("not enrolled");
-    assert!(err.to_string().contains("not enrolled"), "{err}");
+    assert!(matches!(err, StoreError::Sync { failure: ptw_core::api::SyncFailure::NotEnrolled, .. }), "{err}");
     let err = store.fetch_blob("../etc/passwd", t0()).expect_err("not a hash");
     assert!(matches!(err, StoreError::InvalidBlob(_)), "{err}");
 }
@@ -93,6 +94,8 @@ struct Seen {
 
 #[derive(Default)]
 struct Script {
+    /// The registry key the server answers enrolment with.
+    server_key: String,
     /// Blobs the server holds: hash → (mime, bytes).
     held: HashMap<String, (String, Vec<u8>)>,
     /// Uploads of these hashes are refused with 400.
@@ -183,11 +186,18 @@ fn json<T: serde::Serialize>(status: &str, value: &T) -> (String, String, Vec<u8
 }
 
 fn answer(s: &mut Script, req: &Seen) -> (String, String, Vec<u8>) {
-    let error = |status: &str, text: &str| json(status, &ErrorBody { error: text.into() });
+    let error = |status: &str, text: &str| json(status, &ErrorBody { kind: Default::default(), error: text.into() });
     match (req.method.as_str(), req.path.as_str()) {
-        ("POST", "/api/devices/enrol") => {
-            json("200 OK", &EnrolResponse { device_token: "tok".into(), epoch: "e1".into() })
-        }
+        ("POST", "/api/devices/enrol") => json(
+            "200 OK",
+            &EnrolResponse {
+                device_id: FAKE_DEVICE,
+                name: "T-07".into(),
+                device_token: "tok".into(),
+                epoch: "e1".into(),
+                server_key: s.server_key.clone(),
+            },
+        ),
         ("POST", "/api/sync/push") => {
             let push: PushRequest = serde_json::from_slice(&req.body).expect("push body");
             json(
@@ -197,11 +207,26 @@ fn answer(s: &mut Script, req: &Seen) -> (String, String, Vec<u8>) {
         }
         ("GET", "/api/sync/snapshot") => json(
             "200 OK",
-            &SnapshotResponse { epoch: "e1".into(), upto: 0, docs: vec![], next_after: String::new(), more: false },
+            &SnapshotResponse {
+                epoch: "e1".into(),
+                upto: 0,
+                docs: vec![],
+                next_after: String::new(),
+                more: false,
+                registry: vec![],
+                registry_more: false,
+            },
         ),
         ("GET", "/api/sync/pull") => json(
             "200 OK",
-            &ptw_core::sync::PullResponse { epoch: "e1".into(), changes: vec![], next_cursor: 0, more: false },
+            &ptw_core::sync::PullResponse {
+                epoch: "e1".into(),
+                changes: vec![],
+                next_cursor: 0,
+                more: false,
+                registry: vec![],
+                registry_more: false,
+            },
         ),
         ("POST", "/api/blobs/missing") if s.missing_unavailable => error("503 Service Unavailable", "down"),
         ("POST", "/api/blobs/missing") => {
@@ -230,10 +255,24 @@ fn answer(s: &mut Script, req: &Seen) -> (String, String, Vec<u8>) {
     }
 }
 
+/// The device id the scripted server gives.
+const FAKE_DEVICE: ptw_core::DeviceId =
+    ptw_core::DeviceId(uuid::Uuid::from_u128(0x0190_c5a0_0000_7000_8000_0000_0000_0777));
+
+/// A store enrolled with the scripted server, holding the demo plant's registry (as if pulled).
 fn enrolled(dir: &tempfile::TempDir, name: &str, server: &FakeServer) -> Store {
+    let mut plant = TestPlant::demo();
+    server.script().server_key = plant.authority.public_key();
     let mut store = open(dir, name);
     store.enrol(&server.url, "CODE").expect("enrol");
+    plant.append(RegistryOp::EnrolDevice { device: FAKE_DEVICE, name: name.into(), public_key: store.public_key() });
+    plant.update(&mut store);
     store
+}
+
+/// A draft permit: a change waiting in the outbox.
+fn a_change_waiting(store: &mut Store) {
+    store.create_permit(person("张伟"), hot_work_form(store, t0()), t0()).expect("a draft");
 }
 
 #[test]
@@ -241,7 +280,7 @@ fn sync_asks_once_uploads_only_what_the_server_lacks_and_then_forgets_them_all()
     let dir = tempfile::tempdir().expect("temp dir");
     let server = FakeServer::start();
     let mut store = enrolled(&dir, "a.db", &server);
-    store.seed_demo(t0()).expect("the demo plant: changes waiting in the outbox");
+    a_change_waiting(&mut store);
     let (a, b, c) = (bytes(1, 300), bytes(2, 40_000), bytes(3, 7));
     let ha = store.put_blob("image/jpeg", &a, t0()).expect("a");
     let hb = store.put_blob("image/jpeg", &b, t0()).expect("b");
@@ -312,12 +351,15 @@ fn when_the_server_cannot_answer_every_blob_stays_pending_and_no_change_is_pushe
     let dir = tempfile::tempdir().expect("temp dir");
     let server = FakeServer::start();
     let mut store = enrolled(&dir, "a.db", &server);
-    store.seed_demo(t0()).expect("the demo plant: changes waiting in the outbox");
+    a_change_waiting(&mut store);
     let outbox = store.pending_changes().expect("outbox");
     let hash = store.put_blob("image/jpeg", &bytes(1, 10), t0()).expect("put");
     server.script().missing_unavailable = true;
     let err = store.sync_now(t0()).expect_err("the round fails");
-    assert!(matches!(err, StoreError::Sync(_)) && err.to_string().contains("503"), "{err}");
+    assert!(
+        matches!(err, StoreError::Sync { failure: ptw_core::api::SyncFailure::ServerError { status: 503 }, .. }),
+        "{err}"
+    );
     assert_eq!(store.pending_blobs().expect("pending"), [hash]);
     assert!(server.seen().iter().all(|s| s.path != "/api/sync/push"));
     assert!(outbox > 0);

@@ -72,8 +72,8 @@ fn a_hot_work_permit_is_filed_approved_worked_and_closed_and_survives_a_reopen()
     assert_eq!(closed[0].id, permit);
     assert!(store.list(&ListQuery { status: Some(Status::Draft), limit: 50, offset: 0 }).expect("list").is_empty());
     assert_eq!(store.status_counts().expect("counts"), vec![(Status::Closed, 1)]);
-    // org seed (with this device's key) + draft + 7 events, all waiting for the sync server.
-    assert_eq!(store.pending_changes().expect("outbox"), 9);
+    // The draft and its 7 events, all waiting for the sync server.
+    assert_eq!(store.pending_changes().expect("outbox"), 8);
 }
 
 #[test]
@@ -97,11 +97,48 @@ fn a_gas_test_thirty_one_minutes_old_blocks_the_start_on_the_device() {
 #[test]
 fn people_sign_in_with_their_pin_and_a_wrong_pin_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = open_demo(&dir.path().join("d.db"));
+    let mut store = open_demo(&dir.path().join("d.db"));
     let li = person("李娜");
-    assert_eq!(store.verify_pin(li, "2222").expect("right PIN").name, "李娜");
-    assert!(matches!(store.verify_pin(li, "1111"), Err(StoreError::BadCredentials)));
-    assert!(matches!(store.verify_pin(ptw_core::PersonId(uuid::Uuid::nil()), "1111"), Err(StoreError::BadCredentials)));
+    let t = t0();
+    assert_eq!(store.verify_pin(li, "2222", t).expect("right PIN").name, "李娜");
+    assert!(matches!(store.verify_pin(li, "1111", t), Err(StoreError::BadCredentials)));
+    assert!(matches!(
+        store.verify_pin(ptw_core::PersonId(uuid::Uuid::nil()), "1111", t),
+        Err(StoreError::BadCredentials)
+    ));
+}
+
+#[test]
+fn after_three_wrong_pins_a_person_waits_longer_after_each_further_one_even_across_a_reopen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("d.db");
+    let li = person("李娜");
+    let t = t0();
+    {
+        let mut store = open_demo(&db);
+        for _ in 0..3 {
+            assert!(matches!(store.verify_pin(li, "0000", t), Err(StoreError::BadCredentials)));
+        }
+        // Locked for 30 s: even the right PIN waits.
+        match store.verify_pin(li, "2222", t + Duration::seconds(10)) {
+            Err(StoreError::PinLocked { retry_after_ms }) => assert_eq!(retry_after_ms, 20_000),
+            other => panic!("expected a lock, got {other:?}"),
+        }
+    }
+    let mut store = open_demo(&db);
+    assert!(matches!(store.verify_pin(li, "2222", t + Duration::seconds(29)), Err(StoreError::PinLocked { .. })));
+    // The fourth wrong PIN locks for 60 s.
+    assert!(matches!(store.verify_pin(li, "0000", t + Duration::seconds(30)), Err(StoreError::BadCredentials)));
+    match store.verify_pin(li, "2222", t + Duration::seconds(31)) {
+        Err(StoreError::PinLocked { retry_after_ms }) => assert_eq!(retry_after_ms, 59_000),
+        other => panic!("expected a longer lock, got {other:?}"),
+    }
+    // Another person on the same tablet is not held up.
+    assert!(store.verify_pin(person("张伟"), "1111", t + Duration::seconds(31)).is_ok());
+    assert_eq!(store.verify_pin(li, "2222", t + Duration::seconds(90)).expect("after the wait").name, "李娜");
+    // A right PIN clears the count: the next wrong one is free again.
+    assert!(matches!(store.verify_pin(li, "0000", t + Duration::seconds(91)), Err(StoreError::BadCredentials)));
+    assert!(store.verify_pin(li, "2222", t + Duration::seconds(92)).is_ok());
 }
 
 #[test]

@@ -6,9 +6,9 @@ mod common;
 use chrono::Duration;
 use common::*;
 use ptw_core::api::{Action, ListQuery};
-use ptw_core::registry::Person;
+use ptw_core::authority::RegistryOp;
 use ptw_core::{PermitId, PersonId, Role, Status};
-use ptw_store::{RemoteChange, Store, StoreError};
+use ptw_store::{RemoteChange, Store};
 
 /// Hand everything in `from`'s outbox to `to`, as a pull from the server would.
 fn hand_over(from: &mut Store, to: &mut Store, now: chrono::DateTime<chrono::Utc>) -> usize {
@@ -42,30 +42,24 @@ fn assert_converged(a: &Store, b: &Store, now: chrono::DateTime<chrono::Utc>) {
 fn concurrent_offline_edits_on_two_tablets_converge_after_exchange() {
     let dir = tempfile::tempdir().expect("temp dir");
     let t = t0();
-    let mut a = open_demo(&dir.path().join("a.db"));
+    let mut plant = TestPlant::demo();
     // A second plant manager, so the special-grade countersign step has two signers.
     let wu = PersonId(uuid::Uuid::from_u128(0x0190c5a0_0000_7000_8000_000000000009));
-    a.put_person(
-        &Person {
-            id: wu,
-            name: "吴刚".into(),
-            title: "副厂长".into(),
-            roles: vec![Role::new("plant_manager")],
-            frozen_since_ms: None,
-        },
-        "9999",
-        t,
-    )
-    .expect("add person");
-
-    // Tablet B is new: empty until it receives the plant from A; then it enrols its own key.
-    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open b");
-    assert!(b.is_empty());
+    plant.append(RegistryOp::PutPerson {
+        id: wu,
+        name: "吴刚".into(),
+        title: "副厂长".into(),
+        roles: vec![Role::new("plant_manager")],
+    });
+    let mut a = plant.open(&dir.path().join("a.db"), "T-07");
+    // Tablet B is enrolled later; A learns B's key from the registry, as from any sync.
+    let mut b = plant.open(&dir.path().join("b.db"), "T-08");
+    let b_id = b.device_id().expect("B is enrolled");
+    assert!(a.registry().device(b_id).is_none(), "A has not synced since");
+    plant.update(&mut a);
+    assert!(a.registry().device(b_id).is_some(), "A knows B's key");
+    assert_eq!(a.registry(), b.registry(), "both tablets fold the same registry");
     hand_over(&mut a, &mut b, t);
-    assert!(!b.is_empty(), "B has the plant's register");
-    assert!(b.registry().device(b.device_id()).is_some(), "B enrolled itself into the org document");
-    hand_over(&mut b, &mut a, t);
-    assert!(a.registry().device(b.device_id()).is_some(), "A knows B's key");
 
     let zhang = person("张伟");
     // P: special-grade hot work, countersigned by two plant managers.
@@ -106,36 +100,41 @@ fn concurrent_offline_edits_on_two_tablets_converge_after_exchange() {
     let qv = a.permit(q, t1).expect("Q");
     assert!(["A 改的标题", "B 改的标题"].contains(&qv.form.title.as_str()), "one title wins: {}", qv.form.title);
     let rv = a.permit(r, t1).expect("R");
-    // Cancel and approval are ordered by (HLC, event id); whichever came second is either
+    // Cancel and approval are ordered by (HLC, hash); whichever came second is either
     // applied on top or kept as rejected — the same on both tablets.
     assert!(matches!(rv.state.status, Status::Cancelled), "R is cancelled whichever order: {:?}", rv.state.status);
     assert_eq!(rv.state.timeline.len(), 3);
 }
 
 #[test]
-fn a_change_whose_bytes_do_not_match_its_hash_is_refused_and_nothing_is_kept() {
+fn a_document_whose_changes_do_not_check_is_quarantined_and_the_rest_of_the_page_applies() {
     let dir = tempfile::tempdir().expect("temp dir");
     let t = t0();
-    let mut a = open_demo(&dir.path().join("a.db"));
-    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open b");
-    a.create_permit(person("张伟"), hot_work_form(&a, t), t).expect("a second change");
+    let mut plant = TestPlant::demo();
+    let mut a = plant.open(&dir.path().join("a.db"), "T-07");
+    let mut b = plant.open(&dir.path().join("b.db"), "T-08");
+    let good = a.create_permit(person("张伟"), hot_work_form(&a, t), t).expect("one permit").id;
+    let bad = a.create_permit(person("张伟"), hot_work_form(&a, t), t).expect("another").id;
     let mut page: Vec<RemoteChange> = a.outbox_page(100).expect("outbox").into_iter().map(Into::into).collect();
-    let last = page.len() - 1;
-    page[last].hash = page[0].hash.clone();
-    match b.apply_remote(&page, Some("7"), t) {
-        Err(StoreError::BadRemoteChange { reason, .. }) => assert!(reason.contains("claimed hash"), "{reason}"),
-        other => panic!("expected BadRemoteChange, got {other:?}"),
-    }
-    assert!(b.document_ids().expect("ids").is_empty(), "nothing of the page was kept");
-    assert_eq!(b.sync_cursor().expect("cursor"), None, "the cursor did not move");
+    let damaged = page.iter_mut().find(|c| c.doc_id == bad.to_string()).expect("bad's change");
+    damaged.bytes[20] ^= 0xff;
+    let report = b.apply_remote(&page, Some("7"), t).expect("the page applies");
+    assert_eq!(report.quarantined, vec![bad.to_string()]);
+    assert_eq!(b.document_ids().expect("ids"), vec![good.to_string()], "the good permit arrived");
+    assert_eq!(b.sync_cursor().expect("cursor").as_deref(), Some("7"), "sync goes on past it");
+    let q = b.quarantined().expect("quarantine");
+    assert_eq!((q.len(), q[0].doc_id.as_str()), (1, bad.to_string().as_str()));
+    assert!(q[0].reason.contains("Automerge change") || q[0].reason.contains("hash"), "{}", q[0].reason);
 }
 
 #[test]
 fn acknowledged_changes_leave_the_outbox_and_a_repeated_pull_changes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let t = t0();
-    let mut a = open_demo(&dir.path().join("a.db"));
-    let mut b = Store::open(&dir.path().join("b.db"), "T-08", t).expect("open b");
+    let mut plant = TestPlant::demo();
+    let mut a = plant.open(&dir.path().join("a.db"), "T-07");
+    let mut b = plant.open(&dir.path().join("b.db"), "T-08");
+    a.create_permit(person("张伟"), hot_work_form(&a, t), t).expect("a permit");
     let page = a.outbox_page(100).expect("outbox");
     let changes: Vec<RemoteChange> = page.iter().cloned().map(Into::into).collect();
     let first = b.apply_remote(&changes, Some("1"), t).expect("apply");

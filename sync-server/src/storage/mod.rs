@@ -1,6 +1,6 @@
-//! Where the server keeps what it holds: its epoch, enrolled devices, one-time enrolment codes,
-//! every accepted change under a global sequence number (the pull cursor), and blobs (photos and
-//! signature images) by the SHA-256 of their bytes.
+//! Where the server keeps what it holds: its epoch, the registry log it signs, device tokens and
+//! one-time enrolment codes, every accepted change under a global sequence number (the pull
+//! cursor), and blobs (photos and signature images) by the SHA-256 of their bytes.
 //!
 //! Everything goes through the [`Storage`] trait so the server can run on more than one database:
 //! [`sqlite::SqliteStorage`] is the embedded default; [`postgres::PostgresStorage`] serves plants
@@ -11,8 +11,9 @@
 //! `tokio::task::spawn_blocking`.
 //!
 //! The storage layer decides nothing about content: push validation (hashes, signatures, the
-//! append-only events list) happens before [`Storage::store_changes`] is called. It must never
-//! load or merge Automerge documents: pull pages are answered from stored bytes.
+//! append-only events list, test-applying) happens before [`Storage::store_changes`] is called,
+//! and registry entries arrive signed. It never loads or merges Automerge documents: pull pages
+//! are answered from stored bytes.
 
 #[cfg(test)]
 pub(crate) mod pg_cluster;
@@ -22,21 +23,10 @@ pub mod sqlite;
 pub(crate) mod suite;
 
 use crate::error::Result;
+use ptw_core::authority::SignedEntry;
 use ptw_core::sync::{PulledChange, SnapshotDoc, WireChange};
 use ptw_core::DeviceId;
 use std::collections::HashSet;
-
-/// An enrolled device as the server knows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceRecord {
-    pub id: DeviceId,
-    /// The name IT gave when printing the enrolment code (e.g. "T-07").
-    pub name: String,
-    /// Hex of the device's Ed25519 public key.
-    pub public_key: String,
-    pub revoked: bool,
-    pub enrolled_ms: i64,
-}
 
 /// A one-time enrolment code, stored only as its SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,15 +34,46 @@ pub struct NewEnrolCode {
     pub code_hash: String,
     pub name: String,
     pub expires_ms: i64,
+    /// A code issued to enrol a device again (a reinstalled tablet): using it revokes this
+    /// device and enrols the new key under a new id.
+    pub replaces: Option<DeviceId>,
 }
 
-/// A device registering its key with a one-time code.
+/// A stored enrolment code.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewDevice {
-    pub id: DeviceId,
-    pub public_key: String,
+pub struct EnrolCode {
+    pub name: String,
+    pub expires_ms: i64,
+    pub used_ms: Option<i64>,
+    pub replaces: Option<DeviceId>,
+}
+
+/// What using an enrolment code keeps, in one transaction with spending it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrolled {
+    pub device_id: DeviceId,
     /// SHA-256 hex of the bearer token handed back; the token itself is never stored.
     pub token_hash: String,
+    /// The registry entries that enrol it (and revoke the device it replaces), numbered.
+    pub entries: Vec<(u64, SignedEntry)>,
+}
+
+/// A device of the device table that came before the registry log: moved into the log once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LegacyDevice {
+    pub id: DeviceId,
+    pub name: String,
+    pub public_key: String,
+    pub token_hash: String,
+    pub revoked: bool,
+}
+
+/// What the server keeps about one document besides its changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocState {
+    /// Fixed by its first change.
+    pub kind: String,
+    pub change_count: u64,
 }
 
 /// A validated change ready to be stored.
@@ -61,9 +82,13 @@ pub struct NewChange {
     pub change: WireChange,
     /// The device that pushed it.
     pub device_id: DeviceId,
-    /// Events lists this change creates (Automerge object ids, `counter@actor`), remembered so
-    /// later changes that touch them can be held to append-only.
-    pub new_event_lists: Vec<String>,
+    /// Its Automerge actor (hex) and sequence number: an (actor, sequence number) holds one
+    /// change per document, ever.
+    pub actor: String,
+    pub actor_seq: u64,
+    /// The latest event time of each device with events in it: no later event of that device
+    /// may be dated before it.
+    pub event_times: Vec<(DeviceId, i64)>,
 }
 
 /// One page of a pull.
@@ -165,32 +190,64 @@ pub trait Storage: Send + Sync + 'static {
     /// everything it holds again and pulls cold, so what the backup lacks comes back. Returns it.
     fn rotate_epoch(&self) -> Result<String>;
 
+    /// When the recovery window after the last [`Storage::rotate_epoch`] ends (Unix ms; 0 when
+    /// none): until then devices may push back changes other devices made.
+    fn recovery_until_ms(&self) -> Result<i64>;
+
+    /// Open a recovery window until `until_ms` (see [`Storage::recovery_until_ms`]).
+    fn set_recovery_until_ms(&self, until_ms: i64) -> Result<()>;
+
     fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<()>;
 
-    /// Use a one-time code to enrol (or re-enrol) a device: fails with `CodeUnknown`, `CodeUsed`
-    /// or `CodeExpired`; on success the code is spent and the device is enrolled, not revoked,
-    /// under the name IT gave the code. Returns the stored device.
-    fn enrol(&self, code_hash: &str, device: &NewDevice, now_ms: i64) -> Result<DeviceRecord>;
+    /// The enrolment code with this hash, if it exists.
+    fn enrol_code(&self, code_hash: &str) -> Result<Option<EnrolCode>>;
 
-    fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>>;
+    /// Spend the code and keep `enrolled` — its registry entries and its token — in one
+    /// transaction. Fails with `CodeUsed` when the code was spent meanwhile and
+    /// `RegistryConflict` when the entries' numbers are taken (another writer appended first).
+    fn enrol(&self, code_hash: &str, now_ms: i64, enrolled: &Enrolled) -> Result<()>;
 
-    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>>;
+    /// The device a bearer token belongs to.
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceId>>;
 
-    /// Every device ever enrolled, oldest first.
-    fn devices(&self) -> Result<Vec<DeviceRecord>>;
+    /// Devices of the table that came before the registry log, not moved yet.
+    fn legacy_devices(&self) -> Result<Vec<LegacyDevice>>;
 
-    /// Revoke a device; `false` when no such device is enrolled.
-    fn revoke(&self, id: DeviceId) -> Result<bool>;
+    /// Move the legacy devices into the registry: append `entries` and keep their tokens, and
+    /// forget the old table, in one transaction.
+    fn move_legacy_devices(&self, entries: &[(u64, SignedEntry)], devices: &[LegacyDevice]) -> Result<()>;
+
+    /// The registry log's entries numbered above `after` (all for `None`), oldest first, at most
+    /// `limit`.
+    fn registry_entries(&self, after: Option<u64>, limit: usize) -> Result<Vec<SignedEntry>>;
+
+    /// Append numbered registry entries in one transaction; `RegistryConflict` when a number is
+    /// taken.
+    fn append_registry(&self, entries: &[(u64, SignedEntry)]) -> Result<()>;
 
     /// Which of `hashes` are already stored.
     fn known_changes(&self, hashes: &[String]) -> Result<HashSet<String>>;
 
-    /// The events lists created in document `doc_id` so far.
-    fn event_lists(&self, doc_id: &str) -> Result<HashSet<String>>;
+    /// A document's kind and change count; `None` for a document not stored.
+    fn doc_state(&self, doc_id: &str) -> Result<Option<DocState>>;
+
+    /// The highest sequence number stored for Automerge actor `actor` (hex) in `doc_id`; 0
+    /// when none.
+    fn actor_seq(&self, doc_id: &str, actor: &str) -> Result<u64>;
+
+    /// The latest event time delivered by `device` (Unix ms), if any.
+    fn device_clock(&self, device: DeviceId) -> Result<Option<i64>>;
 
     /// Store a batch in one transaction, each change under the next sequence number, skipping
-    /// any hash already stored (pushing twice never duplicates).
+    /// any hash already stored (pushing twice never duplicates), and move each device's clock
+    /// forward to its latest event.
     fn store_changes(&self, changes: &[NewChange], now_ms: i64) -> Result<()>;
+
+    /// Stored changes whose actor is not recorded yet (stored before it was): (hash, bytes).
+    fn changes_without_actor(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
+
+    /// Record the actor and sequence number of a change stored before they were.
+    fn set_change_actor(&self, hash: &str, actor: &str, actor_seq: u64) -> Result<()>;
 
     /// Changes with a sequence number above `since`, oldest first: at most `max_changes`, and no
     /// more than `max_bytes` of change bytes — except that a waiting change is always returned,

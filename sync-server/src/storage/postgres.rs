@@ -14,11 +14,12 @@
 //! - spending an enrolment code locks its row (`FOR UPDATE`), so a code enrols one device only.
 
 use super::{
-    assemble_snapshot_page, ChangePage, ColdRow, CompactionInput, DeviceRecord, NewChange, NewDevice, NewEnrolCode,
-    Snapshot, SnapshotPage, Storage,
+    assemble_snapshot_page, ChangePage, ColdRow, CompactionInput, DocState, EnrolCode, Enrolled, LegacyDevice,
+    NewChange, NewEnrolCode, Snapshot, SnapshotPage, Storage,
 };
 use crate::error::{Error, Result};
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, NoTls};
+use ptw_core::authority::SignedEntry;
 use ptw_core::sync::{PulledChange, WireChange};
 use ptw_core::DeviceId;
 use std::collections::HashSet;
@@ -86,6 +87,17 @@ const MIGRATIONS: &[&str] = &[
         device_id TEXT NOT NULL,
         received_ms BIGINT NOT NULL
     );
+",
+    "
+    -- The registry log this server signs (see the SQLite backend).
+    CREATE TABLE registry (seq BIGINT PRIMARY KEY, body TEXT NOT NULL, sig TEXT NOT NULL);
+    CREATE TABLE device_tokens (token_hash TEXT PRIMARY KEY, device_id TEXT NOT NULL, created_ms BIGINT NOT NULL);
+    CREATE TABLE device_clocks (device_id TEXT PRIMARY KEY, last_event_ms BIGINT NOT NULL);
+    ALTER TABLE enrol_codes ADD COLUMN replaces TEXT;
+    ALTER TABLE changes ADD COLUMN actor TEXT;
+    ALTER TABLE changes ADD COLUMN actor_seq BIGINT;
+    CREATE UNIQUE INDEX changes_by_actor ON changes(doc_id, actor, actor_seq);
+    INSERT INTO meta (key, value) VALUES ('recovery_until_ms', '0') ON CONFLICT (key) DO NOTHING;
 ",
 ];
 
@@ -171,18 +183,26 @@ fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
-const DEVICE_COLUMNS: &str = "id, name, public_key, revoked, enrolled_ms";
+fn parse_device(id: String) -> Result<DeviceId> {
+    id.parse().map_err(|_| Error::Database(format!("device id '{id}' in the database is not a uuid")))
+}
 
-fn to_record(r: &Row) -> Result<DeviceRecord> {
-    let id: String = r.try_get(0)?;
-    let id = id.parse().map_err(|_| Error::Database(format!("device id '{id}' in the database is not a uuid")))?;
-    Ok(DeviceRecord {
-        id,
-        name: r.try_get(1)?,
-        public_key: r.try_get(2)?,
-        revoked: r.try_get(3)?,
-        enrolled_ms: r.try_get(4)?,
-    })
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// Insert numbered registry entries; a number already taken is a conflict.
+fn insert_registry(tx: &mut postgres::Transaction<'_>, entries: &[(u64, SignedEntry)]) -> Result<()> {
+    for (seq, e) in entries {
+        let inserted = tx.execute(
+            "INSERT INTO registry (seq, body, sig) VALUES ($1, $2, $3) ON CONFLICT (seq) DO NOTHING",
+            &[&seq_param(*seq), &e.body, &e.sig],
+        )?;
+        if inserted != 1 {
+            return Err(Error::RegistryConflict);
+        }
+    }
+    Ok(())
 }
 
 /// A count or size as a query parameter, saturating.
@@ -201,70 +221,119 @@ impl Storage for PostgresStorage {
         Ok(epoch)
     }
 
-    fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<()> {
+    fn recovery_until_ms(&self) -> Result<i64> {
+        let row = self.client()?.query_opt("SELECT value FROM meta WHERE key = 'recovery_until_ms'", &[])?;
+        let v: Option<String> = row.map(|r| r.try_get(0)).transpose()?;
+        Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    fn set_recovery_until_ms(&self, until_ms: i64) -> Result<()> {
         self.client()?.execute(
-            "INSERT INTO enrol_codes (code_hash, name, expires_ms) VALUES ($1, $2, $3)",
-            &[&code.code_hash, &code.name, &code.expires_ms],
+            "INSERT INTO meta (key, value) VALUES ('recovery_until_ms', $1)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&until_ms.to_string()],
         )?;
         Ok(())
     }
 
-    fn enrol(&self, code_hash: &str, device: &NewDevice, now_ms: i64) -> Result<DeviceRecord> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction()?;
-        // FOR UPDATE: two instances spending the same code at once serialise; the second sees it used.
-        let code = tx.query_opt(
-            "SELECT name, expires_ms, used_ms FROM enrol_codes WHERE code_hash = $1 FOR UPDATE",
+    fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<()> {
+        self.client()?.execute(
+            "INSERT INTO enrol_codes (code_hash, name, expires_ms, replaces) VALUES ($1, $2, $3, $4)",
+            &[&code.code_hash, &code.name, &code.expires_ms, &code.replaces.map(|d| d.to_string())],
+        )?;
+        Ok(())
+    }
+
+    fn enrol_code(&self, code_hash: &str) -> Result<Option<EnrolCode>> {
+        let row = self.client()?.query_opt(
+            "SELECT name, expires_ms, used_ms, replaces FROM enrol_codes WHERE code_hash = $1",
             &[&code_hash],
         )?;
-        let code: Option<(String, i64, Option<i64>)> =
-            code.map(|r| Ok::<_, Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()?;
-        let name = match code {
-            None => return Err(Error::CodeUnknown),
-            Some((_, _, Some(_))) => return Err(Error::CodeUsed),
-            Some((_, expires_ms, None)) if expires_ms <= now_ms => return Err(Error::CodeExpired),
-            Some((name, _, None)) => name,
-        };
-        tx.execute("UPDATE enrol_codes SET used_ms = $1 WHERE code_hash = $2", &[&now_ms, &code_hash])?;
+        row.map(|r| {
+            let replaces: Option<String> = r.try_get(3)?;
+            Ok(EnrolCode {
+                name: r.try_get(0)?,
+                expires_ms: r.try_get(1)?,
+                used_ms: r.try_get(2)?,
+                replaces: replaces.map(parse_device).transpose()?,
+            })
+        })
+        .transpose()
+    }
+
+    fn enrol(&self, code_hash: &str, now_ms: i64, enrolled: &Enrolled) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        // The row lock makes two instances spending the same code at once serialise.
+        let spent = tx.execute(
+            "UPDATE enrol_codes SET used_ms = $1 WHERE code_hash = $2 AND used_ms IS NULL AND expires_ms > $1",
+            &[&now_ms, &code_hash],
+        )?;
+        if spent != 1 {
+            return Err(Error::CodeUsed);
+        }
+        insert_registry(&mut tx, &enrolled.entries)?;
         tx.execute(
-            "INSERT INTO devices (id, name, public_key, token_hash, revoked, enrolled_ms)
-             VALUES ($1, $2, $3, $4, FALSE, $5)
-             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, public_key = EXCLUDED.public_key,
-                 token_hash = EXCLUDED.token_hash, revoked = FALSE, enrolled_ms = EXCLUDED.enrolled_ms",
-            &[&device.id.to_string(), &name, &device.public_key, &device.token_hash, &now_ms],
+            "INSERT INTO device_tokens (token_hash, device_id, created_ms) VALUES ($1, $2, $3)",
+            &[&enrolled.token_hash, &enrolled.device_id.to_string(), &now_ms],
         )?;
         tx.commit()?;
-        Ok(DeviceRecord {
-            id: device.id,
-            name,
-            public_key: device.public_key.clone(),
-            revoked: false,
-            enrolled_ms: now_ms,
-        })
+        Ok(())
     }
 
-    fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>> {
-        let row = self
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceId>> {
+        let row =
+            self.client()?.query_opt("SELECT device_id FROM device_tokens WHERE token_hash = $1", &[&token_hash])?;
+        row.map(|r| parse_device(r.try_get(0)?)).transpose()
+    }
+
+    fn legacy_devices(&self) -> Result<Vec<LegacyDevice>> {
+        let rows = self
             .client()?
-            .query_opt(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = $1"), &[&token_hash])?;
-        row.as_ref().map(to_record).transpose()
+            .query("SELECT id, name, public_key, token_hash, revoked FROM devices ORDER BY enrolled_ms, id", &[])?;
+        rows.iter()
+            .map(|r| {
+                Ok(LegacyDevice {
+                    id: parse_device(r.try_get(0)?)?,
+                    name: r.try_get(1)?,
+                    public_key: r.try_get(2)?,
+                    token_hash: r.try_get(3)?,
+                    revoked: r.try_get(4)?,
+                })
+            })
+            .collect()
     }
 
-    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
-        let row = self
+    fn move_legacy_devices(&self, entries: &[(u64, SignedEntry)], devices: &[LegacyDevice]) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        insert_registry(&mut tx, entries)?;
+        for d in devices {
+            tx.execute(
+                "INSERT INTO device_tokens (token_hash, device_id, created_ms) VALUES ($1, $2, 0)
+                 ON CONFLICT DO NOTHING",
+                &[&d.token_hash, &d.id.to_string()],
+            )?;
+            tx.execute("DELETE FROM devices WHERE id = $1", &[&d.id.to_string()])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn registry_entries(&self, after: Option<u64>, limit: usize) -> Result<Vec<SignedEntry>> {
+        let from = after.map_or(-1, seq_param);
+        let rows = self
             .client()?
-            .query_opt(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"), &[&id.to_string()])?;
-        row.as_ref().map(to_record).transpose()
+            .query("SELECT body, sig FROM registry WHERE seq > $1 ORDER BY seq LIMIT $2", &[&from, &param(limit)])?;
+        rows.iter().map(|r| Ok(SignedEntry { body: r.try_get(0)?, sig: r.try_get(1)? })).collect()
     }
 
-    fn devices(&self) -> Result<Vec<DeviceRecord>> {
-        let rows =
-            self.client()?.query(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY enrolled_ms, id"), &[])?;
-        rows.iter().map(to_record).collect()
-    }
-
-    fn revoke(&self, id: DeviceId) -> Result<bool> {
-        Ok(self.client()?.execute("UPDATE devices SET revoked = TRUE WHERE id = $1", &[&id.to_string()])? > 0)
+    fn append_registry(&self, entries: &[(u64, SignedEntry)]) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        insert_registry(&mut tx, entries)?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn known_changes(&self, hashes: &[String]) -> Result<HashSet<String>> {
@@ -272,9 +341,31 @@ impl Storage for PostgresStorage {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
-    fn event_lists(&self, doc_id: &str) -> Result<HashSet<String>> {
-        let rows = self.client()?.query("SELECT obj FROM event_lists WHERE doc_id = $1", &[&doc_id])?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    fn doc_state(&self, doc_id: &str) -> Result<Option<DocState>> {
+        let row = self.client()?.query_opt("SELECT kind, change_count FROM docs WHERE doc_id = $1", &[&doc_id])?;
+        row.map(|r| {
+            let n: i64 = r.try_get(1)?;
+            Ok(DocState { kind: r.try_get(0)?, change_count: u64::try_from(n).unwrap_or(0) })
+        })
+        .transpose()
+    }
+
+    fn actor_seq(&self, doc_id: &str, actor: &str) -> Result<u64> {
+        let n: i64 = self
+            .client()?
+            .query_one(
+                "SELECT COALESCE(MAX(actor_seq), 0)::BIGINT FROM changes WHERE doc_id = $1 AND actor = $2",
+                &[&doc_id, &actor],
+            )?
+            .try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn device_clock(&self, device: DeviceId) -> Result<Option<i64>> {
+        let row = self
+            .client()?
+            .query_opt("SELECT last_event_ms FROM device_clocks WHERE device_id = $1", &[&device.to_string()])?;
+        row.map(|r| Ok(r.try_get(0)?)).transpose()
     }
 
     fn store_changes(&self, changes: &[NewChange], now_ms: i64) -> Result<()> {
@@ -285,27 +376,57 @@ impl Storage for PostgresStorage {
         // Readers (pulls) are not blocked by this mode.
         tx.batch_execute("LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE")?;
         let insert = tx.prepare(
-            "INSERT INTO changes (hash, doc_id, kind, bytes, device_id, received_ms) VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO changes (hash, doc_id, kind, bytes, device_id, received_ms, actor, actor_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (hash) DO NOTHING RETURNING seq",
         )?;
         let doc = tx.prepare(
             "INSERT INTO docs (doc_id, kind, first_seq, change_count) VALUES ($1, $2, $3, 1)
              ON CONFLICT (doc_id) DO UPDATE SET change_count = docs.change_count + 1",
         )?;
-        let list = tx.prepare("INSERT INTO event_lists (doc_id, obj) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
+        let clock = tx.prepare(
+            "INSERT INTO device_clocks (device_id, last_event_ms) VALUES ($1, $2)
+             ON CONFLICT (device_id) DO UPDATE SET last_event_ms = GREATEST(device_clocks.last_event_ms, EXCLUDED.last_event_ms)",
+        )?;
         for c in changes {
             let w = &c.change;
-            let inserted =
-                tx.query_opt(&insert, &[&w.hash, &w.doc_id, &w.kind, &w.bytes, &c.device_id.to_string(), &now_ms])?;
+            let inserted = tx.query_opt(
+                &insert,
+                &[
+                    &w.hash,
+                    &w.doc_id,
+                    &w.kind,
+                    &w.bytes,
+                    &c.device_id.to_string(),
+                    &now_ms,
+                    &c.actor,
+                    &seq_param(c.actor_seq),
+                ],
+            )?;
             if let Some(row) = inserted {
                 let seq: i64 = row.try_get(0)?;
                 tx.execute(&doc, &[&w.doc_id, &w.kind, &seq])?;
             }
-            for obj in &c.new_event_lists {
-                tx.execute(&list, &[&w.doc_id, obj])?;
+            for (device, ms) in &c.event_times {
+                tx.execute(&clock, &[&device.to_string(), ms])?;
             }
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    fn changes_without_actor(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        let rows = self
+            .client()?
+            .query("SELECT hash, bytes FROM changes WHERE actor IS NULL ORDER BY seq LIMIT $1", &[&param(limit)])?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    fn set_change_actor(&self, hash: &str, actor: &str, actor_seq: u64) -> Result<()> {
+        self.client()?.execute(
+            "UPDATE changes SET actor = $2, actor_seq = $3 WHERE hash = $1",
+            &[&hash, &actor, &seq_param(actor_seq)],
+        )?;
         Ok(())
     }
 

@@ -6,10 +6,11 @@
 //! anyway) and callers run it inside `spawn_blocking`.
 
 use super::{
-    assemble_snapshot_page, ChangePage, ColdRow, CompactionInput, DeviceRecord, NewChange, NewDevice, NewEnrolCode,
-    Snapshot, SnapshotPage, Storage,
+    assemble_snapshot_page, ChangePage, ColdRow, CompactionInput, DocState, EnrolCode, Enrolled, LegacyDevice,
+    NewChange, NewEnrolCode, Snapshot, SnapshotPage, Storage,
 };
 use crate::error::{Error, Result};
+use ptw_core::authority::SignedEntry;
 use ptw_core::sync::{PulledChange, WireChange};
 use ptw_core::DeviceId;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -83,6 +84,21 @@ const MIGRATIONS: &[&str] = &[
         received_ms INTEGER NOT NULL
     );
 ",
+    "
+    -- The registry log this server signs: people, certificates, freezes, locations, settings,
+    -- the catalog, device enrolments and revocations. The old devices table is moved into it
+    -- once, on the first start with a server key.
+    CREATE TABLE registry (seq INTEGER PRIMARY KEY, body TEXT NOT NULL, sig TEXT NOT NULL);
+    CREATE TABLE device_tokens (token_hash TEXT PRIMARY KEY, device_id TEXT NOT NULL, created_ms INTEGER NOT NULL);
+    -- The latest event time each device delivered: none of its later events may be dated before.
+    CREATE TABLE device_clocks (device_id TEXT PRIMARY KEY, last_event_ms INTEGER NOT NULL);
+    ALTER TABLE enrol_codes ADD COLUMN replaces TEXT;
+    -- An (actor, sequence number) holds one change per document, ever.
+    ALTER TABLE changes ADD COLUMN actor TEXT;
+    ALTER TABLE changes ADD COLUMN actor_seq INTEGER;
+    CREATE UNIQUE INDEX changes_by_actor ON changes(doc_id, actor, actor_seq);
+    INSERT INTO meta (key, value) VALUES ('recovery_until_ms', '0');
+",
 ];
 
 pub struct SqliteStorage {
@@ -141,18 +157,28 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, bool, i64)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+fn parse_device(id: String) -> Result<DeviceId> {
+    id.parse().map_err(|_| Error::Database(format!("device id '{id}' in the database is not a uuid")))
 }
 
-fn to_record(
-    (id, name, public_key, revoked, enrolled_ms): (String, String, String, bool, i64),
-) -> Result<DeviceRecord> {
-    let id = id.parse().map_err(|_| Error::Database(format!("device id '{id}' in the database is not a uuid")))?;
-    Ok(DeviceRecord { id, name, public_key, revoked, enrolled_ms })
+fn sql_seq(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-const DEVICE_COLUMNS: &str = "id, name, public_key, revoked, enrolled_ms";
+/// Insert numbered registry entries; a number already taken is a conflict.
+fn insert_registry(tx: &rusqlite::Transaction<'_>, entries: &[(u64, SignedEntry)]) -> Result<()> {
+    let mut insert = tx.prepare_cached("INSERT INTO registry (seq, body, sig) VALUES (?1, ?2, ?3)")?;
+    for (seq, e) in entries {
+        match insert.execute(params![sql_seq(*seq), e.body, e.sig]) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                return Err(Error::RegistryConflict)
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
 
 impl Storage for SqliteStorage {
     fn epoch(&self) -> Result<String> {
@@ -166,80 +192,118 @@ impl Storage for SqliteStorage {
         Ok(epoch)
     }
 
-    fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<()> {
+    fn recovery_until_ms(&self) -> Result<i64> {
         let conn = self.conn()?;
-        conn.execute(
-            "INSERT INTO enrol_codes (code_hash, name, expires_ms) VALUES (?1, ?2, ?3)",
-            params![code.code_hash, code.name, code.expires_ms],
+        let v: Option<String> =
+            conn.query_row("SELECT value FROM meta WHERE key = 'recovery_until_ms'", [], |r| r.get(0)).optional()?;
+        Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    fn set_recovery_until_ms(&self, until_ms: i64) -> Result<()> {
+        self.conn()?.execute(
+            "INSERT INTO meta (key, value) VALUES ('recovery_until_ms', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [until_ms.to_string()],
         )?;
         Ok(())
     }
 
-    fn enrol(&self, code_hash: &str, device: &NewDevice, now_ms: i64) -> Result<DeviceRecord> {
+    fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<()> {
+        let conn = self.conn()?;
+        conn.execute(
+            "INSERT INTO enrol_codes (code_hash, name, expires_ms, replaces) VALUES (?1, ?2, ?3, ?4)",
+            params![code.code_hash, code.name, code.expires_ms, code.replaces.map(|d| d.to_string())],
+        )?;
+        Ok(())
+    }
+
+    fn enrol_code(&self, code_hash: &str) -> Result<Option<EnrolCode>> {
+        let conn = self.conn()?;
+        let row: Option<(String, i64, Option<i64>, Option<String>)> = conn
+            .query_row(
+                "SELECT name, expires_ms, used_ms, replaces FROM enrol_codes WHERE code_hash = ?1",
+                [code_hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        row.map(|(name, expires_ms, used_ms, replaces)| {
+            Ok(EnrolCode { name, expires_ms, used_ms, replaces: replaces.map(parse_device).transpose()? })
+        })
+        .transpose()
+    }
+
+    fn enrol(&self, code_hash: &str, now_ms: i64, enrolled: &Enrolled) -> Result<()> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let code: Option<(String, i64, Option<i64>)> = tx
-            .query_row("SELECT name, expires_ms, used_ms FROM enrol_codes WHERE code_hash = ?1", [code_hash], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
-        let name = match code {
-            None => return Err(Error::CodeUnknown),
-            Some((_, _, Some(_))) => return Err(Error::CodeUsed),
-            Some((_, expires_ms, None)) if expires_ms <= now_ms => return Err(Error::CodeExpired),
-            Some((name, _, None)) => name,
-        };
-        tx.execute("UPDATE enrol_codes SET used_ms = ?1 WHERE code_hash = ?2", params![now_ms, code_hash])?;
+        let spent = tx.execute(
+            "UPDATE enrol_codes SET used_ms = ?1 WHERE code_hash = ?2 AND used_ms IS NULL AND expires_ms > ?1",
+            params![now_ms, code_hash],
+        )?;
+        if spent != 1 {
+            return Err(Error::CodeUsed);
+        }
+        insert_registry(&tx, &enrolled.entries)?;
         tx.execute(
-            "INSERT INTO devices (id, name, public_key, token_hash, revoked, enrolled_ms) VALUES (?1, ?2, ?3, ?4, 0, ?5)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, public_key = excluded.public_key,
-                 token_hash = excluded.token_hash, revoked = 0, enrolled_ms = excluded.enrolled_ms",
-            params![device.id.to_string(), name, device.public_key, device.token_hash, now_ms],
+            "INSERT INTO device_tokens (token_hash, device_id, created_ms) VALUES (?1, ?2, ?3)",
+            params![enrolled.token_hash, enrolled.device_id.to_string(), now_ms],
         )?;
         tx.commit()?;
-        Ok(DeviceRecord {
-            id: device.id,
-            name,
-            public_key: device.public_key.clone(),
-            revoked: false,
-            enrolled_ms: now_ms,
-        })
+        Ok(())
     }
 
-    fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceRecord>> {
+    fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceId>> {
         let conn = self.conn()?;
-        let row = conn
-            .query_row(
-                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = ?1"),
-                [token_hash],
-                device_from_row,
-            )
+        let row: Option<String> = conn
+            .query_row("SELECT device_id FROM device_tokens WHERE token_hash = ?1", [token_hash], |r| r.get(0))
             .optional()?;
-        row.map(to_record).transpose()
+        row.map(parse_device).transpose()
     }
 
-    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>> {
+    fn legacy_devices(&self) -> Result<Vec<LegacyDevice>> {
         let conn = self.conn()?;
-        let row = conn
-            .query_row(
-                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
-                [id.to_string()],
-                device_from_row,
-            )
-            .optional()?;
-        row.map(to_record).transpose()
+        let mut stmt =
+            conn.prepare("SELECT id, name, public_key, token_hash, revoked FROM devices ORDER BY enrolled_ms, id")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, bool>(4)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, name, public_key, token_hash, revoked)| {
+                Ok(LegacyDevice { id: parse_device(id)?, name, public_key, token_hash, revoked })
+            })
+            .collect()
     }
 
-    fn devices(&self) -> Result<Vec<DeviceRecord>> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY enrolled_ms, id"))?;
-        let rows = stmt.query_map([], device_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter().map(to_record).collect()
+    fn move_legacy_devices(&self, entries: &[(u64, SignedEntry)], devices: &[LegacyDevice]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        insert_registry(&tx, entries)?;
+        for d in devices {
+            tx.execute(
+                "INSERT OR IGNORE INTO device_tokens (token_hash, device_id, created_ms) VALUES (?1, ?2, 0)",
+                params![d.token_hash, d.id.to_string()],
+            )?;
+            tx.execute("DELETE FROM devices WHERE id = ?1", [d.id.to_string()])?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
-    fn revoke(&self, id: DeviceId) -> Result<bool> {
+    fn registry_entries(&self, after: Option<u64>, limit: usize) -> Result<Vec<SignedEntry>> {
         let conn = self.conn()?;
-        Ok(conn.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [id.to_string()])? > 0)
+        let mut stmt = conn.prepare_cached("SELECT body, sig FROM registry WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let from = after.map_or(-1, sql_seq);
+        let rows = stmt.query_map(params![from, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok(SignedEntry { body: r.get(0)?, sig: r.get(1)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn append_registry(&self, entries: &[(u64, SignedEntry)]) -> Result<()> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        insert_registry(&tx, entries)?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn known_changes(&self, hashes: &[String]) -> Result<HashSet<String>> {
@@ -254,11 +318,25 @@ impl Storage for SqliteStorage {
         Ok(known)
     }
 
-    fn event_lists(&self, doc_id: &str) -> Result<HashSet<String>> {
+    fn doc_state(&self, doc_id: &str) -> Result<Option<DocState>> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare_cached("SELECT obj FROM event_lists WHERE doc_id = ?1")?;
-        let rows = stmt.query_map([doc_id], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<HashSet<String>>>()?)
+        let mut stmt = conn.prepare_cached("SELECT kind, change_count FROM docs WHERE doc_id = ?1")?;
+        let row: Option<(String, i64)> = stmt.query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        Ok(row.map(|(kind, n)| DocState { kind, change_count: u64::try_from(n).unwrap_or(0) }))
+    }
+
+    fn actor_seq(&self, doc_id: &str, actor: &str) -> Result<u64> {
+        let conn = self.conn()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT coalesce(max(actor_seq), 0) FROM changes WHERE doc_id = ?1 AND actor = ?2")?;
+        let n: i64 = stmt.query_row(params![doc_id, actor], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn device_clock(&self, device: DeviceId) -> Result<Option<i64>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached("SELECT last_event_ms FROM device_clocks WHERE device_id = ?1")?;
+        Ok(stmt.query_row([device.to_string()], |r| r.get(0)).optional()?)
     }
 
     fn store_changes(&self, changes: &[NewChange], now_ms: i64) -> Result<()> {
@@ -266,30 +344,59 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO changes (hash, doc_id, kind, bytes, device_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO changes (hash, doc_id, kind, bytes, device_id, received_ms, actor, actor_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (hash) DO NOTHING RETURNING seq",
             )?;
             let mut doc = tx.prepare_cached(
                 "INSERT INTO docs (doc_id, kind, first_seq, change_count) VALUES (?1, ?2, ?3, 1)
                  ON CONFLICT (doc_id) DO UPDATE SET change_count = change_count + 1",
             )?;
-            let mut list = tx.prepare_cached("INSERT OR IGNORE INTO event_lists (doc_id, obj) VALUES (?1, ?2)")?;
+            let mut clock = tx.prepare_cached(
+                "INSERT INTO device_clocks (device_id, last_event_ms) VALUES (?1, ?2)
+                 ON CONFLICT (device_id) DO UPDATE SET last_event_ms = max(last_event_ms, excluded.last_event_ms)",
+            )?;
             for c in changes {
                 let w = &c.change;
                 let seq: Option<i64> = insert
-                    .query_row(params![w.hash, w.doc_id, w.kind, w.bytes, c.device_id.to_string(), now_ms], |r| {
-                        r.get(0)
-                    })
+                    .query_row(
+                        params![
+                            w.hash,
+                            w.doc_id,
+                            w.kind,
+                            w.bytes,
+                            c.device_id.to_string(),
+                            now_ms,
+                            c.actor,
+                            sql_seq(c.actor_seq)
+                        ],
+                        |r| r.get(0),
+                    )
                     .optional()?;
                 if let Some(seq) = seq {
                     doc.execute(params![w.doc_id, w.kind, seq])?;
                 }
-                for obj in &c.new_event_lists {
-                    list.execute(params![w.doc_id, obj])?;
+                for (device, ms) in &c.event_times {
+                    clock.execute(params![device.to_string(), ms])?;
                 }
             }
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    fn changes_without_actor(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare("SELECT hash, bytes FROM changes WHERE actor IS NULL ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn set_change_actor(&self, hash: &str, actor: &str, actor_seq: u64) -> Result<()> {
+        self.conn()?.execute(
+            "UPDATE changes SET actor = ?2, actor_seq = ?3 WHERE hash = ?1",
+            params![hash, actor, sql_seq(actor_seq)],
+        )?;
         Ok(())
     }
 

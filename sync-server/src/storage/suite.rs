@@ -2,8 +2,9 @@
 //! [`storage_suite!`](crate::storage_suite) with an expression that makes a fresh, empty store;
 //! each case below becomes one `#[test]` for that backend.
 
-use super::{NewChange, NewDevice, NewEnrolCode, Snapshot, Storage};
+use super::{EnrolCode, Enrolled, LegacyDevice, NewChange, NewEnrolCode, Snapshot, Storage};
 use crate::error::Error;
+use ptw_core::authority::SignedEntry;
 use ptw_core::sync::{blob_hash, WireChange};
 use ptw_core::DeviceId;
 
@@ -13,12 +14,13 @@ macro_rules! storage_suite {
     ($make:expr) => {
         $crate::storage_suite!(@cases $make;
             a_new_store_has_a_random_epoch,
-            a_code_enrols_one_device_once,
-            an_expired_code_enrols_nobody,
-            a_revoked_device_is_found_by_its_token_and_marked_revoked,
+            a_code_enrols_one_device_once_with_its_registry_entries_and_token,
+            an_enrolment_whose_registry_numbers_are_taken_keeps_nothing,
+            registry_entries_come_back_in_order_and_a_taken_number_is_a_conflict,
             storing_a_batch_twice_keeps_one_copy_in_order,
             a_page_stops_at_the_byte_budget_but_never_comes_back_empty,
-            event_lists_are_remembered_per_document,
+            actors_sequence_numbers_and_device_clocks_are_kept_with_the_changes,
+            a_recovery_window_is_kept,
             a_cold_start_holds_every_change_up_to_its_mark_exactly_once,
             compaction_follows_new_changes_and_skips_failed_attempts,
             missing_blobs_keep_the_request_order_and_name_each_once,
@@ -42,18 +44,31 @@ fn device(n: u128) -> DeviceId {
 }
 
 fn code(store: &dyn Storage, hash: &str, expires_ms: i64) {
-    store.add_enrol_code(&NewEnrolCode { code_hash: hash.into(), name: "T-07".into(), expires_ms }).expect("add code");
+    store
+        .add_enrol_code(&NewEnrolCode {
+            code_hash: hash.into(),
+            name: "T-07".into(),
+            expires_ms,
+            replaces: Some(device(9)),
+        })
+        .expect("add code");
 }
 
-fn new_device(n: u128, token: &str) -> NewDevice {
-    NewDevice { id: device(n), public_key: "ab".repeat(32), token_hash: token.into() }
+fn entry(n: u64) -> SignedEntry {
+    SignedEntry { body: format!("{{\"seq\":{n}}}"), sig: format!("sig{n}") }
+}
+
+fn enrolled(n: u128, token: &str, seq: u64) -> Enrolled {
+    Enrolled { device_id: device(n), token_hash: token.into(), entries: vec![(seq, entry(seq))] }
 }
 
 fn change(hash: &str, bytes: usize) -> NewChange {
     NewChange {
         change: WireChange { doc_id: "doc".into(), kind: "permit".into(), hash: hash.into(), bytes: vec![7; bytes] },
         device_id: device(1),
-        new_event_lists: Vec::new(),
+        actor: format!("actor-{hash}"),
+        actor_seq: 1,
+        event_times: Vec::new(),
     }
 }
 
@@ -66,30 +81,55 @@ pub fn a_new_store_has_a_random_epoch(store: &dyn Storage) {
     assert_eq!(store.epoch().expect("epoch"), rotated, "a restored database gets a new epoch");
 }
 
-pub fn a_code_enrols_one_device_once(store: &dyn Storage) {
+pub fn a_code_enrols_one_device_once_with_its_registry_entries_and_token(store: &dyn Storage) {
     code(store, "c1", 1_000);
-    let d = store.enrol("c1", &new_device(1, "t1"), 10).expect("enrol");
-    assert_eq!(d.name, "T-07");
-    assert!(matches!(store.enrol("c1", &new_device(2, "t2"), 11), Err(Error::CodeUsed)));
-    assert!(matches!(store.enrol("nope", &new_device(2, "t2"), 11), Err(Error::CodeUnknown)));
-    assert_eq!(store.devices().expect("devices").len(), 1);
-    assert_eq!(store.device(device(1)).expect("device").map(|d| d.enrolled_ms), Some(10));
-}
-
-pub fn an_expired_code_enrols_nobody(store: &dyn Storage) {
-    code(store, "c1", 1_000);
-    assert!(matches!(store.enrol("c1", &new_device(1, "t1"), 1_000), Err(Error::CodeExpired)));
-    assert!(store.devices().expect("devices").is_empty());
-}
-
-pub fn a_revoked_device_is_found_by_its_token_and_marked_revoked(store: &dyn Storage) {
-    code(store, "c1", 1_000);
-    store.enrol("c1", &new_device(1, "t1"), 10).expect("enrol");
-    assert!(!store.device_by_token("t1").expect("lookup").expect("found").revoked);
-    assert!(store.revoke(device(1)).expect("revoke"));
-    assert!(!store.revoke(device(9)).expect("revoke unknown"));
-    assert!(store.device_by_token("t1").expect("lookup").expect("found").revoked);
+    assert_eq!(
+        store.enrol_code("c1").expect("code"),
+        Some(EnrolCode { name: "T-07".into(), expires_ms: 1_000, used_ms: None, replaces: Some(device(9)) })
+    );
+    store.enrol("c1", 10, &enrolled(1, "t1", 0)).expect("enrol");
+    assert_eq!(store.enrol_code("c1").expect("code").and_then(|c| c.used_ms), Some(10));
+    assert!(matches!(store.enrol("c1", 11, &enrolled(2, "t2", 1)), Err(Error::CodeUsed)));
+    assert!(matches!(store.enrol("nope", 11, &enrolled(2, "t2", 1)), Err(Error::CodeUsed)));
+    assert_eq!(store.device_by_token("t1").expect("lookup"), Some(device(1)));
     assert_eq!(store.device_by_token("t2").expect("lookup"), None);
+    assert_eq!(store.registry_entries(None, 10).expect("entries"), vec![entry(0)]);
+    assert_eq!(store.enrol_code("never").expect("code"), None);
+    // An expired code is not spent.
+    code(store, "c2", 1_000);
+    assert!(matches!(store.enrol("c2", 1_000, &enrolled(3, "t3", 1)), Err(Error::CodeUsed)));
+}
+
+pub fn an_enrolment_whose_registry_numbers_are_taken_keeps_nothing(store: &dyn Storage) {
+    store.append_registry(&[(0, entry(0))]).expect("append");
+    code(store, "c1", 1_000);
+    assert!(matches!(store.enrol("c1", 10, &enrolled(1, "t1", 0)), Err(Error::RegistryConflict)));
+    assert_eq!(store.enrol_code("c1").expect("code").and_then(|c| c.used_ms), None, "the code is not spent");
+    assert_eq!(store.device_by_token("t1").expect("lookup"), None);
+    store.enrol("c1", 10, &enrolled(1, "t1", 1)).expect("with the next number");
+}
+
+pub fn registry_entries_come_back_in_order_and_a_taken_number_is_a_conflict(store: &dyn Storage) {
+    store.append_registry(&[(0, entry(0)), (1, entry(1))]).expect("append");
+    store.append_registry(&[(2, entry(2))]).expect("append");
+    assert!(matches!(store.append_registry(&[(3, entry(3)), (1, entry(9))]), Err(Error::RegistryConflict)));
+    assert_eq!(
+        store.registry_entries(None, 10).expect("all"),
+        vec![entry(0), entry(1), entry(2)],
+        "none of the failed batch"
+    );
+    assert_eq!(store.registry_entries(Some(0), 1).expect("after 0"), vec![entry(1)]);
+    assert!(store.registry_entries(Some(2), 10).expect("after the last").is_empty());
+    assert!(store.legacy_devices().expect("legacy").is_empty());
+    let legacy = LegacyDevice {
+        id: device(5),
+        name: "old".into(),
+        public_key: "ab".repeat(32),
+        token_hash: "t5".into(),
+        revoked: false,
+    };
+    store.move_legacy_devices(&[(3, entry(3))], std::slice::from_ref(&legacy)).expect("move");
+    assert_eq!(store.device_by_token("t5").expect("lookup"), Some(device(5)));
 }
 
 pub fn storing_a_batch_twice_keeps_one_copy_in_order(store: &dyn Storage) {
@@ -117,17 +157,47 @@ pub fn a_page_stops_at_the_byte_budget_but_never_comes_back_empty(store: &dyn St
     assert!(second.more, "max_changes stops the page with more waiting");
 }
 
-pub fn event_lists_are_remembered_per_document(store: &dyn Storage) {
-    let mut c = change("h1", 1);
-    c.new_event_lists = vec!["2@aa".into()];
-    store.store_changes(&[c], 5).expect("store");
-    assert!(store.event_lists("doc").expect("lists").contains("2@aa"));
-    assert!(store.event_lists("other").expect("lists").is_empty());
+pub fn actors_sequence_numbers_and_device_clocks_are_kept_with_the_changes(store: &dyn Storage) {
+    let mut first = change("h1", 1);
+    first.actor = "aa".into();
+    first.event_times = vec![(device(1), 500), (device(2), 70)];
+    let mut second = change("h2", 1);
+    second.actor = "aa".into();
+    second.actor_seq = 2;
+    second.event_times = vec![(device(1), 400)];
+    store.store_changes(&[first, second], 5).expect("store");
+    assert_eq!(store.actor_seq("doc", "aa").expect("seq"), 2);
+    assert_eq!(store.actor_seq("doc", "bb").expect("seq"), 0);
+    assert_eq!(store.actor_seq("other", "aa").expect("seq"), 0);
+    assert_eq!(store.device_clock(device(1)).expect("clock"), Some(500), "a clock never moves back");
+    assert_eq!(store.device_clock(device(2)).expect("clock"), Some(70));
+    assert_eq!(store.device_clock(device(3)).expect("clock"), None);
+    let state = store.doc_state("doc").expect("state").expect("stored");
+    assert_eq!((state.kind.as_str(), state.change_count), ("permit", 2));
+    assert_eq!(store.doc_state("other").expect("state"), None);
+    // The same (document, actor, sequence number) twice is refused by the database too.
+    let mut dup = change("h3", 1);
+    dup.actor = "aa".into();
+    dup.actor_seq = 2;
+    assert!(store.store_changes(&[dup], 6).is_err());
+    assert!(store.changes_without_actor(10).expect("without").is_empty());
+}
+
+pub fn a_recovery_window_is_kept(store: &dyn Storage) {
+    assert_eq!(store.recovery_until_ms().expect("window"), 0);
+    store.set_recovery_until_ms(99).expect("set");
+    assert_eq!(store.recovery_until_ms().expect("window"), 99);
 }
 
 fn change_of(doc: &str, hash: &str) -> NewChange {
     let mut c = change(hash, 4);
     c.change.doc_id = doc.into();
+    c
+}
+
+fn kind_of(doc: &str, hash: &str, kind: &str) -> NewChange {
+    let mut c = change_of(doc, hash);
+    c.change.kind = kind.into();
     c
 }
 
@@ -154,8 +224,8 @@ fn cold_start(store: &dyn Storage, upto: i64, max_docs: usize, max_bytes: usize)
 
 pub fn a_cold_start_holds_every_change_up_to_its_mark_exactly_once(store: &dyn Storage) {
     assert_eq!(store.max_seq().expect("max"), 0);
-    let mut org = change_of("z", "z1");
-    org.change.kind = "org".into();
+    // A document of another kind sorts first (kinds before ids), as the org document once did.
+    let org = kind_of("z", "z1", "org");
     store.store_changes(&[change_of("b", "b1"), change_of("a", "a1"), change_of("b", "b2")], 5).expect("store");
     store.store_changes(&[change_of("b", "b3"), change_of("b", "b1"), org], 5).expect("store");
     let upto = store.max_seq().expect("max");
@@ -165,7 +235,7 @@ pub fn a_cold_start_holds_every_change_up_to_its_mark_exactly_once(store: &dyn S
     store.put_snapshot("b", Some(&snap), 2).expect("snapshot");
     store.store_changes(&[change_of("b", "b4"), change_of("c", "c1")], 5).expect("store");
 
-    // The org document first: every permit is derived against it.
+    // Documents come in (kind, id) order.
     let expected = [("z", "z1"), ("a", "a1"), ("b", "snapshot of 2"), ("b", "b3")];
     let expected: Vec<(String, String)> = expected.iter().map(|(d, h)| (d.to_string(), h.to_string())).collect();
     assert_eq!(cold_start(store, upto, 100, 1 << 20), expected);

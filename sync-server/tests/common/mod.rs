@@ -7,11 +7,13 @@
 pub mod pg_cluster;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
+use automerge::{ActorId, AutoCommit, ObjId, ReadDoc, ScalarValue, ROOT};
 use ed25519_zebra::SigningKey;
-use ptw_core::event::public_key_hex;
+use ptw_core::signature::public_key_hex;
 use ptw_core::sync::{EnrolRequest, EnrolResponse, ErrorBody, PullResponse, PushRequest, PushResponse, WireChange};
-use ptw_core::{DeviceId, Event, EventId, EventKind, Hlc, PermitId, PersonId, SignedEvent};
+use ptw_core::{
+    DeviceId, Event, EventId, EventKind, Hlc, PermitForm, PermitId, PersonId, SignedEvent, Stamp, TimeTrust,
+};
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
 use std::io::{BufRead, BufReader};
@@ -43,6 +45,9 @@ impl Server {
     }
 
     fn start_with(data_dir: &Path, database_url: Option<String>) -> Server {
+        // The tests' HTTP clients: rustls with ring (built with the device store's features,
+        // reqwest looks for a process-wide provider).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut child = Server::command(data_dir, database_url.as_deref())
             .args(["serve", "--bind", "127.0.0.1:0"])
             .env("RUST_LOG", "error")
@@ -91,21 +96,18 @@ impl Server {
     }
 
     pub fn enrol(&self, code: &str, device: &TestDevice) -> Response {
-        let req = EnrolRequest {
-            code: code.to_owned(),
-            device_id: device.id,
-            name: device.name.clone(),
-            public_key: public_key_hex(&device.key),
-        };
+        let req = EnrolRequest { code: code.to_owned(), public_key: public_key_hex(&device.key) };
         Client::new().post(format!("{}/api/devices/enrol", self.base)).json(&req).send().expect("enrol request")
     }
 
-    /// A device enrolled with a fresh code, holding its token.
+    /// A device enrolled with a fresh code, holding the id and token the server gave it.
     pub fn enrolled_device(&self, n: u8) -> TestDevice {
         let mut device = TestDevice::new(n);
         let response = self.enrol(&self.enrolment_code(&device.name), &device);
         assert_eq!(response.status(), StatusCode::OK);
-        device.token = response.json::<EnrolResponse>().expect("enrol answer").device_token;
+        let answer = response.json::<EnrolResponse>().expect("enrol answer");
+        device.token = answer.device_token;
+        device.id = answer.device_id;
         device
     }
 
@@ -147,12 +149,25 @@ pub fn error_of(response: Response) -> (StatusCode, String) {
     (status, response.json::<ErrorBody>().expect("an ErrorBody").error)
 }
 
-/// A tablet: its id, Ed25519 key and (once enrolled) bearer token.
+/// The status and the typed kind of an error answer.
+pub fn kind_of(response: Response) -> (StatusCode, ptw_core::sync::ErrorKind) {
+    let status = response.status();
+    (status, response.json::<ErrorBody>().expect("an ErrorBody").kind)
+}
+
+/// A tablet: its Ed25519 key and (once enrolled) the id and bearer token the server gave it.
 pub struct TestDevice {
     pub id: DeviceId,
     pub name: String,
     pub key: SigningKey,
     pub token: String,
+}
+
+/// The time every test event is dated at, plus its number: the present, as the server's clock
+/// reads it (events ahead of it are refused).
+pub fn test_time_ms(n: u128) -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    now - 60_000 + n as i64
 }
 
 impl TestDevice {
@@ -165,17 +180,30 @@ impl TestDevice {
         }
     }
 
-    /// A comment event on `permit`, signed by this device.
+    /// An Automerge actor of this device (its id, then `tail`).
+    pub fn actor(&self, tail: u8) -> ActorId {
+        let mut bytes = self.id.as_uuid().as_bytes().to_vec();
+        bytes.extend_from_slice(&[tail; 8]);
+        ActorId::from(bytes.as_slice())
+    }
+
+    /// A comment event on `permit`, signed by this device, dated a minute ago plus `n` ms.
     pub fn sign(&self, permit: PermitId, n: u128, text: &str) -> SignedEvent {
-        let event = Event {
+        let ms = test_time_ms(n);
+        self.sign_event(Event {
             id: EventId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n)),
             permit,
-            at: Hlc::new(1_700_000_000_000 + n as i64, 0),
+            at: Hlc::new(ms, 0),
+            time: Some(Stamp { ms, trust: TimeTrust::Server }),
+            prev: None,
             device: self.id,
             actor: PersonId(Uuid::from_u128(42)),
             content_hash: "form".into(),
             kind: EventKind::Comment { text: text.into() },
-        };
+        })
+    }
+
+    pub fn sign_event(&self, event: Event) -> SignedEvent {
         SignedEvent::sign(&event, &self.key)
     }
 }
@@ -183,19 +211,30 @@ impl TestDevice {
 /// A permit document being edited on one device; each method returns the change it made.
 pub struct PermitDoc {
     pub id: PermitId,
-    doc: AutoCommit,
+    pub doc: AutoCommit,
     events: ObjId,
 }
 
 impl PermitDoc {
-    pub fn create(n: u128) -> (PermitDoc, WireChange) {
+    /// A new permit document made by `device`: id, number, an empty form and events list.
+    pub fn create(device: &TestDevice, n: u128) -> (PermitDoc, WireChange) {
         let id = PermitId(Uuid::from_u128(0x0190_0000_0000_7000_9000_0000_0000_0000 + n));
         let mut doc = AutoCommit::new();
-        doc.put(ROOT, "id", id.to_string()).expect("put id");
-        let events = doc.put_object(ROOT, "events", ObjType::List).expect("events list");
+        doc.set_actor(device.actor(n as u8));
+        ptw_doc::init_permit(&mut doc, &id.to_string(), &format!("DH-{n}"), &PermitForm::default()).expect("init");
+        let events = match doc.get(ROOT, "events").expect("get") {
+            Some((_, events)) => events,
+            None => panic!("no events list"),
+        };
         let mut permit = PermitDoc { id, doc, events };
         let change = permit.last_change();
         (permit, change)
+    }
+
+    /// Put `key` = `value` at the root (tampering with the layout).
+    pub fn put_root(&mut self, key: &str, value: &str) -> WireChange {
+        self.doc.put(ROOT, key, value).expect("put");
+        self.last_change()
     }
 
     pub fn append(&mut self, signed: &SignedEvent) -> WireChange {
@@ -210,7 +249,7 @@ impl PermitDoc {
         self.last_change()
     }
 
-    fn last_change(&mut self) -> WireChange {
+    pub fn last_change(&mut self) -> WireChange {
         self.doc.commit();
         let change = self.doc.get_last_local_change().expect("a change");
         WireChange {

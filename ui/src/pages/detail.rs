@@ -2,7 +2,9 @@
 //! (rejected events in red with the rule they broke) and the actions its status allows.
 //!
 //! Everything shown is the back end's derivation (`PermitState`); the UI never decides a
-//! status itself.
+//! status itself. Times are the events' corrected times (`Event::time_ms`), never their
+//! ordering clocks; a gas test whose time was not checked against the server's clock says so,
+//! since its age decides whether work may start.
 
 use super::actions::{ActionCtx, ActionPanel};
 use crate::api;
@@ -186,7 +188,7 @@ fn Step(step: StepState, open: bool, permit: PermitView) -> impl IntoView {
     let role = step.role.clone();
     let role = names_for(&permit, move |n| n.role(&role));
     let countersign = step.mode == SignMode::Countersign;
-    let due_ms = step.opened_at.map(|o| o.ms + step.time_limit_minutes * 60_000);
+    let due_ms = step.opened_at.map(|opened| opened + step.time_limit_minutes * 60_000);
     let overdue = open && due_ms.is_some_and(|d| time::now_ms() > d);
     let required = step.required.clone();
     let required = names_for(&permit, move |n| n.people(&required));
@@ -200,7 +202,7 @@ fn Step(step: StepState, open: bool, permit: PermitView) -> impl IntoView {
             view! {
                 <li class="signature">
                     <strong>"✔ " {who}</strong>
-                    <span class="time">{time::show_ms(s.at.ms)}</span>
+                    <span class="time">{time::show_ms(s.time_ms)}</span>
                     {(!comment.is_empty()).then(|| view! { <span class="comment">"“" {comment} "”"</span> })}
                 </li>
             }
@@ -280,7 +282,12 @@ fn GasTestRow(test: GasTestRecord, permit: PermitView) -> impl IntoView {
                 <span class=if passed { "badge pass" } else { "badge fail" } data-testid="gas-result">
                     {move || if passed { t_string!(i18n, detail.gas_pass) } else { t_string!(i18n, detail.gas_fail) }}
                 </span>
-                <span class="time">{time::show_ms(test.at.ms)}</span>
+                <span class="time">{time::show_ms(test.time_ms)}</span>
+                {(!test.time_verified).then(|| view! {
+                    <span class="badge time-unverified" data-testid="gas-time-unverified">
+                        {t!(i18n, detail.time_unverified)}
+                    </span>
+                })}
                 <span>{tester}</span>
             </div>
             <div class="gas-values">{reading_text(&r)}</div>
@@ -338,9 +345,9 @@ fn EventRow(entry: TimelineEntry, permit: PermitView) -> impl IntoView {
             EventKind::GasTest { reading } => reading_text(reading),
             EventKind::Suspend { reason } | EventKind::Cancel { reason } => reason.clone(),
             EventKind::Comment { text } => text.clone(),
-            EventKind::Submit | EventKind::Start | EventKind::Resume | EventKind::Complete => String::new(),
+            EventKind::Submit { .. } | EventKind::Start | EventKind::Resume | EventKind::Complete => String::new(),
         };
-        (time::show_ms(ev.at.ms), n.person(ev.actor), messages::event_kind_text(l, &ev.kind), detail)
+        (time::show_ms(ev.time_ms()), n.person(ev.actor), messages::event_kind_text(l, &ev.kind), detail)
     });
     let rule = rejected.map(|v| {
         let rule = names_for(&permit, move |n| {

@@ -3,29 +3,34 @@
 //! Shown as a sheet over the current page (see [`crate::state`]), before or after sign-in: IT
 //! enrols a tablet before anyone works on it. Enrolment takes the server address and the
 //! one-time code IT printed, or the whole text of the enrolment QR code pasted into the code
-//! field; the back end reads both forms, the UI only checks that something was typed. Or the QR
-//! code is scanned: a photo from the tablet camera (or a picture of the code) goes to the back
-//! end's `decode_qr`, and the address and code it holds fill the two fields, to check and submit.
+//! field. Or the QR code is scanned: a photo from the tablet camera (or a picture of the code)
+//! goes to the back end's `decode_qr`, and its text fills the code field and its address the
+//! address field, to check and submit. A QR text is always sent whole, as the code: besides the
+//! address and the code it carries the server's key and certificate fingerprint, which the back
+//! end pins — the UI only reads the address out of it ([`EnrolQr::parse`]) to show it.
+//!
+//! The sync state shows what the person must act on: a revoked device, why the last round
+//! failed, a clock not yet checked against the server's, permits whose changes would not apply,
+//! and the actions the server refused (taken back on this device, to be redone).
 
 use crate::api;
 use crate::i18n::*;
-use crate::messages::fill;
+use crate::messages::{fill, refusal_text, short_id, sync_failure_text};
 use crate::state::use_app;
 use crate::time;
 use crate::top_bar::connection;
 use crate::widgets::{with_names, ErrorBanner};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use ptw_core::api::CommandError;
-use ptw_core::sync::{is_server_url, split_enrol_qr, ENROL_QR_PREFIX};
+use ptw_core::api::{CommandError, SyncFailure};
+use ptw_core::sync::{is_server_url, EnrolQr, ENROL_QR_PREFIX};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlInputElement;
 
-/// The server address and the code in an enrolment QR text, when both are usable.
-fn parse_qr(text: &str) -> Option<(String, String)> {
-    let (url, code) = split_enrol_qr(text)?;
-    (is_server_url(url) && !code.is_empty()).then(|| (url.to_owned(), code.to_owned()))
+/// What an enrolment QR text says, when it is one and names a usable server address.
+fn parse_qr(text: &str) -> Option<EnrolQr> {
+    EnrolQr::parse(text).filter(|qr| is_server_url(&qr.url))
 }
 
 /// Why a scan filled nothing in.
@@ -65,20 +70,55 @@ pub fn Settings() -> impl IntoView {
     }
 }
 
-/// Enrolled or not, online or not, what waits to be sent, when the last round succeeded.
+/// Enrolled or not, online or not, what waits to be sent, when the last round succeeded, and
+/// what went wrong.
 #[component]
 fn SyncState() -> impl IntoView {
     let i18n = use_i18n();
     let app = use_app();
     let enrolled = move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.server_configured));
+    let revoked = move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.revoked));
+    // Only a device with a server has a clock to check against it.
+    let time_unverified =
+        move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.server_configured && !s.time_verified));
     let pending = move || app.sync.with(|s| s.as_ref().map(|s| s.pending_changes).unwrap_or(0));
+    let quarantined = move || app.sync.with(|s| s.as_ref().map(|s| s.quarantined).unwrap_or(0));
     let last_sync = move || match app.sync.with(|s| s.as_ref().and_then(|s| s.last_sync_ms)) {
         Some(ms) => time::show_ms(ms),
         None => t_string!(i18n, settings.never).to_owned(),
     };
+    let last_failure = move || {
+        let failure = app.sync.with(|s| s.as_ref().and_then(|s| s.last_failure.clone()))?;
+        // The revoked banner already says it, and what to do.
+        if failure == SyncFailure::DeviceRevoked && revoked() {
+            return None;
+        }
+        let text = sync_failure_text(i18n.get_locale(), &failure);
+        Some(view! {
+            <dt>{t!(i18n, settings.last_failure)}</dt>
+            <dd class="failure" data-testid="settings-last-failure">{text}</dd>
+        })
+    };
+    let quarantined_fact = move || {
+        let count = quarantined();
+        (count > 0).then(|| {
+            view! {
+                <dt>{t!(i18n, settings.quarantined)}</dt>
+                <dd class="failure" data-testid="settings-quarantined">
+                    {move || fill(t_string!(i18n, settings.quarantined_count), &[("count", &count)])}
+                </dd>
+            }
+        })
+    };
     view! {
         <div class="card sync-state" data-testid="sync-state" data-enrolled=move || enrolled().to_string()>
             <h3>{t!(i18n, settings.sync_heading)}</h3>
+            <Show when=revoked>
+                <p class="refusal revoked" role="alert" data-testid="settings-revoked">{t!(i18n, settings.revoked)}</p>
+            </Show>
+            <Show when=time_unverified>
+                <p class="caution" data-testid="settings-time-unverified">{t!(i18n, settings.time_unverified)}</p>
+            </Show>
             <dl class="facts">
                 <dt>{t!(i18n, settings.server)}</dt>
                 <dd data-testid="settings-server">
@@ -94,11 +134,51 @@ fn SyncState() -> impl IntoView {
                 </dd>
                 <dt>{t!(i18n, settings.last_sync)}</dt>
                 <dd data-testid="settings-last-sync">{last_sync}</dd>
+                {last_failure}
+                {quarantined_fact}
             </dl>
+            <RefusedActions/>
             <Show when=enrolled>
                 <SyncNow/>
             </Show>
         </div>
+    }
+}
+
+/// The changes the server refused, which this device took back: for each, the permit, when,
+/// why and what to do — the person redoes the action on that permit.
+#[component]
+fn RefusedActions() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
+    move || {
+        let refused = app.sync.with(|s| s.as_ref().map(|s| s.refused.clone()).unwrap_or_default());
+        if refused.is_empty() {
+            return None;
+        }
+        let l = i18n.get_locale();
+        let rows = refused
+            .into_iter()
+            .map(|r| {
+                let permit = fill(td_string!(l, settings.refused_permit), &[("permit", &short_id(&r.permit))]);
+                view! {
+                    <li class="refused-action" data-testid="refused-action">
+                        <div class="refused-line">
+                            <strong>{permit}</strong>
+                            <span class="time">{time::show_ms(r.refused_ms)}</span>
+                        </div>
+                        <div class="refused-reason">{refusal_text(l, r.code)}</div>
+                    </li>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <div class="refused" data-testid="refused-actions">
+                <h4>{td_string!(l, settings.refused_heading)}</h4>
+                <p class="hint">{td_string!(l, settings.refused_hint)}</p>
+                <ul class="refused-list">{rows}</ul>
+            </div>
+        })
     }
 }
 
@@ -140,9 +220,13 @@ fn Enrolment() -> impl IntoView {
     let app = use_app();
     let url = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
-    // Which fields were left empty at the last try (checked again on every edit).
+    // Which fields were left empty (or held a broken QR text) at the last try (checked again on
+    // every edit).
     let url_missing = RwSignal::new(false);
     let code_missing = RwSignal::new(false);
+    let code_bad_qr = RwSignal::new(false);
+    // A QR text in the code field names the address itself, so the address field only shows it.
+    let qr_in_code = move || code.with(|c| parse_qr(c).is_some());
     let error = RwSignal::new(None::<CommandError>);
     let busy = RwSignal::new(false);
     let done = RwSignal::new(false);
@@ -165,16 +249,19 @@ fn Enrolment() -> impl IntoView {
             let found = match file_bytes(file).await {
                 Err(_) => Err(ScanProblem::FileUnreadable),
                 Ok(bytes) => match api::decode_qr(&bytes).await {
-                    Ok(text) => parse_qr(&text).ok_or(ScanProblem::NotEnrolment),
+                    Ok(text) => {
+                        parse_qr(&text).map(|qr| (qr.url, text.trim().to_owned())).ok_or(ScanProblem::NotEnrolment)
+                    }
                     Err(e) => Err(ScanProblem::Failed(e)),
                 },
             };
             match found {
-                Ok((u, c)) => {
+                Ok((u, text)) => {
                     url.set(u);
-                    code.set(c);
+                    code.set(text);
                     url_missing.set(false);
                     code_missing.set(false);
+                    code_bad_qr.set(false);
                     scanned.set(true);
                 }
                 Err(problem) => scan_problem.set(Some(problem)),
@@ -205,11 +292,15 @@ fn Enrolment() -> impl IntoView {
             return;
         }
         let (u, c) = (url.get_untracked().trim().to_owned(), code.get_untracked().trim().to_owned());
-        // The QR text carries the address itself.
-        let has_url = c.starts_with(ENROL_QR_PREFIX) || is_server_url(&u);
-        url_missing.set(!has_url);
+        // A QR text goes whole, as the code (the back end pins the key and fingerprint in it);
+        // the address is the one it names.
+        let qr = parse_qr(&c);
+        let bad_qr = qr.is_none() && c.starts_with(ENROL_QR_PREFIX);
+        let u = qr.map_or(u, |qr| qr.url);
+        url_missing.set(!bad_qr && !is_server_url(&u));
         code_missing.set(c.is_empty());
-        if url_missing.get_untracked() || code_missing.get_untracked() {
+        code_bad_qr.set(bad_qr);
+        if url_missing.get_untracked() || code_missing.get_untracked() || bad_qr {
             return;
         }
         busy.set(true);
@@ -287,6 +378,7 @@ fn Enrolment() -> impl IntoView {
                         spellcheck="false"
                         data-testid="enrol-url"
                         placeholder=move || t_string!(i18n, settings.url_placeholder)
+                        readonly=qr_in_code
                         prop:value=move || url.get()
                         on:input=move |ev| {
                             url_missing.set(false);
@@ -307,10 +399,18 @@ fn Enrolment() -> impl IntoView {
                         prop:value=move || code.get()
                         on:input=move |ev| {
                             code_missing.set(false);
-                            code.set(event_target_value(&ev));
+                            code_bad_qr.set(false);
+                            let text = event_target_value(&ev);
+                            // A pasted QR text fills in the address it names.
+                            if let Some(qr) = parse_qr(&text) {
+                                url_missing.set(false);
+                                url.set(qr.url);
+                            }
+                            code.set(text);
                         }
                     />
                     {field_problem(code_missing, |l| td_string!(l, settings.code_missing))}
+                    {field_problem(code_bad_qr, |l| td_string!(l, settings.code_bad_qr))}
                 </label>
                 <button type="submit" class="primary big wide" data-testid="enrol-submit" disabled=move || busy.get()>
                     {move || {

@@ -1,4 +1,7 @@
 //! Sign-in on a shared tablet: tap your name, type your PIN.
+//!
+//! A tablet that is not enrolled yet has no people to choose from (they arrive with the plant's
+//! registry from the sync server), so it says so and leads to the settings, where IT enrols it.
 
 use crate::api;
 use crate::i18n::*;
@@ -23,6 +26,9 @@ pub fn SignIn() -> impl IntoView {
         let Some(dir) = app.directory.get() else {
             return view! { <Loading/> }.into_any();
         };
+        if !dir.enrolled {
+            return view! { <NotEnrolled/> }.into_any();
+        }
         let buttons = dir
             .people
             .iter()
@@ -49,6 +55,22 @@ pub fn SignIn() -> impl IntoView {
             </section>
         }
         .into_any()
+    }
+}
+
+/// Before enrolment: nobody to sign in as, and where to go about it.
+#[component]
+fn NotEnrolled() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
+    view! {
+        <section class="sign-in not-enrolled" data-testid="not-enrolled">
+            <h2>{t!(i18n, sign_in.not_enrolled_title)}</h2>
+            <p class="hint">{t!(i18n, sign_in.not_enrolled)}</p>
+            <button class="primary big" data-testid="not-enrolled-settings" on:click=move |_| app.open_settings()>
+                {t!(i18n, sign_in.open_settings)}
+            </button>
+        </section>
     }
 }
 

@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use ed25519_zebra::SigningKey;
+use ptw_core::authority::{Authority, RegistryOp};
 use ptw_core::catalog::Role;
-use ptw_core::event::public_key_hex;
-use ptw_core::registry::{Device, Location, Person};
+use ptw_core::registry::Location;
+use ptw_core::signature::public_key_hex;
 use ptw_core::*;
 use uuid::Uuid;
 
@@ -36,45 +37,61 @@ pub struct Plant {
     pub manager2: PersonId,
     pub foreman_officer: PersonId,
     pub location: LocationId,
+    /// A second enrolled tablet, and a guardian who does not watch this permit.
+    pub other_device: DeviceId,
+    pub other_key: SigningKey,
+    pub other_guardian: PersonId,
     next: std::cell::Cell<u128>,
 }
 
-fn person(n: u128, name: &str, roles: &[&str]) -> Person {
-    Person {
+fn person(n: u128, name: &str, roles: &[&str]) -> RegistryOp {
+    RegistryOp::PutPerson {
         id: PersonId(id(n)),
         name: name.into(),
         title: String::new(),
         roles: roles.iter().map(|r| Role::new(r)).collect(),
-        frozen_since_ms: None,
     }
+}
+
+/// The plant's registry as the sync server would write it: a signed log, folded.
+fn registry_log(devices: &[(DeviceId, &SigningKey)]) -> Registry {
+    let mut server = Authority::new(SigningKey::from_bytes(&[1u8; 32]), None);
+    let mut ops = vec![
+        RegistryOp::Genesis { plant: "story plant".into() },
+        RegistryOp::SetCatalog { catalog: Catalog::gb30871().expect("catalog") },
+        person(1, "张伟", &["applicant"]),
+        person(2, "李娜", &["guardian", "gas_tester"]),
+        person(3, "孙焊工", &[]),
+        person(4, "刘洋", &["workshop_director"]),
+        person(5, "王强", &["safety_manager", "safety_officer"]),
+        person(6, "周敏", &["safety_manager"]),
+        person(7, "陈静", &["plant_manager"]),
+        person(8, "吴刚", &["plant_manager"]),
+        person(9, "赵磊", &["applicant", "workshop_director"]),
+        person(10, "钱勇", &["guardian"]),
+        RegistryOp::PutLocation {
+            location: Location {
+                id: LocationId(id(100)),
+                code: "T-101".into(),
+                name: "储罐区 T-101".into(),
+                area: "罐区".into(),
+            },
+        },
+    ];
+    for (n, (device, key)) in devices.iter().enumerate() {
+        ops.push(RegistryOp::EnrolDevice { device: *device, name: format!("T-0{n}"), public_key: public_key_hex(key) });
+    }
+    let entries: Vec<_> = ops.into_iter().enumerate().map(|(i, op)| server.append(op, i as i64)).collect();
+    Registry::from_log(&entries, &server.public_key()).expect("the story plant's log folds")
 }
 
 impl Plant {
     pub fn new() -> Plant {
         let key = SigningKey::from_bytes(&[7u8; 32]);
         let device = DeviceId(id(900));
-        let people = vec![
-            person(1, "张伟", &["applicant"]),
-            person(2, "李娜", &["guardian", "gas_tester"]),
-            person(3, "孙焊工", &[]),
-            person(4, "刘洋", &["workshop_director"]),
-            person(5, "王强", &["safety_manager", "safety_officer"]),
-            person(6, "周敏", &["safety_manager"]),
-            person(7, "陈静", &["plant_manager"]),
-            person(8, "吴刚", &["plant_manager"]),
-            person(9, "赵磊", &["applicant", "workshop_director"]),
-        ];
-        let registry = Registry {
-            catalog: Catalog::gb30871().expect("catalog"),
-            people,
-            locations: vec![Location {
-                id: LocationId(id(100)),
-                code: "T-101".into(),
-                name: "储罐区 T-101".into(),
-                area: "罐区".into(),
-            }],
-            devices: vec![Device { id: device, name: "T-07".into(), public_key: public_key_hex(&key), revoked: false }],
-        };
+        let other_key = SigningKey::from_bytes(&[8u8; 32]);
+        let other_device = DeviceId(id(901));
+        let registry = registry_log(&[(device, &key), (other_device, &other_key)]);
         Plant {
             registry,
             key,
@@ -90,6 +107,9 @@ impl Plant {
             manager2: PersonId(id(8)),
             foreman_officer: PersonId(id(9)),
             location: LocationId(id(100)),
+            other_device,
+            other_key,
+            other_guardian: PersonId(id(10)),
             next: std::cell::Cell::new(10_000),
         }
     }
@@ -134,6 +154,8 @@ impl Plant {
             id: self.fresh_id(),
             permit: self.permit,
             at: Hlc::new(ms, 0),
+            time: Some(Stamp { ms, trust: TimeTrust::Server }),
+            prev: None,
             device: self.device,
             actor,
             content_hash: form.content_hash(),
@@ -141,6 +163,17 @@ impl Plant {
         };
         let stored = SignedEvent::sign(&ev, &self.key).to_stored();
         (ev, stored)
+    }
+
+    /// `ev` signed by the key of the device it names (the other tablet's, or else this one's).
+    pub fn sign(&self, ev: &Event) -> String {
+        let key = if ev.device == self.other_device { &self.other_key } else { &self.key };
+        SignedEvent::sign(ev, key).to_stored()
+    }
+
+    /// The applicant submits `form`, which the event carries as the form of record.
+    pub fn submit(form: &PermitForm) -> EventKind {
+        EventKind::Submit { form: Some(Box::new(form.clone())) }
     }
 
     pub fn approve(step: &str) -> EventKind {
@@ -167,7 +200,7 @@ impl Plant {
     /// The full grade-1 hot-work story, draft to closed.
     pub fn hot_work_story(&self, form: &PermitForm) -> Vec<String> {
         vec![
-            self.event(form, self.applicant, T0 - 60 * MIN, EventKind::Submit),
+            self.event(form, self.applicant, T0 - 60 * MIN, Plant::submit(form)),
             self.event(form, self.director, T0 - 50 * MIN, Plant::approve("workshop_review")),
             self.event(form, self.safety, T0 - 40 * MIN, Plant::approve("safety_approval")),
             self.event(form, self.guardian, T0 - 10 * MIN, Plant::good_gas()),

@@ -2,8 +2,8 @@
 //!
 //! It starts its own server process on loopback with a fresh data directory, then:
 //!
-//! 1. **Reconnect storm** — prepares `--devices` device stores (each enrolled, holding the plant
-//!    pulled from the server, then `--permits-per-device` new permits made offline), and lets
+//! 1. **Reconnect storm** — prepares `--devices` device stores (each enrolled, holding the plant's
+//!    registry pulled from the server, then `--permits-per-device` new permits made offline), and lets
 //!    them all push at once (or `--concurrency` at a time): changes/s durable on the server (the
 //!    server acknowledges a change only once it is stored), bytes on the wire, round trips.
 //! 2. **Cold device** — one device makes `--cold-permits` permits and pushes them; a fresh
@@ -95,6 +95,15 @@ impl Server {
             .find_map(|l| l.strip_prefix("listening on ").map(|a| a.trim().to_string()))
             .context("the server did not print its address")?;
         Ok(Server { child, bin: bin.to_path_buf(), data: data.to_path_buf(), url: format!("http://{addr}") })
+    }
+
+    /// Run the admin CLI on the server's data directory.
+    fn admin(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new(&self.bin).arg("--data-dir").arg(&self.data).args(args).output()?;
+        if !out.status.success() {
+            bail!("{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
     }
 
     fn enrol_code(&self, name: &str) -> anyhow::Result<String> {
@@ -220,13 +229,14 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
     let people = People::demo()?;
     let now = Utc::now();
 
-    // The plant: seeded once (Argon2 PIN hashes are the slow part), every other device pulls it.
+    // The plant: seeded once on the server (Argon2 PIN hashes are the slow part); every device
+    // pulls its registry.
     let t = Instant::now();
+    server.admin(&["demo", "seed"])?;
     let mut origin = Store::open(&work.join("devices/origin.db"), "origin", now)?;
-    origin.seed_demo(now)?;
     origin.enrol(&server.url, &server.enrol_code("origin")?)?;
     origin.sync_now(now)?;
-    println!("seeded and pushed the plant in {:.1}s", t.elapsed().as_secs_f64());
+    println!("seeded the plant on the server in {:.1}s", t.elapsed().as_secs_f64());
 
     let storm_workers = args.concurrency.unwrap_or(args.devices).max(1);
     // Storm devices: enrol, pull the plant, push their key, then edit offline.
@@ -237,8 +247,7 @@ fn run(args: &Args, bin: &Path, work: &Path) -> anyhow::Result<()> {
         let name = device_name(&path);
         let mut store = Store::open(&path, &name, now)?;
         store.enrol(&server.url, &server.enrol_code(&name)?)?;
-        store.sync_now(now)?; // the plant
-        store.sync_now(now)?; // this device's key
+        store.sync_now(now)?; // the plant's registry
         edit(&mut store, &people, args.permits_per_device, args.events_per_permit, now)?;
         let n = prepared.fetch_add(1, Ordering::Relaxed) + 1;
         if n.is_multiple_of(50) {

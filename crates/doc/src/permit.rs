@@ -1,20 +1,23 @@
-//! How permits and the org register are laid out in Automerge documents.
+//! How a permit is laid out in its Automerge document: `id` and `number` strings, the `form`
+//! map, and the `events` list of signed events.
 //!
-//! Mapped with autosurgeon onto small mirror structs of plain strings and numbers, so the
+//! Mapped with autosurgeon onto a small mirror struct of plain strings and numbers, so the
 //! document format does not change when a ptw-core type gains a method, and so ptw-core stays
 //! free of Automerge. The form is a map of scalar fields (last writer wins per field); a
 //! permit's events are a list of immutable strings that is only ever appended to.
 
-use crate::error::{Result, StoreError};
+use crate::{DocError, Result};
 use automerge::{transaction::Transactable, AutoCommit, ObjType, ReadDoc, ScalarValue, ScalarValueRef, ValueRef, ROOT};
 use autosurgeon::{Hydrate, Reconcile};
 use chrono::{DateTime, TimeZone, Utc};
-use ptw_core::registry::{Device, Location, Person};
-use ptw_core::{Catalog, DeviceId, LocationId, PermitForm, PersonId, Registry, Role};
+use ptw_core::{LocationId, PermitForm, PersonId};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+/// The root key of a permit's events list.
 pub const EVENTS: &str = "events";
+/// The root keys of a permit document, and nothing else.
+pub const ROOT_KEYS: [&str; 4] = ["id", "number", "form", EVENTS];
 
 #[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
 pub struct FormDoc {
@@ -34,11 +37,11 @@ pub struct FormDoc {
 }
 
 fn parse_id<T: FromStr>(what: &str, s: &str) -> Result<T> {
-    s.parse().map_err(|_| StoreError::Corrupt(format!("{what} '{s}' is not an id")))
+    s.parse().map_err(|_| DocError::Shape(format!("{what} '{s}' is not an id")))
 }
 
 fn ms_to_time(ms: i64) -> Result<DateTime<Utc>> {
-    Utc.timestamp_millis_opt(ms).single().ok_or_else(|| StoreError::Corrupt(format!("time {ms} out of range")))
+    Utc.timestamp_millis_opt(ms).single().ok_or_else(|| DocError::Shape(format!("time {ms} out of range")))
 }
 
 impl From<&PermitForm> for FormDoc {
@@ -63,7 +66,7 @@ impl From<&PermitForm> for FormDoc {
 }
 
 impl TryFrom<&FormDoc> for PermitForm {
-    type Error = StoreError;
+    type Error = DocError;
     fn try_from(d: &FormDoc) -> Result<Self> {
         let person = |s: &String| parse_id::<PersonId>("person", s);
         let people = |v: &[String]| v.iter().map(person).collect::<Result<Vec<_>>>();
@@ -107,7 +110,7 @@ pub fn set_form(doc: &mut AutoCommit, form: &PermitForm) -> Result<()> {
 pub fn append_event(doc: &mut AutoCommit, stored: String) -> Result<()> {
     let list = match doc.get(ROOT, EVENTS)? {
         Some((automerge::Value::Object(ObjType::List), id)) => id,
-        _ => return Err(StoreError::Corrupt("permit document has no events list".into())),
+        _ => return Err(DocError::Shape("permit document has no events list".into())),
     };
     let len = doc.length(&list);
     doc.insert(&list, len, ScalarValue::Str(stored.into()))?;
@@ -124,7 +127,7 @@ pub struct LoadedPermit {
 /// cold start — so it walks each object once with `map_range`/`list_range` rather than looking
 /// up field by field as `autosurgeon::hydrate` does (about three times faster). It accepts and
 /// refuses exactly what hydrating the whole document with autosurgeon does (tested against it).
-pub fn read_permit(doc: &AutoCommit) -> Result<LoadedPermit> {
+pub fn read_permit(doc: &impl ReadDoc) -> Result<LoadedPermit> {
     let root = Fields::of(doc, &ROOT);
     let number = root.string("number")?;
     root.string("id")?;
@@ -157,10 +160,10 @@ pub fn read_permit(doc: &AutoCommit) -> Result<LoadedPermit> {
 }
 
 /// The entries of one map object, read in a single pass.
-struct Fields<'a>(Vec<(std::borrow::Cow<'a, str>, automerge::iter::MapRangeItem<'a>)>);
+pub(crate) struct Fields<'a>(pub(crate) Vec<(std::borrow::Cow<'a, str>, automerge::iter::MapRangeItem<'a>)>);
 
 impl<'a> Fields<'a> {
-    fn of(doc: &'a AutoCommit, obj: &automerge::ObjId) -> Fields<'a> {
+    pub(crate) fn of(doc: &'a impl ReadDoc, obj: &automerge::ObjId) -> Fields<'a> {
         Fields(doc.map_range(obj, ..).map(|item| (item.key.clone(), item)).collect())
     }
 
@@ -169,7 +172,7 @@ impl<'a> Fields<'a> {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, item)| item)
-            .ok_or_else(|| StoreError::Corrupt(format!("permit document has no '{key}'")))
+            .ok_or_else(|| DocError::Shape(format!("permit document has no '{key}'")))
     }
 
     fn string(&self, key: &str) -> Result<String> {
@@ -206,7 +209,7 @@ impl<'a> Fields<'a> {
 }
 
 /// The strings of a list object.
-fn strings(doc: &AutoCommit, list: &automerge::ObjId, what: &str) -> Result<Vec<String>> {
+pub(crate) fn strings(doc: &impl ReadDoc, list: &automerge::ObjId, what: &str) -> Result<Vec<String>> {
     doc.list_range(list, ..)
         .map(|item| match &item.value {
             ValueRef::Scalar(ScalarValueRef::Str(s)) => Ok(s.to_string()),
@@ -215,91 +218,8 @@ fn strings(doc: &AutoCommit, list: &automerge::ObjId, what: &str) -> Result<Vec<
         .collect()
 }
 
-fn unexpected(key: &str, expected: &str, found: &ValueRef<'_>) -> StoreError {
-    StoreError::Corrupt(format!("permit document: '{key}' should be {expected}, found {found:?}"))
-}
-
-// ---- the org document: catalog, people (with PIN hashes), locations, devices ----
-
-#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
-pub struct PersonDoc {
-    pub name: String,
-    pub title: String,
-    pub roles: Vec<String>,
-    pub frozen_since_ms: Option<i64>,
-    /// Argon2id PHC string; verified on the device, offline.
-    pub pin_hash: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
-pub struct LocationDoc {
-    pub code: String,
-    pub name: String,
-    pub area: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
-pub struct DeviceDoc {
-    pub name: String,
-    pub public_key: String,
-    pub revoked: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Hydrate, Reconcile)]
-pub struct OrgDoc {
-    /// The permit-type catalog as JSON: reviewed and replaced as a whole by the safety manager.
-    pub catalog_json: String,
-    pub people: BTreeMap<String, PersonDoc>,
-    pub locations: BTreeMap<String, LocationDoc>,
-    pub devices: BTreeMap<String, DeviceDoc>,
-}
-
-impl OrgDoc {
-    pub fn registry(&self) -> Result<Registry> {
-        let catalog = if self.catalog_json.is_empty() {
-            Catalog { version: 0, roles: vec![], permit_types: vec![] }
-        } else {
-            Catalog::from_json(&self.catalog_json).map_err(|e| StoreError::Corrupt(e.to_string()))?
-        };
-        let people = self
-            .people
-            .iter()
-            .map(|(id, p)| {
-                Ok(Person {
-                    id: parse_id("person", id)?,
-                    name: p.name.clone(),
-                    title: p.title.clone(),
-                    roles: p.roles.iter().map(|r| Role::new(r)).collect(),
-                    frozen_since_ms: p.frozen_since_ms,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let locations = self
-            .locations
-            .iter()
-            .map(|(id, l)| {
-                Ok(Location {
-                    id: parse_id("location", id)?,
-                    code: l.code.clone(),
-                    name: l.name.clone(),
-                    area: l.area.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let devices = self
-            .devices
-            .iter()
-            .map(|(id, d)| {
-                Ok(Device {
-                    id: parse_id::<DeviceId>("device", id)?,
-                    name: d.name.clone(),
-                    public_key: d.public_key.clone(),
-                    revoked: d.revoked,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Registry { catalog, people, locations, devices })
-    }
+fn unexpected(key: &str, expected: &str, found: &ValueRef<'_>) -> DocError {
+    DocError::Shape(format!("permit document: '{key}' should be {expected}, found {found:?}"))
 }
 
 #[cfg(test)]
@@ -320,7 +240,7 @@ mod tests {
 
     /// What hydrating with autosurgeon gives: the reference the fast reader must match.
     fn hydrated(doc: &AutoCommit) -> Result<(String, PermitForm, Vec<String>)> {
-        let d: PermitDoc = autosurgeon::hydrate(doc)?;
+        let d: PermitDoc = autosurgeon::hydrate(doc).map_err(|e| DocError::Shape(e.to_string()))?;
         Ok((d.number, PermitForm::try_from(&d.form)?, d.events))
     }
 

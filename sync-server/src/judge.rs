@@ -1,0 +1,315 @@
+//! Deciding which pushed changes the server keeps (DESIGN: the server accepts only what every
+//! device can apply). A change is judged against the document it belongs to, as stored — never
+//! against what the pushing device says about it:
+//!
+//! 1. it is a well-formed Automerge change of a permit (the only kind of document), its id a
+//!    canonical UUID, its bytes hashing to its (lower-case) hash;
+//! 2. the document's kind, fixed by its first change, is a permit;
+//! 3. it was made by one of the pushing device's own Automerge actors (their first 16 bytes are
+//!    the device id), except in the recovery window after a restore;
+//! 4. its sequence number is the next one of its actor in the document, and every change it
+//!    depends on is stored (causal completeness: the check does not depend on arrival order);
+//! 5. it only appends to the events list — no second list, no delete, no overwrite;
+//! 6. test-applied to the stored document (behind a panic guard), the document still has a
+//!    permit's shape ([`ptw_doc::shape::check_permit`]);
+//! 7. everything it appends to the events list is a signed event of this permit, verifying
+//!    against the registry, signed by the pushing device, dated neither before that device's
+//!    last delivered event nor ahead of the server's clock by more than
+//!    [`MAX_CLOCK_AHEAD_MS`], and not by a person whose account is frozen now.
+//!
+//! A refusal says which rule, as a [`RefusalCode`] and words. Judging runs on the writer
+//! thread, one change at a time, so the documents it judges against are exactly what is stored
+//! plus what it accepted just before.
+
+use crate::docs::DocCache;
+use crate::error::Result;
+use crate::storage::{NewChange, Storage};
+use automerge::legacy::{Key, ObjectId, OpType};
+use automerge::{Change, ChangeHash, ObjType, ReadDoc, ScalarValue, ROOT};
+use ptw_core::event::verify_signer;
+use ptw_core::signature::SignatureMemo;
+use ptw_core::sync::{RefusalCode, WireChange, MAX_CLOCK_AHEAD_MS, PERMIT_KIND};
+use ptw_core::{DeviceId, Registry, SignedEvent};
+use std::collections::{HashMap, HashSet};
+
+/// What the server decides about one change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accept(Box<NewChange>),
+    Refuse { code: RefusalCode, reason: String },
+}
+
+fn refuse(code: RefusalCode, reason: impl Into<String>) -> Verdict {
+    Verdict::Refuse { code, reason: reason.into() }
+}
+
+/// What judging the changes of one group of pushes has accepted so far, not yet stored.
+#[derive(Default)]
+pub struct Group {
+    /// Highest sequence number accepted per (document, actor).
+    actor_seqs: HashMap<(String, String), u64>,
+    /// Latest event time accepted per device.
+    clocks: HashMap<DeviceId, i64>,
+    /// Hashes accepted.
+    pub accepted: HashSet<String>,
+}
+
+/// The judge of one group: the storage, the registry and clock of the moment, the documents.
+pub struct Judge<'a> {
+    pub storage: &'a dyn Storage,
+    pub registry: &'a Registry,
+    pub memo: &'a SignatureMemo,
+    pub now_ms: i64,
+    /// The recovery window after a restore is open: devices may push back others' changes.
+    pub recovery: bool,
+    pub docs: &'a mut DocCache,
+    pub group: &'a mut Group,
+}
+
+impl Judge<'_> {
+    /// Judge `wire`, pushed by `device`. `Ok(Refuse)` is a refused change; `Err` is the server's
+    /// own failure (the database), which fails the push.
+    pub fn judge(&mut self, device: DeviceId, wire: &WireChange) -> Result<Verdict> {
+        if wire.kind != PERMIT_KIND {
+            return Ok(refuse(
+                RefusalCode::Malformed,
+                format!("unknown document kind {:?}; only permits sync", shown(&wire.kind)),
+            ));
+        }
+        if !ptw_doc::shape::is_permit_id(&wire.doc_id) {
+            return Ok(refuse(
+                RefusalCode::Shape,
+                format!("{:?} is not a permit id (a UUID in canonical form)", shown(&wire.doc_id)),
+            ));
+        }
+        let Ok(claimed) = wire.hash.parse::<ChangeHash>() else {
+            return Ok(refuse(RefusalCode::Malformed, "the hash is not an Automerge change hash (64 hex digits)"));
+        };
+        let bytes = wire.bytes.clone();
+        let Ok(change) = ptw_doc::guarded("decoding a pushed change", || Change::from_bytes(bytes).map_err(Into::into))
+        else {
+            return Ok(refuse(RefusalCode::Malformed, "not an Automerge change"));
+        };
+        if change.hash() != claimed {
+            return Ok(refuse(
+                RefusalCode::Malformed,
+                format!("the bytes hash to {}, not to the claimed hash", change.hash()),
+            ));
+        }
+        let Ok(expanded) = ptw_doc::guarded("expanding a pushed change", || Ok(change.decode())) else {
+            return Ok(refuse(RefusalCode::Malformed, "the change's operations cannot be read"));
+        };
+        if let Some(state) = self.storage.doc_state(&wire.doc_id)? {
+            if state.kind != PERMIT_KIND {
+                return Ok(refuse(
+                    RefusalCode::Shape,
+                    format!("document {} is a {:?}, not a permit", wire.doc_id, state.kind),
+                ));
+            }
+        }
+        let actor_bytes = change.actor_id().to_bytes();
+        let own_actor = actor_bytes.len() > 16 && actor_bytes[..16] == device.as_uuid().as_bytes()[..];
+        if !own_actor && !self.recovery {
+            return Ok(refuse(RefusalCode::ForeignActor, "the change was made by another device's Automerge actor"));
+        }
+        let actor = change.actor_id().to_hex_string();
+        let key = (wire.doc_id.clone(), actor.clone());
+        let stored_seq = match self.group.actor_seqs.get(&key) {
+            Some(s) => *s,
+            None => self.storage.actor_seq(&wire.doc_id, &actor)?,
+        };
+        if change.seq() <= stored_seq {
+            return Ok(refuse(
+                RefusalCode::DuplicateSequence,
+                format!("the server holds another change numbered {} by the same actor", change.seq()),
+            ));
+        }
+        if change.seq() != stored_seq + 1 {
+            return Ok(refuse(
+                RefusalCode::MissingDependencies,
+                format!(
+                    "it is change {} of its actor, whose change {} the server does not hold",
+                    change.seq(),
+                    stored_seq + 1
+                ),
+            ));
+        }
+
+        let doc = match self.docs.get(self.storage, &wire.doc_id)? {
+            Ok(doc) => doc,
+            Err(reason) => return Ok(refuse(RefusalCode::Shape, reason)),
+        };
+        if let Some(dep) = change.deps().iter().find(|d| doc.get_change_meta_by_hash(d).is_none()) {
+            return Ok(refuse(
+                RefusalCode::MissingDependencies,
+                format!("it depends on change {dep}, which the server does not hold"),
+            ));
+        }
+        let events_obj = match doc.get(ROOT, ptw_doc::EVENTS) {
+            Ok(Some((automerge::Value::Object(ObjType::List), id))) => Some(id.to_string()),
+            _ => None,
+        };
+        if let Some(reason) = append_only(&expanded, events_obj.as_deref()) {
+            return Ok(refuse(RefusalCode::NotAppendOnly, reason));
+        }
+        let before: HashSet<String> = event_strings(doc);
+        let applied = ptw_doc::guarded("test-applying a pushed change", || doc.apply_changes([change.clone()]));
+        if let Err(e) = applied {
+            self.docs.forget(&wire.doc_id);
+            return Ok(refuse(RefusalCode::Shape, format!("it does not apply to the permit: {e}")));
+        }
+        let checked =
+            ptw_doc::guarded("reading a test-applied permit", || Ok(ptw_doc::shape::check_permit(&wire.doc_id, &*doc)));
+        let loaded = match checked {
+            Ok(Ok(loaded)) => loaded,
+            Ok(Err(e)) | Err(e) => {
+                self.docs.forget(&wire.doc_id);
+                return Ok(refuse(RefusalCode::Shape, format!("the permit would no longer read: {e}")));
+            }
+        };
+        let mut event_times: HashMap<DeviceId, i64> = HashMap::new();
+        for stored in loaded.events.iter().filter(|e| !before.contains(*e)) {
+            if let Some((code, reason)) = self.check_event(device, &wire.doc_id, stored, &mut event_times) {
+                self.docs.forget(&wire.doc_id);
+                return Ok(refuse(code, reason));
+            }
+        }
+        self.docs.accepted(&wire.doc_id, change);
+        self.group.actor_seqs.insert(key, stored_seq + 1);
+        for (d, ms) in &event_times {
+            let c = self.group.clocks.entry(*d).or_insert(i64::MIN);
+            *c = (*c).max(*ms);
+        }
+        self.group.accepted.insert(wire.hash.clone());
+        Ok(Verdict::Accept(Box::new(NewChange {
+            change: wire.clone(),
+            device_id: device,
+            actor,
+            actor_seq: stored_seq + 1,
+            event_times: event_times.into_iter().collect(),
+        })))
+    }
+
+    /// Why an appended string may not join the permit's events, if it may not.
+    fn check_event(
+        &mut self,
+        pusher: DeviceId,
+        doc_id: &str,
+        stored: &str,
+        times: &mut HashMap<DeviceId, i64>,
+    ) -> Option<(RefusalCode, String)> {
+        let Ok(signed) = SignedEvent::from_stored(stored) else {
+            return Some((
+                RefusalCode::NotAppendOnly,
+                "it appends something that is not a signed event to the events list".into(),
+            ));
+        };
+        let Ok(event) = signed.event() else {
+            return Some((
+                RefusalCode::NotAppendOnly,
+                "it appends a signed envelope whose event cannot be read".into(),
+            ));
+        };
+        if event.permit.to_string() != doc_id {
+            return Some((RefusalCode::BadEvent, format!("event {} belongs to another permit", signed.hash())));
+        }
+        if event.device != pusher && !self.recovery {
+            return Some((RefusalCode::BadEvent, format!("event {} was signed by another device", signed.hash())));
+        }
+        if let Err(v) = verify_signer(&event, &signed.sig, &signed.body, self.registry, Some(self.memo)) {
+            return Some((RefusalCode::BadEvent, format!("event {}: {v}", signed.hash())));
+        }
+        let limit = self.now_ms.saturating_add(MAX_CLOCK_AHEAD_MS);
+        if event.time_ms() > limit || event.at.ms > limit {
+            return Some((
+                RefusalCode::ClockAhead,
+                format!(
+                    "event {} is dated {} ms ahead of the server's clock",
+                    signed.hash(),
+                    event.time_ms().max(event.at.ms) - self.now_ms
+                ),
+            ));
+        }
+        if event.device == pusher {
+            let delivered = match self.group.clocks.get(&pusher) {
+                Some(ms) => Some(*ms),
+                None => self.storage.device_clock(pusher).ok().flatten(),
+            };
+            let floor = delivered.into_iter().chain(times.get(&pusher).copied()).max();
+            if let Some(floor) = floor.filter(|f| event.time_ms() < *f) {
+                return Some((
+                    RefusalCode::ClockBehind,
+                    format!(
+                        "event {} is dated {} ms before one this device already delivered",
+                        signed.hash(),
+                        floor - event.time_ms()
+                    ),
+                ));
+            }
+        }
+        if self.registry.person(event.actor).is_some_and(|p| p.frozen_at(self.now_ms)) {
+            return Some((
+                RefusalCode::FrozenAccount,
+                format!("event {} is signed by a person whose account is frozen", signed.hash()),
+            ));
+        }
+        let t = times.entry(event.device).or_insert(i64::MIN);
+        *t = (*t).max(event.time_ms());
+        None
+    }
+}
+
+/// The strings in a permit's events list.
+fn event_strings(doc: &automerge::Automerge) -> HashSet<String> {
+    match doc.get(ROOT, ptw_doc::EVENTS) {
+        Ok(Some((automerge::Value::Object(ObjType::List), list))) => doc
+            .list_range(&list, ..)
+            .filter_map(|item| match item.value {
+                automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => HashSet::new(),
+    }
+}
+
+/// Why the change is not append-only on the events list `events` (its object id, when the
+/// document has one), if it is not: it makes a second events list, or replaces, deletes or
+/// overwrites one of its elements, or inserts anything but a string.
+fn append_only(change: &automerge::ExpandedChange, events: Option<&str>) -> Option<String> {
+    let mut lists: HashSet<String> = events.map(str::to_owned).into_iter().collect();
+    let start_op = change.start_op.get();
+    for (i, op) in change.operations.iter().enumerate() {
+        if op.obj == ObjectId::Root && op.key == Key::Map(ptw_doc::EVENTS.into()) {
+            match op.action {
+                OpType::Make(ObjType::List) if op.pred.is_empty() && lists.is_empty() => {
+                    lists.insert(format!("{}@{}", start_op + i as u64, change.actor_id));
+                }
+                OpType::Make(ObjType::List) if op.pred.is_empty() => {
+                    return Some("it makes a second events list beside the permit's one".into())
+                }
+                _ => return Some("it replaces or removes the permit's events list, which is append-only".into()),
+            }
+        }
+        if let ObjectId::Id(obj) = &op.obj {
+            if lists.contains(&format!("{}@{}", obj.counter(), obj.actor())) {
+                match (&op.action, op.insert) {
+                    (OpType::Put(ScalarValue::Str(_)), true) => {}
+                    (OpType::Delete, _) => {
+                        return Some("it deletes an event from the permit's events list, which is append-only".into())
+                    }
+                    (OpType::Put(_), false) => {
+                        return Some("it overwrites an event in the permit's events list, which is append-only".into())
+                    }
+                    _ => return Some("it inserts something other than a signed event into the events list".into()),
+                }
+            }
+        }
+    }
+    None
+}
+
+/// `text` as it may appear in a message: at most 80 characters (Debug formatting escapes it).
+fn shown(text: &str) -> String {
+    text.chars().take(80).collect()
+}
