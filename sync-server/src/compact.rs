@@ -20,21 +20,27 @@ pub const STEP_DOCS: usize = 32;
 /// nothing new. An error means stored bytes do not decode, which pushes are checked against.
 pub fn compact(input: &CompactionInput) -> Result<Option<Snapshot>, String> {
     let Some(&(upto_seq, _)) = input.tail.last() else { return Ok(None) };
-    let mut doc = match &input.snapshot {
-        Some(s) => Automerge::load(&s.bytes).map_err(|e| format!("its snapshot does not load: {e}"))?,
-        None => Automerge::new(),
-    };
     let changes = input
         .tail
         .iter()
         .map(|(seq, bytes)| Change::from_bytes(bytes.clone()).map_err(|e| format!("change {seq} does not decode: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    doc.apply_changes(changes).map_err(|e| format!("its changes do not apply: {e}"))?;
-    if !doc.get_missing_deps(&[]).is_empty() {
-        return Ok(None);
-    }
+    // Behind the panic guard like every other load: a document that does not load is reported,
+    // and the writer thread goes on.
+    let built = ptw_doc::guarded("compacting a document", || {
+        let mut doc = match &input.snapshot {
+            Some(s) => Automerge::load(&s.bytes)?,
+            None => Automerge::new(),
+        };
+        doc.apply_changes(changes)?;
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(doc.save()))
+    });
+    let Some(bytes) = built.map_err(|e| format!("it does not load: {e}"))? else { return Ok(None) };
     let before = input.snapshot.as_ref().map_or(0, |s| s.changes);
-    Ok(Some(Snapshot { upto_seq, changes: before + input.tail.len() as u64, bytes: doc.save() }))
+    Ok(Some(Snapshot { upto_seq, changes: before + input.tail.len() as u64, bytes }))
 }
 
 /// Compact up to [`STEP_DOCS`] documents that need it. Returns how many were looked at (a full

@@ -3,15 +3,19 @@
 //! against what the pushing device says about it:
 //!
 //! 1. it is a well-formed Automerge change of a permit (the only kind of document), its id a
-//!    canonical UUID, its bytes hashing to its (lower-case) hash;
+//!    canonical UUID, its bytes hashing to its (lower-case) hash and its header checksum right;
 //! 2. the document's kind, fixed by its first change, is a permit;
 //! 3. it was made by one of the pushing device's own Automerge actors (their first 16 bytes are
 //!    the device id), except in the recovery window after a restore;
-//! 4. its sequence number is the next one of its actor in the document, and every change it
-//!    depends on is stored (causal completeness: the check does not depend on arrival order);
-//! 5. it only appends to the events list — no second list, no delete, no overwrite;
-//! 6. test-applied to the stored document (behind a panic guard), the document still has a
-//!    permit's shape ([`ptw_doc::shape::check_permit`]);
+//! 4. its sequence number is the next one of its actor in the document, every change it
+//!    depends on is stored (causal completeness: the check does not depend on arrival order),
+//!    it builds on its actor's previous change, and its operations are numbered on from what
+//!    it builds on — Automerge trusts all three, and a document breaking them no longer loads;
+//! 5. it only appends to the events list — no second list, no delete, no overwrite — and holds
+//!    only the operations a permit is made of (no counters, text objects or marks);
+//! 6. test-applied to the stored document (behind a panic guard), the document gives the
+//!    change back byte for byte and still has a permit's shape
+//!    ([`ptw_doc::shape::check_permit`]);
 //! 7. everything it appends to the events list is a signed event of this permit, verifying
 //!    against the registry, signed by the pushing device, dated neither before that device's
 //!    last delivered event nor ahead of the server's clock by more than
@@ -85,10 +89,10 @@ impl Judge<'_> {
         let Ok(claimed) = wire.hash.parse::<ChangeHash>() else {
             return Ok(refuse(RefusalCode::Malformed, "the hash is not an Automerge change hash (64 hex digits)"));
         };
-        let bytes = wire.bytes.clone();
-        let Ok(change) = ptw_doc::guarded("decoding a pushed change", || Change::from_bytes(bytes).map_err(Into::into))
-        else {
-            return Ok(refuse(RefusalCode::Malformed, "not an Automerge change"));
+        let change = match ptw_doc::decode_change(&wire.bytes) {
+            Ok(change) => change,
+            Err(ptw_doc::DocError::Shape(reason)) => return Ok(refuse(RefusalCode::Malformed, reason)),
+            Err(_) => return Ok(refuse(RefusalCode::Malformed, "not an Automerge change")),
         };
         if change.hash() != claimed {
             return Ok(refuse(
@@ -145,10 +149,36 @@ impl Judge<'_> {
                 format!("it depends on change {dep}, which the server does not hold"),
             ));
         }
+        let expected_start =
+            change.deps().iter().filter_map(|d| doc.get_change_meta_by_hash(d).map(|m| m.max_op)).max().unwrap_or(0)
+                + 1;
+        if change.start_op().get() != expected_start {
+            return Ok(refuse(
+                RefusalCode::Malformed,
+                format!(
+                    "its operations are numbered from {}, but what it builds on ends at {}",
+                    change.start_op(),
+                    expected_start - 1
+                ),
+            ));
+        }
+        if change.seq() > 1 && !follows_own(doc, &change) {
+            return Ok(refuse(
+                RefusalCode::MissingDependencies,
+                format!(
+                    "it is change {} of its actor but does not build on the actor's change {}",
+                    change.seq(),
+                    change.seq() - 1
+                ),
+            ));
+        }
         let events_obj = match doc.get(ROOT, ptw_doc::EVENTS) {
             Ok(Some((automerge::Value::Object(ObjType::List), id))) => Some(id.to_string()),
             _ => None,
         };
+        if let Some(reason) = foreign_op(&expanded) {
+            return Ok(refuse(RefusalCode::Shape, reason));
+        }
         if let Some(reason) = append_only(&expanded, events_obj.as_deref()) {
             return Ok(refuse(RefusalCode::NotAppendOnly, reason));
         }
@@ -157,6 +187,14 @@ impl Judge<'_> {
         if let Err(e) = applied {
             self.docs.forget(&wire.doc_id);
             return Ok(refuse(RefusalCode::Shape, format!("it does not apply to the permit: {e}")));
+        }
+        // The document must give the change back as it came: a change whose operations do not
+        // fit the document can be applied yet leave it unable to list or save its changes.
+        let hash = change.hash();
+        let read_back = ptw_doc::guarded("reading back a test-applied change", || Ok(doc.get_change_by_hash(&hash)));
+        if !matches!(&read_back, Ok(Some(c)) if c.hash() == hash) {
+            self.docs.forget(&wire.doc_id);
+            return Ok(refuse(RefusalCode::Shape, "the permit does not give the change back as it was pushed"));
         }
         let checked =
             ptw_doc::guarded("reading a test-applied permit", || Ok(ptw_doc::shape::check_permit(&wire.doc_id, &*doc)));
@@ -309,7 +347,49 @@ fn append_only(change: &automerge::ExpandedChange, events: Option<&str>) -> Opti
     None
 }
 
+/// Why `change` holds an operation no permit is made of, if it does: a permit is maps, lists,
+/// strings and numbers. Counters, increments, text objects and marks are refused — Automerge
+/// applies an increment of a string differently depending on how the document was loaded, so a
+/// document holding one can read on the server and not on a tablet.
+fn foreign_op(change: &automerge::ExpandedChange) -> Option<String> {
+    change.operations.iter().find_map(|op| match &op.action {
+        OpType::Increment(_) | OpType::Put(ScalarValue::Counter(_)) => {
+            Some("it holds a counter operation, which no permit uses".to_owned())
+        }
+        OpType::MarkBegin(_) | OpType::MarkEnd(_) => Some("it holds a text mark, which no permit uses".to_owned()),
+        OpType::Make(ObjType::Text) => Some("it makes a text object, which no permit uses".to_owned()),
+        _ => None,
+    })
+}
+
 /// `text` as it may appear in a message: at most 80 characters (Debug formatting escapes it).
 fn shown(text: &str) -> String {
     text.chars().take(80).collect()
+}
+
+/// Whether `change` builds on its actor's previous change: Automerge orders an actor's changes
+/// by their numbers, and a document in which change n does not descend from change n−1 no
+/// longer loads. The walk goes back from the change's dependencies and stops at the actor's
+/// older changes, so it visits only what was made since the previous one.
+fn follows_own(doc: &automerge::Automerge, change: &Change) -> bool {
+    let actor = change.actor_id();
+    let previous = change.seq() - 1;
+    let mut stack: Vec<ChangeHash> = change.deps().to_vec();
+    let mut seen: HashSet<ChangeHash> = HashSet::new();
+    while let Some(hash) = stack.pop() {
+        if !seen.insert(hash) {
+            continue;
+        }
+        let Some(meta) = doc.get_change_meta_by_hash(&hash) else { continue };
+        if meta.actor.as_ref() == actor {
+            if meta.seq == previous {
+                return true;
+            }
+            if meta.seq < previous {
+                continue;
+            }
+        }
+        stack.extend(meta.deps);
+    }
+    false
 }

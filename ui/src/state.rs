@@ -82,12 +82,16 @@ impl AppState {
         request_animation_frame(move || window().scroll_to_with_x_and_y(0.0, y));
     }
 
-    /// Reads the directory again (people and catalog change only through sync).
+    /// Reads the directory again (people and catalog change only through sync). Pages drawn
+    /// from it are drawn again only when it changed: a sync round that brought no registry
+    /// change leaves a half-filled form as it is.
     pub fn load_directory(&self) {
         let directory = self.directory;
         spawn_local(async move {
             if let Ok(d) = api::directory().await {
-                directory.set(Some(Arc::new(d)));
+                if directory.with_untracked(|current| current.as_deref() != Some(&d)) {
+                    directory.set(Some(Arc::new(d)));
+                }
             }
         });
     }

@@ -33,6 +33,39 @@ pub enum DocError {
 
 pub type Result<T, E = DocError> = std::result::Result<T, E>;
 
+/// Decode the bytes of one change that came from elsewhere: an Automerge change chunk whose
+/// header checksum is the start of its hash. Automerge's change decoder does not look at the
+/// checksum but its document loader does, and silently leaves out a chunk whose checksum is
+/// wrong — so a change accepted on that decoder's word would vanish the next time the document
+/// is loaded from storage.
+pub fn decode_change(bytes: &[u8]) -> Result<automerge::Change> {
+    let change = guarded("decoding a change", || automerge::Change::from_bytes(bytes.to_vec()).map_err(Into::into))?;
+    let hash = change.hash();
+    if bytes.get(4..8) != Some(&hash.0[..4]) {
+        return Err(DocError::Shape(format!("change {hash}: the header checksum does not match the change's hash")));
+    }
+    Ok(change)
+}
+
+/// The strings a change inserts (in a permit, the events it appends), decoded from its bytes;
+/// empty for bytes that are not a change.
+pub fn inserted_strings(bytes: &[u8]) -> Vec<String> {
+    let decoded = guarded("reading a change", || {
+        let change = automerge::Change::from_bytes(bytes.to_vec())?;
+        Ok(change.decode())
+    });
+    let Ok(expanded) = decoded else { return Vec::new() };
+    expanded
+        .operations
+        .into_iter()
+        .filter(|op| op.insert)
+        .filter_map(|op| match op.action {
+            automerge::legacy::OpType::Put(automerge::ScalarValue::Str(s)) => Some(s.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Run Automerge work on bytes that came from elsewhere, turning a panic inside it into
 /// [`DocError::Panicked`]. The document it worked on may be half-changed afterwards: drop it.
 pub fn guarded<T>(what: &str, work: impl FnOnce() -> Result<T, automerge::AutomergeError>) -> Result<T> {

@@ -193,7 +193,7 @@ fn load_doc(conn: &Connection, id: &str) -> Result<Option<AutoCommit>> {
         conn.query_row("SELECT snapshot FROM documents WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     let Some(snapshot) = snapshot else { return Ok(None) };
     let mut doc = match snapshot {
-        Some(bytes) => AutoCommit::load(&bytes)?,
+        Some(bytes) => ptw_doc::guarded("loading a stored document", || AutoCommit::load(&bytes))?,
         None => AutoCommit::new(),
     };
     // One load_incremental over all pending changes is much cheaper than one per change.
@@ -206,7 +206,7 @@ fn load_doc(conn: &Connection, id: &str) -> Result<Option<AutoCommit>> {
         );
     }
     if !pending.is_empty() {
-        doc.load_incremental(&pending)?;
+        ptw_doc::guarded("loading a stored document's changes", || doc.load_incremental(&pending))?;
     }
     Ok(Some(doc))
 }

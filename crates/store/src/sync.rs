@@ -13,7 +13,7 @@
 use crate::error::{Result, StoreError};
 use crate::permits::{heads_ms, write_projection};
 use crate::{load_doc, read_meta, store_change, write_meta, write_tx, Store};
-use automerge::{AutoCommit, Change, ChangeHash};
+use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 use chrono::{DateTime, Utc};
 use ptw_core::api::PermitView;
 use ptw_core::derive::{derive_read, read_events, verify_batch, ReadEvent};
@@ -21,7 +21,8 @@ use ptw_core::signature::SignatureMemo;
 use ptw_core::sync::{Refusal, RefusalCode, PERMIT_KIND};
 use ptw_core::PermitId;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use rusqlite::OptionalExtension;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A change made on this device, waiting for the server's acknowledgement.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,16 +92,27 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Forget outbox entries the server acknowledged (it has them durably). Unknown hashes are
-    /// ignored: acknowledging twice is harmless.
+    /// Forget outbox entries the server acknowledged (it has them durably), and remember the
+    /// latest time of this device's events among them (no later event may be dated before it).
+    /// Unknown hashes are ignored: acknowledging twice is harmless.
     pub fn acknowledge(&mut self, hashes: &[String]) -> Result<usize> {
+        let device = self.identity.id;
         let tx = write_tx(&mut self.conn)?;
         let mut removed = 0;
+        let mut delivered = read_meta(&tx, "delivered_event_ms")?.and_then(|s| s.parse::<i64>().ok());
         {
+            let mut bytes_of = tx.prepare_cached("SELECT bytes FROM outbox WHERE change_hash = ?1")?;
             let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE change_hash = ?1")?;
             for h in hashes {
+                let bytes: Option<Vec<u8>> = bytes_of.query_row([h], |r| r.get(0)).optional()?;
+                if let (Some(bytes), Some(device)) = (bytes, device) {
+                    delivered = delivered.max(latest_own_event(&bytes, device));
+                }
                 removed += stmt.execute([h])?;
             }
+        }
+        if let Some(ms) = delivered {
+            write_meta(&tx, "delivered_event_ms", &ms.to_string())?;
         }
         tx.commit()?;
         Ok(removed)
@@ -131,12 +143,25 @@ impl Store {
         let mut touched = Vec::new();
         for (doc_id, refused) in by_doc {
             let Some(mut doc) = load_doc(&tx, &doc_id)? else { continue };
-            let all = doc.get_changes(&[]);
+            let Ok(all) = ptw_doc::guarded("listing a document's changes", || Ok(doc.get_changes(&[]))) else {
+                continue;
+            };
             // The refused changes and everything that depends on them.
             let mut gone: HashSet<ChangeHash> = refused.iter().filter_map(|r| r.hash.parse().ok()).collect();
+            // An actor's later changes build on its earlier ones whether or not they name them.
+            let mut gone_from: HashMap<ActorId, u64> = HashMap::new();
             for c in &all {
-                if c.deps().iter().any(|d| gone.contains(d)) {
+                if gone.contains(&c.hash()) {
+                    let from = gone_from.entry(c.actor_id().clone()).or_insert(c.seq());
+                    *from = (*from).min(c.seq());
+                }
+            }
+            for c in &all {
+                let after_gone = gone_from.get(c.actor_id()).is_some_and(|from| c.seq() > *from);
+                if after_gone || c.deps().iter().any(|d| gone.contains(d)) {
                     gone.insert(c.hash());
+                    let from = gone_from.entry(c.actor_id().clone()).or_insert(c.seq());
+                    *from = (*from).min(c.seq());
                 }
             }
             let now_ms = now.timestamp_millis();
@@ -167,7 +192,7 @@ impl Store {
                 tx.execute("DELETE FROM documents WHERE id = ?1", [&doc_id])?;
                 continue;
             }
-            doc = AutoCommit::load(&kept_bytes)?;
+            doc = ptw_doc::guarded("rebuilding a document without refused changes", || AutoCommit::load(&kept_bytes))?;
             tx.execute(
                 "UPDATE documents SET snapshot = ?2, change_count = 0 WHERE id = ?1",
                 rusqlite::params![doc_id, doc.save()],
@@ -176,8 +201,47 @@ impl Store {
                 touched.push((id, doc));
             }
         }
+        // A refused change its document no longer holds (or a document gone) still leaves the
+        // outbox: nothing refused is pushed again.
+        for r in refusals {
+            let left: Option<(String, Vec<u8>)> = tx
+                .query_row("SELECT doc_id, bytes FROM outbox WHERE change_hash = ?1", [&r.hash], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?;
+            let Some((doc_id, bytes)) = left else { continue };
+            tx.execute(
+                "INSERT OR IGNORE INTO refused_changes (hash, doc_id, bytes, code, reason, refused_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![r.hash, doc_id, bytes, refusal_code_text(r.code), r.reason, now.timestamp_millis()],
+            )?;
+            tx.execute("DELETE FROM outbox WHERE change_hash = ?1", [&r.hash])?;
+            taken.push(RefusedChange {
+                hash: r.hash.clone(),
+                doc_id,
+                code: r.code,
+                reason: r.reason.clone(),
+                refused_ms: now.timestamp_millis(),
+            });
+        }
         for (view, updated) in derive_all(touched, &self.registry, &self.memo, now) {
             write_projection(&tx, &view, updated)?;
+        }
+        // The events taken back no longer hold up the next one's date: the floor is what was
+        // delivered, and what still waits to be.
+        let mut floor = read_meta(&tx, "delivered_event_ms")?.and_then(|s| s.parse::<i64>().ok());
+        if let Some(device) = self.identity.id {
+            let mut stmt = tx.prepare("SELECT bytes FROM outbox")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                floor = floor.max(latest_own_event(row.get_ref(0)?.as_blob().unwrap_or_default(), device));
+            }
+        }
+        match floor {
+            Some(ms) => write_meta(&tx, "last_event_ms", &ms.to_string())?,
+            None => {
+                tx.execute("DELETE FROM meta WHERE key = 'last_event_ms'", [])?;
+            }
         }
         tx.commit()?;
         // The next change starts a new actor: the taken-back sequence numbers are never reused.
@@ -418,6 +482,16 @@ impl Store {
     }
 }
 
+/// The latest time of an event of `device` that the change in `bytes` appends.
+fn latest_own_event(bytes: &[u8], device: ptw_core::DeviceId) -> Option<i64> {
+    ptw_doc::inserted_strings(bytes)
+        .iter()
+        .filter_map(|s| ptw_core::SignedEvent::from_stored(s).ok()?.event().ok())
+        .filter(|e| e.device == device)
+        .map(|e| e.time_ms())
+        .max()
+}
+
 fn parse_permit_id(doc_id: &str) -> Result<PermitId> {
     doc_id.parse().map_err(|_| StoreError::Corrupt(format!("permit document id '{doc_id}'")))
 }
@@ -590,8 +664,8 @@ pub struct ColdDoc {
 }
 
 fn decode_change(c: &RemoteChange) -> std::result::Result<Change, String> {
-    let change = Change::from_bytes(c.bytes.clone())
-        .map_err(|e| format!("change {} is not an Automerge change: {e}", c.hash))?;
+    let change =
+        ptw_doc::decode_change(&c.bytes).map_err(|e| format!("change {} is not an Automerge change: {e}", c.hash))?;
     let claimed: ChangeHash =
         c.hash.parse().map_err(|_| format!("'{}' is not a change hash", c.hash.escape_debug()))?;
     if change.hash() != claimed {

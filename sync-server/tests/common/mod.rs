@@ -44,15 +44,25 @@ impl Server {
         Server::start_with(data_dir, Some(url.to_owned()))
     }
 
+    /// A server on SQLite in `data_dir` whose log (at `info`) goes to `log`.
+    pub fn start_logged(data_dir: &Path, log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("log file");
+        Server::spawn(data_dir, None, Stdio::from(file), "info")
+    }
+
     fn start_with(data_dir: &Path, database_url: Option<String>) -> Server {
+        Server::spawn(data_dir, database_url, Stdio::inherit(), "error")
+    }
+
+    fn spawn(data_dir: &Path, database_url: Option<String>, stderr: Stdio, log_level: &str) -> Server {
         // The tests' HTTP clients: rustls with ring (built with the device store's features,
         // reqwest looks for a process-wide provider).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut child = Server::command(data_dir, database_url.as_deref())
             .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("RUST_LOG", "error")
+            .env("RUST_LOG", log_level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start the server");
         let stdout = child.stdout.take().expect("server stdout");
@@ -229,6 +239,13 @@ impl PermitDoc {
         let mut permit = PermitDoc { id, doc, events };
         let change = permit.last_change();
         (permit, change)
+    }
+
+    /// The same permit as edited from here on by another actor (`tail`) of `device`.
+    pub fn fork(&self, device: &TestDevice, tail: u8) -> PermitDoc {
+        let mut doc = self.doc.clone();
+        doc.set_actor(device.actor(tail));
+        PermitDoc { id: self.id, doc, events: self.events.clone() }
     }
 
     /// Put `key` = `value` at the root (tampering with the layout).
