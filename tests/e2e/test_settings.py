@@ -42,7 +42,7 @@ def absent(driver, testid: str) -> bool:
 
 
 @pytest.mark.unenrolled
-def test_an_unenrolled_tablet_shows_local_mode_and_an_unreachable_server_is_explained_in_chinese(driver, screenshot):
+def test_an_unenrolled_tablet_says_so_and_an_unreachable_server_is_explained_in_chinese(driver, screenshot):
     # No plant yet: nobody to sign in, and the way to enrol.
     find(driver, "not-enrolled")
     assert not driver.find_elements(By.CSS_SELECTOR, css("person-张伟"))
@@ -50,11 +50,11 @@ def test_an_unenrolled_tablet_shows_local_mode_and_an_unreachable_server_is_expl
     click(driver, "not-enrolled-settings")
     find(driver, "settings")
 
-    # Not enrolled: local mode, nothing to sync with, no "sync now", no last-sync time up top.
+    # Not enrolled: no server, nothing to sync with, no "sync now", no last-sync time up top.
     wait_text_contains(driver, "settings-server", "未登记")
     assert find(driver, "sync-state").get_attribute("data-enrolled") == "false"
     wait_text_contains(driver, "settings-last-sync", "从未同步")
-    assert "本机模式" in text_of(driver, "settings-connection")
+    assert "没有同步服务器" in text_of(driver, "settings-connection")
     assert absent(driver, "sync-now")
     assert absent(driver, "last-sync")
     assert find(driver, "enrol-url").get_attribute("placeholder").startswith("https://")

@@ -2,9 +2,11 @@
 //! server instances behind a load balancer share one PostgreSQL database. Same semantics as the
 //! SQLite backend and the same test suite ([`super::suite`]).
 //!
-//! The blocking `postgres` client, one connection behind a mutex (reconnected when it breaks);
-//! callers run it inside `spawn_blocking`. No TLS: the database is on loopback or on the plant
-//! network behind the reverse proxy.
+//! The blocking `postgres` client in an r2d2 pool of [`POOL_SIZE`] connections, each checked
+//! before use (a broken one — database restart, network — is replaced); callers run it inside
+//! `spawn_blocking`. Every wait is bounded: connecting and waiting for a free connection
+//! ([`CONNECT_TIMEOUT`]), a statement ([`STATEMENT_TIMEOUT`]), a transaction left idle.
+//! No TLS: the database is on loopback or on the plant network behind the reverse proxy.
 //!
 //! What differs from SQLite because several servers write at once:
 //! - the schema is migrated under an advisory lock, versions recorded in `schema_versions`;
@@ -22,8 +24,9 @@ use postgres::{Client, NoTls};
 use ptw_core::authority::SignedEntry;
 use ptw_core::sync::{PulledChange, WireChange};
 use ptw_core::DeviceId;
+use r2d2_postgres::{r2d2, PostgresConnectionManager};
 use std::collections::HashSet;
-use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 /// Schema migrations; migration `i` is recorded as version `i + 1` in `schema_versions`. Append only.
 const MIGRATIONS: &[&str] = &[
@@ -104,33 +107,47 @@ const MIGRATIONS: &[&str] = &[
 /// Advisory lock key held while migrating, so instances starting together migrate once ("ptwsync").
 const MIGRATION_LOCK: i64 = 0x0070_7477_7379_6e63;
 
+/// Connections kept: the writer thread, compaction and the pulls being answered at once.
+pub const POOL_SIZE: u32 = 8;
+/// Connecting to the database, or waiting for a free pooled connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a statement may run, and a transaction sit idle, before PostgreSQL ends it.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+type Pooled = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+
 pub struct PostgresStorage {
-    config: postgres::Config,
-    client: Mutex<Client>,
+    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
 }
 
 impl PostgresStorage {
     /// Connect to `url` (`postgres://user:pass@host:port/db` or `host=… dbname=…`), migrate the
     /// schema and make the epoch if this is a new database.
     pub fn connect(url: &str) -> Result<Self> {
-        let config: postgres::Config = url.parse().map_err(|e| {
+        let mut config: postgres::Config = url.parse().map_err(|e| {
             Error::Database(format!("the database URL is not a PostgreSQL URL ({e}); expected postgres://user@host/db"))
         })?;
+        let ms = STATEMENT_TIMEOUT.as_millis();
+        config
+            .connect_timeout(CONNECT_TIMEOUT)
+            .keepalives(true)
+            .options(&format!("-c statement_timeout={ms} -c idle_in_transaction_session_timeout={ms}"));
         let mut client = config.connect(NoTls).map_err(db_error)?;
         migrate(&mut client)?;
-        Ok(PostgresStorage { config, client: Mutex::new(client) })
+        drop(client);
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .test_on_check_out(true)
+            .build(PostgresConnectionManager::new(config, NoTls))
+            .map_err(|e| Error::Database(format!("no connection to PostgreSQL: {e}")))?;
+        Ok(PostgresStorage { pool })
     }
 
-    /// The connection, reconnected first if the last one broke (database restart, network).
-    fn client(&self) -> Result<MutexGuard<'_, Client>> {
-        // A panic while holding the lock leaves PostgreSQL consistent (an open transaction rolls
-        // back when its guard drops).
-        let mut guard = self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if guard.is_closed() {
-            tracing::warn!("the PostgreSQL connection was closed; reconnecting");
-            *guard = self.config.connect(NoTls).map_err(db_error)?;
-        }
-        Ok(guard)
+    /// A pooled connection, checked to be alive (a broken one is replaced).
+    fn client(&self) -> Result<Pooled> {
+        self.pool.get().map_err(|e| Error::Database(format!("no connection to PostgreSQL: {e}")))
     }
 }
 
@@ -598,4 +615,34 @@ fn count_param(n: u64) -> i64 {
 mod tests {
     crate::storage_suite!(super::PostgresStorage::connect(&super::super::pg_cluster::fresh_database_url())
         .expect("connect to the test PostgreSQL"));
+
+    mod pool {
+        use super::super::*;
+        use crate::storage::pg_cluster::fresh_database_url;
+
+        #[test]
+        fn connections_cut_by_the_database_are_replaced_and_every_statement_has_a_time_limit() {
+            let url = fresh_database_url();
+            let storage = PostgresStorage::connect(&url).expect("connect");
+            let epoch = storage.epoch().expect("epoch");
+            let limit: String =
+                storage.client().expect("client").query_one("SHOW statement_timeout", &[]).expect("show").get(0);
+            assert_eq!(limit, "1min");
+            let idle: String = storage
+                .client()
+                .expect("client")
+                .query_one("SHOW idle_in_transaction_session_timeout", &[])
+                .expect("show")
+                .get(0);
+            assert_eq!(idle, "1min");
+            // The database ends every session of this database (a restart, a failover).
+            let (admin_url, db) = url.rsplit_once('/').expect("url");
+            let mut admin = Client::connect(&format!("{admin_url}/postgres"), NoTls).expect("admin");
+            let cut = admin
+                .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", &[&db])
+                .expect("terminate");
+            assert!(cut >= 1, "the pool held a connection");
+            assert_eq!(storage.epoch().expect("the next call gets a new connection"), epoch);
+        }
+    }
 }
