@@ -1,5 +1,6 @@
-//! Limits on guessing: enrolment attempts per client address and in all, and wrong admin PINs
-//! per person. In memory — a restart forgives, which costs an attacker a server restart per
+//! Limits on guessing: failed enrolment attempts (unknown, used or expired codes) per client
+//! address and in all, and wrong admin PINs per person. Good codes are not counted, so IT can
+//! enrol a shelf of tablets at once from one staging network. In memory — a restart forgives, which costs an attacker a server restart per
 //! few dozen guesses of an 80-bit code.
 
 use crate::error::{Error, Result};
@@ -8,7 +9,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-/// Enrolment attempts one address may make per minute, and all addresses together.
+/// Failed enrolment attempts one address may make per minute, and all addresses together.
 pub const ENROL_PER_ADDRESS_PER_MINUTE: u32 = 10;
 pub const ENROL_PER_MINUTE: u32 = 120;
 /// Wrong admin PINs before the person waits [`ADMIN_LOCK_MS`].
@@ -25,12 +26,11 @@ struct Window {
 }
 
 impl Window {
-    fn hit(&mut self, now_ms: i64, max: u32) -> bool {
+    fn current(&mut self, now_ms: i64) -> &mut Self {
         if now_ms - self.start_ms >= MINUTE_MS || now_ms < self.start_ms {
             *self = Window { start_ms: now_ms, count: 0 };
         }
-        self.count += 1;
-        self.count <= max
+        self
     }
 }
 
@@ -51,22 +51,32 @@ impl Limits {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Count an enrolment attempt from `address`; `RateLimited` over the limits.
+    /// `RateLimited` when `address`, or all addresses together, failed to enrol too often in
+    /// the last minute; an attempt is judged only after this.
     pub fn enrolment(&self, address: Option<IpAddr>, now_ms: i64) -> Result<()> {
         let mut s = self.state();
-        if s.by_address.len() > 10_000 {
-            s.by_address.retain(|_, w| now_ms - w.start_ms < MINUTE_MS);
-        }
         let per_address = match address {
-            Some(a) => s.by_address.entry(a).or_default().hit(now_ms, ENROL_PER_ADDRESS_PER_MINUTE),
+            Some(a) => s.by_address.get_mut(&a).is_none_or(|w| w.current(now_ms).count < ENROL_PER_ADDRESS_PER_MINUTE),
             None => true,
         };
-        let overall = s.all.hit(now_ms, ENROL_PER_MINUTE);
+        let overall = s.all.current(now_ms).count < ENROL_PER_MINUTE;
         if per_address && overall {
             Ok(())
         } else {
             Err(Error::RateLimited)
         }
+    }
+
+    /// An enrolment attempt from `address` failed (a code unknown, used or expired).
+    pub fn enrolment_failed(&self, address: Option<IpAddr>, now_ms: i64) {
+        let mut s = self.state();
+        if s.by_address.len() > 10_000 {
+            s.by_address.retain(|_, w| now_ms - w.start_ms < MINUTE_MS);
+        }
+        if let Some(a) = address {
+            s.by_address.entry(a).or_default().current(now_ms).count += 1;
+        }
+        s.all.current(now_ms).count += 1;
     }
 
     /// Whether `person` must wait before another admin attempt.
@@ -100,10 +110,20 @@ mod tests {
         let b: IpAddr = "10.0.0.6".parse().expect("ip");
         for _ in 0..ENROL_PER_ADDRESS_PER_MINUTE {
             limits.enrolment(Some(a), 1_000).expect("within the limit");
+            limits.enrolment_failed(Some(a), 1_000);
         }
         assert!(matches!(limits.enrolment(Some(a), 1_500), Err(Error::RateLimited)));
         limits.enrolment(Some(b), 1_500).expect("another address is not held up");
         limits.enrolment(Some(a), 61_000).expect("a minute later");
+    }
+
+    #[test]
+    fn good_codes_are_not_counted() {
+        let limits = Limits::default();
+        let a: IpAddr = "10.0.0.5".parse().expect("ip");
+        for _ in 0..(ENROL_PER_MINUTE * 2) {
+            limits.enrolment(Some(a), 1_000).expect("attempts that succeed are never held up");
+        }
     }
 
     #[test]
@@ -112,8 +132,9 @@ mod tests {
         let mut refused = 0;
         for n in 0..(ENROL_PER_MINUTE + 5) {
             let ip = IpAddr::from([10, 1, (n / 250) as u8, (n % 250) as u8]);
-            if limits.enrolment(Some(ip), 0).is_err() {
-                refused += 1;
+            match limits.enrolment(Some(ip), 0) {
+                Ok(()) => limits.enrolment_failed(Some(ip), 0),
+                Err(_) => refused += 1,
             }
         }
         assert_eq!(refused, 5);

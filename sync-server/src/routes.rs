@@ -57,12 +57,14 @@ pub async fn enrol(
     client: Option<Extension<ClientAddr>>,
     body: std::result::Result<Json<EnrolRequest>, JsonRejection>,
 ) -> Result<Json<EnrolResponse>> {
-    state.limits.enrolment(client.map(|Extension(ClientAddr(a))| a.ip()), now_ms())?;
+    let address = client.map(|Extension(ClientAddr(a))| a.ip());
+    state.limits.enrolment(address, now_ms())?;
     let req = json_body(body)?;
     if !ptw_core::signature::is_public_key(&req.public_key) {
         return Err(Error::bad_request("public_key must be the 64 hex digits of an Ed25519 public key"));
     }
     if req.code.len() > 64 {
+        state.limits.enrolment_failed(address, now_ms());
         return Err(Error::CodeUnknown);
     }
     let token = new_token();
@@ -83,7 +85,12 @@ pub async fn enrol(
         let id = registry.enrol(storage.as_ref(), &code_hash, &code, &public_key, &token_hash, now)?;
         Ok((id, code.name))
     })
-    .await?;
+    .await
+    .inspect_err(|e| {
+        if matches!(e, Error::CodeUnknown | Error::CodeUsed | Error::CodeExpired) {
+            state.limits.enrolment_failed(address, now_ms());
+        }
+    })?;
     tracing::info!(device = %device_id, name = ?name, "device enrolled");
     Ok(Json(EnrolResponse {
         device_id,

@@ -369,8 +369,12 @@ fn out_of_range_ids_cursors_and_hashes_are_answered_4xx_and_the_server_goes_on()
 }
 
 #[test]
-fn guessing_enrolment_codes_is_stopped_after_ten_tries_a_minute_from_one_address() {
+fn guessing_enrolment_codes_is_stopped_after_ten_wrong_ones_a_minute_from_one_address() {
     let (_dir, server) = server();
+    // Good codes do not count: IT enrols a shelf of tablets from one address.
+    for n in 10..25 {
+        server.enrolled_device(n);
+    }
     let guesser = TestDevice::new(5);
     for n in 0..10 {
         let (status, kind) = kind_of(server.enrol(&format!("AAAA-BBBB-CCCC-{n:04}"), &guesser));
@@ -403,9 +407,9 @@ fn a_code_issued_to_enrol_a_device_again_revokes_it_and_enrols_the_new_key_under
 fn half_sent_requests_from_one_address_do_not_starve_another_address() {
     let (_dir, server) = server();
     let port: u16 = server.addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
-    // Three hundred connections that send half a request and wait.
+    // Four hundred connections that send half a request and wait.
     let mut held = Vec::new();
-    for _ in 0..300 {
+    for _ in 0..400 {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n");
             held.push(s);
@@ -437,7 +441,7 @@ fn half_sent_requests_from_one_address_do_not_starve_another_address() {
             closed.then_some(())
         })
         .count();
-    assert!(closed >= 300 - ptw_sync_server::serve::MAX_CONNECTIONS_PER_ADDRESS, "{closed} closed");
+    assert!(closed >= 400 - ptw_sync_server::serve::MAX_CONNECTIONS_PER_ADDRESS, "{closed} closed");
 }
 
 #[test]

@@ -204,6 +204,8 @@ fn per_sec(n: usize, secs: f64) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // reqwest builds its TLS set-up even for http:// and needs a crypto provider to exist.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let bin = match &args.server_bin {
         Some(b) => b.clone(),
         None => std::env::current_exe()?
