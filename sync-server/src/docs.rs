@@ -33,14 +33,25 @@ pub struct DocCache {
 
 impl DocCache {
     /// The document `doc_id` as stored plus what this group accepted on it (an empty document
-    /// when nothing is stored). The inner error says why a stored document does not load.
-    pub fn get(&mut self, storage: &dyn Storage, doc_id: &str) -> Result<std::result::Result<&mut Automerge, String>> {
+    /// when nothing is stored). `stored_count` is the stored change count the caller just read
+    /// (`None`: nothing is stored). The inner error says why a stored document does not load.
+    pub fn get(
+        &mut self,
+        storage: &dyn Storage,
+        doc_id: &str,
+        stored_count: Option<u64>,
+    ) -> Result<std::result::Result<&mut Automerge, String>> {
         self.tick += 1;
-        let stored_count = storage.doc_state(doc_id)?.map_or(0, |s| s.change_count);
-        let fresh = self.entries.get(doc_id).is_some_and(|e| e.doc.is_some() && e.stored_count == stored_count);
+        let fresh =
+            self.entries.get(doc_id).is_some_and(|e| e.doc.is_some() && e.stored_count == stored_count.unwrap_or(0));
         if !fresh {
             let pending = self.entries.remove(doc_id).map(|e| e.pending).unwrap_or_default();
-            let doc = match load(storage, doc_id, &pending)? {
+            let loaded = match stored_count {
+                Some(_) => load(storage, doc_id, &pending)?,
+                None => apply_pending(Automerge::new(), &pending),
+            };
+            let stored_count = stored_count.unwrap_or(0);
+            let doc = match loaded {
                 Ok(doc) => doc,
                 Err(reason) => return Ok(Err(reason)),
             };
@@ -80,20 +91,17 @@ impl DocCache {
         self.entries.retain(|_, e| e.pending.is_empty());
     }
 
+    /// When full, drop the least recently used quarter of the documents no pending change holds
+    /// (one sort per quarter, not a scan per document loaded).
     fn evict(&mut self) {
-        while self.entries.len() >= CAPACITY {
-            let oldest = self
-                .entries
-                .iter()
-                .filter(|(_, e)| e.pending.is_empty())
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => {
-                    self.entries.remove(&k);
-                }
-                None => return,
-            }
+        if self.entries.len() < CAPACITY {
+            return;
+        }
+        let mut idle: Vec<(u64, String)> =
+            self.entries.iter().filter(|(_, e)| e.pending.is_empty()).map(|(k, e)| (e.last_used, k.clone())).collect();
+        idle.sort_unstable();
+        for (_, k) in idle.into_iter().take(CAPACITY / 4) {
+            self.entries.remove(&k);
         }
     }
 }
@@ -101,11 +109,7 @@ impl DocCache {
 /// Load a stored document and apply `pending` on top.
 fn load(storage: &dyn Storage, doc_id: &str, pending: &[Change]) -> Result<std::result::Result<Automerge, String>> {
     let Some(input) = storage.compaction_input(doc_id)? else {
-        let mut doc = Automerge::new();
-        if let Err(e) = ptw_doc::guarded("applying accepted changes", || doc.apply_changes(pending.iter().cloned())) {
-            return Ok(Err(format!("the changes accepted before it do not apply: {e}")));
-        }
-        return Ok(Ok(doc));
+        return Ok(apply_pending(Automerge::new(), pending));
     };
     let built = ptw_doc::guarded("loading a stored document", || {
         let mut doc = match &input.snapshot {
@@ -126,4 +130,12 @@ fn load(storage: &dyn Storage, doc_id: &str, pending: &[Change]) -> Result<std::
         tracing::error!(doc = %doc_id, error = %e, "a stored document does not load");
         format!("the stored permit does not load on the server: {e}")
     }))
+}
+
+/// `doc` with `pending` applied, for a document nothing is stored of yet.
+fn apply_pending(mut doc: Automerge, pending: &[Change]) -> std::result::Result<Automerge, String> {
+    match ptw_doc::guarded("applying accepted changes", || doc.apply_changes(pending.iter().cloned())) {
+        Ok(()) => Ok(doc),
+        Err(e) => Err(format!("the changes accepted before it do not apply: {e}")),
+    }
 }

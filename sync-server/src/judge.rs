@@ -29,9 +29,9 @@ use crate::docs::DocCache;
 use crate::error::Result;
 use crate::storage::{NewChange, Storage};
 use automerge::legacy::{Key, ObjectId, OpType};
-use automerge::{Change, ChangeHash, ObjType, ReadDoc, ScalarValue, ROOT};
+use automerge::{ActorId, Change, ChangeHash, ObjType, ReadDoc, ScalarValue, ROOT};
 use ptw_core::event::verify_signer;
-use ptw_core::signature::SignatureMemo;
+use ptw_core::signature::{verify_batch, BatchItem, SignatureMemo};
 use ptw_core::sync::{RefusalCode, WireChange, MAX_CLOCK_AHEAD_MS, PERMIT_KIND};
 use ptw_core::{DeviceId, Registry, SignedEvent};
 use std::collections::{HashMap, HashSet};
@@ -71,39 +71,16 @@ pub struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    /// Judge `wire`, pushed by `device`. `Ok(Refuse)` is a refused change; `Err` is the server's
-    /// own failure (the database), which fails the push.
-    pub fn judge(&mut self, device: DeviceId, wire: &WireChange) -> Result<Verdict> {
-        if wire.kind != PERMIT_KIND {
-            return Ok(refuse(
-                RefusalCode::Malformed,
-                format!("unknown document kind {:?}; only permits sync", shown(&wire.kind)),
-            ));
-        }
-        if !ptw_doc::shape::is_permit_id(&wire.doc_id) {
-            return Ok(refuse(
-                RefusalCode::Shape,
-                format!("{:?} is not a permit id (a UUID in canonical form)", shown(&wire.doc_id)),
-            ));
-        }
-        let Ok(claimed) = wire.hash.parse::<ChangeHash>() else {
-            return Ok(refuse(RefusalCode::Malformed, "the hash is not an Automerge change hash (64 hex digits)"));
+    /// Judge a change `device` pushed, read by [`prepare`]. `Ok(Refuse)` is a refused change;
+    /// `Err` is the server's own failure (the database), which fails the push.
+    pub fn judge(&mut self, device: DeviceId, prepared: &Prepared) -> Result<Verdict> {
+        let wire = &prepared.wire;
+        let (change, expanded) = match &prepared.read {
+            Ok(read) => (&read.change, &read.expanded),
+            Err((code, reason)) => return Ok(refuse(*code, reason.clone())),
         };
-        let change = match ptw_doc::decode_change(&wire.bytes) {
-            Ok(change) => change,
-            Err(ptw_doc::DocError::Shape(reason)) => return Ok(refuse(RefusalCode::Malformed, reason)),
-            Err(_) => return Ok(refuse(RefusalCode::Malformed, "not an Automerge change")),
-        };
-        if change.hash() != claimed {
-            return Ok(refuse(
-                RefusalCode::Malformed,
-                format!("the bytes hash to {}, not to the claimed hash", change.hash()),
-            ));
-        }
-        let Ok(expanded) = ptw_doc::guarded("expanding a pushed change", || Ok(change.decode())) else {
-            return Ok(refuse(RefusalCode::Malformed, "the change's operations cannot be read"));
-        };
-        if let Some(state) = self.storage.doc_state(&wire.doc_id)? {
+        let state = self.storage.doc_state(&wire.doc_id)?;
+        if let Some(state) = &state {
             if state.kind != PERMIT_KIND {
                 return Ok(refuse(
                     RefusalCode::Shape,
@@ -120,6 +97,7 @@ impl Judge<'_> {
         let key = (wire.doc_id.clone(), actor.clone());
         let stored_seq = match self.group.actor_seqs.get(&key) {
             Some(s) => *s,
+            None if state.is_none() => 0,
             None => self.storage.actor_seq(&wire.doc_id, &actor)?,
         };
         if change.seq() <= stored_seq {
@@ -139,7 +117,7 @@ impl Judge<'_> {
             ));
         }
 
-        let doc = match self.docs.get(self.storage, &wire.doc_id)? {
+        let doc = match self.docs.get(self.storage, &wire.doc_id, state.map(|s| s.change_count))? {
             Ok(doc) => doc,
             Err(reason) => return Ok(refuse(RefusalCode::Shape, reason)),
         };
@@ -162,7 +140,7 @@ impl Judge<'_> {
                 ),
             ));
         }
-        if change.seq() > 1 && !follows_own(doc, &change) {
+        if change.seq() > 1 && !follows_own(doc, change) {
             return Ok(refuse(
                 RefusalCode::MissingDependencies,
                 format!(
@@ -176,10 +154,12 @@ impl Judge<'_> {
             Ok(Some((automerge::Value::Object(ObjType::List), id))) => Some(id.to_string()),
             _ => None,
         };
-        if let Some(reason) = foreign_op(&expanded) {
-            return Ok(refuse(RefusalCode::Shape, reason));
-        }
-        if let Some(reason) = append_only(&expanded, events_obj.as_deref()) {
+        let events_obj = match events_obj.as_deref().map(parse_obj_id) {
+            None => None,
+            Some(Some(id)) => Some(id),
+            Some(None) => return Ok(refuse(RefusalCode::Shape, "the permit's events list has an unreadable id")),
+        };
+        if let Some(reason) = append_only(expanded, events_obj) {
             return Ok(refuse(RefusalCode::NotAppendOnly, reason));
         }
         let before: HashSet<String> = event_strings(doc);
@@ -212,7 +192,7 @@ impl Judge<'_> {
                 return Ok(refuse(code, reason));
             }
         }
-        self.docs.accepted(&wire.doc_id, change);
+        self.docs.accepted(&wire.doc_id, change.clone());
         self.group.actor_seqs.insert(key, stored_seq + 1);
         for (d, ms) in &event_times {
             let c = self.group.clocks.entry(*d).or_insert(i64::MIN);
@@ -297,6 +277,76 @@ impl Judge<'_> {
     }
 }
 
+/// A pushed change as read before it is judged.
+pub struct Prepared {
+    pub wire: WireChange,
+    read: std::result::Result<Read, (RefusalCode, String)>,
+}
+
+struct Read {
+    change: Change,
+    expanded: automerge::ExpandedChange,
+}
+
+/// Read the changes of one push — rules 1 and the operations of rule 5, which need no stored
+/// document — and check the signatures of the events they append, in one batch, remembering
+/// those that verify in `memo`. This runs on the push's own thread, many pushes side by side;
+/// the writer thread then judges what it read ([`Judge::judge`]) and finds the signatures done.
+/// `registry` only says which keys to try: the judge verifies against its own registry.
+pub fn prepare(changes: Vec<WireChange>, registry: &Registry, memo: &SignatureMemo) -> Vec<Prepared> {
+    let prepared: Vec<Prepared> = changes.into_iter().map(|wire| Prepared { read: read(&wire), wire }).collect();
+    let signed: Vec<(SignedEvent, DeviceId)> = prepared
+        .iter()
+        .filter_map(|p| p.read.as_ref().ok())
+        .flat_map(|r| r.expanded.operations.iter())
+        .filter_map(|op| match (&op.action, op.insert) {
+            (OpType::Put(ScalarValue::Str(s)), true) => SignedEvent::from_stored(s).ok(),
+            _ => None,
+        })
+        .filter_map(|signed| {
+            let device = signed.event().ok()?.device;
+            Some((signed, device))
+        })
+        .collect();
+    let items = signed.iter().filter_map(|(signed, device)| {
+        let key = &registry.device(*device)?.public_key;
+        Some(BatchItem { public_key: key, sig: &signed.sig, message: signed.body.as_bytes() })
+    });
+    verify_batch(items, memo, rand_core::OsRng);
+    prepared
+}
+
+fn read(wire: &WireChange) -> std::result::Result<Read, (RefusalCode, String)> {
+    let no = |code: RefusalCode, reason: String| Err((code, reason));
+    if wire.kind != PERMIT_KIND {
+        return no(RefusalCode::Malformed, format!("unknown document kind {:?}; only permits sync", shown(&wire.kind)));
+    }
+    if !ptw_doc::shape::is_permit_id(&wire.doc_id) {
+        return no(
+            RefusalCode::Shape,
+            format!("{:?} is not a permit id (a UUID in canonical form)", shown(&wire.doc_id)),
+        );
+    }
+    let Ok(claimed) = wire.hash.parse::<ChangeHash>() else {
+        return no(RefusalCode::Malformed, "the hash is not an Automerge change hash (64 hex digits)".into());
+    };
+    let change = match ptw_doc::decode_change(&wire.bytes) {
+        Ok(change) => change,
+        Err(ptw_doc::DocError::Shape(reason)) => return no(RefusalCode::Malformed, reason),
+        Err(_) => return no(RefusalCode::Malformed, "not an Automerge change".into()),
+    };
+    if change.hash() != claimed {
+        return no(RefusalCode::Malformed, format!("the bytes hash to {}, not to the claimed hash", change.hash()));
+    }
+    let Ok(expanded) = ptw_doc::guarded("expanding a pushed change", || Ok(change.decode())) else {
+        return no(RefusalCode::Malformed, "the change's operations cannot be read".into());
+    };
+    if let Some(reason) = foreign_op(&expanded) {
+        return no(RefusalCode::Shape, reason);
+    }
+    Ok(Read { change, expanded })
+}
+
 /// The strings in a permit's events list.
 fn event_strings(doc: &automerge::Automerge) -> HashSet<String> {
     match doc.get(ROOT, ptw_doc::EVENTS) {
@@ -314,14 +364,14 @@ fn event_strings(doc: &automerge::Automerge) -> HashSet<String> {
 /// Why the change is not append-only on the events list `events` (its object id, when the
 /// document has one), if it is not: it makes a second events list, or replaces, deletes or
 /// overwrites one of its elements, or inserts anything but a string.
-fn append_only(change: &automerge::ExpandedChange, events: Option<&str>) -> Option<String> {
-    let mut lists: HashSet<String> = events.map(str::to_owned).into_iter().collect();
+fn append_only(change: &automerge::ExpandedChange, events: Option<(u64, ActorId)>) -> Option<String> {
+    let mut lists: HashSet<(u64, ActorId)> = events.into_iter().collect();
     let start_op = change.start_op.get();
     for (i, op) in change.operations.iter().enumerate() {
         if op.obj == ObjectId::Root && op.key == Key::Map(ptw_doc::EVENTS.into()) {
             match op.action {
                 OpType::Make(ObjType::List) if op.pred.is_empty() && lists.is_empty() => {
-                    lists.insert(format!("{}@{}", start_op + i as u64, change.actor_id));
+                    lists.insert((start_op + i as u64, change.actor_id.clone()));
                 }
                 OpType::Make(ObjType::List) if op.pred.is_empty() => {
                     return Some("it makes a second events list beside the permit's one".into())
@@ -330,7 +380,7 @@ fn append_only(change: &automerge::ExpandedChange, events: Option<&str>) -> Opti
             }
         }
         if let ObjectId::Id(obj) = &op.obj {
-            if lists.contains(&format!("{}@{}", obj.counter(), obj.actor())) {
+            if lists.iter().any(|(counter, actor)| *counter == obj.counter() && actor == obj.actor()) {
                 match (&op.action, op.insert) {
                     (OpType::Put(ScalarValue::Str(_)), true) => {}
                     (OpType::Delete, _) => {
@@ -345,6 +395,12 @@ fn append_only(change: &automerge::ExpandedChange, events: Option<&str>) -> Opti
         }
     }
     None
+}
+
+/// An object id as Automerge writes it (`counter@actor`), as its parts.
+fn parse_obj_id(id: &str) -> Option<(u64, ActorId)> {
+    let (counter, actor) = id.split_once('@')?;
+    Some((counter.parse().ok()?, actor.parse().ok()?))
 }
 
 /// Why `change` holds an operation no permit is made of, if it does: a permit is maps, lists,

@@ -13,7 +13,7 @@
 
 use crate::docs::DocCache;
 use crate::error::{Error, Result};
-use crate::judge::{Group, Judge, Verdict};
+use crate::judge::{Group, Judge, Prepared, Verdict};
 use crate::registry::ServerRegistry;
 use crate::storage::{NewChange, Storage};
 use ptw_core::signature::SignatureMemo;
@@ -33,7 +33,7 @@ const COMPACT_AT_LEAST_EVERY: Duration = Duration::from_secs(2);
 
 struct Job {
     device: DeviceId,
-    changes: Vec<WireChange>,
+    changes: Vec<Prepared>,
     done: oneshot::Sender<std::result::Result<PushResponse, String>>,
 }
 
@@ -49,6 +49,8 @@ struct Context {
 /// The handle pushes use to reach the writer thread; the thread ends when the handle is dropped.
 pub struct Writer {
     jobs: Sender<Job>,
+    registry: Arc<ServerRegistry>,
+    memo: Arc<SignatureMemo>,
 }
 
 impl Writer {
@@ -59,16 +61,24 @@ impl Writer {
         epoch: Arc<str>,
     ) -> Result<Writer> {
         let (jobs, queue) = mpsc::channel();
+        let handle = Writer { jobs, registry: registry.clone(), memo: memo.clone() };
         let mut ctx = Context { storage, registry, memo, epoch, docs: DocCache::default() };
         std::thread::Builder::new()
             .name("ptw-writer".into())
             .spawn(move || run(&mut ctx, &queue))
             .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
-        Ok(Writer { jobs })
+        Ok(handle)
     }
 
     /// Judge and store the changes `device` pushed; answers once the accepted ones are durable.
+    /// The changes are read, and their signatures checked, on a thread of this push's own
+    /// ([`crate::judge::prepare`]), so many pushes do that side by side; only judging and storing
+    /// wait for the writer thread.
     pub async fn push(&self, device: DeviceId, changes: Vec<WireChange>) -> Result<PushResponse> {
+        let (registry, memo) = (self.registry.clone(), self.memo.clone());
+        let changes = tokio::task::spawn_blocking(move || crate::judge::prepare(changes, &registry.current(), &memo))
+            .await
+            .map_err(|e| Error::Internal(format!("reading the pushed changes failed: {e}")))?;
         let (done, wait) = oneshot::channel();
         self.jobs
             .send(Job { device, changes, done })
@@ -157,11 +167,12 @@ fn judge_all(ctx: &mut Context, group: &[Job]) -> Result<(Vec<PushResponse>, Vec
     let mut responses = Vec::with_capacity(group.len());
     let mut accepted = Vec::new();
     for job in group {
-        let hashes: Vec<String> = job.changes.iter().map(|c| c.hash.clone()).collect();
+        let hashes: Vec<String> = job.changes.iter().map(|c| c.wire.hash.clone()).collect();
         let known = ctx.storage.known_changes(&hashes)?;
         let mut response = PushResponse { epoch: ctx.epoch.to_string(), ..PushResponse::default() };
         let mut answered = std::collections::HashSet::new();
-        for change in &job.changes {
+        for prepared in &job.changes {
+            let change = &prepared.wire;
             if !answered.insert(change.hash.clone()) {
                 continue;
             }
@@ -178,7 +189,7 @@ fn judge_all(ctx: &mut Context, group: &[Job]) -> Result<(Vec<PushResponse>, Vec
                 docs: &mut ctx.docs,
                 group: &mut state,
             };
-            match judge.judge(job.device, change)? {
+            match judge.judge(job.device, prepared)? {
                 Verdict::Accept(new) => {
                     response.acked.push(change.hash.clone());
                     accepted.push(*new);

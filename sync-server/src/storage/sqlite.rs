@@ -485,9 +485,8 @@ impl Storage for SqliteStorage {
     fn compaction_input(&self, doc_id: &str) -> Result<Option<CompactionInput>> {
         let conn = self.conn()?;
         let row: Option<(Option<Vec<u8>>, Option<i64>, i64)> = conn
-            .query_row("SELECT snapshot, snapshot_seq, snapshot_changes FROM docs WHERE doc_id = ?1", [doc_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .prepare_cached("SELECT snapshot, snapshot_seq, snapshot_changes FROM docs WHERE doc_id = ?1")?
+            .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         let Some((bytes, seq, changes)) = row else { return Ok(None) };
         let snapshot = Snapshot::from_columns(bytes, seq, changes);
