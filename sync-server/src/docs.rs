@@ -64,6 +64,19 @@ impl DocCache {
         entry.doc.as_mut().map(Ok).ok_or_else(|| crate::Error::Internal("document cache".into()))
     }
 
+    /// Whether this group accepted changes on `doc_id` that are not stored yet.
+    pub fn holds_pending(&self, doc_id: &str) -> bool {
+        self.entries.get(doc_id).is_some_and(|e| !e.pending.is_empty())
+    }
+
+    /// `doc` is the document `doc_id` as [`DocCache::get`] gave it, with a change test-applied
+    /// elsewhere (nothing pending on it).
+    pub fn replace(&mut self, doc_id: &str, doc: Automerge) {
+        if let Some(e) = self.entries.get_mut(doc_id) {
+            e.doc = Some(doc);
+        }
+    }
+
     /// The document was test-applied a change that was then refused: load it again next time.
     pub fn forget(&mut self, doc_id: &str) {
         if let Some(e) = self.entries.get_mut(doc_id) {

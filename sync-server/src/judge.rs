@@ -23,7 +23,10 @@
 //!
 //! A refusal says which rule, as a [`RefusalCode`] and words. Judging runs on the writer
 //! thread, one change at a time, so the documents it judges against are exactly what is stored
-//! plus what it accepted just before.
+//! plus what it accepted just before. What needs no stored document is done first on the push's
+//! own thread ([`prepare`]): reading the change, checking its events' signatures into the memo,
+//! and test-applying a permit's first change to the empty document — used only when nothing of
+//! that permit is stored or accepted when its turn comes.
 
 use crate::docs::DocCache;
 use crate::error::Result;
@@ -73,13 +76,15 @@ pub struct Judge<'a> {
 impl Judge<'_> {
     /// Judge a change `device` pushed, read by [`prepare`]. `Ok(Refuse)` is a refused change;
     /// `Err` is the server's own failure (the database), which fails the push.
-    pub fn judge(&mut self, device: DeviceId, prepared: &Prepared) -> Result<Verdict> {
+    pub fn judge(&mut self, device: DeviceId, prepared: &mut Prepared) -> Result<Verdict> {
         let wire = &prepared.wire;
         let (change, expanded) = match &prepared.read {
             Ok(read) => (&read.change, &read.expanded),
             Err((code, reason)) => return Ok(refuse(*code, reason.clone())),
         };
         let state = self.storage.doc_state(&wire.doc_id)?;
+        // Nothing of the permit is stored or accepted yet: it is judged against the empty document.
+        let fresh = state.is_none() && !self.docs.holds_pending(&wire.doc_id);
         if let Some(state) = &state {
             if state.kind != PERMIT_KIND {
                 return Ok(refuse(
@@ -162,27 +167,23 @@ impl Judge<'_> {
         if let Some(reason) = append_only(expanded, events_obj) {
             return Ok(refuse(RefusalCode::NotAppendOnly, reason));
         }
-        let before: HashSet<String> = event_strings(doc);
-        let applied = ptw_doc::guarded("test-applying a pushed change", || doc.apply_changes([change.clone()]));
-        if let Err(e) = applied {
-            self.docs.forget(&wire.doc_id);
-            return Ok(refuse(RefusalCode::Shape, format!("it does not apply to the permit: {e}")));
-        }
-        // The document must give the change back as it came: a change whose operations do not
-        // fit the document can be applied yet leave it unable to list or save its changes.
-        let hash = change.hash();
-        let read_back = ptw_doc::guarded("reading back a test-applied change", || Ok(doc.get_change_by_hash(&hash)));
-        if !matches!(&read_back, Ok(Some(c)) if c.hash() == hash) {
-            self.docs.forget(&wire.doc_id);
-            return Ok(refuse(RefusalCode::Shape, "the permit does not give the change back as it was pushed"));
-        }
-        let checked =
-            ptw_doc::guarded("reading a test-applied permit", || Ok(ptw_doc::shape::check_permit(&wire.doc_id, &*doc)));
-        let loaded = match checked {
-            Ok(Ok(loaded)) => loaded,
-            Ok(Err(e)) | Err(e) => {
+        let speculated = if fresh { prepared.speculated.take() } else { None };
+        let (loaded, before) = match speculated {
+            // What applying it to the empty document gives was worked out on the push's thread.
+            Some(spec) => {
+                self.docs.replace(&wire.doc_id, spec.doc);
+                (spec.outcome, HashSet::new())
+            }
+            None => {
+                let before: HashSet<String> = event_strings(doc);
+                (test_apply(&wire.doc_id, doc, change), before)
+            }
+        };
+        let loaded = match loaded {
+            Ok(loaded) => loaded,
+            Err(reason) => {
                 self.docs.forget(&wire.doc_id);
-                return Ok(refuse(RefusalCode::Shape, format!("the permit would no longer read: {e}")));
+                return Ok(refuse(RefusalCode::Shape, reason));
             }
         };
         let mut event_times: HashMap<DeviceId, i64> = HashMap::new();
@@ -281,6 +282,39 @@ impl Judge<'_> {
 pub struct Prepared {
     pub wire: WireChange,
     read: std::result::Result<Read, (RefusalCode, String)>,
+    /// For a change that starts a permit: the empty document with it test-applied.
+    speculated: Option<Speculated>,
+}
+
+/// A change test-applied to the empty document ([`test_apply`]) ahead of judging; the judge uses
+/// it only when nothing of that permit is stored or accepted, so it is what the judge would get.
+struct Speculated {
+    doc: automerge::Automerge,
+    outcome: std::result::Result<ptw_doc::permit::LoadedPermit, String>,
+}
+
+/// Test-apply `change` to `doc` (behind a panic guard): the document must give the change back
+/// as it came — a change whose operations do not fit the document can be applied yet leave it
+/// unable to list or save its changes — and must still read as a permit. The error says why not.
+fn test_apply(
+    doc_id: &str,
+    doc: &mut automerge::Automerge,
+    change: &Change,
+) -> std::result::Result<ptw_doc::permit::LoadedPermit, String> {
+    let applied = ptw_doc::guarded("test-applying a pushed change", || doc.apply_changes([change.clone()]));
+    if let Err(e) = applied {
+        return Err(format!("it does not apply to the permit: {e}"));
+    }
+    let hash = change.hash();
+    let read_back = ptw_doc::guarded("reading back a test-applied change", || Ok(doc.get_change_by_hash(&hash)));
+    if !matches!(&read_back, Ok(Some(c)) if c.hash() == hash) {
+        return Err("the permit does not give the change back as it was pushed".into());
+    }
+    let checked = ptw_doc::guarded("reading a test-applied permit", || Ok(ptw_doc::shape::check_permit(doc_id, &*doc)));
+    match checked {
+        Ok(Ok(loaded)) => Ok(loaded),
+        Ok(Err(e)) | Err(e) => Err(format!("the permit would no longer read: {e}")),
+    }
 }
 
 struct Read {
@@ -294,7 +328,18 @@ struct Read {
 /// the writer thread then judges what it read ([`Judge::judge`]) and finds the signatures done.
 /// `registry` only says which keys to try: the judge verifies against its own registry.
 pub fn prepare(changes: Vec<WireChange>, registry: &Registry, memo: &SignatureMemo) -> Vec<Prepared> {
-    let prepared: Vec<Prepared> = changes.into_iter().map(|wire| Prepared { read: read(&wire), wire }).collect();
+    let prepared: Vec<Prepared> = changes
+        .into_iter()
+        .map(|wire| {
+            let read = read(&wire);
+            let speculated = read.as_ref().ok().filter(|r| starts_a_permit(&r.change)).map(|r| {
+                let mut doc = automerge::Automerge::new();
+                let outcome = test_apply(&wire.doc_id, &mut doc, &r.change);
+                Speculated { doc, outcome }
+            });
+            Prepared { read, wire, speculated }
+        })
+        .collect();
     let signed: Vec<(SignedEvent, DeviceId)> = prepared
         .iter()
         .filter_map(|p| p.read.as_ref().ok())
@@ -314,6 +359,11 @@ pub fn prepare(changes: Vec<WireChange>, registry: &Registry, memo: &SignatureMe
     });
     verify_batch(items, memo, rand_core::OsRng);
     prepared
+}
+
+/// Whether `change` can only be the first change of its permit: its actor's first, built on nothing.
+fn starts_a_permit(change: &Change) -> bool {
+    change.seq() == 1 && change.deps().is_empty() && change.start_op().get() == 1
 }
 
 fn read(wire: &WireChange) -> std::result::Result<Read, (RefusalCode, String)> {
@@ -448,4 +498,126 @@ fn follows_own(doc: &automerge::Automerge, change: &Change) -> bool {
         stack.extend(meta.deps);
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::sqlite::SqliteStorage;
+    use automerge::AutoCommit;
+    use ptw_core::PermitForm;
+
+    const PERMIT: &str = "0190c5a0-0000-7000-8000-000000000777";
+
+    fn device() -> DeviceId {
+        DeviceId(uuid::Uuid::parse_str("0190c5a0-0000-7000-8000-0000000000d1").expect("uuid"))
+    }
+
+    /// A first change of `PERMIT` made by the device's Automerge actor ending in `n`.
+    fn started_by(n: u8) -> WireChange {
+        let mut actor = device().as_uuid().as_bytes().to_vec();
+        actor.push(n);
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
+        ptw_doc::init_permit(&mut doc, PERMIT, "DH-1", &PermitForm::default()).expect("init");
+        let change = doc.get_last_local_change().expect("a change").clone();
+        WireChange {
+            doc_id: PERMIT.into(),
+            kind: PERMIT_KIND.into(),
+            hash: change.hash().to_string(),
+            bytes: change.raw_bytes().to_vec(),
+        }
+    }
+
+    /// A change by the device's actor ending in `n` that only sets the permit's number: the
+    /// first change of that actor, built on nothing, like a permit's start.
+    fn numbered_by(n: u8) -> WireChange {
+        let mut actor = device().as_uuid().as_bytes().to_vec();
+        actor.push(n);
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
+        automerge::transaction::Transactable::put(&mut doc, ROOT, "number", "DH-2").expect("put");
+        let change = doc.get_last_local_change().expect("a change").clone();
+        WireChange {
+            doc_id: PERMIT.into(),
+            kind: PERMIT_KIND.into(),
+            hash: change.hash().to_string(),
+            bytes: change.raw_bytes().to_vec(),
+        }
+    }
+
+    /// Judge `changes` as one push of one group; the verdicts and the heads of the document the
+    /// judge holds afterwards.
+    fn judge_group(changes: Vec<WireChange>) -> (Vec<Verdict>, Vec<ChangeHash>) {
+        let storage = SqliteStorage::open_in_memory().expect("storage");
+        let (registry, memo) = (Registry::empty(), SignatureMemo::new());
+        let mut pushed = prepare(changes, &registry, &memo);
+        assert!(pushed.iter().all(|p| p.speculated.is_some()), "each looks like a permit's first change");
+        let (mut docs, mut group) = (DocCache::default(), Group::default());
+        let mut verdicts = Vec::new();
+        for p in &mut pushed {
+            let mut judge = Judge {
+                storage: &storage,
+                registry: &registry,
+                memo: &memo,
+                now_ms: 0,
+                recovery: false,
+                docs: &mut docs,
+                group: &mut group,
+            };
+            verdicts.push(judge.judge(device(), p).expect("judged"));
+        }
+        let heads = docs.get(&storage, PERMIT, None).expect("cache").expect("doc").get_heads();
+        (verdicts, heads)
+    }
+
+    #[test]
+    fn a_second_first_change_in_the_same_group_is_judged_against_the_permit_not_the_empty_document() {
+        // Against the empty document the renumbering is no permit; against the permit the
+        // group already accepted it is a change of its number, and both are kept.
+        let (start, renumber) = (started_by(1), numbered_by(2));
+        let (verdicts, heads) = judge_group(vec![start.clone(), renumber.clone()]);
+        assert!(verdicts.iter().all(|v| matches!(v, Verdict::Accept(_))), "{verdicts:?}");
+        let mut expected: Vec<String> = vec![start.hash, renumber.hash];
+        let mut got: Vec<String> = heads.iter().map(ToString::to_string).collect();
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected);
+
+        // A second start makes a second events list, whichever way it is judged.
+        let (verdicts, _) = judge_group(vec![started_by(1), started_by(2)]);
+        assert!(
+            matches!(&verdicts[1], Verdict::Refuse { code: RefusalCode::NotAppendOnly, reason } if reason.contains("second events list")),
+            "{:?}",
+            verdicts[1]
+        );
+    }
+
+    #[test]
+    fn a_first_change_is_judged_alike_whether_it_was_test_applied_ahead_or_not() {
+        let storage = SqliteStorage::open_in_memory().expect("storage");
+        let (registry, memo) = (Registry::empty(), SignatureMemo::new());
+        let mut ahead = prepare(vec![started_by(1)], &registry, &memo);
+        let mut not_ahead = prepare(vec![started_by(1)], &registry, &memo);
+        not_ahead[0].speculated = None;
+        let judged = |p: &mut Prepared| {
+            let (mut docs, mut group) = (DocCache::default(), Group::default());
+            let mut judge = Judge {
+                storage: &storage,
+                registry: &registry,
+                memo: &memo,
+                now_ms: 0,
+                recovery: false,
+                docs: &mut docs,
+                group: &mut group,
+            };
+            let verdict = judge.judge(device(), p).expect("judged");
+            let doc = docs.get(&storage, PERMIT, None).expect("cache").expect("doc");
+            (verdict, doc.get_heads())
+        };
+        let (a, heads_a) = judged(&mut ahead[0]);
+        let (b, heads_b) = judged(&mut not_ahead[0]);
+        assert!(matches!(a, Verdict::Accept(_)), "{a:?}");
+        assert_eq!(a, b);
+        assert_eq!(heads_a, heads_b);
+        assert!(!heads_a.is_empty(), "the cached document holds the change");
+    }
 }

@@ -120,8 +120,8 @@ fn run(ctx: &mut Context, queue: &Receiver<Job>) {
 
 /// Judge a group of pushes and store what they accepted in one transaction, then answer them;
 /// when storing fails, each push goes again on its own.
-fn commit(ctx: &mut Context, group: Vec<Job>) {
-    let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge_all(ctx, &group)))
+fn commit(ctx: &mut Context, mut group: Vec<Job>) {
+    let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge_all(ctx, &mut group)))
         .unwrap_or_else(|_| Err(Error::Internal("judging the changes panicked".into())));
     let (responses, accepted) = match judged {
         Ok(j) => j,
@@ -158,7 +158,7 @@ fn answer_each_alone(ctx: &mut Context, group: Vec<Job>, e: Error) {
 }
 
 /// Every push's answer, and the changes to store.
-fn judge_all(ctx: &mut Context, group: &[Job]) -> Result<(Vec<PushResponse>, Vec<NewChange>)> {
+fn judge_all(ctx: &mut Context, group: &mut [Job]) -> Result<(Vec<PushResponse>, Vec<NewChange>)> {
     ctx.registry.refresh(ctx.storage.as_ref())?;
     let registry = ctx.registry.current();
     let now_ms = crate::now_ms();
@@ -171,13 +171,13 @@ fn judge_all(ctx: &mut Context, group: &[Job]) -> Result<(Vec<PushResponse>, Vec
         let known = ctx.storage.known_changes(&hashes)?;
         let mut response = PushResponse { epoch: ctx.epoch.to_string(), ..PushResponse::default() };
         let mut answered = std::collections::HashSet::new();
-        for prepared in &job.changes {
-            let change = &prepared.wire;
-            if !answered.insert(change.hash.clone()) {
+        for prepared in &mut job.changes {
+            let hash = prepared.wire.hash.clone();
+            if !answered.insert(hash.clone()) {
                 continue;
             }
-            if known.contains(&change.hash) || state.accepted.contains(&change.hash) {
-                response.acked.push(change.hash.clone());
+            if known.contains(&hash) || state.accepted.contains(&hash) {
+                response.acked.push(hash);
                 continue;
             }
             let mut judge = Judge {
@@ -191,12 +191,12 @@ fn judge_all(ctx: &mut Context, group: &[Job]) -> Result<(Vec<PushResponse>, Vec
             };
             match judge.judge(job.device, prepared)? {
                 Verdict::Accept(new) => {
-                    response.acked.push(change.hash.clone());
+                    response.acked.push(hash);
                     accepted.push(*new);
                 }
                 Verdict::Refuse { code, reason } => {
-                    tracing::warn!(device = %job.device, hash = %change.hash, ?code, reason = ?reason, "change refused");
-                    response.refused.push(Refusal { hash: change.hash.clone(), code, reason });
+                    tracing::warn!(device = %job.device, hash = %hash, ?code, reason = ?reason, "change refused");
+                    response.refused.push(Refusal { hash, code, reason });
                 }
             }
         }
