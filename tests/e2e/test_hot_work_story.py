@@ -365,3 +365,34 @@ def test_a_wrong_pin_is_refused_in_words_and_the_right_one_signs_in(driver, scre
     type_into(driver, "pin-input", PINS["王强"])
     click(driver, "sign-in-button")
     wait_text_contains(driver, "current-person", "王强")
+
+
+def test_a_very_long_title_takes_at_most_two_lines_of_its_row_in_the_list(driver, screenshot):
+    sign_in(driver, "赵磊")
+    click(driver, "new-permit")
+    select_value(driver, "field-permit-type", "hot_work")
+    select_value(driver, "field-grade", "grade_1")
+    long_title = "罐区动火作业" * 80 + "END"
+    type_into(driver, "field-title", long_title)
+    click(driver, "save-draft")
+    screenshot("long-title-saved")
+    number = WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(
+        lambda d: text_of(d, "permit-number"), message="the saved draft shows no number"
+    )
+    click(driver, "back-to-list")
+    open_row = lambda d: next(  # noqa: E731
+        (r for r in d.find_elements(By.CSS_SELECTOR, css("permit-row")) if r.get_attribute("data-number") == number),
+        None,
+    )
+    row = WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(open_row, message=f"no list row for {number}")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", row)
+    screenshot("list-long-title")
+    title = row.find_element(By.CSS_SELECTOR, css("row-title"))
+    line = driver.execute_script("return parseFloat(getComputedStyle(arguments[0]).lineHeight) || 0;", title)
+    font = driver.execute_script("return parseFloat(getComputedStyle(arguments[0]).fontSize);", title)
+    line = line or font * 1.6
+    assert title.size["height"] <= 2 * line + 2, f"the title is {title.size['height']} px high, lines are {line} px"
+    assert row.size["height"] < 200, f"the row is {row.size['height']} px high"
+    assert row.size["width"] <= driver.execute_script("return window.innerWidth;"), "the row fits the window"
+    # The whole title is still there, for the detail page and for search.
+    assert driver.execute_script("return arguments[0].textContent;", title) == long_title
