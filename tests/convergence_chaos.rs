@@ -28,27 +28,6 @@ const DEVICES: usize = 4;
 const ROUNDS: usize = 12;
 const EDITS_PER_ROUND: usize = 8;
 
-/// SplitMix64: the same sequence for the same seed everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
-
 fn seed() -> u64 {
     let seed = match std::env::var(SEED_ENV) {
         Ok(s) => {

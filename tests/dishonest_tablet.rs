@@ -382,6 +382,17 @@ fn sync_skewed(server: &Server, store: &mut Store, t: DateTime<Utc>, skew: Durat
     store.sync_now(t + skew).expect("sync")
 }
 
+/// Tablet "T-M", whose monotonic clock the test moves by hand, enrolled and synced at `t`.
+fn hand_clocked_tablet(server: &Server, db: &Path, t: DateTime<Utc>) -> (Store, std::sync::Arc<ManualMonotonic>) {
+    let clock = ManualMonotonic::new();
+    let options = StoreOptions { device_name: "T-M".into(), monotonic: Monotonic::Manual(clock.clone()) };
+    let mut tablet = Store::open_with(db, options, t).expect("open");
+    server.set_clock(t);
+    tablet.enrol(&server.url, &server.enrol_code("T-M")).expect("enrol");
+    tablet.sync_now(t).expect("the first sync");
+    (tablet, clock)
+}
+
 #[test]
 fn a_clock_changed_after_the_last_sync_does_not_move_the_stamps_and_a_restarted_tablet_says_it_cannot_tell() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -389,16 +400,7 @@ fn a_clock_changed_after_the_last_sync_does_not_move_the_stamps_and_a_restarted_
     let t = t0();
     let mut h = server.tablet(&dir.path().join("h.db"), "T-07", t);
     let (id, _) = approved_permit(&server, &mut h, t);
-    let clock = ManualMonotonic::new();
-    let mut tablet = Store::open_with(
-        &dir.path().join("m.db"),
-        StoreOptions { device_name: "T-M".into(), monotonic: Monotonic::Manual(clock.clone()) },
-        t,
-    )
-    .expect("open");
-    server.set_clock(t);
-    tablet.enrol(&server.url, &server.enrol_code("T-M")).expect("enrol");
-    tablet.sync_now(t).expect("sync at t");
+    let (mut tablet, clock) = hand_clocked_tablet(&server, &dir.path().join("m.db"), t);
     let li = person("李娜");
 
     // Offline ten minutes later, someone set the tablet's clock two hours ahead.
@@ -448,16 +450,7 @@ fn a_start_resting_on_an_unverified_time_stands_but_is_flagged_on_every_device()
     let t = t0();
     let mut h = server.tablet(&dir.path().join("h.db"), "T-07", t);
     let (id, _) = approved_permit(&server, &mut h, t);
-    let clock = ManualMonotonic::new();
-    let mut tablet = Store::open_with(
-        &dir.path().join("m.db"),
-        StoreOptions { device_name: "T-M".into(), monotonic: Monotonic::Manual(clock.clone()) },
-        t,
-    )
-    .expect("open");
-    server.set_clock(t);
-    tablet.enrol(&server.url, &server.enrol_code("T-M")).expect("enrol");
-    tablet.sync_now(t).expect("sync");
+    let (mut tablet, clock) = hand_clocked_tablet(&server, &dir.path().join("m.db"), t);
     // Restarted, offline, its clock about right: the gas test and the start stand on the
     // tablet's own clock, and say so.
     clock.reboot();

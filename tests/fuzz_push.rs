@@ -17,23 +17,6 @@ use chrono::Duration;
 use ptw_core::api::Action;
 use ptw_core::sync::{PullResponse, PushRequest, PushResponse, WireChange};
 
-/// SplitMix64: the same sequence for the same seed everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.trim_start_matches("0x").parse().ok()).unwrap_or(default)
 }
@@ -74,7 +57,7 @@ fn mutate(rng: &mut Rng, w: &WireChange, others: &[WireChange], attacker: &Actor
         6 => reencoded(&change, |e| {
             for op in &mut e.operations {
                 if let OpType::Put(ScalarValue::Str(_)) = op.action {
-                    op.action = OpType::Put(ScalarValue::Int(rng.next() as i64));
+                    op.action = OpType::Put(ScalarValue::Int(rng.next_u64() as i64));
                 }
             }
         }),
@@ -99,10 +82,12 @@ fn mutate(rng: &mut Rng, w: &WireChange, others: &[WireChange], attacker: &Actor
             let n = e.operations.len();
             if n > 0 {
                 let i = rng.below(n);
-                e.operations[i].obj = ObjectId::Id(OpId::new(rng.next() % 50 + 1, &e.actor_id));
+                e.operations[i].obj = ObjectId::Id(OpId::new(rng.next_u64() % 50 + 1, &e.actor_id));
             }
         }),
-        10 => reencoded(&change, |e| e.start_op = std::num::NonZeroU64::new(rng.next() % 40 + 1).unwrap_or(e.start_op)),
+        10 => reencoded(&change, |e| {
+            e.start_op = std::num::NonZeroU64::new(rng.next_u64() % 40 + 1).unwrap_or(e.start_op)
+        }),
         _ => {
             // Not the bytes: the envelope.
             match rng.below(4) {

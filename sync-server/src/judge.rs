@@ -513,12 +513,15 @@ mod tests {
         DeviceId(uuid::Uuid::parse_str("0190c5a0-0000-7000-8000-0000000000d1").expect("uuid"))
     }
 
-    /// A first change of `PERMIT` made by the device's Automerge actor ending in `n`.
-    fn started_by(n: u8) -> WireChange {
+    /// The device's Automerge actor ending in `n`, as a fresh document of `PERMIT`.
+    fn doc_of(n: u8) -> AutoCommit {
         let mut actor = device().as_uuid().as_bytes().to_vec();
         actor.push(n);
-        let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
-        ptw_doc::init_permit(&mut doc, PERMIT, "DH-1", &PermitForm::default()).expect("init");
+        AutoCommit::new().with_actor(ActorId::from(actor))
+    }
+
+    /// The last change made on `doc`, as pushed.
+    fn pushed(doc: &mut AutoCommit) -> WireChange {
         let change = doc.get_last_local_change().expect("a change").clone();
         WireChange {
             doc_id: PERMIT.into(),
@@ -528,20 +531,32 @@ mod tests {
         }
     }
 
+    /// A first change of `PERMIT` made by the device's Automerge actor ending in `n`.
+    fn started_by(n: u8) -> WireChange {
+        let mut doc = doc_of(n);
+        ptw_doc::init_permit(&mut doc, PERMIT, "DH-1", &PermitForm::default()).expect("init");
+        pushed(&mut doc)
+    }
+
     /// A change by the device's actor ending in `n` that only sets the permit's number: the
     /// first change of that actor, built on nothing, like a permit's start.
     fn numbered_by(n: u8) -> WireChange {
-        let mut actor = device().as_uuid().as_bytes().to_vec();
-        actor.push(n);
-        let mut doc = AutoCommit::new().with_actor(ActorId::from(actor));
+        let mut doc = doc_of(n);
         automerge::transaction::Transactable::put(&mut doc, ROOT, "number", "DH-2").expect("put");
-        let change = doc.get_last_local_change().expect("a change").clone();
-        WireChange {
-            doc_id: PERMIT.into(),
-            kind: PERMIT_KIND.into(),
-            hash: change.hash().to_string(),
-            bytes: change.raw_bytes().to_vec(),
-        }
+        pushed(&mut doc)
+    }
+
+    /// Judge `p`, pushed by the device, in the group `docs` and `group` belong to.
+    fn judge_one(
+        storage: &SqliteStorage,
+        registry: &Registry,
+        memo: &SignatureMemo,
+        docs: &mut DocCache,
+        group: &mut Group,
+        p: &mut Prepared,
+    ) -> Verdict {
+        let mut judge = Judge { storage, registry, memo, now_ms: 0, recovery: false, docs, group };
+        judge.judge(device(), p).expect("judged")
     }
 
     /// Judge `changes` as one push of one group; the verdicts and the heads of the document the
@@ -552,19 +567,8 @@ mod tests {
         let mut pushed = prepare(changes, &registry, &memo);
         assert!(pushed.iter().all(|p| p.speculated.is_some()), "each looks like a permit's first change");
         let (mut docs, mut group) = (DocCache::default(), Group::default());
-        let mut verdicts = Vec::new();
-        for p in &mut pushed {
-            let mut judge = Judge {
-                storage: &storage,
-                registry: &registry,
-                memo: &memo,
-                now_ms: 0,
-                recovery: false,
-                docs: &mut docs,
-                group: &mut group,
-            };
-            verdicts.push(judge.judge(device(), p).expect("judged"));
-        }
+        let verdicts: Vec<Verdict> =
+            pushed.iter_mut().map(|p| judge_one(&storage, &registry, &memo, &mut docs, &mut group, p)).collect();
         let heads = docs.get(&storage, PERMIT, None).expect("cache").expect("doc").get_heads();
         (verdicts, heads)
     }
@@ -600,16 +604,7 @@ mod tests {
         not_ahead[0].speculated = None;
         let judged = |p: &mut Prepared| {
             let (mut docs, mut group) = (DocCache::default(), Group::default());
-            let mut judge = Judge {
-                storage: &storage,
-                registry: &registry,
-                memo: &memo,
-                now_ms: 0,
-                recovery: false,
-                docs: &mut docs,
-                group: &mut group,
-            };
-            let verdict = judge.judge(device(), p).expect("judged");
+            let verdict = judge_one(&storage, &registry, &memo, &mut docs, &mut group, p);
             let doc = docs.get(&storage, PERMIT, None).expect("cache").expect("doc");
             (verdict, doc.get_heads())
         };

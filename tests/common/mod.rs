@@ -238,3 +238,25 @@ pub fn assert_converged(a: &Store, b: &Store, now: DateTime<Utc>, what: &str) {
     }
     assert_eq!(a.list(&all()).expect("list"), b.list(&all()).expect("list"), "{what}: list");
 }
+
+/// SplitMix64: the same sequence for the same seed everywhere (the seeded chaos and fuzz tests).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
