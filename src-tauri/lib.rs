@@ -20,6 +20,15 @@ pub const DATA_DIR_ENV: &str = "OPENPTW_DATA_DIR";
 /// `./openptw run` and the end-to-end tests put a fresh app on their local sync server.
 pub const ENROL_ENV: &str = "OPENPTW_ENROL";
 
+/// Kiosk mode on a plant tablet: the window covers the whole screen, no title bar or panel
+/// (`OPENPTW_FULLSCREEN=1`, or `--fullscreen` on the command line). Otherwise it opens maximised.
+pub const FULLSCREEN_ENV: &str = "OPENPTW_FULLSCREEN";
+
+fn fullscreen_requested() -> bool {
+    std::env::args().skip(1).any(|arg| arg == "--fullscreen")
+        || std::env::var(FULLSCREEN_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
 /// Round trip for the UI to check that the back end answers.
 #[tauri::command]
 fn ping() -> String {
@@ -67,6 +76,11 @@ pub fn run() {
             let sync = std::sync::Arc::new(sync_loop::SyncHandle::default());
             sync_loop::start(db.clone(), name, sync.clone());
             app.manage(AppState { store: Mutex::new(store), session: Mutex::new(None), sync });
+            if fullscreen_requested() {
+                if let Some(window) = app.get_webview_window("main") {
+                    window.set_fullscreen(true)?;
+                }
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -2,6 +2,11 @@
 //! waiting to sync, who is signed in, the settings and the language switch. On a plant tablet
 //! a person must always see whether what they record has left the device yet — and whether the
 //! device was revoked or the server refused some of it (the settings say why).
+//!
+//! The bar is one row at every width. On a narrow screen (a tablet held upright, 1024 px and
+//! less) the connection and the pending changes stay on it, and the rest — last sync, the
+//! person and signing out, the settings, the language — folds into a menu under a button that
+//! shows who is signed in; on a wide one the menu is laid out in the bar itself (main.css).
 
 use crate::api;
 use crate::i18n::*;
@@ -15,30 +20,69 @@ use leptos::task::spawn_local;
 pub fn TopBar() -> impl IntoView {
     let i18n = use_i18n();
     let app = use_app();
+    // On a narrow screen the person, the settings and the language sit in a menu under one
+    // button, so the bar stays one row; on a wide one the menu is laid out in the bar itself.
+    let menu_open = RwSignal::new(false);
+    let close_menu = move || menu_open.set(false);
     let toggle_language = move |_| {
         let next = match i18n.get_locale_untracked() {
             Locale::en => Locale::zh_CN,
             _ => Locale::en,
         };
         i18n.set_locale(next);
+        close_menu();
     };
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            close_menu();
+        }
+    });
+    on_cleanup(move || escape.remove());
+    let person = move || app.session.with(|s| s.as_ref().map(|s| s.person.name.clone()));
     view! {
-        <header class="app-bar">
+        <header class="app-bar" class:menu-open=move || menu_open.get()>
             <h1 id="app-title">{t!(i18n, app_title)}</h1>
             <SyncIndicator/>
-            <SignedInPerson/>
             <button
-                class="open-settings"
-                class:active=move || app.settings_open.get()
-                data-testid="open-settings"
-                on:click=move |_| app.open_settings()
+                class="menu-toggle"
+                data-testid="menu-toggle"
+                aria-controls="app-menu"
+                aria-expanded=move || menu_open.get().to_string()
+                on:click=move |_| menu_open.update(|open| *open = !*open)
             >
-                {t!(i18n, top.settings)}
+                <span class="menu-icon" aria-hidden="true">{move || if menu_open.get() { "✕" } else { "☰" }}</span>
+                // Who is signed in stays on the bar; the word "menu" is there for screen readers.
+                {move || match person() {
+                    Some(name) => view! {
+                        <span class="menu-person" data-testid="menu-person">{name}</span>
+                        <span class="visually-hidden">{t!(i18n, top.menu)}</span>
+                    }
+                    .into_any(),
+                    None => view! { <span>{t!(i18n, top.menu)}</span> }.into_any(),
+                }}
             </button>
-            <button id="toggle-language" class="lang" data-testid="language-switch" on:click=toggle_language>
-                {t!(i18n, language)}
-            </button>
+            <div class="bar-menu" id="app-menu" data-testid="app-menu">
+                <SyncDetail/>
+                <SignedInPerson close_menu=Callback::new(move |()| close_menu())/>
+                <button
+                    class="open-settings"
+                    class:active=move || app.settings_open.get()
+                    data-testid="open-settings"
+                    on:click=move |_| {
+                        close_menu();
+                        app.open_settings();
+                    }
+                >
+                    {t!(i18n, top.settings)}
+                </button>
+                <button id="toggle-language" class="lang" data-testid="language-switch" on:click=toggle_language>
+                    {t!(i18n, language)}
+                </button>
+            </div>
         </header>
+        <Show when=move || menu_open.get()>
+            <div class="menu-backdrop" aria-hidden="true" on:click=move |_| close_menu()></div>
+        </Show>
     }
 }
 
@@ -55,9 +99,8 @@ pub fn connection(l: Locale, app: AppState) -> (&'static str, &'static str) {
     })
 }
 
-/// Online/offline, when the last sync round finished (once enrolled), the number of changes
-/// not yet acknowledged by the sync server (always), and a revoked device or refused changes
-/// (when there are any).
+/// Online/offline, the number of changes not yet acknowledged by the sync server (always), and
+/// a revoked device or refused changes (when there are any): what stays on the bar at any width.
 #[component]
 fn SyncIndicator() -> impl IntoView {
     let i18n = use_i18n();
@@ -68,6 +111,31 @@ fn SyncIndicator() -> impl IntoView {
         let count = app.sync.with(|s| s.as_ref().map_or(0, |s| s.refused.len()));
         (count > 0).then(|| fill(t_string!(i18n, top.refused), &[("count", &count)]))
     };
+    view! {
+        <div class="sync">
+            <span class=move || format!("conn conn-{}", connection(i18n.get_locale(), app).0) data-testid="online-status">
+                <span class="dot" aria-hidden="true"></span>
+                <span class="conn-text">{move || connection(i18n.get_locale(), app).1}</span>
+            </span>
+            <Show when=revoked>
+                <span class="sync-problem" data-testid="device-revoked">{t!(i18n, top.revoked)}</span>
+            </Show>
+            {move || refused().map(|text| view! { <span class="sync-problem" data-testid="refused-count">{text}</span> })}
+            <span class=move || { if pending() > 0 { "pending has-pending" } else { "pending" } }>
+                <span data-testid="pending-count">{pending}</span>
+                " "
+                <span class="pending-suffix">{t!(i18n, top.pending_suffix)}</span>
+            </span>
+        </div>
+    }
+}
+
+/// When the last sync round finished (once enrolled) and how far a round running now has got
+/// (a tablet's first sync can take a while): on the bar when it is wide, in the menu otherwise.
+#[component]
+fn SyncDetail() -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
     let last_sync = move || {
         let status = app.sync.get().filter(|s| s.server_configured)?;
         Some(match status.last_sync_ms {
@@ -75,7 +143,6 @@ fn SyncIndicator() -> impl IntoView {
             None => t_string!(i18n, top.never_synced).to_owned(),
         })
     };
-    // A round running now (a tablet's first sync can take a while): how far it has got.
     let progress = move || {
         let p = app.sync.get().and_then(|s| s.progress)?;
         Some(fill(
@@ -84,31 +151,19 @@ fn SyncIndicator() -> impl IntoView {
         ))
     };
     view! {
-        <div class="sync">
-            <span class=move || format!("conn conn-{}", connection(i18n.get_locale(), app).0) data-testid="online-status">
-                <span class="dot" aria-hidden="true"></span>
-                {move || connection(i18n.get_locale(), app).1}
-            </span>
+        <div class="sync-detail">
             {move || last_sync().map(|text| view! { <span class="last-sync" data-testid="last-sync">{text}</span> })}
-            {move || progress().map(|text| view! { <span class="sync-progress" data-testid="sync-progress">{text}</span> })}
-            <Show when=revoked>
-                <span class="sync-problem" data-testid="device-revoked">{t!(i18n, top.revoked)}</span>
-            </Show>
-            {move || refused().map(|text| view! { <span class="sync-problem" data-testid="refused-count">{text}</span> })}
-            <span class=move || { if pending() > 0 { "pending has-pending" } else { "pending" } }>
-                <span data-testid="pending-count">{pending}</span>
-                " "
-                {t!(i18n, top.pending_suffix)}
-            </span>
+            {move || progress().map(|text| view! { <span class="sync-progress" data-testid="sync-progress" title=text.clone()>{text.clone()}</span> })}
         </div>
     }
 }
 
 #[component]
-fn SignedInPerson() -> impl IntoView {
+fn SignedInPerson(close_menu: Callback<()>) -> impl IntoView {
     let i18n = use_i18n();
     let app = use_app();
     let sign_out = move |_| {
+        close_menu.run(());
         spawn_local(async move {
             // Signing out is local; whatever the back end answers, this device forgets the person.
             let _ = api::sign_out().await;

@@ -444,9 +444,10 @@ impl Xtask {
             fs::create_dir_all(&artifacts)?;
             let python = x.venv().join("bin/python");
             // GTK autolaunches a D-Bus session bus on the virtual display (dbus-x11); it ends
-            // with the display.
+            // with the display. The screen is big enough for every window size the layout
+            // test sets (800×1280 upright tablet up to 1280×800).
             let mut c = x.cmd("xvfb-run");
-            c.args(["-a", "-s", "-screen 0 1280x800x24"])
+            c.args(["-a", "-s", "-screen 0 1920x1280x24"])
                 .arg(&python)
                 .args(["-m", "pytest", "tests/e2e", "-ra", "-p", "no:cacheprovider"])
                 .args(pytest_args)

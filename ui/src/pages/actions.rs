@@ -4,6 +4,9 @@
 //!
 //! The panel does not pre-judge who may act: the rules live in ptw-core and run in the back
 //! end, which refuses with the rule it applied; the refusal banner says which, in words.
+//!
+//! The buttons of the current step are in one `.action-bar`: on a narrow or upright screen it
+//! is fixed to the bottom of the screen, so the next thing to do is always in reach (main.css).
 
 use crate::api;
 use crate::i18n::*;
@@ -92,13 +95,19 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let main = match status {
         Status::Draft => view! { <DraftActions ctx=ctx/> }.into_any(),
         Status::InApproval => view! { <ApprovalActions permit=permit.clone() ctx=ctx/> }.into_any(),
-        Status::Approved => {
-            view! { <SimpleAction ctx=ctx action=Action::Start testid="action-start" primary=true/> }.into_any()
+        Status::Approved => view! {
+            <div class="action-bar" data-testid="action-bar">
+                <SimpleAction ctx=ctx action=Action::Start testid="action-start" primary=true/>
+            </div>
         }
+        .into_any(),
         Status::Active => view! { <ActiveActions ctx=ctx/> }.into_any(),
-        Status::Suspended => {
-            view! { <SimpleAction ctx=ctx action=Action::Resume testid="action-resume" primary=true/> }.into_any()
+        Status::Suspended => view! {
+            <div class="action-bar" data-testid="action-bar">
+                <SimpleAction ctx=ctx action=Action::Resume testid="action-resume" primary=true/>
+            </div>
         }
+        .into_any(),
         Status::Completed => view! { <AcceptanceActions permit=permit.clone() ctx=ctx/> }.into_any(),
         Status::Closed | Status::Rejected | Status::Cancelled => {
             view! { <p class="empty">{t!(i18n, actions.none_left)}</p> }.into_any()
@@ -146,10 +155,12 @@ fn DraftActions(ctx: ActionCtx) -> impl IntoView {
     view! {
         <div class="action-group">
             <p class="hint">{t!(i18n, actions.draft_hint)}</p>
-            <button class="secondary big wide" data-testid="action-edit" on:click=move |_| app.go(Page::EditDraft(ctx.id))>
-                {t!(i18n, actions.edit)}
-            </button>
-            <SimpleAction ctx=ctx action=Action::Submit testid="action-submit" primary=true/>
+            <div class="action-bar" data-testid="action-bar">
+                <button class="secondary big wide" data-testid="action-edit" on:click=move |_| app.go(Page::EditDraft(ctx.id))>
+                    {t!(i18n, actions.edit)}
+                </button>
+                <SimpleAction ctx=ctx action=Action::Submit testid="action-submit" primary=true/>
+            </div>
         </div>
     }
 }
@@ -179,7 +190,7 @@ fn ApprovalActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                     on:input=move |ev| comment.set(event_target_value(&ev))
                 ></textarea>
             </label>
-            <div class="buttons">
+            <div class="buttons action-bar" data-testid="action-bar">
                 <button
                     class="danger big"
                     data-testid="action-reject"
@@ -205,7 +216,9 @@ fn ApprovalActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
 fn ActiveActions(ctx: ActionCtx) -> impl IntoView {
     view! {
         <div class="action-group">
-            <SimpleAction ctx=ctx action=Action::Complete testid="action-complete" primary=true/>
+            <div class="action-bar" data-testid="action-bar">
+                <SimpleAction ctx=ctx action=Action::Complete testid="action-complete" primary=true/>
+            </div>
             <ReasonAction ctx=ctx kind="suspend"/>
         </div>
     }
@@ -235,14 +248,16 @@ fn AcceptanceActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                     on:input=move |ev| comment.set(event_target_value(&ev))
                 ></textarea>
             </label>
-            <button
-                class="primary big wide"
-                data-testid="action-accept"
-                disabled=move || ctx.busy.get()
-                on:click=move |_| ctx.run(Action::Accept { comment: comment.get_untracked() }, move || comment.set(String::new()))
-            >
-                {t!(i18n, actions.accept)}
-            </button>
+            <div class="action-bar" data-testid="action-bar">
+                <button
+                    class="primary big wide"
+                    data-testid="action-accept"
+                    disabled=move || ctx.busy.get()
+                    on:click=move |_| ctx.run(Action::Accept { comment: comment.get_untracked() }, move || comment.set(String::new()))
+                >
+                    {t!(i18n, actions.accept)}
+                </button>
+            </div>
         </div>
     }
 }

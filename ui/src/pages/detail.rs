@@ -5,6 +5,10 @@
 //! status itself. Times are the events' corrected times (`Event::time_ms`), never their
 //! ordering clocks; a gas test whose time was not checked against the server's clock says so,
 //! since its age decides whether work may start.
+//!
+//! Each section folds (`<details>`, open at first), so a tablet held upright gets to what it
+//! needs; there the action panel follows the header and its buttons for the current step sit
+//! in a bar fixed to the bottom of the screen (main.css, `.action-bar`).
 
 use super::actions::{ActionCtx, ActionPanel};
 use crate::api;
@@ -114,22 +118,25 @@ fn Header(permit: PermitView) -> impl IntoView {
                 <StatusBadge status=status testid="permit-status"/>
             </div>
             <h2 data-testid="permit-title">{f.title.clone()}</h2>
-            <dl class="facts">
-                <dt>{t!(i18n, detail.kind)}</dt><dd data-testid="permit-kind">{kind}</dd>
-                <dt>{t!(i18n, form.location)}</dt><dd data-testid="permit-location">{place}</dd>
-                <dt>{t!(i18n, detail.window)}</dt><dd>{window}</dd>
-                <dt>{t!(i18n, form.applicant)}</dt><dd data-testid="permit-applicant">{applicant}</dd>
-                <dt>{t!(i18n, form.guardian)}</dt><dd data-testid="permit-guardian">{guardian}</dd>
-                <dt>{t!(i18n, form.crew)}</dt><dd data-testid="permit-crew">{crew}</dd>
-                <dt>{t!(i18n, form.work_description)}</dt><dd class="pre">{f.work_description.clone()}</dd>
-                <dt>{t!(i18n, form.hazards)}</dt><dd class="pre">{f.hazards.clone()}</dd>
-                <dt>{t!(i18n, form.precautions)}</dt>
-                <dd>
-                    <ul class="ticks">
-                        {move || precautions().unwrap_or_default().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
-                    </ul>
-                </dd>
-            </dl>
+            <details class="section facts-section" open=true>
+                <summary><h3>{t!(i18n, detail.facts)}</h3></summary>
+                <dl class="facts">
+                    <dt>{t!(i18n, detail.kind)}</dt><dd data-testid="permit-kind">{kind}</dd>
+                    <dt>{t!(i18n, form.location)}</dt><dd data-testid="permit-location">{place}</dd>
+                    <dt>{t!(i18n, detail.window)}</dt><dd>{window}</dd>
+                    <dt>{t!(i18n, form.applicant)}</dt><dd data-testid="permit-applicant">{applicant}</dd>
+                    <dt>{t!(i18n, form.guardian)}</dt><dd data-testid="permit-guardian">{guardian}</dd>
+                    <dt>{t!(i18n, form.crew)}</dt><dd data-testid="permit-crew">{crew}</dd>
+                    <dt>{t!(i18n, form.work_description)}</dt><dd class="pre">{f.work_description.clone()}</dd>
+                    <dt>{t!(i18n, form.hazards)}</dt><dd class="pre">{f.hazards.clone()}</dd>
+                    <dt>{t!(i18n, form.precautions)}</dt>
+                    <dd>
+                        <ul class="ticks">
+                            {move || precautions().unwrap_or_default().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
+                        </ul>
+                    </dd>
+                </dl>
+            </details>
         </header>
     }
 }
@@ -167,10 +174,10 @@ fn Steps(permit: PermitView) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <section class="card">
-            <h3>{t!(i18n, detail.steps)}</h3>
+        <details class="card section steps-section" open=true>
+            <summary><h3>{t!(i18n, detail.steps)}</h3></summary>
             <ol class="steps">{steps}</ol>
-        </section>
+        </details>
     }
 }
 
@@ -252,11 +259,11 @@ fn GasTests(permit: PermitView) -> impl IntoView {
     let tests = permit.state.gas_tests.clone();
     let rows = tests.into_iter().rev().map(|t| view! { <GasTestRow test=t permit=permit.clone()/> }).collect_view();
     view! {
-        <section class="card">
-            <h3>{t!(i18n, detail.gas_tests)}</h3>
+        <details class="card section gas-section" open=true>
+            <summary><h3>{t!(i18n, detail.gas_tests)}</h3></summary>
             {permit.state.gas_tests.is_empty().then(|| view! { <p class="empty">{t!(i18n, detail.no_gas_tests)}</p> })}
             <ul class="gas-tests">{rows}</ul>
-        </section>
+        </details>
     }
 }
 
@@ -311,11 +318,11 @@ fn EventLog(permit: PermitView) -> impl IntoView {
         .map(|entry| view! { <EventRow entry=entry permit=permit.clone()/> })
         .collect_view();
     view! {
-        <section class="card">
-            <h3>{t!(i18n, detail.events)}</h3>
+        <details class="card section events-section" open=true>
+            <summary><h3>{t!(i18n, detail.events)}</h3></summary>
             {permit.state.timeline.is_empty().then(|| view! { <p class="empty">{t!(i18n, detail.no_events)}</p> })}
             <ol class="events">{rows}</ol>
-        </section>
+        </details>
     }
 }
 
