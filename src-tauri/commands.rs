@@ -127,13 +127,18 @@ pub fn get_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
 #[tauri::command(rename_all = "snake_case")]
 pub fn create_permit(state: State<AppState>, form: PermitForm) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
-    lock(&state.store)?.create_permit(actor, form, Utc::now()).map_err(to_command_error)
+    let view = lock(&state.store)?.create_permit(actor, form, Utc::now()).map_err(to_command_error)?;
+    // Pushed at once while online; the timer is only the fallback.
+    state.sync.wake();
+    Ok(view)
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn update_draft(state: State<AppState>, id: PermitId, form: PermitForm) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
-    lock(&state.store)?.update_draft(actor, id, form, Utc::now()).map_err(to_command_error)
+    let view = lock(&state.store)?.update_draft(actor, id, form, Utc::now()).map_err(to_command_error)?;
+    state.sync.wake();
+    Ok(view)
 }
 
 #[tauri::command(rename_all = "snake_case")]

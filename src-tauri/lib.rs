@@ -29,6 +29,9 @@ fn fullscreen_requested() -> bool {
         || std::env::var(FULLSCREEN_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
+/// Emitted to the UI after every sync round.
+pub const SYNC_ROUND_EVENT: &str = "sync-round";
+
 /// Round trip for the UI to check that the back end answers.
 #[tauri::command]
 fn ping() -> String {
@@ -62,7 +65,11 @@ fn enrol_from_env(store: &mut ptw_store::Store) {
 }
 
 /// Builds and runs the app until its last window closes.
-pub fn run() {
+/// Runs the app with `context`, which `main.rs` makes with `tauri::generate_context!()`: the
+/// macro embeds ui/dist and must expand in one compilation unit only. Expanded here, the library
+/// and its unit-test build would both write the same generated asset at once under
+/// `cargo build --all-targets`, and the app could embed a truncated UI (a blank window).
+pub fn run(context: tauri::Context<tauri::Wry>) {
     tauri::Builder::default()
         .setup(|app| {
             let dir = data_dir(app)?;
@@ -74,7 +81,11 @@ pub fn run() {
                 .map_err(|e| format!("cannot open the device database {}: {e}", db.display()))?;
             enrol_from_env(&mut store);
             let sync = std::sync::Arc::new(sync_loop::SyncHandle::default());
-            sync_loop::start(db.clone(), name, sync.clone());
+            let window = app.handle().clone();
+            sync_loop::start(db.clone(), name, sync.clone(), move || {
+                // The UI reads the sync status again, and with it anything the round brought.
+                let _ = tauri::Emitter::emit(&window, SYNC_ROUND_EVENT, ());
+            });
             app.manage(AppState { store: Mutex::new(store), session: Mutex::new(None), sync });
             if fullscreen_requested() {
                 if let Some(window) = app.get_webview_window("main") {
@@ -100,6 +111,6 @@ pub fn run() {
             commands::sync_now,
             commands::decode_qr,
         ])
-        .run(tauri::generate_context!())
+        .run(context)
         .expect("error while running openptw");
 }

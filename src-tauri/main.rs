@@ -7,5 +7,5 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    openptw_app::run();
+    openptw_app::run(tauri::generate_context!());
 }

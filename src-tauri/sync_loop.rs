@@ -1,18 +1,42 @@
 //! The background sync: a thread with its own connection to the device database that runs a
-//! sync round on a timer while the device is enrolled, backing off while the server cannot be
-//! reached. Offline is the normal state of a tablet, so failures are remembered and shown, never
-//! raised. The UI's store sees what the thread applied through SQLite's data_version.
+//! sync round whenever something should travel, backing off while the server cannot be reached.
+//! Offline is the normal state of a tablet, so failures are remembered and shown, never raised.
+//! The UI's store sees what the thread applied through SQLite's data_version, and the UI hears
+//! of every round at once (`on_round`).
+//!
+//! A round runs
+//! - right after a local write (the commands [`SyncHandle::wake`] the thread), so a signature
+//!   leaves the tablet at once;
+//! - as soon as the server has something new: a second thread holds a wait open on the server
+//!   ([`ptw_store::ChangeWatch`]) with the cursor of the last round, and wakes the sync thread
+//!   when it answers "changed" — so another device's change arrives within a second;
+//! - on a timer ([`interval`]) as the fallback, and when the network returns.
 
 use chrono::Utc;
 use ptw_core::api::{SyncFailure, SyncProgress};
-use ptw_store::{Store, StoreError, SyncOptions};
+use ptw_store::{ChangeWatch, Store, StoreError, SyncOptions};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-/// Seconds between rounds while all is well, and the longest wait while offline.
+/// Time between timed rounds while all is well (changes travel at once anyway), unless
+/// [`INTERVAL_ENV`] says otherwise; and the longest wait while offline.
 const INTERVAL: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Seconds between timed rounds, instead of [`INTERVAL`] (tests that must see changes travel
+/// without the timer set it high).
+pub const INTERVAL_ENV: &str = "OPENPTW_SYNC_INTERVAL_S";
+/// Between failed waits on the server, the longest pause (the first is a second).
+const MAX_WAIT_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The timed rounds' interval.
+fn interval() -> Duration {
+    std::env::var(INTERVAL_ENV)
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(INTERVAL, Duration::from_secs)
+}
 
 /// What the UI shows about sync.
 #[derive(Debug, Default, Clone)]
@@ -29,9 +53,12 @@ pub struct SyncHandle {
     pub health: Mutex<SyncHealth>,
     /// The running round's progress; `None` between rounds.
     pub progress: Mutex<Option<SyncProgress>>,
-    /// Set to wake the thread for a round now ("sync now", the network came back).
+    /// Set to wake the thread for a round now ("sync now", a local write, the server has news).
     wake: Mutex<bool>,
     cv: Condvar,
+    /// The wait to hold open on the server, from the last round that succeeded, numbered.
+    watch: Mutex<(u64, Option<ChangeWatch>)>,
+    watch_cv: Condvar,
 }
 
 impl SyncHandle {
@@ -48,6 +75,21 @@ impl SyncHandle {
                 *woken = false;
             }
         }
+    }
+
+    /// A round succeeded: this is what to wait on now.
+    fn post_watch(&self, watch: Option<ChangeWatch>) {
+        if let Ok(mut w) = self.watch.lock() {
+            *w = (w.0 + 1, watch);
+            self.watch_cv.notify_one();
+        }
+    }
+
+    /// The posted watch numbered beyond `used`, waiting for one to be posted.
+    fn watch_after(&self, used: u64) -> Option<(u64, ChangeWatch)> {
+        let guard = self.watch.lock().ok()?;
+        let guard = self.watch_cv.wait_while(guard, |(n, w)| *n <= used || w.is_none()).ok()?;
+        guard.1.clone().map(|w| (guard.0, w))
     }
 
     fn set_progress(&self, progress: Option<SyncProgress>) {
@@ -69,19 +111,30 @@ impl SyncHandle {
     }
 }
 
-/// Start the sync thread for the database at `db`.
-pub fn start(db: PathBuf, device_name: String, handle: Arc<SyncHandle>) {
+/// Start the sync thread for the database at `db`, and the thread that waits on the server;
+/// `on_round` runs after every round (the UI reads again).
+pub fn start(db: PathBuf, device_name: String, handle: Arc<SyncHandle>, on_round: impl Fn() + Send + 'static) {
+    let waiter = handle.clone();
+    std::thread::Builder::new()
+        .name("openptw-sync-wait".into())
+        .spawn(move || wait_for_changes(&waiter))
+        .map(|_| ())
+        .unwrap_or_else(|e| eprintln!("openptw: the sync wait thread could not start: {e}"));
     std::thread::Builder::new()
         .name("openptw-sync".into())
         .spawn(move || {
             let mut store: Option<Store> = None;
-            let mut backoff = INTERVAL;
+            let interval = interval();
+            let mut backoff = interval;
             loop {
                 let result = round(&db, &device_name, &mut store, &handle);
                 let delay = match &result {
-                    Ok(_) => {
-                        backoff = INTERVAL;
-                        INTERVAL
+                    Ok(enrolled) => {
+                        backoff = interval;
+                        if *enrolled {
+                            handle.post_watch(store.as_mut().and_then(|s| s.change_watch().ok().flatten()));
+                        }
+                        interval
                     }
                     Err(e) => {
                         eprintln!("openptw: sync failed: {e}");
@@ -91,12 +144,38 @@ pub fn start(db: PathBuf, device_name: String, handle: Arc<SyncHandle>) {
                 };
                 if !matches!(result, Ok(false)) {
                     handle.record(&result.map(|_| ()));
+                    on_round();
                 }
                 handle.wait(delay);
             }
         })
         .map(|_| ())
         .unwrap_or_else(|e| eprintln!("openptw: the sync thread could not start: {e}"));
+}
+
+/// Holds a wait open on the server with the last round's watch, again and again; when the
+/// server says something changed, wakes the sync thread and waits for the next round's watch.
+/// While the server cannot be reached it asks less and less often (its answer, when it comes
+/// back, starts a round before the sync thread's own backoff would).
+fn wait_for_changes(handle: &SyncHandle) {
+    let mut used = 0;
+    let mut backoff = Duration::from_secs(1);
+    while let Some((number, watch)) = handle.watch_after(used) {
+        match watch.wait(Duration::from_millis(ptw_core::sync::MAX_WAIT_MS)) {
+            Ok(changed) => {
+                backoff = Duration::from_secs(1);
+                if changed {
+                    used = number;
+                    handle.wake();
+                }
+            }
+            Err(e) => {
+                eprintln!("openptw: waiting on the sync server failed: {e}");
+                std::thread::sleep(jittered(backoff));
+                backoff = (backoff * 2).min(MAX_WAIT_BACKOFF);
+            }
+        }
+    }
 }
 
 /// `delay` give or take a quarter, at random: tablets that lost the network together do not all

@@ -159,3 +159,53 @@ fn a_tablet_starting_cold_again_merges_what_it_has_and_loses_nothing() {
     let timeline = a.permit(ids[0], t).expect("permit").state.timeline.len();
     assert!(timeline >= 3, "submit, approve and B's comment are all on A: {timeline}");
 }
+
+#[test]
+fn a_device_waiting_on_the_server_hears_of_another_devices_change_and_of_nothing_else() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("server"));
+    let t = t0();
+    let mut a = server.tablet(&dir.path().join("a.db"), "T-07", t);
+    let mut b = server.tablet(&dir.path().join("b.db"), "T-08", t);
+    server.sync(&mut a, t).expect("A caught up");
+
+    // Caught up: nothing to pull, so a short wait runs out and says so.
+    let watch = a.change_watch().expect("watch").expect("A is enrolled and caught up");
+    assert!(!watch.wait(std::time::Duration::from_millis(300)).expect("the wait answers"), "nothing new");
+
+    // A holds a wait open; B files a permit and pushes: A's wait answers "changed", with no
+    // round of A's own, and A's next round brings the permit.
+    let waiting = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let changed = watch.wait(std::time::Duration::from_secs(20));
+        (changed, started.elapsed())
+    });
+    let zhang = person("张伟");
+    let p = b.create_permit(zhang, hot_work(&b, "等待中的设备立刻收到", t), t).expect("P").id;
+    let pushed_at = std::time::Instant::now();
+    server.sync(&mut b, t).expect("B pushes");
+    let pushed = pushed_at.elapsed();
+    let (changed, waited) = waiting.join().expect("the waiting thread");
+    assert!(changed.expect("the wait answers"), "B's change ends A's wait");
+    println!("A's wait ended {waited:?} after it began; B's whole round took {pushed:?}");
+    assert!(a.permit(p, t).is_err(), "A has not pulled yet");
+    server.sync(&mut a, t).expect("A pulls");
+    assert_eq!(a.permit(p, t).expect("A has P").form.title, "等待中的设备立刻收到");
+
+    // A registry entry (IT adds a person) ends a wait too: the new person is news.
+    let watch = a.change_watch().expect("watch").expect("caught up again");
+    let waiting = std::thread::spawn(move || watch.wait(std::time::Duration::from_secs(20)));
+    server.admin(&["user", "add", "--name", "钱勇", "--roles", "guardian", "--pin", "2468"]);
+    // The admin CLI wrote from another process; the server takes it up on its next request.
+    server.sync(&mut b, t).expect("any request");
+    assert!(waiting.join().expect("thread").expect("the wait answers"), "a new registry entry ends the wait");
+
+    // A watch made before a restore names the old epoch: it answers at once.
+    let stale = a.change_watch().expect("watch").expect("caught up");
+    server.sync(&mut a, t).expect("A");
+    let mut server = server;
+    server.stop();
+    server.admin(&["epoch", "rotate"]);
+    server.restart();
+    assert!(stale.wait(std::time::Duration::from_secs(20)).expect("the wait answers"), "another epoch");
+}

@@ -21,6 +21,7 @@
 //! - [`serve`]: the listener — TLS, timeouts and connection limits
 //! - [`admin`]: registry changes by an admin person over HTTP
 //! - [`limits`]: rate limits on enrolment and admin attempts
+//! - [`notify`]: telling waiting devices that something changed
 //! - [`secret`]: tokens, enrolment codes and the server's key
 //! - [`error`]: the one error type and its HTTP answers
 
@@ -31,6 +32,7 @@ pub mod docs;
 pub mod error;
 pub mod judge;
 pub mod limits;
+pub mod notify;
 pub mod registry;
 pub mod routes;
 pub mod secret;
@@ -113,6 +115,8 @@ pub struct AppState {
     /// Signatures seen to verify.
     pub memo: Arc<SignatureMemo>,
     pub limits: Arc<limits::Limits>,
+    /// Where stored changes and the registry stand, for devices waiting on a change.
+    pub feed: Arc<notify::ChangeFeed>,
 }
 
 impl AppState {
@@ -123,8 +127,15 @@ impl AppState {
         let registry = Arc::new(registry::ServerRegistry::open(storage.as_ref(), key, now_ms())?);
         backfill_actors(storage.as_ref())?;
         let memo = Arc::new(SignatureMemo::new());
-        let writer = Arc::new(writer::Writer::start(storage.clone(), registry.clone(), memo.clone(), epoch.clone())?);
-        Ok(AppState { storage, epoch, writer, registry, memo, limits: Arc::new(limits::Limits::default()) })
+        let feed = Arc::new(notify::ChangeFeed::new(storage.max_seq()?, registry.heads()));
+        let writer = Arc::new(writer::Writer::start(
+            storage.clone(),
+            registry.clone(),
+            memo.clone(),
+            epoch.clone(),
+            feed.clone(),
+        )?);
+        Ok(AppState { storage, epoch, writer, registry, memo, limits: Arc::new(limits::Limits::default()), feed })
     }
 }
 
@@ -186,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/registry", post(admin::change))
         .route("/api/sync/push", post(routes::push))
         .route("/api/sync/pull", get(routes::pull))
+        .route("/api/sync/wait", get(routes::wait))
         .route("/api/sync/snapshot", get(routes::snapshot))
         .route("/api/blobs/missing", post(routes::blobs_missing))
         .route(

@@ -23,6 +23,8 @@ pub struct ServerRegistry {
     /// Appends are one at a time.
     writing: Mutex<()>,
     current: RwLock<Arc<Registry>>,
+    /// The newest entry's number, for devices waiting on a change ([`crate::notify`]).
+    head: tokio::sync::watch::Sender<Option<u64>>,
     memo: SignatureMemo,
 }
 
@@ -34,6 +36,7 @@ impl ServerRegistry {
             key,
             writing: Mutex::new(()),
             current: RwLock::new(Arc::new(Registry::empty())),
+            head: tokio::sync::watch::Sender::new(None),
             memo: SignatureMemo::new(),
         };
         this.refresh(storage)?;
@@ -75,7 +78,20 @@ impl ServerRegistry {
         }
     }
 
+    /// The newest entry's number from now on, as it changes.
+    pub fn heads(&self) -> tokio::sync::watch::Receiver<Option<u64>> {
+        self.head.subscribe()
+    }
+
     fn set(&self, registry: Registry) {
+        let head = registry.head.as_ref().map(|h| h.seq);
+        self.head.send_if_modified(|h| {
+            let newer = head > *h;
+            if newer {
+                *h = head;
+            }
+            newer
+        });
         match self.current.write() {
             Ok(mut c) => *c = Arc::new(registry),
             Err(p) => *p.into_inner() = Arc::new(registry),

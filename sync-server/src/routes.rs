@@ -6,6 +6,7 @@
 
 use crate::auth::Device;
 use crate::error::{Error, Result};
+use crate::notify::Held;
 use crate::secret::{new_token, normalise_code, sha256_hex};
 use crate::serve::ClientAddr;
 use crate::{blocking, now_ms, AppState, Health};
@@ -17,12 +18,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use ptw_core::authority::SignedEntry;
+use ptw_core::sync::WaitResponse;
 use ptw_core::sync::{
     blob_hash, blob_mime_problem, is_blob_hash, BlobsMissingRequest, BlobsMissingResponse, EnrolRequest, EnrolResponse,
     PullResponse, PushRequest, PushResponse, RegistryPage, SnapshotResponse, MAX_BLOB_BYTES, MAX_BLOB_QUERY,
-    MAX_REGISTRY_PAGE, PERMIT_KIND,
+    MAX_REGISTRY_PAGE, MAX_WAIT_MS, PERMIT_KIND,
 };
 use serde::Deserialize;
+use std::time::Duration;
 
 /// Changes in a pull page when the device does not say (and the most it may ask for).
 pub const MAX_PULL_CHANGES: usize = 500;
@@ -184,6 +187,32 @@ pub async fn pull(
     })
     .await?;
     Ok(Json(response))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WaitQuery {
+    #[serde(default)]
+    epoch: String,
+    #[serde(default)]
+    since: i64,
+    registry_after: Option<u64>,
+    timeout_ms: Option<u64>,
+}
+
+/// Held open until there is something beyond the device's pull cursor and registry head to
+/// pull, or until the timeout ([`crate::notify`]).
+pub async fn wait(
+    State(state): State<AppState>,
+    Device(_device): Device,
+    q: std::result::Result<Query<WaitQuery>, QueryRejection>,
+) -> Result<Json<WaitResponse>> {
+    let q = query(q)?;
+    let timeout = Duration::from_millis(q.timeout_ms.unwrap_or(MAX_WAIT_MS).min(MAX_WAIT_MS));
+    // A cursor of another epoch (a restored database) must pull from the start: at once.
+    let changed = q.epoch != *state.epoch
+        || state.feed.wait(Held { since: q.since, registry_after: q.registry_after }, timeout).await;
+    let (max_seq, registry_head) = state.feed.position();
+    Ok(Json(WaitResponse { changed, epoch: state.epoch.to_string(), max_seq, registry_head }))
 }
 
 #[derive(Debug, Deserialize)]

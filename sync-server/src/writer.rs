@@ -14,6 +14,7 @@
 use crate::docs::DocCache;
 use crate::error::{Error, Result};
 use crate::judge::{Group, Judge, Prepared, Verdict};
+use crate::notify::ChangeFeed;
 use crate::registry::ServerRegistry;
 use crate::storage::{NewChange, Storage};
 use ptw_core::signature::SignatureMemo;
@@ -44,6 +45,7 @@ struct Context {
     memo: Arc<SignatureMemo>,
     epoch: Arc<str>,
     docs: DocCache,
+    feed: Arc<ChangeFeed>,
 }
 
 /// The handle pushes use to reach the writer thread; the thread ends when the handle is dropped.
@@ -59,10 +61,11 @@ impl Writer {
         registry: Arc<ServerRegistry>,
         memo: Arc<SignatureMemo>,
         epoch: Arc<str>,
+        feed: Arc<ChangeFeed>,
     ) -> Result<Writer> {
         let (jobs, queue) = mpsc::channel();
         let handle = Writer { jobs, registry: registry.clone(), memo: memo.clone() };
-        let mut ctx = Context { storage, registry, memo, epoch, docs: DocCache::default() };
+        let mut ctx = Context { storage, registry, memo, epoch, docs: DocCache::default(), feed };
         std::thread::Builder::new()
             .name("ptw-writer".into())
             .spawn(move || run(&mut ctx, &queue))
@@ -135,6 +138,13 @@ fn commit(ctx: &mut Context, mut group: Vec<Job>) {
             ctx.docs.committed();
             for (job, response) in group.into_iter().zip(responses) {
                 let _ = job.done.send(Ok(response));
+            }
+            if !accepted.is_empty() {
+                // Devices waiting on a change pull now.
+                match ctx.storage.max_seq() {
+                    Ok(seq) => ctx.feed.changes_stored(seq),
+                    Err(e) => tracing::warn!(error = %e, "reading the newest change number failed"),
+                }
             }
         }
         Err(e) => {

@@ -98,6 +98,41 @@ def stop_process_group(proc: subprocess.Popen) -> None:
             continue
 
 
+# What every screen the app opens on has: the top bar's title (the sign-in screen, the enrolment
+# screen and a restored session all show it).
+RENDERED_UI = "#app-title"
+
+
+def _fail_on_a_blank_window(session, artifacts: Path, name: str, timeout: float = 30.0) -> None:
+    """Fails the test at once if the window shows no UI: a webview that loaded a truncated or
+    missing embedded UI is an empty grey page with no error anywhere (it happened after a build
+    that compiled the app twice at once). Every test starts with this check."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if session.execute_script(
+                "const t = document.querySelector(arguments[0]);"
+                "return !!t && t.textContent.trim().length > 0;",
+                RENDERED_UI,
+            ):
+                return
+        except Exception:  # the page may still be loading
+            pass
+        time.sleep(0.2)
+    try:
+        body = session.execute_script("return document.documentElement.outerHTML.slice(0, 2000);")
+    except Exception as e:
+        body = f"(no document: {e})"
+    try:
+        session.save_screenshot(str(artifacts / f"{name}-blank-window.png"))
+    except Exception:
+        pass
+    pytest.fail(
+        f"the window is blank: no {RENDERED_UI} after {timeout:.0f} s, so the UI embedded in the "
+        f"app did not render. The page holds:\n{body}"
+    )
+
+
 @pytest.fixture(scope="session")
 def app_binary() -> Path:
     app = Path(os.environ.get("OPENPTW_APP", DEFAULT_APP))
@@ -176,6 +211,7 @@ def driver(request, app_binary: Path, app_env: dict[str, str], artifacts: Path):
             )
             session = webdriver.Remote(command_executor=connection, options=options)
             session.implicitly_wait(0)
+            _fail_on_a_blank_window(session, artifacts, request.node.name)
             yield session
         finally:
             if session is not None:
@@ -300,4 +336,12 @@ def app_env(request, gui_env: dict[str, str]) -> dict[str, str]:
     if request.node.get_closest_marker("unenrolled") is None:
         server = request.getfixturevalue("plant")
         gui_env["OPENPTW_ENROL"] = server.enrol_qr("T-E2E")
+    # `@pytest.mark.app_env(NAME="value")`: more of the app's environment.
+    for marker in request.node.iter_markers("app_env"):
+        gui_env.update({k: str(v) for k, v in marker.kwargs.items()})
     return gui_env
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "unenrolled: the app starts on a fresh tablet, enrolled with nothing")
+    config.addinivalue_line("markers", "app_env(**vars): more environment variables for the app")

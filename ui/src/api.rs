@@ -18,6 +18,25 @@ extern "C" {
     /// `window.__TAURI__.core.invoke` (present because `app.withGlobalTauri` is true).
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
     async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+
+    /// `window.__TAURI__.event.listen`.
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
+    async fn tauri_listen(event: &str, handler: &Closure<dyn FnMut(JsValue)>) -> Result<JsValue, JsValue>;
+}
+
+/// The event the back end emits after every sync round (`SYNC_ROUND_EVENT` of the app).
+const SYNC_ROUND_EVENT: &str = "sync-round";
+
+/// Runs `f` after every sync round of the back end, for the life of the window: what a round
+/// brought shows at once, not at the next poll.
+pub fn on_sync_round(mut f: impl FnMut() + 'static) {
+    let handler = Closure::<dyn FnMut(JsValue)>::new(move |_| f());
+    wasm_bindgen_futures::spawn_local(async move {
+        // Outside Tauri there are no events; the poll still runs.
+        let _ = tauri_listen(SYNC_ROUND_EVENT, &handler).await;
+        // Listened to until the window closes.
+        handler.forget();
+    });
 }
 
 /// What every command answers on failure. A failure to reach the back end at all (outside

@@ -72,6 +72,7 @@ fn Shell() -> impl IntoView {
     });
     app.refresh_sync();
     let poll = set_interval_with_handle(move || app.refresh_sync(), SYNC_POLL).ok();
+    api::on_sync_round(move || app.refresh_sync());
     on_cleanup(move || {
         if let Some(handle) = poll {
             handle.clear();

@@ -228,6 +228,25 @@ pub struct PullResponse {
     pub registry_more: bool,
 }
 
+/// The longest a device's `GET /api/sync/wait` is held open (ms) before the server answers
+/// "nothing new"; a device asks again at once. Well under every timeout on the way.
+pub const MAX_WAIT_MS: u64 = 25_000;
+
+/// Answer of `GET /api/sync/wait?epoch=&since=&registry_after=&timeout_ms=`: held open until the
+/// server stores a change numbered beyond `since`, appends a registry entry beyond
+/// `registry_after`, or its epoch is not `epoch` — or until the timeout. A device then pulls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitResponse {
+    /// Something is there to pull.
+    pub changed: bool,
+    pub epoch: String,
+    /// The newest change number stored.
+    pub max_seq: i64,
+    /// The newest registry entry.
+    #[serde(default)]
+    pub registry_head: Option<u64>,
+}
+
 /// One document of a cold start ([`SnapshotResponse`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotDoc {

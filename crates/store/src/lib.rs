@@ -16,7 +16,9 @@ mod schema;
 mod sync;
 pub mod time;
 
-pub use client::{certificate_fingerprint, SyncClient, SyncOptions, SyncReport, PULL_MAX_CHANGES, PUSH_BATCH};
+pub use client::{
+    certificate_fingerprint, ChangeWatch, SyncClient, SyncOptions, SyncReport, PULL_MAX_CHANGES, PUSH_BATCH,
+};
 pub use error::{Result, StoreError};
 pub use registry::{hash_pin, Enrolment, RegistryReport};
 pub use sync::{ApplyReport, ColdDoc, OutgoingChange, Quarantined, RefusedChange, RemoteChange};

@@ -12,15 +12,18 @@
 //! - `enrol`: enrolment;
 //! - `blobs`: uploading the photos and signatures the server lacks;
 //! - `push`: the outbox up, refusals taken back;
-//! - `pull`: the pull cursor and its pages, cold and warm, with the registry.
+//! - `pull`: the pull cursor and its pages, cold and warm, with the registry;
+//! - `wait`: a request held open until the server has something new ([`ChangeWatch`]).
 
 mod blobs;
 mod enrol;
 mod http;
 mod pull;
 mod push;
+mod wait;
 
 pub use http::{certificate_fingerprint, SyncClient};
+pub use wait::ChangeWatch;
 
 use crate::error::{Result, StoreError};
 use crate::{read_meta, write_meta, Store};
