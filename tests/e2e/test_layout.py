@@ -4,9 +4,10 @@ side and a 1280×800 laptop, in the real window resized to each.
 At every size, on every main screen — sign-in, the PIN pad, the permit list, the new-permit
 form, a permit waiting for approval with its action panel, the settings — the top bar is one
 row and lies inside the window, the bar with the buttons of the current step lies inside the
-window without scrolling, nothing makes the page scroll sideways, and every button, field,
-link and section heading a finger may touch measures at least 48×48 px. Each screen at each
-size is saved as a screenshot (artifacts/e2e/layout-<size>-*.png) to look at.
+window without scrolling (and a refusal shows inside the window, where the button was
+pressed), nothing makes the page scroll sideways, and every button, field, link and section
+heading a finger may touch measures at least 48×48 px. Each screen at each size is saved as a
+screenshot (artifacts/e2e/layout-<size>-*.png) to look at.
 
 The last test shows the checks can fail: with the old top bar's rules put back (it wrapped to
 two rows at 1024 px) and one button shrunk, they name what is wrong.
@@ -83,6 +84,21 @@ for (const ab of actionBars) {
   }
 }
 
+// Inside the window is not enough: what is pressed there must be the button itself, not
+// something over it, nor a scrolling box that clips it.
+const covered = el => {
+  const e = el.getBoundingClientRect();
+  const hit = document.elementFromPoint(e.left + e.width / 2, e.top + e.height / 2);
+  return !(hit && (hit === el || el.contains(hit)));
+};
+for (const el of [...(bar ? bar.querySelectorAll('button') : []), ...actionBars.flatMap(ab => [...ab.querySelectorAll('button')])]) {
+  if (shown(el) && inside(el.getBoundingClientRect()) && covered(el)) {
+    const e = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(e.left + e.width / 2, e.top + e.height / 2);
+    problems.push(`${name(el)} cannot be pressed: ${hit ? name(hit) : 'nothing'} is where it shows`);
+  }
+}
+
 for (const el of document.querySelectorAll(interactive)) {
   if (!shown(el)) continue;
   const e = el.getBoundingClientRect();
@@ -107,6 +123,20 @@ def check_layout(driver, screen: str, need_action_bar: bool = False) -> None:
     problems = layout_problems(driver, need_action_bar)
     size = driver.execute_script("return `${window.innerWidth}×${window.innerHeight}`;")
     assert not problems, f"{screen} at {size}:\n  " + "\n  ".join(problems)
+
+
+def assert_in_window(driver, testid: str) -> None:
+    """The element with `testid` lies wholly inside the window as it is scrolled now."""
+    r = driver.execute_script(
+        "const el = arguments[0], r = el.getBoundingClientRect();"
+        "const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
+        "return [r.left, r.top, r.right, r.bottom, window.innerWidth, window.innerHeight,"
+        " !!hit && (hit === el || el.contains(hit))];",
+        find(driver, testid),
+    )
+    left, top, right, bottom, vw, vh, on_top = r
+    assert left >= 0 and top >= 0 and right <= vw and bottom <= vh, f"[{testid}] lies at {r[:4]} in a {vw}×{vh} window"
+    assert on_top, f"[{testid}] is covered or clipped where it shows"
 
 
 def resize(driver, width: int, height: int) -> None:
@@ -210,6 +240,14 @@ def test_every_main_screen_fits_the_window_with_one_row_of_top_bar_and_48_px_tar
     shot("07-detail")
     driver.execute_script("window.scrollTo(0, document.body.scrollHeight);")
     shot("08-detail-end")
+
+    # 赵磊 cannot approve his own permit: the refusal shows where he pressed, in the window.
+    click(driver, "action-approve")
+    wait_text_contains(driver, "refusal", "审批人不能是本作业票的申请人")
+    assert_in_window(driver, "refusal")
+    assert_in_window(driver, "action-approve")
+    shot("08b-detail-refused")
+    click(driver, "refusal-close")
 
     # The sections fold: the approval steps close on their heading and open again.
     steps = driver.find_element(By.CSS_SELECTOR, ".steps-section > summary")
