@@ -119,15 +119,22 @@ pub fn status_counts(state: State<AppState>) -> Reply<Vec<(Status, u64)>> {
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn get_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
+    let person = signed_in(&state).ok();
     let mut store = lock(&state.store)?;
     store.refresh().map_err(to_command_error)?;
-    store.permit(id, Utc::now()).map_err(to_command_error)
+    let view = store.permit(id, Utc::now()).map_err(to_command_error)?;
+    Ok(match person {
+        Some(p) => store.with_offers(view, p),
+        None => view,
+    })
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn create_permit(state: State<AppState>, form: PermitForm) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
-    let view = lock(&state.store)?.create_permit(actor, form, Utc::now()).map_err(to_command_error)?;
+    let store = &mut *lock(&state.store)?;
+    let view = store.create_permit(actor, form, Utc::now()).map_err(to_command_error)?;
+    let view = store.with_offers(view, actor);
     // Pushed at once while online; the timer is only the fallback.
     state.sync.wake();
     Ok(view)
@@ -136,7 +143,9 @@ pub fn create_permit(state: State<AppState>, form: PermitForm) -> Reply<PermitVi
 #[tauri::command(rename_all = "snake_case")]
 pub fn update_draft(state: State<AppState>, id: PermitId, form: PermitForm) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
-    let view = lock(&state.store)?.update_draft(actor, id, form, Utc::now()).map_err(to_command_error)?;
+    let store = &mut *lock(&state.store)?;
+    let view = store.update_draft(actor, id, form, Utc::now()).map_err(to_command_error)?;
+    let view = store.with_offers(view, actor);
     state.sync.wake();
     Ok(view)
 }
@@ -144,7 +153,9 @@ pub fn update_draft(state: State<AppState>, id: PermitId, form: PermitForm) -> R
 #[tauri::command(rename_all = "snake_case")]
 pub fn act(state: State<AppState>, permit_id: PermitId, action: Action) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
-    let view = lock(&state.store)?.act(actor, permit_id, action, Utc::now()).map_err(to_command_error)?;
+    let store = &mut *lock(&state.store)?;
+    let view = store.act(actor, permit_id, action, Utc::now()).map_err(to_command_error)?;
+    let view = store.with_offers(view, actor);
     state.sync.wake();
     Ok(view)
 }

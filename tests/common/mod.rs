@@ -223,7 +223,7 @@ pub fn hot_work(store: &Store, title: &str, start: DateTime<Utc>) -> PermitForm 
 }
 
 pub fn all() -> ListQuery {
-    ListQuery { status: None, limit: 10_000, offset: 0 }
+    ListQuery { status: None, limit: 10_000, offset: 0, ..Default::default() }
 }
 
 /// Same documents, same heads, same derived permits and the same list on both stores.

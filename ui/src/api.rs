@@ -111,7 +111,7 @@ pub async fn session() -> ApiResult<Option<Session>> {
 }
 
 pub async fn list_permits(status: Option<Status>, limit: u32, offset: u32) -> ApiResult<Vec<PermitSummary>> {
-    let query = ListQuery { status, limit, offset };
+    let query = ListQuery { status, limit, offset, ..Default::default() };
     call("list_permits", json!({ "query": arg(&query) })).await
 }
 

@@ -31,6 +31,9 @@ pub struct PermitSummary {
     pub updated_ms: i64,
     pub alert_count: u32,
     pub rejected_count: u32,
+    /// Whose turn it is: the step that moves the permit on and who may take it.
+    #[serde(default)]
+    pub turn: crate::offers::Turn,
 }
 
 /// A whole permit, for the detail screen.
@@ -40,15 +43,32 @@ pub struct PermitView {
     pub number: String,
     pub form: PermitForm,
     pub state: PermitState,
+    /// What the signed-in person may do to it now, and who may do the rest (empty when nobody
+    /// is signed in).
+    #[serde(default)]
+    pub offers: Vec<crate::offers::Offer>,
 }
 
-/// A list query.
+/// A list query. Every filter given must hold.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListQuery {
     pub status: Option<Status>,
     pub limit: u32,
     pub offset: u32,
+    /// Words to find in the number, the title, the location's name or the applicant's or
+    /// guardian's name (case-insensitive, anywhere in them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Only permits whose turn it is for this person ("waiting for me").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<PersonId>,
+    /// Only permits of this operation type (catalog code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permit_type: Option<String>,
 }
+
+/// The longest search text a list query takes, in characters.
+pub const MAX_SEARCH_CHARS: usize = 100;
 
 /// What a signed-in person asks to do to a permit. The store turns it into an event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -633,6 +633,13 @@ impl PermitState {
         }
     }
 
+    /// Is `actor` allowed to sign the open step, of `phase`? (The rule an approval, rejection
+    /// or acceptance meets; for offering the action before anyone acts.)
+    pub fn may_sign(&self, phase: Phase, actor: &Person) -> Result<usize, Violation> {
+        let step = self.current_step.as_deref().ok_or_else(|| Violation::StepNotOpen { step: String::new() })?;
+        self.check_signer(step, phase, actor)
+    }
+
     /// Is `actor` allowed to sign open step `step_id` of `phase`?
     fn check_signer(&self, step_id: &str, phase: Phase, actor: &Person) -> Result<usize, Violation> {
         let idx = self

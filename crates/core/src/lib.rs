@@ -24,6 +24,7 @@ pub mod event;
 pub mod form;
 pub mod hlc;
 pub mod ids;
+pub mod offers;
 pub mod registry;
 pub mod rules;
 pub mod signature;

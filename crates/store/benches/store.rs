@@ -161,7 +161,7 @@ fn benches(c: &mut Criterion) {
         })
         .collect();
     store.bench_fill_projections(&rows, 0).expect("fill");
-    let query = ListQuery { status: Some(Status::Active), limit: 100, offset: 0 };
+    let query = ListQuery { status: Some(Status::Active), limit: 100, offset: 0, ..Default::default() };
     let times = (0..samples.min(500))
         .map(|_| {
             let t = Instant::now();

@@ -113,6 +113,7 @@ impl Store {
             write_meta(&store.conn, "device_name", &options.device_name)?;
         }
         store.reload_registry()?;
+        store.project_missing_turns(now)?;
         store.cache.data_version = data_version(&store.conn)?;
         Ok(store)
     }

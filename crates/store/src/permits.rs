@@ -92,8 +92,8 @@ impl Store {
         let hlc = next_clock(&tx, Default::default(), now.timestamp_millis())?;
         save_change(&tx, &id.to_string(), PERMIT_KIND, &mut doc, hlc)?;
         let state = derive(id, &form, &[], &self.registry, now);
-        let view = PermitView { id, number, form, state };
-        write_projection(&tx, &view, updated_ms(&mut doc, &view.state))?;
+        let view = PermitView { id, number, form, state, offers: Vec::new() };
+        write_projection(&tx, &view, updated_ms(&mut doc, &view.state), &self.registry)?;
         tx.commit()?;
         Ok(view)
     }
@@ -129,8 +129,8 @@ impl Store {
         let hlc = next_clock(&tx, state.last_hlc, now.timestamp_millis())?;
         save_change(&tx, &id.to_string(), PERMIT_KIND, &mut doc, hlc)?;
         let state = derive_read(id, &form, read_events(&loaded.events), &self.registry, now, Some(&self.memo));
-        let view = PermitView { id, number: loaded.number, form: state.form.clone(), state };
-        write_projection(&tx, &view, updated_ms(&mut doc, &view.state))?;
+        let view = PermitView { id, number: loaded.number, form: state.form.clone(), state, offers: Vec::new() };
+        write_projection(&tx, &view, updated_ms(&mut doc, &view.state), &self.registry)?;
         tx.commit()?;
         Ok(view)
     }
@@ -180,8 +180,9 @@ impl Store {
         ptw_doc::append_event(&mut loaded.doc, stored.clone())?;
         save_change(&tx, &id.to_string(), PERMIT_KIND, &mut loaded.doc, next_ev.at)?;
         crate::write_meta(&tx, "chain_head", &signed.hash())?;
-        let view = PermitView { id, number: loaded.number.clone(), form: next.form.clone(), state: next };
-        write_projection(&tx, &view, updated_ms(&mut loaded.doc, &view.state))?;
+        let view =
+            PermitView { id, number: loaded.number.clone(), form: next.form.clone(), state: next, offers: Vec::new() };
+        write_projection(&tx, &view, updated_ms(&mut loaded.doc, &view.state), &self.registry)?;
         tx.commit()?;
         loaded.events.push(stored);
         loaded.state = view.state.clone();
@@ -206,11 +207,23 @@ impl Store {
         let current = crate::data_version(&self.conn)? == self.cache.data_version;
         if let Some(l) = self.cache.entries.get(&id).filter(|_| current) {
             let state = refresh_alerts(l.state.clone(), &l.form, &self.registry, now);
-            return Ok(PermitView { id, number: l.number.clone(), form: state.form.clone(), state });
+            return Ok(PermitView {
+                id,
+                number: l.number.clone(),
+                form: state.form.clone(),
+                state,
+                offers: Vec::new(),
+            });
         }
         let (_, loaded) = load_permit(&self.conn, id)?;
         let state = derive_read(id, &loaded.form, read_events(&loaded.events), &self.registry, now, Some(&self.memo));
-        Ok(PermitView { id, number: loaded.number, form: state.form.clone(), state })
+        Ok(PermitView { id, number: loaded.number, form: state.form.clone(), state, offers: Vec::new() })
+    }
+
+    /// `view` with what `person` may do to it now, by this device's registry.
+    pub fn with_offers(&self, mut view: PermitView, person: PersonId) -> PermitView {
+        view.offers = ptw_core::offers::offers(&view.state, &view.form, &self.registry, person);
+        view
     }
 
     /// The stored events of a permit, as kept in its document.
@@ -218,29 +231,66 @@ impl Store {
         Ok(load_permit(&self.conn, id)?.1.events)
     }
 
-    /// A page of permits from the projection table, newest change first.
+    /// A page of permits from the projection table, newest change first, that meet every
+    /// filter of `query`.
     pub fn list(&self, query: &ListQuery) -> Result<Vec<PermitSummary>> {
         let limit = query.limit.clamp(1, MAX_PAGE);
-        let sql_all = "SELECT id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
-                guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count
-             FROM permits ORDER BY updated_ms DESC, id LIMIT ?1 OFFSET ?2";
-        let sql_status =
+        let mut sql = String::from(
             "SELECT id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
-                guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count
-             FROM permits WHERE status = ?3 ORDER BY updated_ms DESC, id LIMIT ?1 OFFSET ?2";
-        let rows = match query.status {
-            None => {
-                let mut stmt = self.conn.prepare_cached(sql_all)?;
-                let rows = stmt.query_map(params![limit, query.offset], summary_from_row)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()?
-            }
-            Some(status) => {
-                let mut stmt = self.conn.prepare_cached(sql_status)?;
-                let rows = stmt.query_map(params![limit, query.offset, status.code()], summary_from_row)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()?
-            }
+                guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count, turn
+             FROM permits WHERE 1 = 1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, value: rusqlite::types::Value| {
+            args.push(value);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
         };
-        rows.into_iter().collect()
+        if let Some(status) = query.status {
+            arg(&mut sql, " AND status = ?", status.code().to_string().into());
+        }
+        if let Some(t) = &query.permit_type {
+            arg(&mut sql, " AND permit_type = ?", t.clone().into());
+        }
+        if let Some(person) = query.waiting_for {
+            arg(
+                &mut sql,
+                " AND id IN (SELECT permit_id FROM permit_turns WHERE person_id = ?)",
+                person.to_string().into(),
+            );
+        }
+        if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let text: String = text.chars().take(ptw_core::api::MAX_SEARCH_CHARS).collect();
+            let needle = text.to_lowercase();
+            let pattern = format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            // Names live in the registry, not the rows: the people and locations whose names
+            // hold the text, by id.
+            let people: Vec<String> = self
+                .registry
+                .people
+                .iter()
+                .filter(|p| p.name.to_lowercase().contains(&needle))
+                .map(|p| p.id.to_string())
+                .collect();
+            let places: Vec<String> = self
+                .registry
+                .locations
+                .iter()
+                .filter(|l| l.name.to_lowercase().contains(&needle))
+                .map(|l| l.id.to_string())
+                .collect();
+            let ids = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+            arg(&mut sql, " AND (lower(number) LIKE ? ESCAPE '\\'", pattern.clone().into());
+            arg(&mut sql, " OR lower(title) LIKE ? ESCAPE '\\'", pattern.into());
+            arg(&mut sql, " OR location_id IN (SELECT value FROM json_each(?))", ids(&places).into());
+            let people = ids(&people);
+            arg(&mut sql, " OR applicant_id IN (SELECT value FROM json_each(?))", people.clone().into());
+            arg(&mut sql, " OR guardian_id IN (SELECT value FROM json_each(?)))", people.into());
+        }
+        arg(&mut sql, " ORDER BY updated_ms DESC, id LIMIT ?", i64::from(limit).into());
+        arg(&mut sql, " OFFSET ?", i64::from(query.offset).into());
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), summary_from_row)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().collect()
     }
 
     /// How many permits are in each status.
@@ -261,7 +311,7 @@ impl Store {
     pub fn bench_fill_projections(&mut self, rows: &[PermitView], updated_ms: i64) -> Result<()> {
         let tx = write_tx(&mut self.conn)?;
         for (i, view) in rows.iter().enumerate() {
-            write_projection(&tx, view, updated_ms + i as i64)?;
+            write_projection(&tx, view, updated_ms + i as i64, &self.registry)?;
         }
         tx.commit()?;
         Ok(())
@@ -344,22 +394,30 @@ pub(crate) fn heads_ms(doc: &mut automerge::AutoCommit) -> i64 {
     head_secs.saturating_mul(1000)
 }
 
-pub(crate) fn write_projection(tx: &Transaction, view: &PermitView, updated_ms: i64) -> Result<()> {
+pub(crate) fn write_projection(
+    tx: &Transaction,
+    view: &PermitView,
+    updated_ms: i64,
+    registry: &ptw_core::Registry,
+) -> Result<()> {
     let s = &view.state;
     let f = &view.form;
+    let id = view.id.to_string();
+    let turn = ptw_core::offers::turn(s, f, registry);
+    let turn_json = serde_json::to_string(&turn).map_err(|e| StoreError::Corrupt(format!("turn of {id}: {e}")))?;
     tx.prepare_cached(
         "INSERT INTO permits (id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
-            guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count, turn)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT(id) DO UPDATE SET number = excluded.number, permit_type = excluded.permit_type,
             grade = excluded.grade, title = excluded.title, location_id = excluded.location_id,
             status = excluded.status, current_step = excluded.current_step, applicant_id = excluded.applicant_id,
             guardian_id = excluded.guardian_id, planned_start_ms = excluded.planned_start_ms,
             planned_end_ms = excluded.planned_end_ms, updated_ms = excluded.updated_ms,
-            alert_count = excluded.alert_count, rejected_count = excluded.rejected_count",
+            alert_count = excluded.alert_count, rejected_count = excluded.rejected_count, turn = excluded.turn",
     )?
     .execute(params![
-        view.id.to_string(),
+        id,
         view.number,
         f.permit_type,
         f.grade,
@@ -374,7 +432,16 @@ pub(crate) fn write_projection(tx: &Transaction, view: &PermitView, updated_ms: 
         updated_ms,
         s.alerts.len() as i64,
         s.rejected().count() as i64,
+        turn_json,
     ])?;
+    tx.prepare_cached("DELETE FROM permit_turns WHERE permit_id = ?1")?.execute([&id])?;
+    if turn.action.is_some() {
+        let mut insert =
+            tx.prepare_cached("INSERT OR IGNORE INTO permit_turns (person_id, permit_id) VALUES (?1, ?2)")?;
+        for person in ptw_core::offers::everyone_whose_turn(s, f, registry) {
+            insert.execute(params![person.to_string(), id])?;
+        }
+    }
     Ok(())
 }
 
@@ -398,6 +465,7 @@ fn summary_from_row(r: &rusqlite::Row) -> rusqlite::Result<Result<PermitSummary>
     let updated_ms: i64 = r.get(12)?;
     let alert_count: i64 = r.get(13)?;
     let rejected_count: i64 = r.get(14)?;
+    let turn: Option<String> = r.get(15)?;
     Ok((|| {
         Ok(PermitSummary {
             id: PermitId(parse(0, Some(id))?.ok_or_else(|| StoreError::Corrupt("permit id".into()))?),
@@ -415,6 +483,12 @@ fn summary_from_row(r: &rusqlite::Row) -> rusqlite::Result<Result<PermitSummary>
             updated_ms,
             alert_count: alert_count as u32,
             rejected_count: rejected_count as u32,
+            turn: match turn {
+                Some(t) => {
+                    serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("turn of a permit: {e}")))?
+                }
+                None => Default::default(),
+            },
         })
     })())
 }

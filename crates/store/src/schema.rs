@@ -123,6 +123,19 @@ const MIGRATIONS: &[&str] = &[
     DELETE FROM documents WHERE id = 'org';
     DELETE FROM meta WHERE key IN ('sync_token', 'sync_cursor');
     "#,
+    // 4: whose turn it is on each permit (the list's rows, and "waiting for me").
+    r#"
+    -- The permit's next step that moves it on and who may take it (JSON of ptw_core's `Turn`);
+    -- NULL on rows written before this column, which are derived again on open.
+    ALTER TABLE permits ADD COLUMN turn TEXT;
+    -- Everyone who may take that step, for "waiting for me".
+    CREATE TABLE permit_turns (
+        person_id  TEXT NOT NULL,
+        permit_id  TEXT NOT NULL,
+        PRIMARY KEY (person_id, permit_id)
+    );
+    CREATE INDEX permit_turns_by_permit ON permit_turns(permit_id);
+    "#,
 ];
 
 /// Bring the database to the newest schema.

@@ -225,7 +225,7 @@ impl Store {
             });
         }
         for (view, updated) in derive_all(touched, &self.registry, &self.memo, now) {
-            write_projection(&tx, &view, updated)?;
+            write_projection(&tx, &view, updated, &self.registry)?;
         }
         // The events taken back no longer hold up the next one's date: the floor is what was
         // delivered, and what still waits to be.
@@ -392,7 +392,7 @@ impl Store {
         }
         report.documents = touched.len();
         for (view, updated) in derive_all(touched, &self.registry, &self.memo, now) {
-            write_projection(&tx, &view, updated)?;
+            write_projection(&tx, &view, updated, &self.registry)?;
         }
         if let Some(cursor) = cursor {
             write_meta(&tx, "sync_cursor", cursor)?;
@@ -471,7 +471,7 @@ impl Store {
         }
         report.documents = touched.len();
         for (view, updated) in derive_all(touched, &self.registry, &self.memo, now) {
-            write_projection(&tx, &view, updated)?;
+            write_projection(&tx, &view, updated, &self.registry)?;
         }
         if let Some(cursor) = cursor {
             write_meta(&tx, "sync_cursor", cursor)?;
@@ -496,6 +496,21 @@ fn parse_permit_id(doc_id: &str) -> Result<PermitId> {
     doc_id.parse().map_err(|_| StoreError::Corrupt(format!("permit document id '{doc_id}'")))
 }
 
+impl Store {
+    /// Rows written before the list knew whose turn it is get it now: every permit is derived
+    /// again, once, when a database from before opens.
+    pub(crate) fn project_missing_turns(&mut self, now: DateTime<Utc>) -> Result<()> {
+        let missing: i64 = self.conn.query_row("SELECT COUNT(*) FROM permits WHERE turn IS NULL", [], |r| r.get(0))?;
+        if missing == 0 {
+            return Ok(());
+        }
+        let tx = write_tx(&mut self.conn)?;
+        rederive_everything(&tx, &self.registry, &self.memo, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 /// Derive every permit on this device anew against `registry` (it changed) and rewrite their
 /// projections, in `tx`. Returns how many.
 pub(crate) fn rederive_everything(
@@ -518,7 +533,7 @@ pub(crate) fn rederive_everything(
     let views = derive_all(docs, registry, memo, now);
     let n = views.len();
     for (view, updated) in views {
-        write_projection(tx, &view, updated)?;
+        write_projection(tx, &view, updated, registry)?;
     }
     Ok(n)
 }
@@ -551,7 +566,10 @@ fn derive_all(
                 .map(|((id, permit, heads_ms), events)| {
                     let state = derive_read(id, &permit.form, events, registry, now, Some(memo));
                     let updated = state.last_hlc.ms.max(heads_ms);
-                    (PermitView { id, number: permit.number, form: state.form.clone(), state }, updated)
+                    (
+                        PermitView { id, number: permit.number, form: state.form.clone(), state, offers: Vec::new() },
+                        updated,
+                    )
                 })
                 .collect::<Vec<_>>()
         })

@@ -67,10 +67,15 @@ fn a_hot_work_permit_is_filed_approved_worked_and_closed_and_survives_a_reopen()
     assert_eq!(view.state.status, Status::Closed);
     assert_eq!(view.state.timeline.len(), 7);
     assert!(view.state.rejected().next().is_none());
-    let closed = store.list(&ListQuery { status: Some(Status::Closed), limit: 50, offset: 0 }).expect("list");
+    let closed = store
+        .list(&ListQuery { status: Some(Status::Closed), limit: 50, offset: 0, ..Default::default() })
+        .expect("list");
     assert_eq!(closed.len(), 1);
     assert_eq!(closed[0].id, permit);
-    assert!(store.list(&ListQuery { status: Some(Status::Draft), limit: 50, offset: 0 }).expect("list").is_empty());
+    assert!(store
+        .list(&ListQuery { status: Some(Status::Draft), limit: 50, offset: 0, ..Default::default() })
+        .expect("list")
+        .is_empty());
     assert_eq!(store.status_counts().expect("counts"), vec![(Status::Closed, 1)]);
     // The draft and its 7 events, all waiting for the sync server.
     assert_eq!(store.pending_changes().expect("outbox"), 8);

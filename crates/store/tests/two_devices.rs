@@ -34,7 +34,7 @@ fn assert_converged(a: &Store, b: &Store, now: chrono::DateTime<chrono::Utc>) {
             assert_eq!(a.permit(pid, now).expect("a"), b.permit(pid, now).expect("b"), "permit {id}");
         }
     }
-    let all = ListQuery { status: None, limit: 500, offset: 0 };
+    let all = ListQuery { status: None, limit: 500, offset: 0, ..Default::default() };
     assert_eq!(a.list(&all).expect("list a"), b.list(&all).expect("list b"));
 }
 
