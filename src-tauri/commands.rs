@@ -106,7 +106,9 @@ pub fn session(state: State<AppState>) -> Reply<Option<Session>> {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn list_permits(state: State<AppState>, query: ListQuery) -> Reply<Vec<PermitSummary>> {
+pub fn list_permits(state: State<AppState>, mut query: ListQuery) -> Reply<Vec<PermitSummary>> {
+    // "Mine" is whoever is signed in, never what the page asks.
+    query.me = signed_in(&state).ok();
     let mut store = lock(&state.store)?;
     store.refresh().map_err(to_command_error)?;
     store.list(&query).map_err(to_command_error)
@@ -123,10 +125,23 @@ pub fn get_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
     let mut store = lock(&state.store)?;
     store.refresh().map_err(to_command_error)?;
     let view = store.permit(id, Utc::now()).map_err(to_command_error)?;
+    let view = store.with_links(view).map_err(to_command_error)?;
     Ok(match person {
         Some(p) => store.with_offers(view, p),
         None => view,
     })
+}
+
+/// A rejected permit revised: a new draft with its form, linked to it, for its applicant.
+#[tauri::command(rename_all = "snake_case")]
+pub fn revise_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
+    let actor = signed_in(&state)?;
+    let store = &mut *lock(&state.store)?;
+    let view = store.revise(actor, id, Utc::now()).map_err(to_command_error)?;
+    let view = store.with_links(view).map_err(to_command_error)?;
+    let view = store.with_offers(view, actor);
+    state.sync.wake();
+    Ok(view)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -134,6 +149,7 @@ pub fn create_permit(state: State<AppState>, form: PermitForm) -> Reply<PermitVi
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
     let view = store.create_permit(actor, form, Utc::now()).map_err(to_command_error)?;
+    let view = store.with_links(view).map_err(to_command_error)?;
     let view = store.with_offers(view, actor);
     // Pushed at once while online; the timer is only the fallback.
     state.sync.wake();
@@ -145,6 +161,7 @@ pub fn update_draft(state: State<AppState>, id: PermitId, form: PermitForm) -> R
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
     let view = store.update_draft(actor, id, form, Utc::now()).map_err(to_command_error)?;
+    let view = store.with_links(view).map_err(to_command_error)?;
     let view = store.with_offers(view, actor);
     state.sync.wake();
     Ok(view)
@@ -155,6 +172,7 @@ pub fn act(state: State<AppState>, permit_id: PermitId, action: Action) -> Reply
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
     let view = store.act(actor, permit_id, action, Utc::now()).map_err(to_command_error)?;
+    let view = store.with_links(view).map_err(to_command_error)?;
     let view = store.with_offers(view, actor);
     state.sync.wake();
     Ok(view)

@@ -103,6 +103,7 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
             commands::list_permits,
             commands::status_counts,
             commands::get_permit,
+            commands::revise_permit,
             commands::create_permit,
             commands::update_draft,
             commands::act,

@@ -82,7 +82,13 @@ def wait_text_contains(driver: WebDriver, testid: str, expected: str, timeout: f
     return text_of(driver, testid)
 
 
+# Taps a person makes on the screen, counted by the helpers below: a press is one, a field
+# tapped into is one (the keys typed are not counted), a drop-down is two (open, choose).
+TAPS = [0]
+
+
 def click(driver: WebDriver, testid: str) -> None:
+    TAPS[0] += 1
     el = find(driver, testid)
     # Centre it: sticky bars at the top and bottom of the page must not cover the target.
     driver.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});", el)
@@ -91,6 +97,7 @@ def click(driver: WebDriver, testid: str) -> None:
 
 
 def type_into(driver: WebDriver, testid: str, text: str) -> None:
+    TAPS[0] += 1
     el = find(driver, testid)
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
     el.clear()
@@ -112,6 +119,7 @@ def choose(driver: WebDriver, testid: str, pick) -> None:
     Through the DOM rather than by clicking the option: WebKitWebDriver clicks options in
     place, and the form's sticky button bar can cover an option near the bottom of the view.
     """
+    TAPS[0] += 2
     el = find(driver, testid)
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
     options = [(o.get_attribute("value"), o.text) for o in Select(el).options]
@@ -172,6 +180,8 @@ def sign_out(driver: WebDriver) -> None:
 
 
 def open_permit(driver: WebDriver, number: str) -> None:
+    # Every permit, not only those waiting for the person signed in.
+    click(driver, "tab-all")
     find(driver, "permit-row")
     WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(
         lambda d: any(r.get_attribute("data-number") == number for r in d.find_elements(By.CSS_SELECTOR, css("permit-row"))),
@@ -179,6 +189,7 @@ def open_permit(driver: WebDriver, number: str) -> None:
     )
     row = next(r for r in driver.find_elements(By.CSS_SELECTOR, css("permit-row")) if r.get_attribute("data-number") == number)
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", row)
+    TAPS[0] += 1
     row.click()
     wait_text(driver, "permit-number", number)
 
@@ -205,6 +216,7 @@ def wait_status(driver: WebDriver, expected: str) -> None:
 
 
 def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their_own_permit(driver, screenshot):
+    TAPS[0] = 0
     find(driver, "person-赵磊")
     screenshot("story-01-sign-in")
 
@@ -231,12 +243,13 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     wait_synced(driver)
     screenshot("story-03-submitted")
 
-    # He holds the workshop director's role too, but cannot approve his own permit.
-    click(driver, "action-approve")
-    banner = wait_text_contains(driver, "refusal", "审批人不能是本作业票的申请人")
-    assert "操作被拒绝" in banner
+    # He holds the workshop director's role too, but is not offered his own permit's approval:
+    # the panel says who it waits for instead.
+    waiting = wait_text_contains(driver, "waiting-for", "车间主任")
+    assert "刘洋" in waiting and "赵磊" not in waiting, waiting
+    assert not driver.find_elements(By.CSS_SELECTOR, css("action-approve")), "no approve button for the applicant"
     wait_status(driver, "审批中")
-    screenshot("story-04-self-approval-refused")
+    screenshot("story-04-self-approval-not-offered")
     sign_out(driver)
 
     # The workshop director signs the first step; the safety department the second.
@@ -302,6 +315,8 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     assert row.get_attribute("data-number") == number
     assert "已关闭" in row.text
     screenshot("story-11-list-closed")
+    # Five people sign in and out on one tablet here; the goal (issue 9) is at most 30 taps.
+    print(f"\nthe hot-work story took {TAPS[0]} taps (goal: at most 30)")
 
 
 def test_the_language_switch_turns_the_ui_english_and_back(driver, screenshot):

@@ -110,8 +110,8 @@ pub async fn session() -> ApiResult<Option<Session>> {
     call("session", json!({})).await
 }
 
-pub async fn list_permits(status: Option<Status>, limit: u32, offset: u32) -> ApiResult<Vec<PermitSummary>> {
-    let query = ListQuery { status, limit, offset, ..Default::default() };
+/// A page of the list; the back end marks the rows whose turn it is for whoever is signed in.
+pub async fn list_permits(query: ListQuery) -> ApiResult<Vec<PermitSummary>> {
     call("list_permits", json!({ "query": arg(&query) })).await
 }
 
@@ -121,6 +121,11 @@ pub async fn status_counts() -> ApiResult<Vec<(Status, u64)>> {
 
 pub async fn get_permit(id: PermitId) -> ApiResult<PermitView> {
     call("get_permit", json!({ "id": arg(&id) })).await
+}
+
+/// Revises a rejected permit: a new draft with its form, linked to it (the applicant only).
+pub async fn revise_permit(id: PermitId) -> ApiResult<PermitView> {
+    call("revise_permit", json!({ "id": arg(&id) })).await
 }
 
 /// Saves a new draft; the back end makes the signed-in person its applicant.

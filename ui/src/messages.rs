@@ -17,6 +17,7 @@ use ptw_core::api::{CommandError, Directory, QrFailure, SyncFailure};
 use ptw_core::catalog::{ActorRule, GradeDef, PermitParty, PermitTypeDef, Role};
 use ptw_core::event::{EventKind, GasExceedance};
 use ptw_core::form::{Field, FieldError, FieldProblem};
+use ptw_core::offers::{ActionKind, Turn};
 use ptw_core::rules::{Alert, Violation};
 use ptw_core::sync::RefusalCode;
 use ptw_core::{DeviceId, LocationId, PersonId, Status};
@@ -164,6 +165,46 @@ pub fn action_text(locale: Locale, code: &str) -> String {
         other => return other.to_owned(),
     };
     text.to_owned()
+}
+
+/// The step that moves a permit on, as in "等待 车间主任 刘洋 审批".
+fn turn_action_text(locale: Locale, action: ActionKind) -> String {
+    let text = match action {
+        ActionKind::Submit | ActionKind::Edit => td_string!(locale, turn.submit),
+        ActionKind::Approve => td_string!(locale, turn.approve),
+        ActionKind::Start => td_string!(locale, turn.start),
+        ActionKind::Resume => td_string!(locale, turn.resume),
+        ActionKind::Complete => td_string!(locale, turn.complete),
+        ActionKind::Accept => td_string!(locale, turn.accept),
+        other => return action_text(locale, other.code()),
+    };
+    text.to_owned()
+}
+
+/// Whose turn it is, in words: "等待 车间主任 刘洋 审批", "等待 李娜 开始作业", "轮到您：审批";
+/// `None` when nothing is waited for.
+pub fn turn_text(names: &Names, turn: &Turn, me: Option<PersonId>) -> Option<String> {
+    let locale = names.locale;
+    let action = turn_action_text(locale, turn.action?);
+    if me.is_some_and(|me| turn.who.contains(&me)) {
+        return Some(fill(td_string!(locale, turn.yours), &[("action", &action)]));
+    }
+    if turn.who_count == 0 {
+        return Some(fill(td_string!(locale, turn.nobody), &[("action", &action)]));
+    }
+    let named = names.people(&turn.who);
+    let who = if turn.who_count as usize > turn.who.len() {
+        fill(td_string!(locale, turn.and_more), &[("names", &named), ("count", &turn.who_count)])
+    } else {
+        named
+    };
+    Some(match &turn.role {
+        Some(role) => fill(
+            td_string!(locale, turn.waiting_role),
+            &[("role", &names.role(role)), ("who", &who), ("action", &action)],
+        ),
+        None => fill(td_string!(locale, turn.waiting), &[("who", &who), ("action", &action)]),
+    })
 }
 
 pub fn event_kind_text(locale: Locale, kind: &EventKind) -> String {

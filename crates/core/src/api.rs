@@ -34,6 +34,9 @@ pub struct PermitSummary {
     /// Whose turn it is: the step that moves the permit on and who may take it.
     #[serde(default)]
     pub turn: crate::offers::Turn,
+    /// It is the turn of the person the list was asked for ([`ListQuery::me`]).
+    #[serde(default)]
+    pub mine: bool,
 }
 
 /// A whole permit, for the detail screen.
@@ -47,6 +50,27 @@ pub struct PermitView {
     /// is signed in).
     #[serde(default)]
     pub offers: Vec<crate::offers::Offer>,
+    /// The permits this one revises and is revised by.
+    #[serde(default)]
+    pub links: PermitLinks,
+}
+
+/// Another permit, as a link: its id and number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermitLink {
+    pub id: PermitId,
+    pub number: String,
+}
+
+/// How a permit is linked to others.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermitLinks {
+    /// The rejected permit it revises.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revises: Option<PermitLink>,
+    /// The drafts that revise it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revised_by: Vec<PermitLink>,
 }
 
 /// A list query. Every filter given must hold.
@@ -65,6 +89,10 @@ pub struct ListQuery {
     /// Only permits of this operation type (catalog code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permit_type: Option<String>,
+    /// Mark the rows whose turn it is for this person ([`PermitSummary::mine`]); the app sets
+    /// it to whoever is signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub me: Option<PersonId>,
 }
 
 /// The longest search text a list query takes, in characters.

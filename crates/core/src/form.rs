@@ -5,7 +5,7 @@
 //! Field validation lives here so the UI (wasm) and the store give the same answer.
 
 use crate::catalog::{Catalog, GradeDef, PermitTypeDef};
-use crate::ids::{LocationId, PersonId};
+use crate::ids::{LocationId, PermitId, PersonId};
 use crate::registry::Registry;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,10 @@ pub struct PermitForm {
     pub precautions: Vec<String>,
     /// For countersign (会签) steps: who must sign, by step id.
     pub assignees: BTreeMap<String, Vec<PersonId>>,
+    /// The rejected permit this one revises (修改后重新提交), if it does. Left out of the
+    /// form's JSON when absent, so forms from before it hash as they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revises: Option<PermitId>,
 }
 
 /// Fields of the form, for validation messages the UI can place next to the right input.

@@ -10,7 +10,7 @@ use crate::{DocError, Result};
 use automerge::{transaction::Transactable, AutoCommit, ObjType, ReadDoc, ScalarValue, ScalarValueRef, ValueRef, ROOT};
 use autosurgeon::{Hydrate, Reconcile};
 use chrono::{DateTime, TimeZone, Utc};
-use ptw_core::{LocationId, PermitForm, PersonId};
+use ptw_core::{LocationId, PermitForm, PermitId, PersonId};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -34,6 +34,8 @@ pub struct FormDoc {
     pub hazards: String,
     pub precautions: Vec<String>,
     pub assignees: BTreeMap<String, Vec<String>>,
+    /// Absent in forms from before it.
+    pub revises: Option<String>,
 }
 
 fn parse_id<T: FromStr>(what: &str, s: &str) -> Result<T> {
@@ -61,6 +63,7 @@ impl From<&PermitForm> for FormDoc {
             hazards: f.hazards.clone(),
             precautions: f.precautions.clone(),
             assignees: f.assignees.iter().map(|(k, v)| (k.clone(), ids(v))).collect(),
+            revises: f.revises.map(|p| p.to_string()),
         }
     }
 }
@@ -88,6 +91,7 @@ impl TryFrom<&FormDoc> for PermitForm {
                 .iter()
                 .map(|(k, v)| Ok((k.clone(), people(v)?)))
                 .collect::<Result<BTreeMap<_, _>>>()?,
+            revises: d.revises.as_deref().map(|s| parse_id::<PermitId>("permit", s)).transpose()?,
         })
     }
 }
@@ -155,6 +159,7 @@ pub fn read_permit(doc: &impl ReadDoc) -> Result<LoadedPermit> {
             }
             out
         },
+        revises: f.absent_or_string("revises")?,
     };
     Ok(LoadedPermit { number, form: PermitForm::try_from(&form)?, events: strings(doc, &events, "events")? })
 }
@@ -187,6 +192,15 @@ impl<'a> Fields<'a> {
             ValueRef::Scalar(ScalarValueRef::Null) => Ok(None),
             ValueRef::Scalar(ScalarValueRef::Str(s)) => Ok(Some(s.to_string())),
             other => Err(unexpected(key, "a string or null", other)),
+        }
+    }
+
+    /// A string, null, or no such key (a field added to the form later).
+    fn absent_or_string(&self, key: &str) -> Result<Option<String>> {
+        if self.0.iter().any(|(k, _)| k == key) {
+            self.opt_string(key)
+        } else {
+            Ok(None)
         }
     }
 
@@ -288,6 +302,7 @@ mod tests {
                     hazards,
                     precautions,
                     assignees,
+                    revises: location.filter(|n| n % 2 == 0).map(|n| PermitId(Uuid::from_u128(n))),
                 },
             )
     }

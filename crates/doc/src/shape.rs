@@ -14,7 +14,7 @@ use automerge::{ReadDoc, ROOT};
 use ptw_core::PermitId;
 
 /// The fields of a permit's form map.
-pub const FORM_KEYS: [&str; 13] = [
+pub const FORM_KEYS: [&str; 14] = [
     "permit_type",
     "grade",
     "title",
@@ -28,6 +28,7 @@ pub const FORM_KEYS: [&str; 13] = [
     "hazards",
     "precautions",
     "assignees",
+    "revises",
 ];
 
 /// Whether `doc_id` is a permit id in canonical form (lower-case hyphenated UUID).

@@ -7,13 +7,14 @@
 use crate::error::{Result, StoreError};
 use crate::{load_doc, new_uuid, next_clock, next_event, save_change, write_tx, Store};
 use chrono::{DateTime, Utc};
-use ptw_core::api::{Action, ListQuery, PermitSummary, PermitView};
+use ptw_core::api::{Action, ListQuery, PermitLink, PermitSummary, PermitView};
 use ptw_core::derive::{check, derive, derive_read, read_events, refresh_alerts, PermitState};
 use ptw_core::form::{Field, FieldError, FieldProblem};
 use ptw_core::signature::SignatureMemo;
 use ptw_core::sync::PERMIT_KIND;
 use ptw_core::{Event, EventId, EventKind, PermitForm, PermitId, PersonId, SignedEvent, Status};
 use ptw_doc::LoadedPermit;
+use rusqlite::OptionalExtension;
 use rusqlite::{params, Connection, Transaction};
 
 /// The most rows one list call returns; lists page beyond it.
@@ -65,6 +66,51 @@ impl PermitCache {
 impl Store {
     /// Save a new draft permit filed by `actor`, who becomes its applicant.
     pub fn create_permit(&mut self, actor: PersonId, mut form: PermitForm, now: DateTime<Utc>) -> Result<PermitView> {
+        // Only `revise` links a draft to the permit it revises.
+        form.revises = None;
+        self.create(actor, form, now)
+    }
+
+    /// A rejected permit revised (修改后重新提交): a new draft by its applicant with the form
+    /// the rejected one was submitted with, linked to it. The rejected permit stays as it is.
+    pub fn revise(&mut self, actor: PersonId, rejected: PermitId, now: DateTime<Utc>) -> Result<PermitView> {
+        self.refresh()?;
+        let old = self.permit(rejected, now)?;
+        if old.state.status != Status::Rejected {
+            return Err(StoreError::Refused(ptw_core::Violation::NotAllowedInStatus {
+                action: "revise".into(),
+                status: old.state.status,
+            }));
+        }
+        if old.state.form.applicant != Some(actor) {
+            return Err(StoreError::Refused(ptw_core::Violation::NotApplicant));
+        }
+        let mut form = old.state.form;
+        form.revises = Some(rejected);
+        self.create(actor, form, now)
+    }
+
+    /// `view` with the permits it revises and is revised by.
+    pub fn with_links(&self, mut view: PermitView) -> Result<PermitView> {
+        let link = |r: &rusqlite::Row| -> rusqlite::Result<(String, String)> { Ok((r.get(0)?, r.get(1)?)) };
+        let parse = |(id, number): (String, String)| -> Result<PermitLink> {
+            let id = id.parse().map_err(|_| StoreError::Corrupt(format!("permit id '{id}'")))?;
+            Ok(PermitLink { id, number })
+        };
+        if let Some(old) = view.form.revises {
+            let found = self
+                .conn
+                .query_row("SELECT id, number FROM permits WHERE id = ?1", [old.to_string()], link)
+                .optional()?;
+            view.links.revises = found.map(parse).transpose()?;
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT id, number FROM permits WHERE revises = ?1 ORDER BY number")?;
+        let rows = stmt.query_map([view.id.to_string()], link)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        view.links.revised_by = rows.into_iter().map(parse).collect::<Result<_>>()?;
+        Ok(view)
+    }
+
+    fn create(&mut self, actor: PersonId, mut form: PermitForm, now: DateTime<Utc>) -> Result<PermitView> {
         self.refresh()?;
         let (actor_id, _) = self.writer()?;
         form.applicant = Some(actor);
@@ -92,7 +138,7 @@ impl Store {
         let hlc = next_clock(&tx, Default::default(), now.timestamp_millis())?;
         save_change(&tx, &id.to_string(), PERMIT_KIND, &mut doc, hlc)?;
         let state = derive(id, &form, &[], &self.registry, now);
-        let view = PermitView { id, number, form, state, offers: Vec::new() };
+        let view = PermitView { id, number, form, state, offers: Vec::new(), links: Default::default() };
         write_projection(&tx, &view, updated_ms(&mut doc, &view.state), &self.registry)?;
         tx.commit()?;
         Ok(view)
@@ -124,12 +170,20 @@ impl Store {
         // Type and applicant are fixed once filed: a different job is a different permit.
         form.permit_type = loaded.form.permit_type.clone();
         form.applicant = loaded.form.applicant;
+        form.revises = loaded.form.revises;
         doc.set_actor(actor_id);
         ptw_doc::set_form(&mut doc, &form)?;
         let hlc = next_clock(&tx, state.last_hlc, now.timestamp_millis())?;
         save_change(&tx, &id.to_string(), PERMIT_KIND, &mut doc, hlc)?;
         let state = derive_read(id, &form, read_events(&loaded.events), &self.registry, now, Some(&self.memo));
-        let view = PermitView { id, number: loaded.number, form: state.form.clone(), state, offers: Vec::new() };
+        let view = PermitView {
+            id,
+            number: loaded.number,
+            form: state.form.clone(),
+            state,
+            offers: Vec::new(),
+            links: Default::default(),
+        };
         write_projection(&tx, &view, updated_ms(&mut doc, &view.state), &self.registry)?;
         tx.commit()?;
         Ok(view)
@@ -180,8 +234,14 @@ impl Store {
         ptw_doc::append_event(&mut loaded.doc, stored.clone())?;
         save_change(&tx, &id.to_string(), PERMIT_KIND, &mut loaded.doc, next_ev.at)?;
         crate::write_meta(&tx, "chain_head", &signed.hash())?;
-        let view =
-            PermitView { id, number: loaded.number.clone(), form: next.form.clone(), state: next, offers: Vec::new() };
+        let view = PermitView {
+            id,
+            number: loaded.number.clone(),
+            form: next.form.clone(),
+            state: next,
+            offers: Vec::new(),
+            links: Default::default(),
+        };
         write_projection(&tx, &view, updated_ms(&mut loaded.doc, &view.state), &self.registry)?;
         tx.commit()?;
         loaded.events.push(stored);
@@ -213,11 +273,19 @@ impl Store {
                 form: state.form.clone(),
                 state,
                 offers: Vec::new(),
+                links: Default::default(),
             });
         }
         let (_, loaded) = load_permit(&self.conn, id)?;
         let state = derive_read(id, &loaded.form, read_events(&loaded.events), &self.registry, now, Some(&self.memo));
-        Ok(PermitView { id, number: loaded.number, form: state.form.clone(), state, offers: Vec::new() })
+        Ok(PermitView {
+            id,
+            number: loaded.number,
+            form: state.form.clone(),
+            state,
+            offers: Vec::new(),
+            links: Default::default(),
+        })
     }
 
     /// `view` with what `person` may do to it now, by this device's registry.
@@ -237,10 +305,11 @@ impl Store {
         let limit = query.limit.clamp(1, MAX_PAGE);
         let mut sql = String::from(
             "SELECT id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
-                guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count, turn
+                guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count, turn,
+                EXISTS (SELECT 1 FROM permit_turns t WHERE t.permit_id = permits.id AND t.person_id = ?1)
              FROM permits WHERE 1 = 1",
         );
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut args: Vec<rusqlite::types::Value> = vec![query.me.map(|p| p.to_string()).unwrap_or_default().into()];
         let mut arg = |sql: &mut String, clause: &str, value: rusqlite::types::Value| {
             args.push(value);
             sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
@@ -407,14 +476,15 @@ pub(crate) fn write_projection(
     let turn_json = serde_json::to_string(&turn).map_err(|e| StoreError::Corrupt(format!("turn of {id}: {e}")))?;
     tx.prepare_cached(
         "INSERT INTO permits (id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
-            guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count, turn)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+            guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count, turn, revises)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
          ON CONFLICT(id) DO UPDATE SET number = excluded.number, permit_type = excluded.permit_type,
             grade = excluded.grade, title = excluded.title, location_id = excluded.location_id,
             status = excluded.status, current_step = excluded.current_step, applicant_id = excluded.applicant_id,
             guardian_id = excluded.guardian_id, planned_start_ms = excluded.planned_start_ms,
             planned_end_ms = excluded.planned_end_ms, updated_ms = excluded.updated_ms,
-            alert_count = excluded.alert_count, rejected_count = excluded.rejected_count, turn = excluded.turn",
+            alert_count = excluded.alert_count, rejected_count = excluded.rejected_count, turn = excluded.turn,
+            revises = excluded.revises",
     )?
     .execute(params![
         id,
@@ -433,6 +503,7 @@ pub(crate) fn write_projection(
         s.alerts.len() as i64,
         s.rejected().count() as i64,
         turn_json,
+        f.revises.map(|p| p.to_string()),
     ])?;
     tx.prepare_cached("DELETE FROM permit_turns WHERE permit_id = ?1")?.execute([&id])?;
     if turn.action.is_some() {
@@ -466,6 +537,7 @@ fn summary_from_row(r: &rusqlite::Row) -> rusqlite::Result<Result<PermitSummary>
     let alert_count: i64 = r.get(13)?;
     let rejected_count: i64 = r.get(14)?;
     let turn: Option<String> = r.get(15)?;
+    let mine: bool = r.get(16)?;
     Ok((|| {
         Ok(PermitSummary {
             id: PermitId(parse(0, Some(id))?.ok_or_else(|| StoreError::Corrupt("permit id".into()))?),
@@ -489,6 +561,7 @@ fn summary_from_row(r: &rusqlite::Row) -> rusqlite::Result<Result<PermitSummary>
                 }
                 None => Default::default(),
             },
+            mine,
         })
     })())
 }

@@ -136,6 +136,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX permit_turns_by_permit ON permit_turns(permit_id);
     "#,
+    // 5: the rejected permit a draft revises, to find its revisions.
+    r#"
+    ALTER TABLE permits ADD COLUMN revises TEXT;
+    CREATE INDEX permits_by_revised ON permits(revises) WHERE revises IS NOT NULL;
+    "#,
 ];
 
 /// Bring the database to the newest schema.

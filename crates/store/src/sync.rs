@@ -567,7 +567,14 @@ fn derive_all(
                     let state = derive_read(id, &permit.form, events, registry, now, Some(memo));
                     let updated = state.last_hlc.ms.max(heads_ms);
                     (
-                        PermitView { id, number: permit.number, form: state.form.clone(), state, offers: Vec::new() },
+                        PermitView {
+                            id,
+                            number: permit.number,
+                            form: state.form.clone(),
+                            state,
+                            offers: Vec::new(),
+                            links: Default::default(),
+                        },
                         updated,
                     )
                 })

@@ -83,7 +83,10 @@ fn waiting_for_me_follows_the_permit_from_step_to_step_and_the_row_says_whose_tu
     assert_eq!(waiting_for(&store, liu), vec![id], "the workshop director signs next");
     assert!(waiting_for(&store, zhao).is_empty(), "never the applicant's own approval");
     assert!(waiting_for(&store, wang).is_empty(), "the safety step is not open yet");
-    let row = store.list(&query()).expect("list").remove(0);
+    let row = store.list(&ListQuery { me: Some(liu), ..query() }).expect("list").remove(0);
+    assert!(row.mine, "刘洋's row says it is his turn");
+    assert!(!store.list(&ListQuery { me: Some(zhao), ..query() }).expect("list")[0].mine);
+    assert!(!store.list(&query()).expect("list")[0].mine, "nobody asked: nobody's");
     assert_eq!(row.turn.action, Some(ActionKind::Approve));
     assert!(row.turn.who.contains(&liu), "{:?}", row.turn);
     assert_eq!(row.turn.role.as_ref().map(|r| r.0.as_str()), Some("workshop_director"));

@@ -2,8 +2,10 @@
 //! in approval, gas tests until the work is done, start, suspend, resume, complete, accept,
 //! cancel, and a comment at any time.
 //!
-//! The panel does not pre-judge who may act: the rules live in ptw-core and run in the back
-//! end, which refuses with the rule it applied; the refusal banner says which, in words.
+//! It offers only what the signed-in person may do: the permit comes with ptw-core's offers for
+//! them (the rules derivation applies to who acts), and for a step someone else must take the
+//! panel says who ("等待 车间主任 刘洋 审批"). What only the moment of acting can judge — a
+//! reading, the clock, the form — the back end still refuses with its rule, in words.
 //!
 //! The buttons of the current step are in one `.action-bar`: on a narrow or upright screen it
 //! is fixed to the bottom of the screen, so the next thing to do is always in reach (main.css).
@@ -17,6 +19,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::{Action, CommandError, PermitView};
 use ptw_core::event::GasReading;
+use ptw_core::offers::{ActionKind, Turn};
 use ptw_core::{PermitId, Status};
 
 /// The signals a permit's detail page shares with its action panel. They live on the page, so
@@ -82,9 +85,16 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let i18n = use_i18n();
     let status = permit.state.status;
     let permit_key = (permit.form.permit_type.clone(), permit.form.grade.clone());
-    let gas_allowed = matches!(status, Status::InApproval | Status::Approved | Status::Active | Status::Suspended);
-    let cancel_allowed =
-        matches!(status, Status::Draft | Status::InApproval | Status::Approved | Status::Active | Status::Suspended);
+    let may = |kind: ActionKind| permit.offers.iter().any(|o| o.action == kind && o.mine);
+    // The step that moves the permit on, when it is someone else's: who is waited for.
+    let waiting = permit.offers.iter().find(|o| o.action.moves_on() && !o.mine).map(|o| Turn {
+        action: Some(o.action),
+        who: o.who.clone(),
+        who_count: o.who_count,
+        role: o.role.clone(),
+    });
+    let gas_allowed = may(ActionKind::GasTest);
+    let cancel_allowed = may(ActionKind::Cancel);
     let notice = move || {
         ctx.notice.get().map(|code| {
             let text =
@@ -93,32 +103,52 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
         })
     };
     let main = match status {
-        Status::Draft => view! { <DraftActions ctx=ctx/> }.into_any(),
-        Status::InApproval => view! { <ApprovalActions permit=permit.clone() ctx=ctx/> }.into_any(),
-        Status::Approved => view! {
+        Status::Draft if may(ActionKind::Submit) => view! { <DraftActions ctx=ctx/> }.into_any(),
+        Status::InApproval if may(ActionKind::Approve) => {
+            view! { <ApprovalActions permit=permit.clone() ctx=ctx/> }.into_any()
+        }
+        Status::Approved if may(ActionKind::Start) => view! {
             <div class="action-bar" data-testid="action-bar">
                 <SimpleAction ctx=ctx action=Action::Start testid="action-start" primary=true/>
             </div>
         }
         .into_any(),
-        Status::Active => view! { <ActiveActions ctx=ctx/> }.into_any(),
-        Status::Suspended => view! {
+        Status::Active if may(ActionKind::Complete) => view! {
+            <div class="action-bar" data-testid="action-bar">
+                <SimpleAction ctx=ctx action=Action::Complete testid="action-complete" primary=true/>
+            </div>
+        }
+        .into_any(),
+        Status::Suspended if may(ActionKind::Resume) => view! {
             <div class="action-bar" data-testid="action-bar">
                 <SimpleAction ctx=ctx action=Action::Resume testid="action-resume" primary=true/>
             </div>
         }
         .into_any(),
-        Status::Completed => view! { <AcceptanceActions permit=permit.clone() ctx=ctx/> }.into_any(),
+        Status::Completed if may(ActionKind::Accept) => {
+            view! { <AcceptanceActions permit=permit.clone() ctx=ctx/> }.into_any()
+        }
         Status::Closed | Status::Rejected | Status::Cancelled => {
             view! { <p class="empty">{t!(i18n, actions.none_left)}</p> }.into_any()
         }
+        _ => ().into_any(),
     };
+    let waiting = waiting.map(|turn| {
+        let app = ctx.app;
+        let text = move || {
+            let me = app.session.with(|s| s.as_ref().map(|s| s.person.id));
+            with_names(i18n.get_locale(), None, |n| messages::turn_text(n, &turn, me)).flatten()
+        };
+        view! { <p class="waiting-for" role="status" data-testid="waiting-for">{text}</p> }
+    });
     view! {
         <section class="card actions" data-testid="action-panel">
             <h3>{t!(i18n, actions.title)}</h3>
             <ErrorBanner error=ctx.error permit=Signal::stored(Some(permit_key))/>
             {notice}
+            {waiting}
             {main}
+            {(status == Status::Active && may(ActionKind::Suspend)).then(|| view! { <ReasonAction ctx=ctx kind="suspend"/> })}
             {gas_allowed.then(|| view! { <GasTestForm permit=permit.clone() ctx=ctx/> })}
             {cancel_allowed.then(|| view! { <ReasonAction ctx=ctx kind="cancel"/> })}
             <CommentForm ctx=ctx/>
@@ -208,18 +238,6 @@ fn ApprovalActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                     {t!(i18n, actions.approve)}
                 </button>
             </div>
-        </div>
-    }
-}
-
-#[component]
-fn ActiveActions(ctx: ActionCtx) -> impl IntoView {
-    view! {
-        <div class="action-group">
-            <div class="action-bar" data-testid="action-bar">
-                <SimpleAction ctx=ctx action=Action::Complete testid="action-complete" primary=true/>
-            </div>
-            <ReasonAction ctx=ctx kind="suspend"/>
         </div>
     }
 }

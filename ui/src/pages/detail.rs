@@ -68,6 +68,7 @@ fn DetailBody(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     view! {
         <div class="detail-grid">
             <div class="detail-main">
+                <Rejection permit=permit.clone() ctx=ctx/>
                 <Header permit=permit.clone()/>
                 <Alerts permit=permit.clone()/>
                 <Steps permit=permit.clone()/>
@@ -79,6 +80,80 @@ fn DetailBody(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             </aside>
         </div>
     }
+}
+
+/// At the top of a rejected permit: who rejected it and why, and — for its applicant —
+/// "revise and resubmit"; the revisions made since, and on a revision the permit it revises.
+#[component]
+fn Rejection(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let app = ctx.app;
+    let link = move |link: ptw_core::api::PermitLink, testid: &'static str, revises: bool| {
+        let number = link.number.clone();
+        let text = move || {
+            if revises {
+                fill(t_string!(i18n, detail.revises), &[("number", &number)])
+            } else {
+                fill(t_string!(i18n, detail.revised_as), &[("number", &number)])
+            }
+        };
+        view! {
+            <button class="secondary link-button" data-testid=testid on:click=move |_| app.go(Page::Detail(link.id))>
+                {text}
+            </button>
+        }
+    };
+    let revises = permit.links.revises.clone().map(|l| link(l, "revises-link", true));
+    let revised = permit.links.revised_by.clone().into_iter().map(|l| link(l, "revised-link", false)).collect_view();
+    if permit.state.status != ptw_core::Status::Rejected {
+        return view! { {revises} }.into_any();
+    }
+    let rejection = permit.state.timeline.iter().rev().find_map(|t| match (&t.event, &t.outcome) {
+        (Some(ev), Outcome::Applied) => match &ev.kind {
+            EventKind::Reject { comment, .. } => Some((ev.actor, comment.clone())),
+            _ => None,
+        },
+        _ => None,
+    });
+    let reason = names_for(&permit, move |n| {
+        rejection.as_ref().map(|(who, reason)| {
+            fill(t_string!(i18n, detail.rejected_by), &[("who", &n.person(*who)), ("reason", reason)])
+        })
+    });
+    let applicant = permit.form.applicant;
+    let mine = move || app.session.with(|s| s.as_ref().map(|s| s.person.id)) == applicant && applicant.is_some();
+    let revise = move |_| {
+        if ctx.busy.get_untracked() {
+            return;
+        }
+        ctx.busy.set(true);
+        spawn_local(async move {
+            let result = api::revise_permit(ctx.id).await;
+            ctx.busy.set(false);
+            match result {
+                Ok(draft) => {
+                    app.wrote();
+                    app.go(Page::EditDraft(draft.id));
+                }
+                Err(e) => ctx.error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="card rejection" role="alert" data-testid="rejection">
+            <h3>{t!(i18n, detail.rejected_title)}</h3>
+            <p class="reason" data-testid="rejection-reason">{reason}</p>
+            {revised}
+            {move || mine().then(|| view! {
+                <p class="hint">{t!(i18n, detail.revise_hint)}</p>
+                <button class="primary big wide" data-testid="action-revise" disabled=move || ctx.busy.get() on:click=revise>
+                    {t!(i18n, detail.revise)}
+                </button>
+            })}
+            {revises}
+        </section>
+    }
+    .into_any()
 }
 
 /// Runs `f` with the names for this permit's type and grade, reactively in the language.

@@ -1,7 +1,8 @@
-//! The permit list: status tabs with counts, one row per permit, and "new permit".
+//! The permit list: "waiting for me" first, search, one row of filter chips with counts, one
+//! row per permit saying whose turn it is, and "new permit".
 //!
 //! Rows come from the back end's projection (`list_permits`), never from whole permits, so the
-//! list stays fast with thousands of permits on a tablet.
+//! list stays fast with thousands of permits on a tablet; more rows load a page at a time.
 
 use crate::api;
 use crate::i18n::*;
@@ -10,17 +11,30 @@ use crate::state::{use_app, Page};
 use crate::time;
 use crate::widgets::{with_names, ErrorBanner, Loading, StatusBadge};
 use leptos::prelude::*;
-use ptw_core::api::{CommandError, PermitSummary};
+use ptw_core::api::{CommandError, ListQuery, PermitSummary, MAX_SEARCH_CHARS};
 use ptw_core::Status;
 
-/// Rows read at once; a plant has a few hundred open permits at most.
+/// Rows read at once; "more" reads the next page.
 const PAGE_SIZE: u32 = 200;
+
+/// Which permits the list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Filter {
+    /// Those whose turn it is for the signed-in person.
+    Mine,
+    All,
+    Status(Status),
+}
 
 #[component]
 pub fn PermitList() -> impl IntoView {
     let i18n = use_i18n();
     let app = use_app();
-    let tab = RwSignal::new(None::<Status>);
+    let me = move || app.session.with(|s| s.as_ref().map(|s| s.person.id));
+    // Undecided until we know whether anything waits for the person: then "mine" if so.
+    let filter = RwSignal::new(None::<Filter>);
+    let text = RwSignal::new(String::new());
+    let pages = RwSignal::new(1u32);
     // Permits synced in from other devices show up when the last sync time moves.
     let synced = Memo::new(move |_| app.sync.with(|s| s.as_ref().and_then(|s| s.last_sync_ms)));
     let counts = LocalResource::new(move || {
@@ -28,11 +42,43 @@ pub fn PermitList() -> impl IntoView {
         synced.track();
         api::status_counts()
     });
-    let permits = LocalResource::new(move || {
-        let status = tab.get();
+    let mine = LocalResource::new(move || {
         app.writes.track();
         synced.track();
-        api::list_permits(status, PAGE_SIZE, 0)
+        let query = ListQuery { limit: PAGE_SIZE, waiting_for: me(), ..Default::default() };
+        async move {
+            if query.waiting_for.is_some() {
+                api::list_permits(query).await.map(|l| l.len())
+            } else {
+                Ok(0)
+            }
+        }
+    });
+    Effect::new(move |_| {
+        if filter.get_untracked().is_none() {
+            if let Some(Ok(n)) = mine.get() {
+                filter.set(Some(if n > 0 { Filter::Mine } else { Filter::All }));
+            }
+        }
+    });
+    let permits = LocalResource::new(move || {
+        let shown = filter.get();
+        let text = text.get();
+        let limit = PAGE_SIZE * pages.get();
+        app.writes.track();
+        synced.track();
+        let mut query = ListQuery { limit, text: Some(text).filter(|t| !t.trim().is_empty()), ..Default::default() };
+        match shown {
+            Some(Filter::Mine) => query.waiting_for = me(),
+            Some(Filter::Status(s)) => query.status = Some(s),
+            Some(Filter::All) | None => {}
+        }
+        async move {
+            match shown {
+                None => Ok(None),
+                Some(_) => api::list_permits(query).await.map(|rows| Some((rows, limit))),
+            }
+        }
     });
     let error = RwSignal::new(None::<CommandError>);
     Effect::new(move |_| {
@@ -40,6 +86,10 @@ pub fn PermitList() -> impl IntoView {
             error.set(Some(e));
         }
     });
+    let choose = move |f: Filter| {
+        pages.set(1);
+        filter.set(Some(f));
+    };
 
     let count_of = move |status: Option<Status>| -> u64 {
         match counts.get() {
@@ -47,33 +97,64 @@ pub fn PermitList() -> impl IntoView {
             _ => 0,
         }
     };
-    let tabs = std::iter::once(None)
-        .chain(Status::ALL.into_iter().map(Some))
-        .map(|status| {
-            let code = status.map(Status::code).unwrap_or("all");
-            let label = move || match status {
-                Some(s) => messages::status_text(i18n.get_locale(), s),
-                None => t_string!(i18n, list.all),
-            };
-            view! {
-                <button
-                    class="tab"
-                    class:active=move || tab.get() == status
-                    data-testid=format!("tab-{code}")
-                    on:click=move |_| tab.set(status)
-                >
-                    <span>{label}</span>
-                    <span class="count">{move || count_of(status)}</span>
-                </button>
-            }
-        })
+    let chip = move |f: Filter, code: &'static str| {
+        let label = move || match f {
+            Filter::Mine => t_string!(i18n, list.waiting_for_me),
+            Filter::All => t_string!(i18n, list.all),
+            Filter::Status(s) => messages::status_text(i18n.get_locale(), s),
+        };
+        let count = move || match f {
+            Filter::Mine => mine.get().and_then(Result::ok).unwrap_or(0) as u64,
+            Filter::All => count_of(None),
+            Filter::Status(s) => count_of(Some(s)),
+        };
+        view! {
+            <button
+                class="tab"
+                class:mine=f == Filter::Mine
+                class:active=move || filter.get() == Some(f)
+                aria-pressed=move || (filter.get() == Some(f)).to_string()
+                data-testid=format!("tab-{code}")
+                on:click=move |_| choose(f)
+            >
+                <span>{label}</span>
+                <span class="count">{count}</span>
+            </button>
+        }
+    };
+    let chips = [chip(Filter::Mine, "mine"), chip(Filter::All, "all")]
+        .into_iter()
+        .chain(Status::ALL.into_iter().map(|s| chip(Filter::Status(s), s.code())))
         .collect_view();
 
     let rows = move || match permits.get() {
-        None => view! { <Loading/> }.into_any(),
+        None | Some(Ok(None)) => view! { <Loading/> }.into_any(),
         Some(Err(_)) => ().into_any(),
-        Some(Ok(list)) if list.is_empty() => view! { <p class="empty">{t!(i18n, list.empty)}</p> }.into_any(),
-        Some(Ok(list)) => list.into_iter().map(|p| view! { <PermitRow permit=p/> }).collect_view().into_any(),
+        Some(Ok(Some((list, _)))) if list.is_empty() => {
+            let empty = move || {
+                if filter.get() == Some(Filter::Mine) && text.with(|t| t.trim().is_empty()) {
+                    t_string!(i18n, list.nothing_for_me)
+                } else {
+                    t_string!(i18n, list.empty)
+                }
+            };
+            view! { <p class="empty" data-testid="list-empty">{empty}</p> }.into_any()
+        }
+        Some(Ok(Some((list, limit)))) => {
+            let full = list.len() as u32 >= limit;
+            let more = full.then(|| {
+                view! {
+                    <button class="secondary big wide" data-testid="list-more" on:click=move |_| pages.update(|n| *n += 1)>
+                        {t!(i18n, list.more)}
+                    </button>
+                }
+            });
+            view! {
+                {list.into_iter().map(|p| view! { <PermitRow permit=p/> }).collect_view()}
+                {more}
+            }
+            .into_any()
+        }
     };
 
     view! {
@@ -84,7 +165,27 @@ pub fn PermitList() -> impl IntoView {
                     "＋ " {t!(i18n, list.new)}
                 </button>
             </div>
-            <nav class="tabs">{tabs}</nav>
+            <div class="search" role="search">
+                <input
+                    type="text"
+                    enterkeyhint="search"
+                    maxlength=MAX_SEARCH_CHARS.to_string()
+                    data-testid="list-search"
+                    aria-label=move || t_string!(i18n, list.search_label)
+                    placeholder=move || t_string!(i18n, list.search)
+                    prop:value=move || text.get()
+                    on:input=move |ev| {
+                        pages.set(1);
+                        text.set(event_target_value(&ev));
+                    }
+                />
+                {move || (!text.with(String::is_empty)).then(|| view! {
+                    <button class="secondary" data-testid="list-search-clear" on:click=move |_| text.set(String::new())>
+                        {t!(i18n, list.clear_search)}
+                    </button>
+                })}
+            </div>
+            <nav class="tabs chips">{chips}</nav>
             <ErrorBanner error=error/>
             <div class="rows">{rows}</div>
         </section>
@@ -119,8 +220,21 @@ fn PermitRow(permit: PermitSummary) -> impl IntoView {
     });
     let alerts = p.alert_count;
     let rejected = p.rejected_count;
+    let mine = p.mine;
+    let turn = p.turn.clone();
+    let turn_text = move || {
+        let me = app.session.with(|s| s.as_ref().map(|s| s.person.id));
+        with_names(i18n.get_locale(), None, |n| messages::turn_text(n, &turn, me)).flatten()
+    };
     view! {
-        <button class="permit-row" data-testid="permit-row" data-number=p.number.clone() on:click=move |_| app.go(Page::Detail(id))>
+        <button
+            class="permit-row"
+            class:mine=mine
+            data-testid="permit-row"
+            data-number=p.number.clone()
+            data-mine=mine.to_string()
+            on:click=move |_| app.go(Page::Detail(id))
+        >
             <div class="row-main">
                 <div class="row-top">
                     <span class="number" data-testid="row-number">{p.number.clone()}</span>
@@ -135,6 +249,7 @@ fn PermitRow(permit: PermitSummary) -> impl IntoView {
             <div class="row-side">
                 <StatusBadge status=status testid="row-status"/>
                 {step.map(|s| view! { <span class="open-step" data-testid="row-step">{s}</span> })}
+                <span class="turn" class:mine=mine data-testid="row-turn">{turn_text}</span>
                 {(alerts > 0).then(|| view! {
                     <span class="badge alert-badge" data-testid="row-alerts">
                         {move || fill(t_string!(i18n, list.alerts), &[("count", &alerts)])}

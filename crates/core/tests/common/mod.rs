@@ -135,6 +135,7 @@ impl Plant {
             hazards: "可燃气体残留，高温飞溅".into(),
             precautions: t.precautions.iter().map(|p| p.code.clone()).collect(),
             assignees: Default::default(),
+            revises: None,
         }
     }
 

@@ -134,5 +134,6 @@ pub fn hot_work_form(store: &Store, start: DateTime<Utc>) -> PermitForm {
         hazards: "可燃气体残留".into(),
         precautions: t.precautions.iter().map(|p| p.code.clone()).collect(),
         assignees: Default::default(),
+        revises: None,
     }
 }
