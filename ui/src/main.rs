@@ -5,6 +5,8 @@
 //! (rules, alerts, statuses) becomes words in one place, [`messages`].
 
 mod api;
+mod datetime;
+mod device_memory;
 mod messages;
 mod pages;
 mod state;

@@ -11,6 +11,7 @@
 //! is fixed to the bottom of the screen, so the next thing to do is always in reach (main.css).
 
 use crate::api;
+use crate::device_memory;
 use crate::i18n::*;
 use crate::messages::{self, fill};
 use crate::state::{use_app, AppState, Page};
@@ -329,10 +330,21 @@ fn number(text: &str) -> Option<f64> {
 }
 
 /// Gas test (气体分析) entry: the four readings, the instrument and where the sample was taken.
+///
+/// The readings are text fields with the decimal keypad (`inputmode`), not `type="number"`,
+/// whose spinners are too small to touch and whose parsing follows the webview's locale. The
+/// instrument and sampling point start as the tester last recorded them on this device; the
+/// readings start empty, and are emptied again once a test is recorded.
 #[component]
 fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let i18n = use_i18n();
     let [o2, lel, h2s, co, instrument, point] = std::array::from_fn(|_| RwSignal::new(String::new()));
+    let tester = ctx.app.session.with_untracked(|s| s.as_ref().map(|s| s.person.id));
+    if let Some(tester) = tester {
+        let setup = device_memory::gas_test_setup(tester);
+        instrument.set(setup.instrument);
+        point.set(setup.point);
+    }
     // The grade's limits, shown next to each reading (read once: they do not change here).
     let limits = ctx
         .app
@@ -356,9 +368,9 @@ fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             <label class="field">
                 <span class="label">{label} " " <small class="hint">{hint}</small></span>
                 <input
-                    type=if numeric { "number" } else { "text" }
-                    step="any"
+                    type="text"
                     inputmode=if numeric { "decimal" } else { "text" }
+                    autocomplete="off"
                     data-testid=testid
                     prop:value=move || sig.get()
                     on:input=move |ev| sig.set(event_target_value(&ev))
@@ -375,9 +387,14 @@ fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             instrument: instrument.get_untracked().trim().to_owned(),
             point: point.get_untracked().trim().to_owned(),
         };
+        let setup =
+            device_memory::GasTestSetup { instrument: reading.instrument.clone(), point: reading.point.clone() };
         ctx.run(Action::GasTest { reading }, move || {
             for s in [o2, lel, h2s, co] {
                 s.set(String::new());
+            }
+            if let Some(tester) = tester {
+                device_memory::remember_gas_test_setup(tester, &setup);
             }
         });
     };

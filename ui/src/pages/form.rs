@@ -4,8 +4,13 @@
 //! people by role; locations from the register). The form is validated in the browser with the
 //! same `PermitForm::validate` the back end's submit rule runs, so the messages under the
 //! fields are the ones that would refuse the submit; they appear after the first attempt.
+//!
+//! The planned times are chosen with the app's own picker ([`crate::datetime`]), in the plant's
+//! zone. The free-text fields stop at a length (with a counter beside them), and leaving the
+//! form with changes not saved asks first, in the app's own dialog, whether to discard them.
 
 use crate::api;
+use crate::datetime::DateTimeField;
 use crate::i18n::*;
 use crate::messages::{self, fill};
 use crate::state::{registry, use_app, Page};
@@ -22,6 +27,13 @@ use std::sync::Arc;
 
 /// The default planned window: from now, this long.
 const DEFAULT_WINDOW_MINUTES: i64 = 4 * 60;
+
+/// How long the free-text fields may be, in UTF-16 units (what `maxlength` counts; one per
+/// Chinese character). ptw-core sets no limit: these keep a permit readable on a tablet and
+/// on paper. A longer text from elsewhere is kept as it is; its counter shows it over.
+const TITLE_MAX: usize = 100;
+const DESCRIPTION_MAX: usize = 2000;
+const HAZARDS_MAX: usize = 2000;
 
 /// A new form: the first type and grade of the catalog, planned now → now + 4 h, filed by the
 /// signed-in person (the back end forces that anyway).
@@ -133,11 +145,77 @@ fn toggle(list: &mut Vec<PersonId>, id: PersonId, on: bool) {
     }
 }
 
+/// The length of a text as `maxlength` counts it.
+fn text_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// "12/100" beside a text field: how much of its limit is used, red once over it.
+#[component]
+fn Counter(#[prop(into)] len: Signal<usize>, max: usize, testid: String) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <small
+            class="counter"
+            class:over=move || { len.get() > max }
+            data-testid=testid
+            aria-label=move || fill(t_string!(i18n, form.count_label), &[("count", &len.get()), ("max", &max)])
+        >
+            {move || format!("{}/{max}", len.get())}
+        </small>
+    }
+}
+
+/// Asks before changes that were not saved are thrown away: keep editing, or discard and go.
+#[component]
+fn LeaveDialog(open: RwSignal<bool>, on_discard: Callback<()>) -> impl IntoView {
+    let i18n = use_i18n();
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || escape.remove());
+    view! {
+        <div class="dialog-backdrop" aria-hidden="true" on:click=move |_| open.set(false)></div>
+        <div
+            class="dialog"
+            role="alertdialog"
+            aria-modal="true"
+            aria-labelledby="leave-title"
+            aria-describedby="leave-text"
+            data-testid="leave-dialog"
+        >
+            <h3 id="leave-title">{t!(i18n, form.leave_title)}</h3>
+            <p id="leave-text">{t!(i18n, form.leave_text)}</p>
+            <div class="dialog-buttons">
+                <button type="button" class="danger big" data-testid="leave-discard" on:click=move |_| on_discard.run(())>
+                    {t!(i18n, form.leave_discard)}
+                </button>
+                <button type="button" class="primary big" data-testid="leave-keep" on:click=move |_| open.set(false)>
+                    {t!(i18n, form.leave_keep)}
+                </button>
+            </div>
+        </div>
+    }
+}
+
 #[component]
 fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>) -> impl IntoView {
     let i18n = use_i18n();
     let app = use_app();
+    // What was last loaded or saved: the form has unsaved changes while it differs.
+    let last_saved = RwSignal::new(initial.clone());
     let form = RwSignal::new(initial);
+    let dirty = Memo::new(move |_| form.with(|f| last_saved.with(|s| f != s)));
+    let leave_open = RwSignal::new(false);
+    let back_to_list = move || {
+        if dirty.get_untracked() {
+            leave_open.set(true);
+        } else {
+            app.go(Page::List);
+        }
+    };
     let show_errors = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<CommandError>);
@@ -170,6 +248,7 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
             let result = match saved {
                 Ok(view) => {
                     saved_id.set(Some(view.id));
+                    last_saved.set(view.form.clone());
                     app.wrote();
                     if submit {
                         api::act(view.id, &Action::Submit).await.map(|v| v.id)
@@ -430,11 +509,16 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
     let (title_value, on_title) = text_input(|f| f.title.clone(), |f, v| f.title = v);
     let (desc_value, on_desc) = text_input(|f| f.work_description.clone(), |f, v| f.work_description = v);
     let (hazards_value, on_hazards) = text_input(|f| f.hazards.clone(), |f, v| f.hazards = v);
+    let counter = move |testid: &str, max: usize, text: fn(&PermitForm) -> &str| {
+        view! { <Counter len=Signal::derive(move || form.with(|f| text_len(text(f)))) max=max testid=format!("count-{testid}")/> }
+    };
+    let planned_start = Signal::derive(move || form.with(|f| f.planned_start));
+    let planned_end = Signal::derive(move || form.with(|f| f.planned_end));
 
     view! {
         <section class="permit-form">
             <div class="page-head">
-                <button class="secondary" data-testid="back-to-list" on:click=move |_| app.go(Page::List)>
+                <button class="secondary" data-testid="back-to-list" on:click=move |_| back_to_list()>
                     "← " {t!(i18n, nav.back_to_list)}
                 </button>
                 <h2>{heading}</h2>
@@ -458,9 +542,13 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                         </label>
                     </div>
                     <label class="field">
-                        <span class="label">{t!(i18n, form.title)}<em class="req">" *"</em></span>
+                        <span class="label-line">
+                            <span class="label">{t!(i18n, form.title)}<em class="req">" *"</em></span>
+                            {counter("title", TITLE_MAX, |f| &f.title)}
+                        </span>
                         <input
                             type="text"
+                            maxlength=TITLE_MAX
                             data-testid="field-title"
                             placeholder=move || t_string!(i18n, form.title_placeholder)
                             prop:value=title_value
@@ -480,31 +568,49 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                         {err(Field::Location)}
                     </label>
                     <label class="field">
-                        <span class="label">{t!(i18n, form.work_description)}<em class="req">" *"</em></span>
-                        <textarea data-testid="field-work-description" rows="3" prop:value=desc_value on:input=on_desc></textarea>
+                        <span class="label-line">
+                            <span class="label">{t!(i18n, form.work_description)}<em class="req">" *"</em></span>
+                            {counter("work-description", DESCRIPTION_MAX, |f| &f.work_description)}
+                        </span>
+                        <textarea
+                            data-testid="field-work-description"
+                            rows="3"
+                            maxlength=DESCRIPTION_MAX
+                            prop:value=desc_value
+                            on:input=on_desc
+                        ></textarea>
                         {err(Field::WorkDescription)}
                     </label>
                     <div class="row2">
-                        <label class="field">
-                            <span class="label">{t!(i18n, form.planned_start)}<em class="req">" *"</em></span>
-                            <input
-                                type="datetime-local"
-                                data-testid="field-planned-start"
-                                prop:value=move || time::to_input_value(form.with(|f| f.planned_start))
-                                on:change=move |ev| form.update(|f| f.planned_start = time::from_input_value(&event_target_value(&ev)))
+                        // A <div>, not a <label>: a label would pass taps inside the open picker
+                        // back to the field's button.
+                        <div class="field">
+                            <span class="label" id="label-planned-start">
+                                {t!(i18n, form.planned_start)}<em class="req">" *"</em>
+                            </span>
+                            <DateTimeField
+                                value=planned_start
+                                on_change=Callback::new(move |at| form.update(|f| f.planned_start = at))
+                                testid="field-planned-start"
+                                label_id="label-planned-start"
+                                heading=Signal::derive(move || t_string!(i18n, form.planned_start).to_owned())
                             />
                             {err(Field::PlannedStart)}
-                        </label>
-                        <label class="field">
-                            <span class="label">{t!(i18n, form.planned_end)}<em class="req">" *"</em></span>
-                            <input
-                                type="datetime-local"
-                                data-testid="field-planned-end"
-                                prop:value=move || time::to_input_value(form.with(|f| f.planned_end))
-                                on:change=move |ev| form.update(|f| f.planned_end = time::from_input_value(&event_target_value(&ev)))
+                        </div>
+                        <div class="field">
+                            <span class="label" id="label-planned-end">
+                                {t!(i18n, form.planned_end)}<em class="req">" *"</em>
+                            </span>
+                            <DateTimeField
+                                value=planned_end
+                                on_change=Callback::new(move |at| form.update(|f| f.planned_end = at))
+                                testid="field-planned-end"
+                                label_id="label-planned-end"
+                                heading=Signal::derive(move || t_string!(i18n, form.planned_end).to_owned())
+                                base=planned_start
                             />
                             {err(Field::PlannedEnd)}
-                        </label>
+                        </div>
                     </div>
                 </fieldset>
 
@@ -538,8 +644,17 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                 <fieldset class="group">
                     <legend>{t!(i18n, form.section_safety)}</legend>
                     <label class="field">
-                        <span class="label">{t!(i18n, form.hazards)}<em class="req">" *"</em></span>
-                        <textarea data-testid="field-hazards" rows="3" prop:value=hazards_value on:input=on_hazards></textarea>
+                        <span class="label-line">
+                            <span class="label">{t!(i18n, form.hazards)}<em class="req">" *"</em></span>
+                            {counter("hazards", HAZARDS_MAX, |f| &f.hazards)}
+                        </span>
+                        <textarea
+                            data-testid="field-hazards"
+                            rows="3"
+                            maxlength=HAZARDS_MAX
+                            prop:value=hazards_value
+                            on:input=on_hazards
+                        ></textarea>
                         {err(Field::Hazards)}
                     </label>
                     <div class="field">
@@ -566,6 +681,9 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                     </button>
                 </div>
             </form>
+            <Show when=move || leave_open.get()>
+                <LeaveDialog open=leave_open on_discard=Callback::new(move |()| app.go(Page::List))/>
+            </Show>
         </section>
     }
 }

@@ -235,10 +235,15 @@ fn Enrolment() -> impl IntoView {
     let scanned = RwSignal::new(false);
     let scan_problem = RwSignal::new(None::<ScanProblem>);
     let enrolled = move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.server_configured));
+    // The file input's own button says "Choose File / no file selected" in the webview's
+    // language: it stays hidden, and a button of ours opens it and says what was chosen.
+    let scan_input = NodeRef::<leptos::html::Input>::new();
+    let chosen_file = RwSignal::new(None::<String>);
 
     let scan = move |ev: leptos::ev::Event| {
         let input: HtmlInputElement = event_target(&ev);
         let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
+        chosen_file.set(Some(file.name()));
         // Emptied, so that choosing the same picture again scans it again.
         input.set_value("");
         scanning.set(true);
@@ -347,24 +352,50 @@ fn Enrolment() -> impl IntoView {
                 ev.prevent_default();
                 submit();
             }>
-                <label class="field">
-                    <span class="label">{t!(i18n, settings.scan)}</span>
+                <div class="field">
+                    <span class="label" id="enrol-scan-label">{t!(i18n, settings.scan)}</span>
                     // On a tablet this opens the rear camera; elsewhere it picks a picture file.
                     <input
                         type="file"
+                        class="hidden"
                         accept="image/*"
                         capture="environment"
                         data-testid="enrol-scan"
+                        node_ref=scan_input
                         disabled=move || scanning.get()
                         on:change=scan
                     />
+                    <div class="file-choice">
+                        <button
+                            type="button"
+                            class="secondary big"
+                            data-testid="enrol-scan-choose"
+                            aria-describedby="enrol-scan-label"
+                            disabled=move || scanning.get()
+                            on:click=move |_| {
+                                if let Some(input) = scan_input.get() {
+                                    input.click();
+                                }
+                            }
+                        >
+                            {t!(i18n, settings.scan_choose)}
+                        </button>
+                        {move || {
+                            chosen_file
+                                .get()
+                                .map(|name| {
+                                    let text = fill(t_string!(i18n, settings.scan_chosen), &[("name", &name)]);
+                                    view! { <span class="file-name" data-testid="enrol-scan-file">{text}</span> }
+                                })
+                        }}
+                    </div>
                     <span class="hint" data-testid="enrol-scan-hint">
                         {move || {
                             if scanning.get() { t_string!(i18n, settings.scanning) } else { t_string!(i18n, settings.scan_hint) }
                         }}
                     </span>
                     {scan_problem_text}
-                </label>
+                </div>
                 <Show when=move || scanned.get()>
                     <p class="notice" role="status" data-testid="enrol-scanned">{t!(i18n, settings.scanned)}</p>
                 </Show>
