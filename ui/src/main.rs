@@ -7,6 +7,7 @@
 mod api;
 mod datetime;
 mod device_memory;
+mod icons;
 mod messages;
 mod pages;
 mod state;

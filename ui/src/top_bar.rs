@@ -10,9 +10,11 @@
 
 use crate::api;
 use crate::i18n::*;
+use crate::icons;
 use crate::messages::fill;
 use crate::state::{use_app, AppState, Page};
 use crate::time;
+use crate::widgets::Icon;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -50,7 +52,7 @@ pub fn TopBar() -> impl IntoView {
                 aria-expanded=move || menu_open.get().to_string()
                 on:click=move |_| menu_open.update(|open| *open = !*open)
             >
-                <span class="menu-icon" aria-hidden="true">{move || if menu_open.get() { "✕" } else { "☰" }}</span>
+                <Icon name=Signal::derive(move || if menu_open.get() { "x" } else { "menu" }) class="menu-icon"/>
                 // Who is signed in stays on the bar; the word "menu" is there for screen readers.
                 {move || match person() {
                     Some(name) => view! {
@@ -73,9 +75,11 @@ pub fn TopBar() -> impl IntoView {
                         app.open_settings();
                     }
                 >
+                    <Icon name="settings"/>
                     {t!(i18n, top.settings)}
                 </button>
                 <button id="toggle-language" class="lang" data-testid="language-switch" on:click=toggle_language>
+                    <Icon name="languages"/>
                     {t!(i18n, language)}
                 </button>
             </div>
@@ -114,14 +118,17 @@ fn SyncIndicator() -> impl IntoView {
     view! {
         <div class="sync">
             <span class=move || format!("conn conn-{}", connection(i18n.get_locale(), app).0) data-testid="online-status">
-                <span class="dot" aria-hidden="true"></span>
+                <span class="dot" aria-hidden="true">
+                    <Icon name=Signal::derive(move || icons::sync_state(connection(i18n.get_locale(), app).0)) class="conn-icon"/>
+                </span>
                 <span class="conn-text">{move || connection(i18n.get_locale(), app).1}</span>
             </span>
             <Show when=revoked>
                 <span class="sync-problem" data-testid="device-revoked">{t!(i18n, top.revoked)}</span>
             </Show>
-            {move || refused().map(|text| view! { <span class="sync-problem" data-testid="refused-count">{text}</span> })}
+            {move || refused().map(|text| view! { <span class="sync-problem" data-testid="refused-count"><Icon name="triangle-alert"/>{text}</span> })}
             <span class=move || { if pending() > 0 { "pending has-pending" } else { "pending" } }>
+                <Icon name="cloud-upload" class="pending-icon"/>
                 <span data-testid="pending-count">{pending}</span>
                 " "
                 <span class="pending-suffix">{t!(i18n, top.pending_suffix)}</span>
@@ -179,7 +186,7 @@ fn SignedInPerson(close_menu: Callback<()>) -> impl IntoView {
                         <strong>{s.person.name.clone()}</strong>
                         <small>{s.person.title.clone()}</small>
                     </span>
-                    <button class="sign-out" data-testid="sign-out" on:click=sign_out>{t!(i18n, top.sign_out)}</button>
+                    <button class="sign-out" data-testid="sign-out" on:click=sign_out><Icon name="log-out"/>{t!(i18n, top.sign_out)}</button>
                 </div>
             }
         })

@@ -1,6 +1,8 @@
-//! Small pieces several pages use: status badge, refusal banner, loading line.
+//! Small pieces several pages use: icons, the status badge, the work-type pictogram, the
+//! refusal banner, the loading line.
 
 use crate::i18n::*;
+use crate::icons;
 use crate::messages::{self, Names};
 use crate::state::use_app;
 use leptos::prelude::*;
@@ -22,21 +24,59 @@ pub fn with_names<R>(locale: Locale, permit: Option<(&str, &str)>, f: impl FnOnc
     })
 }
 
+/// An icon of the set in `icons` (its Lucide name), drawn inline in `currentColor` and hidden
+/// from screen readers: whatever it stands for is said in words beside it. `data-icon` names it,
+/// so a test can tell which symbol is shown.
+#[component]
+pub fn Icon(#[prop(into)] name: Signal<&'static str>, #[prop(optional)] class: &'static str) -> impl IntoView {
+    view! {
+        <span
+            class=if class.is_empty() { "icon".to_owned() } else { format!("icon {class}") }
+            data-icon=move || name.get()
+            aria-hidden="true"
+            inner_html=move || icons::svg(name.get())
+        ></span>
+    }
+}
+
+/// While something loads: a turning ring for the eye and the words for a screen reader (and
+/// for anyone who waits long enough to read them).
 #[component]
 pub fn Loading() -> impl IntoView {
     let i18n = use_i18n();
-    view! { <p class="loading">{t!(i18n, loading)}</p> }
+    view! {
+        <p class="loading" role="status" data-testid="loading">
+            <Icon name="loader-circle" class="spinner"/>
+            <span class="loading-text">{t!(i18n, loading)}</span>
+        </p>
+    }
 }
 
+/// A status in words, its colour and its own symbol (`icons::status`), so that two statuses
+/// never differ by colour alone.
 #[component]
 pub fn StatusBadge(#[prop(into)] status: Signal<Status>, #[prop(optional)] testid: &'static str) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <span
-            class=move || format!("badge status-{}", status.get().code())
+            class=move || format!("badge status-badge status-{}", status.get().code())
             data-testid=if testid.is_empty() { "status-badge" } else { testid }
+            data-status=move || status.get().code()
         >
-            {move || messages::status_text(i18n.get_locale(), status.get())}
+            <Icon name=Signal::derive(move || icons::status(status.get())) class="badge-icon"/>
+            <span class="badge-text">{move || messages::status_text(i18n.get_locale(), status.get())}</span>
+        </span>
+    }
+}
+
+/// The pictogram of a permit's work type (the catalog's type code): a symbol on a coloured tile,
+/// the same on the list and on the permit. The type's name is written beside it.
+#[component]
+pub fn WorkTypeIcon(permit_type: String, #[prop(optional)] testid: &'static str) -> impl IntoView {
+    let class = format!("pictogram {}", icons::work_type_class(&permit_type));
+    view! {
+        <span class=class data-testid=if testid.is_empty() { "work-type-icon" } else { testid } data-work-type=permit_type.clone()>
+            <Icon name=icons::work_type(&permit_type)/>
         </span>
     }
 }

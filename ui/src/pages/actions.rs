@@ -13,9 +13,10 @@
 use crate::api;
 use crate::device_memory;
 use crate::i18n::*;
+use crate::icons;
 use crate::messages::{self, fill};
 use crate::state::{use_app, AppState, Page};
-use crate::widgets::{with_names, ErrorBanner};
+use crate::widgets::{with_names, ErrorBanner, Icon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::{Action, CommandError, PermitView};
@@ -174,6 +175,7 @@ fn SimpleAction(
             disabled=move || ctx.busy.get()
             on:click=move |_| ctx.run(action.clone(), || ())
         >
+            <Icon name=icons::action(code)/>
             {move || messages::action_text(i18n.get_locale(), code)}
         </button>
     }
@@ -188,6 +190,7 @@ fn DraftActions(ctx: ActionCtx) -> impl IntoView {
             <p class="hint">{t!(i18n, actions.draft_hint)}</p>
             <div class="action-bar" data-testid="action-bar">
                 <button class="secondary big wide" data-testid="action-edit" on:click=move |_| app.go(Page::EditDraft(ctx.id))>
+                    <Icon name="pencil"/>
                     {t!(i18n, actions.edit)}
                 </button>
                 <SimpleAction ctx=ctx action=Action::Submit testid="action-submit" primary=true/>
@@ -228,6 +231,7 @@ fn ApprovalActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                     disabled=move || ctx.busy.get()
                     on:click=move |_| ctx.run(Action::Reject { comment: comment.get_untracked() }, clear)
                 >
+                    <Icon name="x"/>
                     {t!(i18n, actions.reject)}
                 </button>
                 <button
@@ -236,6 +240,7 @@ fn ApprovalActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                     disabled=move || ctx.busy.get()
                     on:click=move |_| ctx.run(Action::Approve { comment: comment.get_untracked() }, clear)
                 >
+                    <Icon name="check"/>
                     {t!(i18n, actions.approve)}
                 </button>
             </div>
@@ -274,6 +279,7 @@ fn AcceptanceActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                     disabled=move || ctx.busy.get()
                     on:click=move |_| ctx.run(Action::Accept { comment: comment.get_untracked() }, move || comment.set(String::new()))
                 >
+                    <Icon name="check-check"/>
                     {t!(i18n, actions.accept)}
                 </button>
             </div>
@@ -314,6 +320,7 @@ fn ReasonAction(ctx: ActionCtx, kind: &'static str) -> impl IntoView {
                 disabled=move || ctx.busy.get()
                 on:click=move |_| ctx.run(make(reason.get_untracked()), move || reason.set(String::new()))
             >
+                <Icon name=icons::action(kind)/>
                 {move || messages::action_text(i18n.get_locale(), kind)}
             </button>
         </div>
@@ -410,6 +417,7 @@ fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             {move || input(instrument, "gas-instrument", t_string!(i18n, actions.gas_instrument).to_owned(), String::new(), false)}
             {move || input(point, "gas-point", t_string!(i18n, actions.gas_point).to_owned(), String::new(), false)}
             <button class="primary big wide" data-testid="action-gas-test" disabled=move || ctx.busy.get() on:click=record>
+                <Icon name="gauge"/>
                 {t!(i18n, actions.record_gas_test)}
             </button>
         </details>
@@ -437,6 +445,7 @@ fn CommentForm(ctx: ActionCtx) -> impl IntoView {
                 disabled=move || ctx.busy.get()
                 on:click=move |_| ctx.run(Action::Comment { text: text.get_untracked() }, move || text.set(String::new()))
             >
+                <Icon name="message-square"/>
                 {t!(i18n, actions.add_comment)}
             </button>
         </div>

@@ -16,7 +16,7 @@ use crate::i18n::*;
 use crate::messages::{self, fill, Names};
 use crate::state::{use_app, Page};
 use crate::time;
-use crate::widgets::{with_names, ErrorBanner, Loading, StatusBadge};
+use crate::widgets::{with_names, ErrorBanner, Icon, Loading, StatusBadge, WorkTypeIcon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::{CommandError, PermitView};
@@ -52,7 +52,8 @@ pub fn PermitDetail(id: PermitId) -> impl IntoView {
         <section class="permit-detail">
             <div class="page-head">
                 <button class="secondary" data-testid="back-to-list" on:click=move |_| app.go(Page::List)>
-                    "← " {t!(i18n, nav.back_to_list)}
+                    <Icon name="arrow-left"/>
+                    {t!(i18n, nav.back_to_list)}
                 </button>
             </div>
             {move || match ctx.permit.get() {
@@ -147,6 +148,7 @@ fn Rejection(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             {move || mine().then(|| view! {
                 <p class="hint">{t!(i18n, detail.revise_hint)}</p>
                 <button class="primary big wide" data-testid="action-revise" disabled=move || ctx.busy.get() on:click=revise>
+                    <Icon name="file-pen"/>
                     {t!(i18n, detail.revise)}
                 </button>
             })}
@@ -189,6 +191,7 @@ fn Header(permit: PermitView) -> impl IntoView {
     view! {
         <header class="permit-head card">
             <div class="head-line">
+                <WorkTypeIcon permit_type=f.permit_type.clone() testid="permit-work-type"/>
                 <span class="number" data-testid="permit-number">{permit.number.clone()}</span>
                 <StatusBadge status=status testid="permit-status"/>
             </div>

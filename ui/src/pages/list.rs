@@ -9,7 +9,7 @@ use crate::i18n::*;
 use crate::messages::{self, fill};
 use crate::state::{use_app, Page};
 use crate::time;
-use crate::widgets::{with_names, ErrorBanner, Loading, StatusBadge};
+use crate::widgets::{with_names, ErrorBanner, Icon, Loading, StatusBadge, WorkTypeIcon};
 use leptos::prelude::*;
 use ptw_core::api::{CommandError, ListQuery, PermitSummary, MAX_SEARCH_CHARS};
 use ptw_core::Status;
@@ -138,7 +138,25 @@ pub fn PermitList() -> impl IntoView {
                     t_string!(i18n, list.empty)
                 }
             };
-            view! { <p class="empty" data-testid="list-empty">{empty}</p> }.into_any()
+            // What to do next, under what is (not) here: an empty list is a place to start from.
+            let searching = move || !text.with(|t| t.trim().is_empty());
+            let hint = move || {
+                if searching() {
+                    t_string!(i18n, list.empty_search_hint)
+                } else if filter.get() == Some(Filter::Mine) {
+                    t_string!(i18n, list.nothing_for_me_hint)
+                } else {
+                    t_string!(i18n, list.empty_hint)
+                }
+            };
+            view! {
+                <div class="empty-state" data-testid="list-empty-state">
+                    <Icon name=Signal::derive(move || if searching() { "search-x" } else { "inbox" }) class="empty-icon"/>
+                    <p class="empty" data-testid="list-empty">{empty}</p>
+                    <p class="hint" data-testid="list-empty-hint">{hint}</p>
+                </div>
+            }
+            .into_any()
         }
         Some(Ok(Some((list, limit)))) => {
             let full = list.len() as u32 >= limit;
@@ -162,7 +180,8 @@ pub fn PermitList() -> impl IntoView {
             <div class="page-head">
                 <h2>{t!(i18n, list.title)}</h2>
                 <button class="primary big" data-testid="new-permit" on:click=move |_| app.go(Page::NewPermit)>
-                    "＋ " {t!(i18n, list.new)}
+                    <Icon name="plus"/>
+                    {t!(i18n, list.new)}
                 </button>
             </div>
             <div class="search" role="search">
@@ -235,6 +254,7 @@ fn PermitRow(permit: PermitSummary) -> impl IntoView {
             data-mine=mine.to_string()
             on:click=move |_| app.go(Page::Detail(id))
         >
+            <WorkTypeIcon permit_type=ptype.clone() testid="row-work-type"/>
             <div class="row-main">
                 <div class="row-top">
                     <span class="number" data-testid="row-number">{p.number.clone()}</span>
