@@ -132,6 +132,19 @@ pub fn get_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
     })
 }
 
+/// A permit copied as a template: a new draft of the signed-in person's with its work and
+/// none of its dates, signatures or gas tests.
+#[tauri::command(rename_all = "snake_case")]
+pub fn copy_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
+    let actor = signed_in(&state)?;
+    let store = &mut *lock(&state.store)?;
+    let view = store.copy_as_template(actor, id, Utc::now()).map_err(to_command_error)?;
+    let view = store.with_links(view).map_err(to_command_error)?;
+    let view = store.with_offers(view, actor);
+    state.sync.wake();
+    Ok(view)
+}
+
 /// A rejected permit revised: a new draft with its form, linked to it, for its applicant.
 #[tauri::command(rename_all = "snake_case")]
 pub fn revise_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
@@ -181,8 +194,9 @@ pub fn act(state: State<AppState>, permit_id: PermitId, action: Action) -> Reply
 #[tauri::command(rename_all = "snake_case")]
 pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
     let store = lock(&state.store)?;
-    let pending_changes = store.pending_changes().map_err(to_command_error)?;
     let server_configured = store.sync_server().map_err(to_command_error)?.is_some();
+    // A standalone device has no server to wait for: nothing is "waiting to sync".
+    let pending_changes = if server_configured { store.pending_changes().map_err(to_command_error)? } else { 0 };
     let last_sync_ms = store.last_sync_ms().map_err(to_command_error)?;
     let health = lock(&state.sync.health)?.clone();
     let online = server_configured && health.online;
@@ -246,9 +260,23 @@ pub fn decode_qr(image: Vec<u8>) -> Reply<String> {
     Ok(crate::qr::decode(&image)?)
 }
 
-/// Ask the background sync for a round now (the UI calls it when the network comes back).
+/// How long "sync now" waits for its round before answering with how far it got.
+const SYNC_NOW_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A sync round now (the "sync now" button, the network coming back): answers once the round
+/// has finished — or after [`SYNC_NOW_WAIT`] — with the sync status it left, so the UI says
+/// what happened rather than that something started. Not enrolled: the status at once.
 #[tauri::command(rename_all = "snake_case")]
-pub fn sync_now(state: State<AppState>) -> Reply<()> {
-    state.sync.wake();
-    Ok(())
+pub async fn sync_now(state: State<'_, AppState>) -> Reply<SyncStatus> {
+    let enrolled = lock(&state.store)?.sync_server().map_err(to_command_error)?.is_some();
+    if enrolled {
+        let sync = state.sync.clone();
+        let seen = sync.rounds();
+        sync.wake();
+        // Off the main thread: the window stays responsive while the round runs.
+        tauri::async_runtime::spawn_blocking(move || sync.wait_for_round_after(seen, SYNC_NOW_WAIT))
+            .await
+            .map_err(|e| CommandError::Internal { message: format!("waiting for the sync round failed: {e}") })?;
+    }
+    sync_status(state)
 }

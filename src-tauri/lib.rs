@@ -104,6 +104,7 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
             commands::status_counts,
             commands::get_permit,
             commands::revise_permit,
+            commands::copy_permit,
             commands::create_permit,
             commands::update_draft,
             commands::act,

@@ -59,6 +59,9 @@ pub struct SyncHandle {
     /// The wait to hold open on the server, from the last round that succeeded, numbered.
     watch: Mutex<(u64, Option<ChangeWatch>)>,
     watch_cv: Condvar,
+    /// Rounds finished (with or without success), for "sync now" to wait on.
+    rounds: Mutex<u64>,
+    round_cv: Condvar,
 }
 
 impl SyncHandle {
@@ -74,6 +77,27 @@ impl SyncHandle {
             if let Ok((mut woken, _)) = self.cv.wait_timeout_while(guard, timeout, |w| !*w) {
                 *woken = false;
             }
+        }
+    }
+
+    /// Rounds finished so far.
+    pub fn rounds(&self) -> u64 {
+        self.rounds.lock().map(|r| *r).unwrap_or(0)
+    }
+
+    /// Waits until more than `seen` rounds have finished, or `timeout`; `true` if they have.
+    pub fn wait_for_round_after(&self, seen: u64, timeout: Duration) -> bool {
+        let Ok(guard) = self.rounds.lock() else { return false };
+        match self.round_cv.wait_timeout_while(guard, timeout, |r| *r <= seen) {
+            Ok((r, _)) => *r > seen,
+            Err(_) => false,
+        }
+    }
+
+    fn round_finished(&self) {
+        if let Ok(mut r) = self.rounds.lock() {
+            *r += 1;
+            self.round_cv.notify_all();
         }
     }
 
@@ -144,6 +168,7 @@ pub fn start(db: PathBuf, device_name: String, handle: Arc<SyncHandle>, on_round
                 };
                 if !matches!(result, Ok(false)) {
                     handle.record(&result.map(|_| ()));
+                    handle.round_finished();
                     on_round();
                 }
                 handle.wait(delay);

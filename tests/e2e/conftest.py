@@ -295,6 +295,50 @@ def _server_binary(app_binary: Path) -> Path:
     return binary
 
 
+def _serve(binary: Path, data_dir: Path, bind: str, log) -> tuple[subprocess.Popen, str]:
+    """Starts `ptw-sync-server serve` on `bind`; the process and the address it listens on."""
+    proc = subprocess.Popen(
+        [str(binary), "--data-dir", str(data_dir), "serve", "--bind", bind],
+        env=_server_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    # The first line on stdout is `listening on 127.0.0.1:PORT`, once it accepts connections.
+    line = proc.stdout.readline() if proc.stdout else ""
+    if not line.startswith("listening on "):
+        proc.wait(timeout=10)
+        raise RuntimeError(f"the sync server did not start ({proc.returncode}): {line!r}")
+    return proc, line.removeprefix("listening on ").strip()
+
+
+class RunningPlant(SyncServer):
+    """The test's plant server, which a test may stop and start again on the same address."""
+
+    def __init__(self, binary: Path, data_dir: Path, log):
+        self._log = log
+        self.proc, addr = _serve(binary, data_dir, "127.0.0.1:0", log)
+        self.addr = addr
+        super().__init__(binary=binary, data_dir=data_dir, url=f"https://{addr}")
+
+    def stop(self) -> None:
+        stop_process_group(self.proc)
+
+    def start_again(self) -> None:
+        """The same data on the same address (the tablets remember it); retried while the port
+        is still being let go."""
+        for _ in range(50):
+            try:
+                self.proc, _ = _serve(self.binary, self.data_dir, self.addr, self._log)
+                return
+            except RuntimeError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the sync server did not start again on {self.addr}")
+
+
 @pytest.fixture
 def plant(request, app_binary: Path, tmp_path: Path, artifacts: Path):
     """The demo plant's sync server on 127.0.0.1 (a free port), over HTTPS with a certificate of
@@ -307,26 +351,11 @@ def plant(request, app_binary: Path, tmp_path: Path, artifacts: Path):
     setup.admin("demo", "seed")
     log_path = artifacts / f"{request.node.name}.sync-server.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(binary), "--data-dir", str(data_dir), "serve", "--bind", "127.0.0.1:0"],
-            env=_server_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
+        server = RunningPlant(binary, data_dir, log)
         try:
-            # The first line on stdout is `listening on 127.0.0.1:PORT`, once it accepts connections.
-            line = proc.stdout.readline() if proc.stdout else ""
-            if not line.startswith("listening on "):
-                proc.wait(timeout=10)
-                raise RuntimeError(f"the sync server did not start ({proc.returncode}): {line!r}; see {log_path}")
-            addr = line.removeprefix("listening on ").strip()
-            yield SyncServer(binary=binary, data_dir=data_dir, url=f"https://{addr}")
+            yield server
         finally:
-            stop_process_group(proc)
+            server.stop()
 
 
 @pytest.fixture

@@ -318,6 +318,14 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     # Five people sign in and out on one tablet here; the goal (issue 9) is at most 30 taps.
     print(f"\nthe hot-work story took {TAPS[0]} taps (goal: at most 30)")
 
+    # The closed permit is the template of the next job: its work and precautions, no dates.
+    open_permit(driver, number)
+    click(driver, "action-copy")
+    title = find(driver, "field-title")
+    WebDriverWait(driver, TIMEOUT).until(lambda d: title.get_attribute("value") == "T-101 罐顶人孔法兰补焊")
+    assert find(driver, "precaution-radius_15m").is_selected(), "the precautions come along"
+    screenshot("story-12-copied-as-template")
+
 
 def test_the_language_switch_turns_the_ui_english_and_back(driver, screenshot):
     find(driver, "person-张伟")

@@ -128,6 +128,12 @@ pub async fn revise_permit(id: PermitId) -> ApiResult<PermitView> {
     call("revise_permit", json!({ "id": arg(&id) })).await
 }
 
+/// Copies a permit as a template: a new draft of the signed-in person's, without its dates,
+/// signatures or gas tests.
+pub async fn copy_permit(id: PermitId) -> ApiResult<PermitView> {
+    call("copy_permit", json!({ "id": arg(&id) })).await
+}
+
 /// Saves a new draft; the back end makes the signed-in person its applicant.
 pub async fn create_permit(form: &PermitForm) -> ApiResult<PermitView> {
     call("create_permit", json!({ "form": arg(form) })).await
@@ -155,8 +161,9 @@ pub async fn enrol_device(url: String, code: String) -> ApiResult<()> {
     call("enrol_device", json!({ "url": url, "code": code })).await
 }
 
-/// Asks the background sync for a round now; its outcome shows in [`sync_status`] later.
-pub async fn sync_now() -> ApiResult<()> {
+/// A sync round now: answers when it has finished (or after a minute) with the sync status it
+/// left — whether it reached the server, and if not, why.
+pub async fn sync_now() -> ApiResult<SyncStatus> {
     call("sync_now", json!({})).await
 }
 

@@ -111,9 +111,11 @@ impl AppState {
         self.browser_online.set(true);
         let app = *self;
         spawn_local(async move {
-            // Not enrolled or already syncing: the back end decides; nothing to tell the user.
-            let _ = api::sync_now().await;
-            app.refresh_sync();
+            // Not enrolled or already syncing: the back end decides; the status shows the outcome.
+            match api::sync_now().await {
+                Ok(status) => app.sync.set(Some(status)),
+                Err(_) => app.refresh_sync(),
+            }
         });
     }
 

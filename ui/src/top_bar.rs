@@ -11,12 +11,13 @@
 use crate::api;
 use crate::i18n::*;
 use crate::icons;
-use crate::messages::fill;
+use crate::messages::{fill, sync_failure_text};
 use crate::state::{use_app, AppState, Page};
 use crate::time;
 use crate::widgets::Icon;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use ptw_core::api::SyncFailure;
 
 #[component]
 pub fn TopBar() -> impl IntoView {
@@ -64,7 +65,6 @@ pub fn TopBar() -> impl IntoView {
                 }}
             </button>
             <div class="bar-menu" id="app-menu" data-testid="app-menu">
-                <SyncDetail/>
                 <SignedInPerson close_menu=Callback::new(move |()| close_menu())/>
                 <button
                     class="open-settings"
@@ -90,77 +90,72 @@ pub fn TopBar() -> impl IntoView {
     }
 }
 
-/// The connection as a CSS modifier and words: the browser knows whether there is a network at
-/// all; the back end knows whether a sync server is configured and answered.
-pub fn connection(l: Locale, app: AppState) -> (&'static str, &'static str) {
+/// The one state the device's sync is in, as a CSS modifier and words — never two at once:
+/// checking, revoked, standalone (no server), syncing, offline (no network, or the server cannot
+/// be reached), a problem with its reason, synced (and when), enrolled but not synced yet.
+pub fn sync_state(l: Locale, app: AppState) -> (&'static str, String) {
     let browser = app.browser_online.get();
-    app.sync.with(|sync| match (browser, sync) {
-        (false, _) => ("offline", td_string!(l, top.offline)),
-        (true, Some(s)) if !s.server_configured => ("local", td_string!(l, top.local_only)),
-        (true, Some(s)) if !s.online => ("offline", td_string!(l, top.server_unreachable)),
-        (true, Some(_)) => ("online", td_string!(l, top.online)),
-        (true, None) => ("unknown", td_string!(l, top.checking)),
+    app.sync.with(|sync| {
+        let Some(s) = sync else { return ("unknown", td_string!(l, top.checking).to_owned()) };
+        if s.revoked {
+            return ("error", td_string!(l, top.revoked).to_owned());
+        }
+        if !s.server_configured {
+            return ("local", td_string!(l, top.local_only).to_owned());
+        }
+        if s.progress.is_some() {
+            return ("syncing", td_string!(l, top.syncing_now).to_owned());
+        }
+        if !browser {
+            return ("offline", td_string!(l, top.offline).to_owned());
+        }
+        match (&s.last_failure, s.last_sync_ms) {
+            (Some(SyncFailure::Unreachable), _) => ("offline", td_string!(l, top.server_unreachable).to_owned()),
+            (Some(f), _) => ("error", fill(td_string!(l, top.sync_error), &[("reason", &sync_failure_text(l, f))])),
+            (None, Some(ms)) => {
+                ("online", fill(td_string!(l, top.synced_at), &[("time", &time::show_recent_ms(ms, time::now_ms()))]))
+            }
+            (None, None) => ("unknown", td_string!(l, top.not_synced_yet).to_owned()),
+        }
     })
 }
 
-/// Online/offline, the number of changes not yet acknowledged by the sync server (always), and
-/// a revoked device or refused changes (when there are any): what stays on the bar at any width.
+/// The sync state, the changes not yet on the sync server (on an enrolled device), and the
+/// changes it refused (when there are any): what stays on the bar at any width.
 #[component]
 fn SyncIndicator() -> impl IntoView {
     let i18n = use_i18n();
     let app = use_app();
+    let enrolled = move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.server_configured));
     let pending = move || app.sync.with(|s| s.as_ref().map(|s| s.pending_changes).unwrap_or(0));
     let revoked = move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.revoked));
     let refused = move || {
         let count = app.sync.with(|s| s.as_ref().map_or(0, |s| s.refused.len()));
         (count > 0).then(|| fill(t_string!(i18n, top.refused), &[("count", &count)]))
     };
+    let state = move || sync_state(i18n.get_locale(), app);
     view! {
         <div class="sync">
-            <span class=move || format!("conn conn-{}", connection(i18n.get_locale(), app).0) data-testid="online-status">
+            <span
+                class=move || format!("conn conn-{}", state().0)
+                data-testid=move || if revoked() { "device-revoked" } else { "online-status" }
+                data-state=move || state().0
+                title=move || state().1
+            >
                 <span class="dot" aria-hidden="true">
-                    <Icon name=Signal::derive(move || icons::sync_state(connection(i18n.get_locale(), app).0)) class="conn-icon"/>
+                    <Icon name=Signal::derive(move || icons::sync_state(state().0)) class="conn-icon"/>
                 </span>
-                <span class="conn-text">{move || connection(i18n.get_locale(), app).1}</span>
+                <span class="conn-text" data-testid="sync-state-text">{move || state().1}</span>
             </span>
-            <Show when=revoked>
-                <span class="sync-problem" data-testid="device-revoked">{t!(i18n, top.revoked)}</span>
-            </Show>
             {move || refused().map(|text| view! { <span class="sync-problem" data-testid="refused-count"><Icon name="triangle-alert"/>{text}</span> })}
-            <span class=move || { if pending() > 0 { "pending has-pending" } else { "pending" } }>
-                <Icon name="cloud-upload" class="pending-icon"/>
-                <span data-testid="pending-count">{pending}</span>
-                " "
-                <span class="pending-suffix">{t!(i18n, top.pending_suffix)}</span>
-            </span>
-        </div>
-    }
-}
-
-/// When the last sync round finished (once enrolled) and how far a round running now has got
-/// (a tablet's first sync can take a while): on the bar when it is wide, in the menu otherwise.
-#[component]
-fn SyncDetail() -> impl IntoView {
-    let i18n = use_i18n();
-    let app = use_app();
-    let last_sync = move || {
-        let status = app.sync.get().filter(|s| s.server_configured)?;
-        Some(match status.last_sync_ms {
-            Some(ms) => fill(t_string!(i18n, top.synced_at), &[("time", &time::show_recent_ms(ms, time::now_ms()))]),
-            None => t_string!(i18n, top.never_synced).to_owned(),
-        })
-    };
-    let progress = move || {
-        let p = app.sync.get().and_then(|s| s.progress)?;
-        Some(fill(
-            t_string!(i18n, top.syncing),
-            &[("pushed", &p.pushed.to_string()), ("received", &p.received.to_string())],
-        ))
-    };
-    view! {
-        <div class="sync-detail">
-            {move || last_sync().map(|text| view! { <span class="last-sync" data-testid="last-sync">{text}</span> })}
-            {move || progress().map(|text| view! { <span class="sync-progress" data-testid="sync-progress" title=text.clone()>{text.clone()}</span> })}
+            <Show when=enrolled>
+                <span class=move || { if pending() > 0 { "pending has-pending" } else { "pending" } }>
+                    <Icon name="cloud-upload" class="pending-icon"/>
+                    <span data-testid="pending-count">{pending}</span>
+                    " "
+                    <span class="pending-suffix">{t!(i18n, top.pending_suffix)}</span>
+                </span>
+            </Show>
         </div>
     }
 }

@@ -37,6 +37,9 @@ pub struct PermitSummary {
     /// It is the turn of the person the list was asked for ([`ListQuery::me`]).
     #[serde(default)]
     pub mine: bool,
+    /// Changes to it made here are not on the sync server yet.
+    #[serde(default)]
+    pub pending: bool,
 }
 
 /// A whole permit, for the detail screen.
@@ -53,6 +56,9 @@ pub struct PermitView {
     /// The permits this one revises and is revised by.
     #[serde(default)]
     pub links: PermitLinks,
+    /// Changes to it made here are not on the sync server yet.
+    #[serde(default)]
+    pub pending: bool,
 }
 
 /// Another permit, as a link: its id and number.

@@ -90,7 +90,25 @@ impl Store {
         self.create(actor, form, now)
     }
 
-    /// `view` with the permits it revises and is revised by.
+    /// A permit used as a template (复制为新票): a new draft by `actor` with its work, place,
+    /// people, hazards and precautions, and none of its dates, signatures or gas tests (those
+    /// are events of the old permit, and the new one has none).
+    pub fn copy_as_template(&mut self, actor: PersonId, from: PermitId, now: DateTime<Utc>) -> Result<PermitView> {
+        self.refresh()?;
+        let old = self.permit(from, now)?;
+        let form = PermitForm {
+            planned_start: None,
+            planned_end: None,
+            applicant: None,
+            revises: None,
+            assignees: Default::default(),
+            ..old.state.form
+        };
+        self.create(actor, form, now)
+    }
+
+    /// `view` with the permits it revises and is revised by, and whether changes to it wait
+    /// to go to the sync server.
     pub fn with_links(&self, mut view: PermitView) -> Result<PermitView> {
         let link = |r: &rusqlite::Row| -> rusqlite::Result<(String, String)> { Ok((r.get(0)?, r.get(1)?)) };
         let parse = |(id, number): (String, String)| -> Result<PermitLink> {
@@ -107,6 +125,11 @@ impl Store {
         let mut stmt = self.conn.prepare_cached("SELECT id, number FROM permits WHERE revises = ?1 ORDER BY number")?;
         let rows = stmt.query_map([view.id.to_string()], link)?.collect::<rusqlite::Result<Vec<_>>>()?;
         view.links.revised_by = rows.into_iter().map(parse).collect::<Result<_>>()?;
+        view.pending = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE doc_id = ?1)",
+            [view.id.to_string()],
+            |r| r.get(0),
+        )?;
         Ok(view)
     }
 
@@ -138,7 +161,8 @@ impl Store {
         let hlc = next_clock(&tx, Default::default(), now.timestamp_millis())?;
         save_change(&tx, &id.to_string(), PERMIT_KIND, &mut doc, hlc)?;
         let state = derive(id, &form, &[], &self.registry, now);
-        let view = PermitView { id, number, form, state, offers: Vec::new(), links: Default::default() };
+        let view =
+            PermitView { id, number, form, state, offers: Vec::new(), links: Default::default(), pending: false };
         write_projection(&tx, &view, updated_ms(&mut doc, &view.state), &self.registry)?;
         tx.commit()?;
         Ok(view)
@@ -183,6 +207,7 @@ impl Store {
             state,
             offers: Vec::new(),
             links: Default::default(),
+            pending: false,
         };
         write_projection(&tx, &view, updated_ms(&mut doc, &view.state), &self.registry)?;
         tx.commit()?;
@@ -241,6 +266,7 @@ impl Store {
             state: next,
             offers: Vec::new(),
             links: Default::default(),
+            pending: false,
         };
         write_projection(&tx, &view, updated_ms(&mut loaded.doc, &view.state), &self.registry)?;
         tx.commit()?;
@@ -274,6 +300,7 @@ impl Store {
                 state,
                 offers: Vec::new(),
                 links: Default::default(),
+                pending: false,
             });
         }
         let (_, loaded) = load_permit(&self.conn, id)?;
@@ -285,6 +312,7 @@ impl Store {
             state,
             offers: Vec::new(),
             links: Default::default(),
+            pending: false,
         })
     }
 
@@ -306,7 +334,8 @@ impl Store {
         let mut sql = String::from(
             "SELECT id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
                 guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count, turn,
-                EXISTS (SELECT 1 FROM permit_turns t WHERE t.permit_id = permits.id AND t.person_id = ?1)
+                EXISTS (SELECT 1 FROM permit_turns t WHERE t.permit_id = permits.id AND t.person_id = ?1),
+                EXISTS (SELECT 1 FROM outbox o WHERE o.doc_id = permits.id)
              FROM permits WHERE 1 = 1",
         );
         let mut args: Vec<rusqlite::types::Value> = vec![query.me.map(|p| p.to_string()).unwrap_or_default().into()];
@@ -538,6 +567,7 @@ fn summary_from_row(r: &rusqlite::Row) -> rusqlite::Result<Result<PermitSummary>
     let rejected_count: i64 = r.get(14)?;
     let turn: Option<String> = r.get(15)?;
     let mine: bool = r.get(16)?;
+    let pending: bool = r.get(17)?;
     Ok((|| {
         Ok(PermitSummary {
             id: PermitId(parse(0, Some(id))?.ok_or_else(|| StoreError::Corrupt("permit id".into()))?),
@@ -562,6 +592,7 @@ fn summary_from_row(r: &rusqlite::Row) -> rusqlite::Result<Result<PermitSummary>
                 None => Default::default(),
             },
             mine,
+            pending,
         })
     })())
 }

@@ -141,6 +141,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE permits ADD COLUMN revises TEXT;
     CREATE INDEX permits_by_revised ON permits(revises) WHERE revises IS NOT NULL;
     "#,
+    // 6: which permits have changes not yet on the sync server (the list's mark).
+    r#"
+    CREATE INDEX outbox_by_doc ON outbox(doc_id);
+    "#,
 ];
 
 /// Bring the database to the newest schema.

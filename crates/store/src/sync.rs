@@ -574,6 +574,7 @@ fn derive_all(
                             state,
                             offers: Vec::new(),
                             links: Default::default(),
+                            pending: false,
                         },
                         updated,
                     )

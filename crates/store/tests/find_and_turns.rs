@@ -117,3 +117,49 @@ fn waiting_for_me_follows_the_permit_from_step_to_step_and_the_row_says_whose_tu
     assert_eq!(waiting_for(&store, li), vec![id]);
     assert_eq!(store.list(&query()).expect("list")[0].turn.action, Some(ActionKind::Start));
 }
+
+#[test]
+fn a_rejected_permit_is_revised_by_its_applicant_and_a_closed_one_copied_without_its_dates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open_demo(&dir.path().join("device.db"));
+    let t = t0();
+    let (zhao, liu, wang) = (person("赵磊"), person("刘洋"), person("王强"));
+    let id = store.create_permit(zhao, hot_work_form(&store, t + Duration::minutes(30)), t).expect("draft").id;
+    // Only a rejected permit is revised.
+    let early = store.revise(zhao, id, t);
+    assert!(matches!(early, Err(ptw_store::StoreError::Refused(ptw_core::Violation::NotAllowedInStatus { .. }))));
+    store.act(zhao, id, Action::Submit, t + Duration::minutes(1)).expect("submit");
+    store.act(liu, id, Action::Reject { comment: "盲板未加".into() }, t + Duration::minutes(2)).expect("reject");
+    // Only by its applicant.
+    let other = store.revise(liu, id, t + Duration::minutes(3));
+    assert!(matches!(other, Err(ptw_store::StoreError::Refused(ptw_core::Violation::NotApplicant))), "{other:?}");
+
+    let revision = store.revise(zhao, id, t + Duration::minutes(3)).expect("revised");
+    assert_eq!(revision.state.status, Status::Draft);
+    assert_eq!(revision.form.revises, Some(id));
+    assert_eq!(revision.form.title, store.permit(id, t).expect("old").form.title);
+    let old = store.with_links(store.permit(id, t).expect("old")).expect("links");
+    assert_eq!(old.state.status, Status::Rejected, "the rejected permit stays as it was");
+    assert_eq!(old.links.revised_by.iter().map(|l| l.id).collect::<Vec<_>>(), vec![revision.id]);
+    let new = store.with_links(store.permit(revision.id, t).expect("new")).expect("links");
+    assert_eq!(new.links.revises.map(|l| l.number), Some(old.number.clone()));
+    // The link survives the draft being edited (a device cannot move it by editing the form).
+    let mut form = new.form.clone();
+    form.revises = None;
+    form.title = "改过的标题".into();
+    let edited = store.update_draft(zhao, revision.id, form, t + Duration::minutes(4)).expect("edit");
+    assert_eq!(edited.form.revises, Some(id));
+    // A new permit never claims to revise one.
+    let mut claimed = hot_work_form(&store, t + Duration::minutes(30));
+    claimed.revises = Some(id);
+    assert_eq!(store.create_permit(zhao, claimed, t).expect("created").form.revises, None);
+
+    // A permit copied as a template: a draft of the copier's, same work, no dates.
+    let copy = store.copy_as_template(wang, id, t + Duration::minutes(5)).expect("copied");
+    assert_eq!(copy.state.status, Status::Draft);
+    assert_eq!(copy.form.applicant, Some(wang));
+    assert_eq!((copy.form.planned_start, copy.form.planned_end), (None, None));
+    assert_eq!(copy.form.precautions, old.form.precautions);
+    assert_eq!(copy.form.location, old.form.location);
+    assert!(copy.state.timeline.is_empty() && copy.state.gas_tests.is_empty());
+}

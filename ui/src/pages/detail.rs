@@ -106,6 +106,9 @@ fn Rejection(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     };
     let revises = permit.links.revises.clone().map(|l| link(l, "revises-link", true));
     let revised = permit.links.revised_by.clone().into_iter().map(|l| link(l, "revised-link", false)).collect_view();
+    if matches!(permit.state.status, ptw_core::Status::Closed | ptw_core::Status::Cancelled) {
+        return view! { {revises} <CopyAsTemplate ctx=ctx/> }.into_any();
+    }
     if permit.state.status != ptw_core::Status::Rejected {
         return view! { {revises} }.into_any();
     }
@@ -158,6 +161,38 @@ fn Rejection(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     .into_any()
 }
 
+/// A finished permit as the start of the next one: a new draft with its work, not its dates.
+#[component]
+fn CopyAsTemplate(ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let app = ctx.app;
+    let copy = move |_| {
+        if ctx.busy.get_untracked() {
+            return;
+        }
+        ctx.busy.set(true);
+        spawn_local(async move {
+            let result = api::copy_permit(ctx.id).await;
+            ctx.busy.set(false);
+            match result {
+                Ok(draft) => {
+                    app.wrote();
+                    app.go(Page::EditDraft(draft.id));
+                }
+                Err(e) => ctx.error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="card copy-template">
+            <p class="hint">{t!(i18n, detail.copy_hint)}</p>
+            <button class="secondary big wide" data-testid="action-copy" disabled=move || ctx.busy.get() on:click=copy>
+                {t!(i18n, detail.copy)}
+            </button>
+        </section>
+    }
+}
+
 /// Runs `f` with the names for this permit's type and grade, reactively in the language.
 fn names_for<R: 'static>(
     permit: &PermitView,
@@ -171,8 +206,10 @@ fn names_for<R: 'static>(
 #[component]
 fn Header(permit: PermitView) -> impl IntoView {
     let i18n = use_i18n();
+    let app = use_app();
     let f = permit.form.clone();
     let status = permit.state.status;
+    let pending = permit.pending;
     let kind = {
         let (t, g) = (f.permit_type.clone(), f.grade.clone());
         names_for(&permit, move |n| n.type_and_grade(&t, &g))
@@ -196,6 +233,9 @@ fn Header(permit: PermitView) -> impl IntoView {
                 <StatusBadge status=status testid="permit-status"/>
             </div>
             <h2 data-testid="permit-title">{f.title.clone()}</h2>
+            {move || (pending && app.sync.with(|s| s.as_ref().is_some_and(|s| s.server_configured))).then(|| view! {
+                <p class="not-on-server" data-testid="permit-not-on-server">{t!(i18n, detail.not_on_server)}</p>
+            })}
             <details class="section facts-section" open=true>
                 <summary><h3>{t!(i18n, detail.facts)}</h3></summary>
                 <dl class="facts">

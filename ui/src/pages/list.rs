@@ -240,6 +240,9 @@ fn PermitRow(permit: PermitSummary) -> impl IntoView {
     let alerts = p.alert_count;
     let rejected = p.rejected_count;
     let mine = p.mine;
+    let pending = p.pending;
+    // Only a device with a server has anything "not yet on the server".
+    let enrolled = move || app.sync.with(|s| s.as_ref().is_some_and(|s| s.server_configured));
     let turn = p.turn.clone();
     let turn_text = move || {
         let me = app.session.with(|s| s.as_ref().map(|s| s.person.id));
@@ -270,6 +273,9 @@ fn PermitRow(permit: PermitSummary) -> impl IntoView {
                 <StatusBadge status=status testid="row-status"/>
                 {step.map(|s| view! { <span class="open-step" data-testid="row-step">{s}</span> })}
                 <span class="turn" class:mine=mine data-testid="row-turn">{turn_text}</span>
+                {move || (pending && enrolled()).then(|| view! {
+                    <span class="badge not-on-server" data-testid="row-not-on-server">{t!(i18n, list.not_on_server)}</span>
+                })}
                 {(alerts > 0).then(|| view! {
                     <span class="badge alert-badge" data-testid="row-alerts">
                         {move || fill(t_string!(i18n, list.alerts), &[("count", &alerts)])}

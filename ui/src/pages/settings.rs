@@ -18,7 +18,7 @@ use crate::i18n::*;
 use crate::messages::{fill, refusal_text, short_id, sync_failure_text};
 use crate::state::use_app;
 use crate::time;
-use crate::top_bar::connection;
+use crate::top_bar::sync_state;
 use crate::widgets::{with_names, ErrorBanner};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -127,7 +127,7 @@ fn SyncState() -> impl IntoView {
                     }}
                 </dd>
                 <dt>{t!(i18n, settings.connection)}</dt>
-                <dd data-testid="settings-connection">{move || connection(i18n.get_locale(), app).1}</dd>
+                <dd data-testid="settings-connection">{move || sync_state(i18n.get_locale(), app).1}</dd>
                 <dt>{t!(i18n, settings.pending)}</dt>
                 <dd data-testid="settings-pending">
                     {move || fill(t_string!(i18n, settings.pending_count), &[("count", &pending())])}
@@ -182,31 +182,54 @@ fn RefusedActions() -> impl IntoView {
     }
 }
 
-/// Asks the back end for a sync round now; the figures above change when it finishes.
+/// A sync round now: the button waits for the round and then says how it went — reached the
+/// server, or why not, in words (the figures above change with it).
 #[component]
 fn SyncNow() -> impl IntoView {
     let i18n = use_i18n();
     let app = use_app();
-    let requested = RwSignal::new(false);
+    let running = RwSignal::new(false);
+    let outcome = RwSignal::new(None::<Option<SyncFailure>>);
     let error = RwSignal::new(None::<CommandError>);
     let sync_now = move |_| {
-        requested.set(false);
+        if running.get_untracked() {
+            return;
+        }
+        running.set(true);
+        outcome.set(None);
         error.set(None);
         spawn_local(async move {
             match api::sync_now().await {
-                Ok(()) => requested.set(true),
+                Ok(status) => {
+                    outcome.set(Some(status.last_failure.clone()));
+                    app.sync.set(Some(status));
+                }
                 Err(e) => error.set(Some(e)),
             }
-            app.refresh_sync();
+            running.set(false);
         });
+    };
+    let result = move || {
+        let l = i18n.get_locale();
+        outcome.get().map(|failure| match failure {
+            None => view! { <p class="notice" role="status" data-testid="sync-done">{td_string!(l, settings.sync_done)}</p> }
+                .into_any(),
+            Some(f) => view! {
+                <p class="refusal" role="alert" data-testid="sync-failed">
+                    {fill(td_string!(l, settings.sync_failed), &[("reason", &sync_failure_text(l, &f))])}
+                </p>
+            }
+            .into_any(),
+        })
     };
     view! {
         <div class="sync-now">
             <ErrorBanner error=error/>
-            <Show when=move || requested.get()>
-                <p class="notice" data-testid="sync-requested">{t!(i18n, settings.sync_requested)}</p>
+            {result}
+            <Show when=move || running.get()>
+                <p class="notice" role="status" data-testid="sync-running">{t!(i18n, settings.sync_running)}</p>
             </Show>
-            <button class="primary big" data-testid="sync-now" on:click=sync_now>
+            <button class="primary big" data-testid="sync-now" disabled=move || running.get() on:click=sync_now>
                 {t!(i18n, settings.sync_now)}
             </button>
         </div>
