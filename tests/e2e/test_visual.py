@@ -178,6 +178,22 @@ def file_a_hot_work_permit(driver) -> str:
     return text_of(driver, "permit-number")
 
 
+def show_every_permit(driver) -> None:
+    """The list on "all": three rows, in three statuses, of two work types."""
+    click(driver, "tab-all")
+    WebDriverWait(driver, TIMEOUT, poll_frequency=0.3).until(
+        lambda d: len(d.find_elements("css selector", css("permit-row"))) == 3 and len(shown_statuses(d)) == 3,
+        message=f"the list shows the statuses {shown_statuses(driver)}",
+    )
+    types = driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(r => (r.querySelector(arguments[1]) || {dataset: {}}).dataset.workType);",
+        css("permit-row"),
+        css("row-work-type"),
+    )
+    assert sorted(types) == ["confined_space", "hot_work", "hot_work"], f"the rows' work types: {types}"
+    driver.execute_script("window.scrollTo(0, 0);")
+
+
 def test_statuses_wear_their_own_symbols_rows_show_their_work_type_and_the_main_buttons_have_icons(driver, screenshot):
     assert len(set(STATUS_ICONS.values())) == len(STATUS_ICONS), "two statuses share a symbol"
     resize(driver, 1280, 800)
@@ -210,22 +226,10 @@ def test_statuses_wear_their_own_symbols_rows_show_their_work_type_and_the_main_
     from_menu(driver, "sign-out")
 
     sign_in_here(driver, "赵磊")
-    click(driver, "tab-all")
-    WebDriverWait(driver, TIMEOUT, poll_frequency=0.3).until(
-        lambda d: len(shown_statuses(d)) >= 3, message=f"the list shows the statuses {shown_statuses(driver)}"
-    )
-    rows = driver.find_elements("css selector", css("permit-row"))
-    assert len(rows) == 3, f"{len(rows)} rows"
-    types = driver.execute_script(
-        "return [...document.querySelectorAll(arguments[0])].map(r => (r.querySelector(arguments[1]) || {dataset: {}}).dataset.workType);",
-        css("permit-row"),
-        css("row-work-type"),
-    )
-    assert sorted(types) == ["confined_space", "hot_work", "hot_work"], f"the rows' work types: {types}"
     for width, height in [(1280, 800), (800, 1280)]:
         resize(driver, width, height)
         size = f"{width}x{height}"
-        driver.execute_script("window.scrollTo(0, 0);")
+        show_every_permit(driver)
         # Every row: its status's symbol and its work type's pictogram, once each.
         check_icons(driver, f"the list at {size}", [STATUS_CHECK, WORK_TYPE_CHECK, *buttons(LIST_BUTTONS)])
         per_row = driver.execute_script(
