@@ -375,8 +375,9 @@ def test_an_empty_form_says_what_is_missing_under_each_field(driver, screenshot)
     wait_text_contains(driver, "error-precautions", "未确认必选措施")
     find(driver, "form-errors-summary")
     screenshot("form-empty-errors")
-    # Nothing was filed.
+    # Leaving asks first (the type and grade were changed); discarded, nothing was filed.
     click(driver, "back-to-list")
+    click(driver, "leave-discard")
     find(driver, "tab-all")
     assert tab_count(driver, "all") == permits_before
 
