@@ -103,7 +103,7 @@ def stop_process_group(proc: subprocess.Popen) -> None:
 RENDERED_UI = "#app-title"
 
 
-def _fail_on_a_blank_window(session, artifacts: Path, name: str, timeout: float = 30.0) -> None:
+def _fail_on_a_blank_window(session, artifacts: Path, name: str, timeout: float = 60.0) -> None:
     """Fails the test at once if the window shows no UI: a webview that loaded a truncated or
     missing embedded UI is an empty grey page with no error anywhere (it happened after a build
     that compiled the app twice at once). Every test starts with this check."""
