@@ -126,3 +126,24 @@ def test_waiting_for_me_two_tap_approval_revise_and_resubmit_and_search(driver, 
     find(driver, "list-empty")
     click(driver, "list-search-clear")
     wait_rows(driver, lambda r: len(r) == 2, "clearing the search shows all again")
+
+    # The same row of chips narrows by work type, area and days; a chip pressed again lets go.
+    both = lambda r: sorted(x["number"] for x in r) == sorted([first, second])  # noqa: E731
+    click(driver, "filter-type-hot_work")
+    wait_rows(driver, both, "both are hot work")
+    click(driver, "filter-type-confined_space")
+    find(driver, "list-empty")
+    click(driver, "filter-type-confined_space")
+    wait_rows(driver, both, "the type chip lets go")
+    click(driver, "filter-area-罐区")
+    wait_rows(driver, both, "both are at T-101, in 罐区")
+    screenshot("find-06-filtered-by-area")
+    click(driver, "filter-area-公用工程")
+    find(driver, "list-empty")
+    click(driver, "filter-area-公用工程")
+    # Both were planned from the moment they were filed, so they run today and this week.
+    click(driver, "filter-when-today")
+    wait_rows(driver, both, "both run today")
+    click(driver, "filter-when-week")
+    wait_rows(driver, both, "both run this week")
+    assert find(driver, "filter-when-today").get_attribute("aria-pressed") == "false", "one stretch of days at a time"

@@ -95,6 +95,13 @@ pub struct ListQuery {
     /// Only permits of this operation type (catalog code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permit_type: Option<String>,
+    /// Only permits at a location of this area (the location register's `area`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<String>,
+    /// Only permits whose planned window overlaps `[from, to)` (Unix ms); a permit with no
+    /// planned window yet is left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_within: Option<(i64, i64)>,
     /// Mark the rows whose turn it is for this person ([`PermitSummary::mine`]); the app sets
     /// it to whoever is signed in.
     #[serde(default, skip_serializing_if = "Option::is_none")]

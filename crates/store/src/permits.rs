@@ -349,6 +349,16 @@ impl Store {
         if let Some(t) = &query.permit_type {
             arg(&mut sql, " AND permit_type = ?", t.clone().into());
         }
+        if let Some(area) = &query.area {
+            let places: Vec<String> =
+                self.registry.locations.iter().filter(|l| &l.area == area).map(|l| l.id.to_string()).collect();
+            let places = serde_json::to_string(&places).unwrap_or_else(|_| "[]".into());
+            arg(&mut sql, " AND location_id IN (SELECT value FROM json_each(?))", places.into());
+        }
+        if let Some((from, to)) = query.planned_within {
+            arg(&mut sql, " AND planned_start_ms < ?", to.into());
+            arg(&mut sql, " AND planned_end_ms > ?", from.into());
+        }
         if let Some(person) = query.waiting_for {
             arg(
                 &mut sql,

@@ -66,6 +66,18 @@ fn search_finds_a_permit_by_part_of_its_title_number_location_or_people_and_noth
     assert_eq!(found(&store, drafts), vec![flange.id]);
     let other_type = ListQuery { text: Some("法兰".into()), permit_type: Some("confined_space".into()), ..query() };
     assert!(found(&store, other_type).is_empty());
+
+    // By area: the location's area, from the register.
+    let area = store.registry().location(flange.form.location.expect("a location")).expect("known").area.clone();
+    assert_eq!(found(&store, ListQuery { area: Some(area), ..query() }), sorted(vec![flange.id, pump.id]));
+    assert!(found(&store, ListQuery { area: Some("没有这个区域".into()), ..query() }).is_empty());
+    // By date: planned windows overlapping [from, to). Both run 30 min to 4 h 30 min from t.
+    let ms = |m: i64| (t + Duration::minutes(m)).timestamp_millis();
+    let within = |from: i64, to: i64| found(&store, ListQuery { planned_within: Some((ms(from), ms(to))), ..query() });
+    assert_eq!(within(0, 31).len(), 2, "overlaps the start");
+    assert!(within(0, 30).is_empty(), "ends as the work begins: no overlap");
+    assert_eq!(within(269, 400).len(), 2, "overlaps the end");
+    assert!(within(270, 400).is_empty(), "begins as the work ends: no overlap");
 }
 
 #[test]

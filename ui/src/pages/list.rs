@@ -17,6 +17,39 @@ use ptw_core::Status;
 /// Rows read at once; "more" reads the next page.
 const PAGE_SIZE: u32 = 200;
 
+/// A planned-window filter, by the plant's calendar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum When {
+    Today,
+    Tomorrow,
+    ThisWeek,
+}
+
+impl When {
+    fn code(self) -> &'static str {
+        match self {
+            When::Today => "today",
+            When::Tomorrow => "tomorrow",
+            When::ThisWeek => "week",
+        }
+    }
+
+    /// `[from, to)` in Unix ms: whole days at the plant (a week from Monday).
+    fn window(self) -> Option<(i64, i64)> {
+        use chrono::{Datelike, Days};
+        let today = time::wall(time::now_ms()).date;
+        let (from, days) = match self {
+            When::Today => (today, 1),
+            When::Tomorrow => (today.checked_add_days(Days::new(1))?, 1),
+            When::ThisWeek => {
+                (today.checked_sub_days(Days::new(u64::from(today.weekday().num_days_from_monday())))?, 7)
+            }
+        };
+        let midnight = |date| time::from_wall(time::Wall { date, hour: 0, minute: 0 }).map(|t| t.timestamp_millis());
+        Some((midnight(from)?, midnight(from.checked_add_days(Days::new(days))?)?))
+    }
+}
+
 /// Which permits the list shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Filter {
@@ -35,6 +68,10 @@ pub fn PermitList() -> impl IntoView {
     let filter = RwSignal::new(None::<Filter>);
     let text = RwSignal::new(String::new());
     let pages = RwSignal::new(1u32);
+    // Narrowing the list further: one work type, one area, one stretch of days (each optional).
+    let kind = RwSignal::new(None::<String>);
+    let area = RwSignal::new(None::<String>);
+    let when = RwSignal::new(None::<When>);
     // Permits synced in from other devices show up when the last sync time moves.
     let synced = Memo::new(move |_| app.sync.with(|s| s.as_ref().and_then(|s| s.last_sync_ms)));
     let counts = LocalResource::new(move || {
@@ -67,7 +104,14 @@ pub fn PermitList() -> impl IntoView {
         let limit = PAGE_SIZE * pages.get();
         app.writes.track();
         synced.track();
-        let mut query = ListQuery { limit, text: Some(text).filter(|t| !t.trim().is_empty()), ..Default::default() };
+        let mut query = ListQuery {
+            limit,
+            text: Some(text).filter(|t| !t.trim().is_empty()),
+            permit_type: kind.get(),
+            area: area.get(),
+            planned_within: when.get().and_then(When::window),
+            ..Default::default()
+        };
         match shown {
             Some(Filter::Mine) => query.waiting_for = me(),
             Some(Filter::Status(s)) => query.status = Some(s),
@@ -126,6 +170,90 @@ pub fn PermitList() -> impl IntoView {
         .into_iter()
         .chain(Status::ALL.into_iter().map(|s| chip(Filter::Status(s), s.code())))
         .collect_view();
+    // A chip that narrows the list by `value` of `signal`, and lets go when pressed again.
+    fn refine<T: Clone + PartialEq + Send + Sync + 'static>(
+        signal: RwSignal<Option<T>>,
+        pages: RwSignal<u32>,
+        value: T,
+        testid: String,
+        label: impl Fn() -> String + Send + Sync + 'static,
+    ) -> impl IntoView {
+        let on = {
+            let value = value.clone();
+            move || signal.with(|v| v.as_ref() == Some(&value))
+        };
+        let pressed = on.clone();
+        let active = on.clone();
+        view! {
+            <button
+                class="tab refine"
+                class:active=active
+                aria-pressed=move || pressed().to_string()
+                data-testid=testid
+                on:click=move |_| {
+                    pages.set(1);
+                    let was = on();
+                    signal.set(if was { None } else { Some(value.clone()) });
+                }
+            >
+                {label}
+            </button>
+        }
+    }
+    let refinements = move || {
+        let l = i18n.get_locale();
+        let (types, areas) = app
+            .directory
+            .with(|d| {
+                d.as_ref().map(|d| {
+                    let types: Vec<(String, String)> = d
+                        .catalog
+                        .permit_types
+                        .iter()
+                        .map(|t| (t.code.clone(), t.name.get(l.as_str()).to_owned()))
+                        .collect();
+                    let mut areas: Vec<String> =
+                        d.locations.iter().map(|loc| loc.area.clone()).filter(|a| !a.is_empty()).collect();
+                    areas.sort();
+                    areas.dedup();
+                    (types, areas)
+                })
+            })
+            .unwrap_or_default();
+        let types = types
+            .into_iter()
+            .map(|(code, name)| refine(kind, pages, code.clone(), format!("filter-type-{code}"), move || name.clone()))
+            .collect_view();
+        let areas = areas
+            .into_iter()
+            .map(|a| {
+                let name = a.clone();
+                refine(area, pages, a.clone(), format!("filter-area-{a}"), move || name.clone())
+            })
+            .collect_view();
+        let days = [When::Today, When::Tomorrow, When::ThisWeek]
+            .into_iter()
+            .map(|w| {
+                let label = move || {
+                    match w {
+                        When::Today => t_string!(i18n, list.today),
+                        When::Tomorrow => t_string!(i18n, list.tomorrow),
+                        When::ThisWeek => t_string!(i18n, list.this_week),
+                    }
+                    .to_owned()
+                };
+                refine(when, pages, w, format!("filter-when-{}", w.code()), label)
+            })
+            .collect_view();
+        view! {
+            <span class="chip-divider" aria-hidden="true"></span>
+            {types}
+            <span class="chip-divider" aria-hidden="true"></span>
+            {areas}
+            <span class="chip-divider" aria-hidden="true"></span>
+            {days}
+        }
+    };
 
     let rows = move || match permits.get() {
         None | Some(Ok(None)) => view! { <Loading/> }.into_any(),
@@ -204,7 +332,7 @@ pub fn PermitList() -> impl IntoView {
                     </button>
                 })}
             </div>
-            <nav class="tabs chips">{chips}</nav>
+            <nav class="tabs chips" aria-label=move || t_string!(i18n, list.filters)>{chips} {refinements}</nav>
             <ErrorBanner error=error/>
             <div class="rows">{rows}</div>
         </section>
