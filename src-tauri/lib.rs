@@ -68,7 +68,8 @@ fn enrol_from_env(store: &mut ptw_store::Store) {
 /// Runs the app with `context`, which `main.rs` makes with `tauri::generate_context!()`: the
 /// macro embeds ui/dist and must expand in one compilation unit only. Expanded here, the library
 /// and its unit-test build would both write the same generated asset at once under
-/// `cargo build --all-targets`, and the app could embed a truncated UI (a blank window).
+/// `cargo build --all-targets`, and the app could embed a truncated UI (a blank window); main.rs
+/// expands it outside test builds only, for the same reason.
 pub fn run(context: tauri::Context<tauri::Wry>) {
     tauri::Builder::default()
         .setup(|app| {
