@@ -62,6 +62,16 @@ fn signed_in(state: &AppState) -> Reply<PersonId> {
     }
 }
 
+/// A permit as the UI shows it: its links, whether it waits for the server, and — for the
+/// person signed in — what they may do to it.
+fn present(store: &Store, view: PermitView, person: Option<PersonId>) -> Reply<PermitView> {
+    let view = store.with_links(view).map_err(to_command_error)?;
+    Ok(match person {
+        Some(p) => store.with_offers(view, p),
+        None => view,
+    })
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub fn directory(state: State<AppState>) -> Reply<Directory> {
     let mut store = lock(&state.store)?;
@@ -125,11 +135,7 @@ pub fn get_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
     let mut store = lock(&state.store)?;
     store.refresh().map_err(to_command_error)?;
     let view = store.permit(id, Utc::now()).map_err(to_command_error)?;
-    let view = store.with_links(view).map_err(to_command_error)?;
-    Ok(match person {
-        Some(p) => store.with_offers(view, p),
-        None => view,
-    })
+    present(&store, view, person)
 }
 
 /// A permit copied as a template: a new draft of the signed-in person's with its work and
@@ -139,8 +145,7 @@ pub fn copy_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
     let view = store.copy_as_template(actor, id, Utc::now()).map_err(to_command_error)?;
-    let view = store.with_links(view).map_err(to_command_error)?;
-    let view = store.with_offers(view, actor);
+    let view = present(store, view, Some(actor))?;
     state.sync.wake();
     Ok(view)
 }
@@ -151,8 +156,7 @@ pub fn revise_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> 
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
     let view = store.revise(actor, id, Utc::now()).map_err(to_command_error)?;
-    let view = store.with_links(view).map_err(to_command_error)?;
-    let view = store.with_offers(view, actor);
+    let view = present(store, view, Some(actor))?;
     state.sync.wake();
     Ok(view)
 }
@@ -162,8 +166,7 @@ pub fn create_permit(state: State<AppState>, form: PermitForm) -> Reply<PermitVi
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
     let view = store.create_permit(actor, form, Utc::now()).map_err(to_command_error)?;
-    let view = store.with_links(view).map_err(to_command_error)?;
-    let view = store.with_offers(view, actor);
+    let view = present(store, view, Some(actor))?;
     // Pushed at once while online; the timer is only the fallback.
     state.sync.wake();
     Ok(view)
@@ -174,8 +177,7 @@ pub fn update_draft(state: State<AppState>, id: PermitId, form: PermitForm) -> R
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
     let view = store.update_draft(actor, id, form, Utc::now()).map_err(to_command_error)?;
-    let view = store.with_links(view).map_err(to_command_error)?;
-    let view = store.with_offers(view, actor);
+    let view = present(store, view, Some(actor))?;
     state.sync.wake();
     Ok(view)
 }
@@ -185,8 +187,7 @@ pub fn act(state: State<AppState>, permit_id: PermitId, action: Action) -> Reply
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
     let view = store.act(actor, permit_id, action, Utc::now()).map_err(to_command_error)?;
-    let view = store.with_links(view).map_err(to_command_error)?;
-    let view = store.with_offers(view, actor);
+    let view = present(store, view, Some(actor))?;
     state.sync.wake();
     Ok(view)
 }

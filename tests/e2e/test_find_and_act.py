@@ -5,6 +5,7 @@ title."""
 
 from __future__ import annotations
 
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from test_hot_work_story import (
@@ -56,6 +57,11 @@ def test_waiting_for_me_two_tap_approval_revise_and_resubmit_and_search(driver, 
     click(driver, "submit-permit")
     wait_status(driver, "审批中")
     first = text_of(driver, "permit-number")
+    # Pushed at once: the page's "not uploaded" mark goes with the pending count.
+    WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, css("permit-not-on-server")) and text_of(d, "pending-count") == "0",
+        message="the submitted permit still says it is not on the server",
+    )
     from_menu(driver, "sign-out")
 
     # 刘洋's list opens on what waits for him: this permit, his turn to approve.

@@ -61,6 +61,21 @@ pub struct PermitView {
     pub pending: bool,
 }
 
+impl PermitView {
+    /// A permit as derived, with nothing yet about who looks at it or how it is linked.
+    pub fn new(id: PermitId, number: String, state: PermitState) -> PermitView {
+        PermitView {
+            id,
+            number,
+            form: state.form.clone(),
+            state,
+            offers: Vec::new(),
+            links: PermitLinks::default(),
+            pending: false,
+        }
+    }
+}
+
 /// Another permit, as a link: its id and number.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PermitLink {

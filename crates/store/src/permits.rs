@@ -115,15 +115,27 @@ impl Store {
             let id = id.parse().map_err(|_| StoreError::Corrupt(format!("permit id '{id}'")))?;
             Ok(PermitLink { id, number })
         };
+        // A link counts only between a rejected permit and a draft of its own applicant: the
+        // form's `revises` is a device's word, and another device's permit must not be made to
+        // look revised (or superseded) by someone else's draft.
         if let Some(old) = view.form.revises {
             let found = self
                 .conn
-                .query_row("SELECT id, number FROM permits WHERE id = ?1", [old.to_string()], link)
+                .query_row(
+                    "SELECT id, number FROM permits WHERE id = ?1 AND status = ?2 AND applicant_id = ?3",
+                    params![old.to_string(), Status::Rejected.code(), view.form.applicant.map(|p| p.to_string())],
+                    link,
+                )
                 .optional()?;
             view.links.revises = found.map(parse).transpose()?;
         }
-        let mut stmt = self.conn.prepare_cached("SELECT id, number FROM permits WHERE revises = ?1 ORDER BY number")?;
-        let rows = stmt.query_map([view.id.to_string()], link)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.id, r.number FROM permits r JOIN permits o ON o.id = r.revises
+             WHERE r.revises = ?1 AND o.status = ?2 AND r.applicant_id = o.applicant_id ORDER BY r.number",
+        )?;
+        let rows = stmt
+            .query_map(params![view.id.to_string(), Status::Rejected.code()], link)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         view.links.revised_by = rows.into_iter().map(parse).collect::<Result<_>>()?;
         view.pending = self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM outbox WHERE doc_id = ?1)",
@@ -161,8 +173,7 @@ impl Store {
         let hlc = next_clock(&tx, Default::default(), now.timestamp_millis())?;
         save_change(&tx, &id.to_string(), PERMIT_KIND, &mut doc, hlc)?;
         let state = derive(id, &form, &[], &self.registry, now);
-        let view =
-            PermitView { id, number, form, state, offers: Vec::new(), links: Default::default(), pending: false };
+        let view = PermitView::new(id, number, state);
         write_projection(&tx, &view, updated_ms(&mut doc, &view.state), &self.registry)?;
         tx.commit()?;
         Ok(view)
@@ -200,15 +211,7 @@ impl Store {
         let hlc = next_clock(&tx, state.last_hlc, now.timestamp_millis())?;
         save_change(&tx, &id.to_string(), PERMIT_KIND, &mut doc, hlc)?;
         let state = derive_read(id, &form, read_events(&loaded.events), &self.registry, now, Some(&self.memo));
-        let view = PermitView {
-            id,
-            number: loaded.number,
-            form: state.form.clone(),
-            state,
-            offers: Vec::new(),
-            links: Default::default(),
-            pending: false,
-        };
+        let view = PermitView::new(id, loaded.number, state);
         write_projection(&tx, &view, updated_ms(&mut doc, &view.state), &self.registry)?;
         tx.commit()?;
         Ok(view)
@@ -259,15 +262,7 @@ impl Store {
         ptw_doc::append_event(&mut loaded.doc, stored.clone())?;
         save_change(&tx, &id.to_string(), PERMIT_KIND, &mut loaded.doc, next_ev.at)?;
         crate::write_meta(&tx, "chain_head", &signed.hash())?;
-        let view = PermitView {
-            id,
-            number: loaded.number.clone(),
-            form: next.form.clone(),
-            state: next,
-            offers: Vec::new(),
-            links: Default::default(),
-            pending: false,
-        };
+        let view = PermitView::new(id, loaded.number.clone(), next);
         write_projection(&tx, &view, updated_ms(&mut loaded.doc, &view.state), &self.registry)?;
         tx.commit()?;
         loaded.events.push(stored);
@@ -293,27 +288,11 @@ impl Store {
         let current = crate::data_version(&self.conn)? == self.cache.data_version;
         if let Some(l) = self.cache.entries.get(&id).filter(|_| current) {
             let state = refresh_alerts(l.state.clone(), &l.form, &self.registry, now);
-            return Ok(PermitView {
-                id,
-                number: l.number.clone(),
-                form: state.form.clone(),
-                state,
-                offers: Vec::new(),
-                links: Default::default(),
-                pending: false,
-            });
+            return Ok(PermitView::new(id, l.number.clone(), state));
         }
         let (_, loaded) = load_permit(&self.conn, id)?;
         let state = derive_read(id, &loaded.form, read_events(&loaded.events), &self.registry, now, Some(&self.memo));
-        Ok(PermitView {
-            id,
-            number: loaded.number,
-            form: state.form.clone(),
-            state,
-            offers: Vec::new(),
-            links: Default::default(),
-            pending: false,
-        })
+        Ok(PermitView::new(id, loaded.number, state))
     }
 
     /// `view` with what `person` may do to it now, by this device's registry.

@@ -566,18 +566,7 @@ fn derive_all(
                 .map(|((id, permit, heads_ms), events)| {
                     let state = derive_read(id, &permit.form, events, registry, now, Some(memo));
                     let updated = state.last_hlc.ms.max(heads_ms);
-                    (
-                        PermitView {
-                            id,
-                            number: permit.number,
-                            form: state.form.clone(),
-                            state,
-                            offers: Vec::new(),
-                            links: Default::default(),
-                            pending: false,
-                        },
-                        updated,
-                    )
+                    (PermitView::new(id, permit.number, state), updated)
                 })
                 .collect::<Vec<_>>()
         })

@@ -161,6 +161,19 @@ fn a_rejected_permit_is_revised_by_its_applicant_and_a_closed_one_copied_without
     form.title = "改过的标题".into();
     let edited = store.update_draft(zhao, revision.id, form, t + Duration::minutes(4)).expect("edit");
     assert_eq!(edited.form.revises, Some(id));
+    // A draft of someone else's that claims to revise it (its form says so: a device's word,
+    // here written straight into the row) links to nothing, either way.
+    let stranger = store.create_permit(wang, hot_work_form(&store, t + Duration::minutes(30)), t).expect("draft").id;
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("device.db")).expect("open the file");
+        conn.execute("UPDATE permits SET revises = ?1 WHERE id = ?2", [id.to_string(), stranger.to_string()])
+            .expect("forge the link");
+    }
+    let old = store.with_links(store.permit(id, t).expect("old")).expect("links");
+    assert_eq!(old.links.revised_by.iter().map(|l| l.id).collect::<Vec<_>>(), vec![revision.id], "not {stranger}");
+    let mut forged = store.permit(stranger, t).expect("stranger");
+    forged.form.revises = Some(id);
+    assert_eq!(store.with_links(forged).expect("links").links.revises, None);
     // A new permit never claims to revise one.
     let mut claimed = hot_work_form(&store, t + Duration::minutes(30));
     claimed.revises = Some(id);

@@ -126,23 +126,7 @@ fn Rejection(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     });
     let applicant = permit.form.applicant;
     let mine = move || app.session.with(|s| s.as_ref().map(|s| s.person.id)) == applicant && applicant.is_some();
-    let revise = move |_| {
-        if ctx.busy.get_untracked() {
-            return;
-        }
-        ctx.busy.set(true);
-        spawn_local(async move {
-            let result = api::revise_permit(ctx.id).await;
-            ctx.busy.set(false);
-            match result {
-                Ok(draft) => {
-                    app.wrote();
-                    app.go(Page::EditDraft(draft.id));
-                }
-                Err(e) => ctx.error.set(Some(e)),
-            }
-        });
-    };
+    let revise = move |_| open_new_draft(ctx, api::revise_permit(ctx.id));
     view! {
         <section class="card rejection" role="alert" data-testid="rejection">
             <h3>{t!(i18n, detail.rejected_title)}</h3>
@@ -161,28 +145,31 @@ fn Rejection(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     .into_any()
 }
 
+/// Makes a new draft from this permit (`make`: revise or copy) and opens it for editing; a
+/// refusal shows on this page. One at a time.
+fn open_new_draft(ctx: ActionCtx, make: impl std::future::Future<Output = api::ApiResult<PermitView>> + 'static) {
+    if ctx.busy.get_untracked() {
+        return;
+    }
+    ctx.busy.set(true);
+    spawn_local(async move {
+        let result = make.await;
+        ctx.busy.set(false);
+        match result {
+            Ok(draft) => {
+                ctx.app.wrote();
+                ctx.app.go(Page::EditDraft(draft.id));
+            }
+            Err(e) => ctx.error.set(Some(e)),
+        }
+    });
+}
+
 /// A finished permit as the start of the next one: a new draft with its work, not its dates.
 #[component]
 fn CopyAsTemplate(ctx: ActionCtx) -> impl IntoView {
     let i18n = use_i18n();
-    let app = ctx.app;
-    let copy = move |_| {
-        if ctx.busy.get_untracked() {
-            return;
-        }
-        ctx.busy.set(true);
-        spawn_local(async move {
-            let result = api::copy_permit(ctx.id).await;
-            ctx.busy.set(false);
-            match result {
-                Ok(draft) => {
-                    app.wrote();
-                    app.go(Page::EditDraft(draft.id));
-                }
-                Err(e) => ctx.error.set(Some(e)),
-            }
-        });
-    };
+    let copy = move |_| open_new_draft(ctx, api::copy_permit(ctx.id));
     view! {
         <section class="card copy-template">
             <p class="hint">{t!(i18n, detail.copy_hint)}</p>
