@@ -251,6 +251,9 @@ def test_the_planned_times_are_chosen_by_taps_in_the_plants_zone_and_saved_with_
     find(driver, "person-赵磊")
     sign_in_here(driver, "赵磊")
     click(driver, "new-permit")
+    # A draft needs its type and grade (they give it its number); nothing else.
+    click(driver, "type-hot_work")
+    click(driver, "grade-grade_1")
     type_into(driver, "field-title", "T-101 罐顶人孔法兰补焊")
 
     # The defaults: now and four hours on, at the plant, as YYYY-MM-DD HH:MM.
@@ -442,6 +445,8 @@ def test_leaving_a_form_with_unsaved_changes_asks_first_and_an_untouched_one_doe
 
     # A title typed: the app asks, in Chinese; keep editing keeps it.
     click(driver, "new-permit")
+    click(driver, "type-hot_work")
+    click(driver, "grade-grade_1")
     type_into(driver, "field-title", "T-101 罐顶人孔法兰补焊")
     click(driver, "back-to-list")
     wait_text_contains(driver, "leave-dialog", "有未保存的修改")

@@ -17,6 +17,7 @@ import re
 
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -83,9 +84,11 @@ def wait_text_contains(driver: WebDriver, testid: str, expected: str, timeout: f
 
 
 # Taps a person makes on the screen, counted by the helpers below: a press is one, a field
-# tapped into is one unless it has the focus already (the keys typed are not counted), a
-# drop-down is two (open, choose).
+# tapped into is one unless it has the focus already (the keys typed are not counted, the
+# keyboard's Enter / "next" key among them; ENTERS counts those), a drop-down is two (open,
+# choose).
 TAPS = [0]
+ENTERS = [0]
 
 
 def click(driver: WebDriver, testid: str) -> None:
@@ -114,6 +117,23 @@ def type_into(driver: WebDriver, testid: str, text: str) -> None:
             text,
         )
     assert el.get_attribute("value") == text
+
+
+def press_enter(driver: WebDriver, testid: str) -> None:
+    """The keyboard's Enter ("next", "go") in field `testid`: a key typed, not a tap."""
+    ENTERS[0] += 1
+    find(driver, testid).send_keys(Keys.ENTER)
+
+
+def type_and_next(driver: WebDriver, testid: str, text: str, then: str) -> None:
+    """Types into `testid`, presses the keyboard's "next", and checks that `then` has the focus."""
+    type_into(driver, testid, text)
+    press_enter(driver, testid)
+    nxt = find(driver, then)
+    WebDriverWait(driver, TIMEOUT, poll_frequency=0.1).until(
+        lambda d: d.execute_script("return document.activeElement === arguments[0];", nxt),
+        message=f"Enter in [{testid}] did not move on to [{then}]",
+    )
 
 
 def choose(driver: WebDriver, testid: str, pick) -> None:
@@ -145,6 +165,24 @@ def select_containing(driver: WebDriver, testid: str, text: str) -> None:
     choose(driver, testid, lambda _v, t: text in t)
 
 
+def fill_a_hot_work_permit(driver: WebDriver) -> None:
+    """A complete grade-1 hot-work permit at 储罐区 T-101, as few taps as the form allows: the
+    location proposes the grade, the keyboard's "next" goes from the title to the work."""
+    click(driver, "type-hot_work")
+    select_containing(driver, "field-location", "T-101")
+    # T-101 is a fire and explosion hazard place: grade 1 at least, proposed, with the rule.
+    WebDriverWait(driver, TIMEOUT).until(
+        lambda d: find(d, "grade-grade_1").get_attribute("aria-checked") == "true", message="grade 1 is not proposed"
+    )
+    wait_text_contains(driver, "grade-floor", "火灾爆炸危险场所")
+    type_and_next(driver, "field-title", "T-101 罐顶人孔法兰补焊", then="field-work-description")
+    type_into(driver, "field-work-description", "更换罐顶人孔法兰垫片，补焊法兰根部裂纹（电焊）。")
+    click(driver, "guardian-李娜")
+    tick(driver, "crew-孙浩")
+    type_into(driver, "field-hazards", "罐内残留油气遇明火爆炸；罐顶高处坠落；焊渣引燃周边可燃物。")
+    click(driver, "precautions-all")
+
+
 def tick(driver: WebDriver, testid: str) -> None:
     el = find(driver, testid)
     if not el.is_selected():
@@ -170,9 +208,10 @@ def tab_count(driver: WebDriver, status: str) -> int:
 
 
 def sign_in(driver: WebDriver, name: str) -> None:
+    """Taps the person, types the PIN into the field that has the focus, and presses Enter."""
     click(driver, f"person-{name}")
     type_into(driver, "pin-input", PINS[name])
-    click(driver, "sign-in-button")
+    press_enter(driver, "pin-input")
     wait_text_contains(driver, "current-person", name)
     find(driver, "new-permit")
 
@@ -182,9 +221,11 @@ def sign_out(driver: WebDriver) -> None:
     find(driver, "person-张伟")
 
 
-def open_permit(driver: WebDriver, number: str) -> None:
-    # Every permit, not only those waiting for the person signed in.
-    click(driver, "tab-all")
+def open_permit(driver: WebDriver, number: str, from_home: bool = False) -> None:
+    """Opens permit `number` from the list of every permit, or with `from_home` from the list
+    the app opens on (what waits for the person signed in)."""
+    if not from_home:
+        click(driver, "tab-all")
     find(driver, "permit-row")
     WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(
         lambda d: any(r.get_attribute("data-number") == number for r in d.find_elements(By.CSS_SELECTOR, css("permit-row"))),
@@ -219,25 +260,18 @@ def wait_status(driver: WebDriver, expected: str) -> None:
 
 
 def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their_own_permit(driver, screenshot):
-    TAPS[0] = 0
+    TAPS[0] = ENTERS[0] = 0
     find(driver, "person-赵磊")
     screenshot("story-01-sign-in")
 
     # 赵磊 files the permit with every field filled in.
     sign_in(driver, "赵磊")
     click(driver, "new-permit")
-    select_value(driver, "field-permit-type", "hot_work")
-    select_value(driver, "field-grade", "grade_1")
-    type_into(driver, "field-title", "T-101 罐顶人孔法兰补焊")
-    select_containing(driver, "field-location", "T-101")
-    type_into(driver, "field-work-description", "更换罐顶人孔法兰垫片，补焊法兰根部裂纹（电焊）。")
+    fill_a_hot_work_permit(driver)
     assert find(driver, "field-planned-start").get_attribute("value"), "planned start defaults to now"
     assert find(driver, "field-planned-end").get_attribute("value"), "planned end defaults to now + 4 h"
-    select_containing(driver, "field-guardian", "李娜")
-    tick(driver, "crew-孙浩")
-    type_into(driver, "field-hazards", "罐内残留油气遇明火爆炸；罐顶高处坠落；焊渣引燃周边可燃物。")
     for code in ["isolation_blinds", "radius_15m", "extinguishers", "combustibles_cleared", "wind_below_5"]:
-        tick(driver, f"precaution-{code}")
+        assert find(driver, f"precaution-{code}").is_selected(), code
     screenshot("story-02-form-filled")
     click(driver, "submit-permit")
     wait_status(driver, "审批中")
@@ -255,10 +289,10 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     screenshot("story-04-self-approval-not-offered")
     sign_out(driver)
 
-    # The workshop director signs the first step; the safety department the second.
+    # The workshop director signs the first step; the safety department the second. Each finds
+    # the permit on the list the app opens on (what waits for them) and approves in two taps.
     sign_in(driver, "刘洋")
-    open_permit(driver, number)
-    type_into(driver, "approval-comment", "同意。动火前确认盲板已加。")
+    open_permit(driver, number, from_home=True)
     act(driver, "action-approve")
     wait_status(driver, "审批中")
     assert "step-done" in find(driver, "step-workshop_review").get_attribute("class")
@@ -266,21 +300,21 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     sign_out(driver)
 
     sign_in(driver, "王强")
-    open_permit(driver, number)
-    type_into(driver, "approval-comment", "同意，严格执行动火分析。")
+    open_permit(driver, number, from_home=True)
     act(driver, "action-approve")
     wait_status(driver, "已批准")
     screenshot("story-06-approved")
     sign_out(driver)
 
-    # The guardian records a passing gas test and starts the work, then completes it.
+    # The guardian records a passing gas test and starts the work, then completes it. The
+    # keypad's "next" goes from reading to reading in the order of the test.
     sign_in(driver, "李娜")
-    open_permit(driver, number)
-    type_into(driver, "gas-o2", "20.9")
-    type_into(driver, "gas-lel", "0")
-    type_into(driver, "gas-h2s", "0")
-    type_into(driver, "gas-co", "2")
-    type_into(driver, "gas-instrument", "MX4 四合一 #A1234")
+    open_permit(driver, number, from_home=True)
+    type_and_next(driver, "gas-o2", "20.9", then="gas-lel")
+    type_and_next(driver, "gas-lel", "0", then="gas-h2s")
+    type_and_next(driver, "gas-h2s", "0", then="gas-co")
+    type_and_next(driver, "gas-co", "2", then="gas-instrument")
+    type_and_next(driver, "gas-instrument", "MX4 四合一 #A1234", then="gas-point")
     type_into(driver, "gas-point", "人孔法兰处")
     act(driver, "action-gas-test")
     wait_text(driver, "gas-result", "合格")
@@ -296,10 +330,13 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
 
     # The workshop director accepts: the permit closes.
     sign_in(driver, "刘洋")
-    open_permit(driver, number)
-    type_into(driver, "accept-comment", "现场已清理，无遗留火种。")
+    open_permit(driver, number, from_home=True)
     act(driver, "action-accept")
     wait_status(driver, "已关闭")
+    # Five people sign in and out on one tablet here; the goal (issue 9) is at most 30 taps.
+    taps, enters = TAPS[0], ENTERS[0]
+    print(f"\nthe hot-work story took {taps} taps (goal: at most 30), and {enters} Enter / next keys typed")
+    assert taps <= 30, f"the hot-work story took {taps} taps; the goal is at most 30"
     wait_synced(driver)
     screenshot("story-10-closed")
     # Every step signed, and the whole history — the refused self-approval wrote nothing.
@@ -318,8 +355,6 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     assert row.get_attribute("data-number") == number
     assert "已关闭" in row.text
     screenshot("story-11-list-closed")
-    # Five people sign in and out on one tablet here; the goal (issue 9) is at most 30 taps.
-    print(f"\nthe hot-work story took {TAPS[0]} taps (goal: at most 30)")
 
     # The closed permit is the template of the next job: its work and precautions, no dates.
     open_permit(driver, number)
@@ -367,8 +402,13 @@ def test_an_empty_form_says_what_is_missing_under_each_field(driver, screenshot)
     find(driver, "field-title")
     # Nothing shows before the first attempt.
     assert not driver.find_elements(By.CSS_SELECTOR, css("error-title"))
-    select_value(driver, "field-permit-type", "hot_work")
-    select_value(driver, "field-grade", "grade_1")
+    # Not even a draft without its type: no default type is filed unread.
+    click(driver, "save-draft")
+    wait_text(driver, "error-permit-type", "必填")
+    assert not text_of(driver, "permit-number"), "nothing was saved"
+    click(driver, "type-hot_work")
+    wait_text_contains(driver, "error-grade", "必填")
+    click(driver, "grade-grade_1")
     click(driver, "submit-permit")
     for field in ["title", "location", "work-description", "guardian", "hazards"]:
         wait_text(driver, f"error-{field}", "必填")
@@ -397,8 +437,8 @@ def test_a_wrong_pin_is_refused_in_words_and_the_right_one_signs_in(driver, scre
 def test_a_very_long_title_takes_at_most_two_lines_of_its_row_in_the_list(driver, screenshot):
     sign_in(driver, "赵磊")
     click(driver, "new-permit")
-    select_value(driver, "field-permit-type", "hot_work")
-    select_value(driver, "field-grade", "grade_1")
+    click(driver, "type-hot_work")
+    click(driver, "grade-grade_1")
     long_title = "罐区动火作业" * 80 + "END"
     type_into(driver, "field-title", long_title)
     click(driver, "save-draft")

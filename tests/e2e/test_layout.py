@@ -24,10 +24,8 @@ from test_hot_work_story import (
     TIMEOUT,
     click,
     css,
+    fill_a_hot_work_permit,
     find,
-    select_containing,
-    select_value,
-    tick,
     type_into,
     wait_status,
     wait_text_contains,
@@ -174,19 +172,6 @@ def sign_in_here(driver, name: str) -> None:
     find(driver, "new-permit")
     who = "menu-person" if narrow(driver) else "current-person"
     wait_text_contains(driver, who, name)
-
-
-def fill_a_hot_work_permit(driver) -> None:
-    select_value(driver, "field-permit-type", "hot_work")
-    select_value(driver, "field-grade", "grade_1")
-    type_into(driver, "field-title", "T-101 罐顶人孔法兰补焊")
-    select_containing(driver, "field-location", "T-101")
-    type_into(driver, "field-work-description", "更换罐顶人孔法兰垫片，补焊法兰根部裂纹（电焊）。")
-    select_containing(driver, "field-guardian", "李娜")
-    tick(driver, "crew-孙浩")
-    type_into(driver, "field-hazards", "罐内残留油气遇明火爆炸；罐顶高处坠落；焊渣引燃周边可燃物。")
-    for code in ["isolation_blinds", "radius_15m", "extinguishers", "combustibles_cleared", "wind_below_5"]:
-        tick(driver, f"precaution-{code}")
 
 
 @pytest.mark.parametrize("width,height", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])

@@ -12,7 +12,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from test_hot_work_story import click, css, find, select_value, sign_in, text_of, type_into, wait_text_contains
+from test_hot_work_story import click, css, find, sign_in, text_of, type_into, wait_text_contains
 from test_settings import absent
 
 TIMEOUT = 30
@@ -50,8 +50,8 @@ def test_the_sync_state_follows_the_server_going_away_and_coming_back(driver, pl
 
     # A draft saved now waits on this tablet, and its row says so.
     click(driver, "new-permit")
-    select_value(driver, "field-permit-type", "hot_work")
-    select_value(driver, "field-grade", "grade_1")
+    click(driver, "type-hot_work")
+    click(driver, "grade-grade_1")
     type_into(driver, "field-title", "服务器停机时保存的草稿")
     click(driver, "save-draft")
     find(driver, "permit-not-on-server")

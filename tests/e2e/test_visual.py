@@ -26,7 +26,6 @@ from test_hot_work_story import (
     find,
     open_permit,
     select_containing,
-    select_value,
     text_of,
     type_into,
     wait_status,
@@ -162,8 +161,9 @@ def check_bar(driver, screen: str) -> None:
 
 def save_a_confined_space_draft(driver) -> None:
     click(driver, "new-permit")
-    select_value(driver, "field-permit-type", "confined_space")
-    select_value(driver, "field-grade", "standard")
+    click(driver, "type-confined_space")
+    # A type of one grade has it chosen.
+    WebDriverWait(driver, TIMEOUT).until(lambda d: find(d, "grade-standard").get_attribute("aria-checked") == "true")
     type_into(driver, "field-title", "V-201 反应釜内部检查")
     select_containing(driver, "field-location", "T-101")
     click(driver, "save-draft")

@@ -90,6 +90,23 @@ impl<'a> Names<'a> {
         self.dir.locations.iter().find(|l| l.id == id).map(|l| l.name.clone()).unwrap_or_else(|| short_id(id))
     }
 
+    /// A grade of the permit's type by its catalog name.
+    pub fn grade_name(&self, code: &str) -> String {
+        self.permit_type
+            .and_then(|t| t.grade(code))
+            .map(|g| g.name.get(self.lang()).to_owned())
+            .unwrap_or_else(|| code.to_owned())
+    }
+
+    /// A location class (火灾爆炸危险场所…) by its catalog name.
+    pub fn location_class(&self, code: &str) -> String {
+        self.dir
+            .catalog
+            .location_class(code)
+            .map(|c| c.name.get(self.lang()).to_owned())
+            .unwrap_or_else(|| code.to_owned())
+    }
+
     pub fn precaution(&self, code: &str) -> String {
         self.permit_type
             .and_then(|t| t.precautions.iter().find(|p| p.code == code))
@@ -256,6 +273,10 @@ pub fn field_problem_text(n: &Names, problem: &FieldProblem) -> String {
         FieldProblem::UnknownLocation => td_string!(l, problem.unknown_location).to_owned(),
         FieldProblem::UnknownPerson => td_string!(l, problem.unknown_person).to_owned(),
         FieldProblem::EndNotAfterStart => td_string!(l, problem.end_not_after_start).to_owned(),
+        FieldProblem::GradeBelowLocationFloor { min_grade, location_class } => fill(
+            td_string!(l, problem.grade_below_location_floor),
+            &[("class", &n.location_class(location_class)), ("grade", &n.grade_name(min_grade))],
+        ),
         FieldProblem::ValidityTooLong { max_minutes, planned_minutes } => fill(
             td_string!(l, problem.validity_too_long),
             &[("planned", &hours(*planned_minutes)), ("max", &hours(*max_minutes))],

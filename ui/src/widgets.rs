@@ -24,6 +24,32 @@ pub fn with_names<R>(locale: Locale, permit: Option<(&str, &str)>, f: impl FnOnc
     })
 }
 
+/// Enter in a one-line text field moves on to the next text field (one-line or not) inside the
+/// element the handler is on, as a tablet keyboard's "next" key does (`enterkeyhint="next"`),
+/// instead of submitting anything; selects, buttons and checkboxes are skipped. Enter while an
+/// input method is composing (pinyin) belongs to the input method and is left alone.
+pub fn enter_moves_on(ev: leptos::ev::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    if ev.key() != "Enter" || ev.is_composing() {
+        return;
+    }
+    let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+    ev.prevent_default();
+    let Some(scope) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+    let Ok(fields) = scope.query_selector_all("input[type=text]:not([disabled]), textarea:not([disabled])") else {
+        return;
+    };
+    let target: &web_sys::Node = target.as_ref();
+    let next = (0..fields.length())
+        .filter_map(|i| fields.item(i))
+        .skip_while(|f| !f.is_same_node(Some(target)))
+        .nth(1)
+        .and_then(|f| f.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(next) = next {
+        let _ = next.focus();
+    }
+}
+
 /// An icon of the set in `icons` (its Lucide name), drawn inline in `currentColor` and hidden
 /// from screen readers: whatever it stands for is said in words beside it. `data-icon` names it,
 /// so a test can tell which symbol is shown.

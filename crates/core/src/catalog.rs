@@ -242,6 +242,24 @@ pub struct ChecklistItem {
     pub required: bool,
 }
 
+/// A class of work location the rules tell apart, e.g. a fire and explosion hazard place
+/// (火灾爆炸危险场所). Locations in the register carry the codes of their classes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocationClass {
+    pub code: String,
+    pub name: LocalText,
+    pub source: String,
+}
+
+/// The least severe grade a permit type may have at a location of a class: hot work at a fire
+/// and explosion hazard place is at least grade 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GradeFloor {
+    pub location_class: String,
+    pub min_grade: String,
+    pub source: String,
+}
+
 /// A permit type (作业类型), e.g. hot work (动火作业).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PermitTypeDef {
@@ -249,13 +267,33 @@ pub struct PermitTypeDef {
     pub name: LocalText,
     /// Prefix of human-readable permit numbers, e.g. `DH` for 动火.
     pub number_prefix: String,
+    /// The grades, from the most severe to the least.
     pub grades: Vec<GradeDef>,
     pub precautions: Vec<ChecklistItem>,
+    /// Grades the location's classes impose. Left out of the JSON when there are none, so a
+    /// catalog signed before floors existed reads and writes as it did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grade_floors: Vec<GradeFloor>,
 }
 
 impl PermitTypeDef {
     pub fn grade(&self, code: &str) -> Option<&GradeDef> {
         self.grades.iter().find(|g| g.code == code)
+    }
+
+    /// Where a grade stands in severity: 0 is the most severe. `None` for an unknown grade.
+    pub fn severity_rank(&self, code: &str) -> Option<usize> {
+        self.grades.iter().position(|g| g.code == code)
+    }
+
+    /// The most severe floor that a location of `classes` imposes, if any does.
+    pub fn grade_floor(&self, classes: &[String]) -> Option<&GradeFloor> {
+        self.grade_floors
+            .iter()
+            .filter(|f| classes.contains(&f.location_class))
+            .filter_map(|f| Some((self.severity_rank(&f.min_grade)?, f)))
+            .min_by_key(|(rank, _)| *rank)
+            .map(|(_, f)| f)
     }
 }
 
@@ -265,6 +303,9 @@ pub struct Catalog {
     pub version: u32,
     pub roles: Vec<RoleDef>,
     pub permit_types: Vec<PermitTypeDef>,
+    /// Classes of work location the grade floors name. Left out of the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub location_classes: Vec<LocationClass>,
 }
 
 /// The default catalog could not be read; only a broken build can cause this.
@@ -294,6 +335,10 @@ impl Catalog {
         self.roles.iter().find(|r| &r.code == code)
     }
 
+    pub fn location_class(&self, code: &str) -> Option<&LocationClass> {
+        self.location_classes.iter().find(|c| c.code == code)
+    }
+
     /// What is inconsistent in the catalog: grades without a flow, steps or actions naming a
     /// role the catalog does not define, codes used twice. Empty = consistent.
     pub fn problems(&self) -> Vec<String> {
@@ -302,6 +347,14 @@ impl Catalog {
         for t in &self.permit_types {
             if !types.insert(&t.code) {
                 out.push(format!("permit type {} is defined twice", t.code));
+            }
+            for f in &t.grade_floors {
+                if self.location_class(&f.location_class).is_none() {
+                    out.push(format!("{}: grade floor names unknown location class {}", t.code, f.location_class));
+                }
+                if t.grade(&f.min_grade).is_none() {
+                    out.push(format!("{}: grade floor names unknown grade {}", t.code, f.min_grade));
+                }
             }
             let mut grades = std::collections::BTreeSet::new();
             for g in &t.grades {
@@ -357,6 +410,25 @@ mod tests {
         for bad in ["guardian", "permit:boss", "role:", "team:x"] {
             assert!(bad.parse::<ActorRule>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_location_of_several_classes_gets_the_most_severe_floor() {
+        let c = Catalog::gb30871().expect("catalog");
+        let hot = c.permit_type("hot_work").expect("hot work");
+        let classes = |codes: &[&str]| codes.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let floor = |codes: &[&str]| hot.grade_floor(&classes(codes)).map(|f| f.min_grade.clone());
+        assert_eq!(floor(&[]), None);
+        assert_eq!(floor(&["fire_explosion_hazard"]).as_deref(), Some("grade_1"));
+        assert_eq!(floor(&["pipe_rack"]).as_deref(), Some("grade_1"));
+        assert_eq!(floor(&["fire_explosion_hazard", "major_hazard_tank_dike"]).as_deref(), Some("special"));
+        assert_eq!(floor(&["no_such_class"]), None);
+        assert_eq!(c.permit_type("confined_space").and_then(|t| t.grade_floor(&classes(&["pipe_rack"]))), None);
+
+        let mut broken = c.clone();
+        broken.permit_types[0].grade_floors[0].min_grade = "grade_9".into();
+        broken.permit_types[0].grade_floors[1].location_class = "swamp".into();
+        assert_eq!(broken.problems().len(), 2, "{:?}", broken.problems());
     }
 
     #[test]

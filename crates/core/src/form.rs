@@ -68,6 +68,12 @@ pub enum FieldProblem {
     UnknownLocation,
     UnknownPerson,
     EndNotAfterStart,
+    /// The location's class sets a more severe grade than the one chosen (hot work at a fire
+    /// and explosion hazard place is at least grade 1).
+    GradeBelowLocationFloor {
+        min_grade: String,
+        location_class: String,
+    },
     /// The planned window is longer than the grade allows.
     ValidityTooLong {
         max_minutes: i64,
@@ -120,6 +126,29 @@ impl PermitForm {
         Some((t, t.grade(&self.grade)?))
     }
 
+    /// The least severe grade the chosen location allows for the chosen type, with its rule.
+    pub fn grade_floor<'r>(&self, registry: &'r Registry) -> Option<&'r crate::catalog::GradeFloor> {
+        let t = registry.catalog.permit_type(&self.permit_type)?;
+        let location = registry.location(self.location?)?;
+        t.grade_floor(&location.classes)
+    }
+
+    /// The grade to propose while filing: the type's only grade, or the location's floor when
+    /// the grade chosen so far is unset or less severe than it; otherwise the grade chosen.
+    pub fn proposed_grade(&self, registry: &Registry) -> String {
+        let Some(t) = registry.catalog.permit_type(&self.permit_type) else { return self.grade.clone() };
+        if let [only] = t.grades.as_slice() {
+            return only.code.clone();
+        }
+        match (self.grade_floor(registry), t.severity_rank(&self.grade)) {
+            (Some(floor), None) => floor.min_grade.clone(),
+            (Some(floor), Some(rank)) if t.severity_rank(&floor.min_grade).is_some_and(|min| rank > min) => {
+                floor.min_grade.clone()
+            }
+            _ => self.grade.clone(),
+        }
+    }
+
     /// Every problem with the form, for the form screen and for the submit rule. Empty = valid.
     pub fn validate(&self, registry: &Registry) -> Vec<FieldError> {
         use Field as F;
@@ -152,6 +181,17 @@ impl PermitForm {
         if let Some(loc) = self.location {
             if registry.location(loc).is_none() {
                 errors.push(FieldError::new(F::Location, P::UnknownLocation));
+            }
+        }
+        if let (Some(t), Some(_), Some(floor)) = (ptype, grade, self.grade_floor(registry)) {
+            if t.severity_rank(&self.grade) > t.severity_rank(&floor.min_grade) {
+                errors.push(FieldError::new(
+                    F::Grade,
+                    P::GradeBelowLocationFloor {
+                        min_grade: floor.min_grade.clone(),
+                        location_class: floor.location_class.clone(),
+                    },
+                ));
             }
         }
         if let (Some(start), Some(end)) = (self.planned_start, self.planned_end) {

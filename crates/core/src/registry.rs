@@ -52,6 +52,10 @@ pub struct Location {
     pub name: String,
     /// Area or unit the location belongs to, for lists and SIMOPS.
     pub area: String,
+    /// Codes of the catalog's location classes it belongs to (e.g. `fire_explosion_hazard`),
+    /// which set the least severe grade of some work there. Left out of the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
 }
 
 /// An enrolled device and the Ed25519 public key that verifies its events.
@@ -145,7 +149,7 @@ impl Registry {
     /// A registry with nothing in it: a device that has not been enrolled yet.
     pub fn empty() -> Registry {
         Registry {
-            catalog: Catalog { version: 0, roles: vec![], permit_types: vec![] },
+            catalog: Catalog { version: 0, roles: vec![], permit_types: vec![], location_classes: vec![] },
             settings: PlantSettings::default(),
             people: vec![],
             locations: vec![],

@@ -172,6 +172,42 @@ fn grade_one_validity_is_capped_at_eight_hours_but_grade_two_allows_three_days()
 }
 
 #[test]
+fn hot_work_on_a_pipe_rack_is_at_least_grade_one_and_a_grade_two_permit_there_is_refused_at_submit() {
+    let p = Plant::new();
+    let mut form = p.form("hot_work", "grade_2", 4 * 60);
+    assert!(form.validate(&p.registry).is_empty(), "grade 2 is fine where no class sets a floor");
+    form.location = Some(p.pipe_rack);
+    let floor =
+        FieldProblem::GradeBelowLocationFloor { min_grade: "grade_1".into(), location_class: "pipe_rack".into() };
+    let errors = form.validate(&p.registry);
+    assert_eq!(errors.iter().map(|e| (e.field, e.problem.clone())).collect::<Vec<_>>(), vec![(Field::Grade, floor)]);
+    // A dishonest tablet that skips the form check still cannot get it approved: the submit
+    // rule runs the same validation on every device.
+    let submit = p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form));
+    let state = p.derive(&form, &[submit], T0);
+    assert!(matches!(rejection(&state, 0), Some(Violation::FormInvalid { .. })), "{:?}", rejection(&state, 0));
+    assert_eq!(state.status, Status::Draft);
+
+    // The form proposes the floor, never lowers a grade chosen above it, and leaves a
+    // location without a class to the applicant.
+    assert_eq!(form.proposed_grade(&p.registry), "grade_1");
+    form.grade = "special".into();
+    assert_eq!(form.proposed_grade(&p.registry), "special");
+    form.grade = String::new();
+    assert_eq!(form.proposed_grade(&p.registry), "grade_1");
+    form.location = Some(p.location);
+    assert_eq!(form.proposed_grade(&p.registry), "");
+    let confined = p.form("confined_space", "", 4 * 60);
+    assert_eq!(confined.proposed_grade(&p.registry), "standard", "a type with one grade has it proposed");
+
+    form.location = Some(p.pipe_rack);
+    form.grade = "grade_1".into();
+    assert!(form.validate(&p.registry).is_empty());
+    let submit = p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form));
+    assert_eq!(p.derive(&form, &[submit], T0).status, Status::InApproval);
+}
+
+#[test]
 fn a_form_missing_required_fields_cannot_be_submitted_and_says_which() {
     let p = Plant::new();
     let mut form = p.hot_work_form();

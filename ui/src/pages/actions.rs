@@ -16,7 +16,7 @@ use crate::i18n::*;
 use crate::icons;
 use crate::messages::{self, fill};
 use crate::state::{use_app, AppState, Page};
-use crate::widgets::{with_names, ErrorBanner, Icon};
+use crate::widgets::{enter_moves_on, with_names, ErrorBanner, Icon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::{Action, CommandError, PermitView};
@@ -341,7 +341,8 @@ fn number(text: &str) -> Option<f64> {
 /// The readings are text fields with the decimal keypad (`inputmode`), not `type="number"`,
 /// whose spinners are too small to touch and whose parsing follows the webview's locale. The
 /// instrument and sampling point start as the tester last recorded them on this device; the
-/// readings start empty, and are emptied again once a test is recorded.
+/// readings start empty, and are emptied again once a test is recorded. The keypad's "next"
+/// key moves from field to field.
 #[component]
 fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let i18n = use_i18n();
@@ -377,6 +378,7 @@ fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                 <input
                     type="text"
                     inputmode=if numeric { "decimal" } else { "text" }
+                    enterkeyhint=if testid == "gas-point" { "done" } else { "next" }
                     autocomplete="off"
                     data-testid=testid
                     prop:value=move || sig.get()
@@ -406,7 +408,9 @@ fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
         });
     };
     view! {
-        <details class="action-group gas-form" open=true>
+        // Enter (the keypad's "next") goes from one reading to the next, in the order of the
+        // test: O₂, flammables, toxics.
+        <details class="action-group gas-form" open=true on:keydown=enter_moves_on>
             <summary>{t!(i18n, actions.gas_test)}</summary>
             <div class="grid2">
                 {input(o2, "gas-o2", "O₂ (%)".to_owned(), range(limits.o2_min_pct, limits.o2_max_pct), true)}

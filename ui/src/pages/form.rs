@@ -15,7 +15,7 @@ use crate::i18n::*;
 use crate::messages::{self, fill};
 use crate::state::{registry, use_app, Page};
 use crate::time;
-use crate::widgets::{with_names, ErrorBanner, Loading};
+use crate::widgets::{enter_moves_on, with_names, ErrorBanner, Loading, WorkTypeIcon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::{Action, CommandError, Directory};
@@ -35,14 +35,12 @@ const TITLE_MAX: usize = 100;
 const DESCRIPTION_MAX: usize = 2000;
 const HAZARDS_MAX: usize = 2000;
 
-/// A new form: the first type and grade of the catalog, planned now → now + 4 h, filed by the
-/// signed-in person (the back end forces that anyway).
-fn new_form(dir: &Directory, applicant: Option<PersonId>) -> PermitForm {
-    let first = dir.catalog.permit_types.first();
+/// A new form: no type or grade chosen yet (each is one tap, and a default would be filed
+/// unread), planned now → now + 4 h, filed by the signed-in person (the back end forces that
+/// anyway).
+fn new_form(applicant: Option<PersonId>) -> PermitForm {
     let start = time::this_minute();
     PermitForm {
-        permit_type: first.map(|t| t.code.clone()).unwrap_or_default(),
-        grade: first.and_then(|t| t.grades.first()).map(|g| g.code.clone()).unwrap_or_default(),
         planned_start: Some(start),
         planned_end: Some(start + chrono::Duration::minutes(DEFAULT_WINDOW_MINUTES)),
         applicant,
@@ -65,11 +63,9 @@ pub fn PermitFormPage(editing: Option<PermitId>) -> impl IntoView {
         }),
         None => {
             Effect::new(move |_| {
-                if initial.with_untracked(Option::is_none) {
-                    if let Some(dir) = app.directory.get() {
-                        let me = app.session.with_untracked(|s| s.as_ref().map(|s| s.person.id));
-                        initial.set(Some(new_form(&dir, me)));
-                    }
+                if initial.with_untracked(Option::is_none) && app.directory.with(Option::is_some) {
+                    let me = app.session.with_untracked(|s| s.as_ref().map(|s| s.person.id));
+                    initial.set(Some(new_form(me)));
                 }
             });
         }
@@ -117,18 +113,21 @@ fn field_slug(field: Field) -> String {
     json.replace('_', "-")
 }
 
-/// A big checkbox row (the whole row is the touch target).
+/// A big checkbox row (the whole row is the touch target); with `radio`, one of a group of
+/// rows of which only one is chosen (the guardian).
 #[component]
 fn CheckRow(
     #[prop(into)] checked: Signal<bool>,
     on_toggle: Callback<bool>,
     testid: String,
+    #[prop(optional)] radio: Option<&'static str>,
     children: Children,
 ) -> impl IntoView {
     view! {
         <label class="check-row">
             <input
-                type="checkbox"
+                type=if radio.is_some() { "radio" } else { "checkbox" }
+                name=radio
                 data-testid=testid
                 prop:checked=move || checked.get()
                 on:change=move |ev| on_toggle.run(event_target_checked(&ev))
@@ -222,7 +221,8 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
     // After the first save the form edits that draft, so a second click never files a twin.
     let saved_id = RwSignal::new(editing);
     let reg = Arc::new(registry(&dir));
-    let errors = Memo::new(move |_| form.with(|f| f.validate(&reg)));
+    let r = reg.clone();
+    let errors = Memo::new(move |_| form.with(|f| f.validate(&r)));
     let lang = move || i18n.get_locale().as_str();
     let permit_key = Signal::derive(move || form.with(|f| Some((f.permit_type.clone(), f.grade.clone()))));
 
@@ -230,12 +230,12 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
         if busy.get_untracked() {
             return;
         }
-        if submit {
+        // A draft needs its type and grade (they give its number); a submit, everything.
+        let blocking = |e: &FieldError| submit || matches!(e.field, Field::PermitType | Field::Grade);
+        if errors.with_untracked(|errors| errors.iter().any(blocking)) {
             show_errors.set(true);
-            if !errors.with_untracked(Vec::is_empty) {
-                window().scroll_to_with_x_and_y(0.0, 0.0);
-                return;
-            }
+            window().scroll_to_with_x_and_y(0.0, 0.0);
+            return;
         }
         busy.set(true);
         error.set(None);
@@ -272,50 +272,106 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
         });
     };
 
+    // The type: one tile per type of the catalog, with its pictogram. Choosing one starts its
+    // checklist and signers afresh and proposes its grade.
+    let r = reg.clone();
+    let set_type = Callback::new(move |code: String| {
+        form.update(|f| {
+            if f.permit_type == code {
+                return;
+            }
+            f.permit_type = code;
+            f.grade = String::new();
+            f.precautions.clear();
+            f.assignees.clear();
+            f.grade = f.proposed_grade(&r);
+        })
+    });
     let d = dir.clone();
-    let type_options = move || {
+    let type_tiles = move || {
         let lang = lang();
+        let chosen = form.with(|f| f.permit_type.clone());
         d.catalog
             .permit_types
             .iter()
             .map(|t| {
                 let code = t.code.clone();
-                let selected = form.with(|f| f.permit_type == code);
-                view! { <option value=code selected=selected>{t.name.get(lang).to_owned()}</option> }
+                let on = chosen == code;
+                let pick = code.clone();
+                let testid = format!("type-{code}");
+                view! {
+                    <button
+                        type="button"
+                        role="radio"
+                        class="choice tile"
+                        class:chosen=on
+                        aria-checked=on.to_string()
+                        data-testid=testid
+                        on:click=move |_| set_type.run(pick.clone())
+                    >
+                        <WorkTypeIcon permit_type=code testid="type-icon"/>
+                        <span>{t.name.get(lang).to_owned()}</span>
+                    </button>
+                }
             })
             .collect_view()
     };
+    // The grade: one button per grade of the type, from the most severe.
     let d = dir.clone();
-    let on_type = move |ev: leptos::ev::Event| {
-        let code = event_target_value(&ev);
-        let first_grade = d.catalog.permit_type(&code).and_then(|t| t.grades.first()).map(|g| g.code.clone());
-        form.update(|f| {
-            f.permit_type = code;
-            f.grade = first_grade.unwrap_or_default();
-            // Checklist and signers belong to the type and grade chosen before.
-            f.precautions.clear();
-            f.assignees.clear();
-        });
-    };
-    let d = dir.clone();
-    let grade_options = move || {
+    let grade_buttons = move || {
         let lang = lang();
         let (t, g) = form.with(|f| (f.permit_type.clone(), f.grade.clone()));
-        d.catalog
-            .permit_type(&t)
-            .map(|t| {
-                t.grades
-                    .iter()
-                    .map(|gr| view! { <option value=gr.code.clone() selected=gr.code == g>{gr.name.get(lang).to_owned()}</option> })
-                    .collect_view()
+        let Some(t) = d.catalog.permit_type(&t) else {
+            return view! { <small class="hint">{t!(i18n, form.choose_type_first)}</small> }.into_any();
+        };
+        t.grades
+            .iter()
+            .map(|gr| {
+                let on = gr.code == g;
+                let pick = gr.code.clone();
+                view! {
+                    <button
+                        type="button"
+                        role="radio"
+                        class="choice"
+                        class:chosen=on
+                        aria-checked=on.to_string()
+                        data-testid=format!("grade-{}", gr.code)
+                        on:click=move |_| {
+                            form.update(|f| {
+                                if f.grade != pick {
+                                    f.grade = pick.clone();
+                                    f.assignees.clear();
+                                }
+                            })
+                        }
+                    >
+                        {gr.name.get(lang).to_owned()}
+                    </button>
+                }
             })
+            .collect_view()
+            .into_any()
     };
-    let on_grade = move |ev: leptos::ev::Event| {
-        let code = event_target_value(&ev);
-        form.update(|f| {
-            f.grade = code;
-            f.assignees.clear();
+    // Where the location sets the least grade (GB 30871: hot work at a fire and explosion
+    // hazard place is at least grade 1), the form says so, with the rule's source.
+    let r = reg.clone();
+    let d = dir.clone();
+    let floor_hint = move || {
+        let lang = lang();
+        let floor = form.with(|f| f.grade_floor(&r).cloned())?;
+        let (class, grade) = form.with(|f| {
+            let class = d.catalog.location_class(&floor.location_class).map(|c| c.name.get(lang).to_owned());
+            let grade = d.catalog.grade(&f.permit_type, &floor.min_grade).map(|g| g.name.get(lang).to_owned());
+            (class.unwrap_or_else(|| floor.location_class.clone()), grade.unwrap_or_else(|| floor.min_grade.clone()))
         });
+        Some(view! {
+            <small class="hint floor-hint" data-testid="grade-floor">
+                {fill(t_string!(i18n, form.grade_floor), &[("class", &class), ("grade", &grade)])}
+                <br/>
+                <span class="source">{fill(t_string!(i18n, form.grade_floor_source), &[("source", &floor.source)])}</span>
+            </small>
+        })
     };
     let d = dir.clone();
     let validity_hint = move || {
@@ -336,20 +392,41 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
             .collect_view()
     };
 
+    let r = reg.clone();
+    let on_location = move |ev: leptos::ev::Event| {
+        let location = ptw_core::LocationId::from_str(&event_target_value(&ev)).ok();
+        form.update(|f| {
+            f.location = location;
+            let proposed = f.proposed_grade(&r);
+            if proposed != f.grade {
+                f.grade = proposed;
+                f.assignees.clear();
+            }
+        })
+    };
+
     let people_with = {
         let dir = dir.clone();
         move |role: &str| dir.people.iter().filter(|p| p.has_role(&Role::new(role))).cloned().collect::<Vec<_>>()
     };
-    let guardians = people_with("guardian");
-    let guardian_options = move || {
-        let chosen = form.with(|f| f.guardian);
-        guardians
-            .iter()
-            .map(|p| {
-                view! { <option value=p.id.to_string() selected=chosen == Some(p.id)>{format!("{} · {}", p.name, p.title)}</option> }
-            })
-            .collect_view()
-    };
+    // The guardian: one row per person who holds the role, one tap to choose.
+    let guardian_rows = people_with("guardian")
+        .into_iter()
+        .map(|p| {
+            let id = p.id;
+            view! {
+                <CheckRow
+                    checked=Signal::derive(move || form.with(|f| f.guardian == Some(id)))
+                    on_toggle=Callback::new(move |on: bool| form.update(|f| f.guardian = on.then_some(id)))
+                    testid=format!("guardian-{}", p.name)
+                    radio="guardian"
+                >
+                    <strong>{p.name.clone()}</strong>
+                    <small>{p.title.clone()}</small>
+                </CheckRow>
+            }
+        })
+        .collect_view();
     let applicant_name = {
         let dir = dir.clone();
         move || {
@@ -525,21 +602,32 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
             </div>
             <ErrorBanner error=error permit=permit_key/>
             {summary}
-            <form on:submit=|ev| ev.prevent_default()>
+            <form on:submit=|ev| ev.prevent_default() on:keydown=enter_moves_on>
                 <fieldset class="group">
                     <legend>{t!(i18n, form.section_work)}</legend>
-                    <div class="row2">
-                        <label class="field">
-                            <span class="label">{t!(i18n, form.permit_type)}<em class="req">" *"</em></span>
-                            <select data-testid="field-permit-type" on:change=on_type>{type_options}</select>
-                            {err(Field::PermitType)}
-                        </label>
-                        <label class="field">
-                            <span class="label">{t!(i18n, form.grade)}<em class="req">" *"</em></span>
-                            <select data-testid="field-grade" on:change=on_grade>{grade_options}</select>
-                            <small class="hint">{validity_hint}</small>
-                            {err(Field::Grade)}
-                        </label>
+                    <div class="field">
+                        <span class="label" id="label-permit-type">{t!(i18n, form.permit_type)}<em class="req">" *"</em></span>
+                        <div class="choices tiles" role="radiogroup" aria-labelledby="label-permit-type" data-testid="field-permit-type">
+                            {type_tiles}
+                        </div>
+                        {err(Field::PermitType)}
+                    </div>
+                    <label class="field">
+                        <span class="label">{t!(i18n, form.location)}<em class="req">" *"</em></span>
+                        <select data-testid="field-location" on:change=on_location>
+                            <option value="" selected=move || form.with(|f| f.location.is_none())>{t!(i18n, form.choose)}</option>
+                            {location_options}
+                        </select>
+                        {err(Field::Location)}
+                    </label>
+                    <div class="field">
+                        <span class="label" id="label-grade">{t!(i18n, form.grade)}<em class="req">" *"</em></span>
+                        <div class="choices" role="radiogroup" aria-labelledby="label-grade" data-testid="field-grade">
+                            {grade_buttons}
+                        </div>
+                        {floor_hint}
+                        <small class="hint">{validity_hint}</small>
+                        {err(Field::Grade)}
                     </div>
                     <label class="field">
                         <span class="label-line">
@@ -549,23 +637,13 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                         <input
                             type="text"
                             maxlength=TITLE_MAX
+                            enterkeyhint="next"
                             data-testid="field-title"
                             placeholder=move || t_string!(i18n, form.title_placeholder)
                             prop:value=title_value
                             on:input=on_title
                         />
                         {err(Field::Title)}
-                    </label>
-                    <label class="field">
-                        <span class="label">{t!(i18n, form.location)}<em class="req">" *"</em></span>
-                        <select
-                            data-testid="field-location"
-                            on:change=move |ev| form.update(|f| f.location = ptw_core::LocationId::from_str(&event_target_value(&ev)).ok())
-                        >
-                            <option value="" selected=move || form.with(|f| f.location.is_none())>{t!(i18n, form.choose)}</option>
-                            {location_options}
-                        </select>
-                        {err(Field::Location)}
                     </label>
                     <label class="field">
                         <span class="label-line">
@@ -616,23 +694,17 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
 
                 <fieldset class="group">
                     <legend>{t!(i18n, form.section_people)}</legend>
-                    <div class="row2">
-                        <div class="field">
-                            <span class="label">{t!(i18n, form.applicant)}</span>
-                            <span class="readonly" data-testid="field-applicant">{applicant_name}</span>
-                            {err(Field::Applicant)}
+                    <div class="field">
+                        <span class="label">{t!(i18n, form.applicant)}</span>
+                        <span class="readonly" data-testid="field-applicant">{applicant_name}</span>
+                        {err(Field::Applicant)}
+                    </div>
+                    <div class="field">
+                        <span class="label" id="label-guardian">{t!(i18n, form.guardian)}<em class="req">" *"</em></span>
+                        <div class="checks people-checks" role="radiogroup" aria-labelledby="label-guardian" data-testid="field-guardian">
+                            {guardian_rows}
                         </div>
-                        <label class="field">
-                            <span class="label">{t!(i18n, form.guardian)}<em class="req">" *"</em></span>
-                            <select
-                                data-testid="field-guardian"
-                                on:change=move |ev| form.update(|f| f.guardian = PersonId::from_str(&event_target_value(&ev)).ok())
-                            >
-                                <option value="" selected=move || form.with(|f| f.guardian.is_none())>{t!(i18n, form.choose)}</option>
-                                {guardian_options}
-                            </select>
-                            {err(Field::Guardian)}
-                        </label>
+                        {err(Field::Guardian)}
                     </div>
                     <div class="field">
                         <span class="label">{t!(i18n, form.crew)}</span>

@@ -1,4 +1,4 @@
-//! A small plant for the stories: people with roles, one location, one enrolled device.
+//! A small plant for the stories: people with roles, two locations, two enrolled devices.
 #![allow(dead_code)]
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -37,6 +37,8 @@ pub struct Plant {
     pub manager2: PersonId,
     pub foreman_officer: PersonId,
     pub location: LocationId,
+    /// A pipe rack, whose class makes hot work there at least grade 1.
+    pub pipe_rack: LocationId,
     /// A second enrolled tablet, and a guardian who does not watch this permit.
     pub other_device: DeviceId,
     pub other_key: SigningKey,
@@ -75,6 +77,17 @@ fn registry_log(devices: &[(DeviceId, &SigningKey)]) -> Registry {
                 code: "T-101".into(),
                 name: "储罐区 T-101".into(),
                 area: "罐区".into(),
+                classes: vec![],
+            },
+        },
+        // A pipe rack: hot work there is at least grade 1 (GB 30871).
+        RegistryOp::PutLocation {
+            location: Location {
+                id: LocationId(id(101)),
+                code: "PR-3".into(),
+                name: "管廊 PR-3".into(),
+                area: "公用工程".into(),
+                classes: vec!["pipe_rack".into()],
             },
         },
     ];
@@ -107,6 +120,7 @@ impl Plant {
             manager2: PersonId(id(8)),
             foreman_officer: PersonId(id(9)),
             location: LocationId(id(100)),
+            pipe_rack: LocationId(id(101)),
             other_device,
             other_key,
             other_guardian: PersonId(id(10)),
