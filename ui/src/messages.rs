@@ -388,6 +388,10 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
         Violation::GasTestTooOld { age_minutes, max_minutes } => {
             fill(td_string!(l, violation.gas_test_too_old), &[("age", age_minutes), ("max", max_minutes)])
         }
+        Violation::GasReadingEmpty => td_string!(l, violation.gas_reading_empty).to_owned(),
+        Violation::GasReadingOutOfRange { gas } => {
+            fill(td_string!(l, violation.gas_reading_out_of_range), &[("gas", &gas_name(l, gas))])
+        }
         Violation::GasTestFailed { exceedances } => {
             let readings = n.join(exceedances.iter().map(|e| exceedance_text(l, e)));
             fill(td_string!(l, violation.gas_test_failed), &[("readings", &readings)])

@@ -111,6 +111,40 @@ pub struct GasTestRule {
     pub source: String,
 }
 
+impl GasTestRule {
+    /// Limits no instrument reading could meet or that contradict each other, and times that
+    /// are not above zero.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let l = &self.limits;
+        let pct = |name: &str, v: Option<f64>, out: &mut Vec<String>| {
+            if v.is_some_and(|v| !(0.0..=100.0).contains(&v)) {
+                out.push(format!("{name} must be within 0–100 %"));
+            }
+        };
+        pct("o2_min_pct", l.o2_min_pct, &mut out);
+        pct("o2_max_pct", l.o2_max_pct, &mut out);
+        pct("lel_max_pct", l.lel_max_pct, &mut out);
+        if let (Some(lo), Some(hi)) = (l.o2_min_pct, l.o2_max_pct) {
+            if lo >= hi {
+                out.push(format!("o2_min_pct {lo} is not below o2_max_pct {hi}"));
+            }
+        }
+        for (name, v) in [("h2s_max_ppm", l.h2s_max_ppm), ("co_max_ppm", l.co_max_ppm)] {
+            if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                out.push(format!("{name} must be 0 or more"));
+            }
+        }
+        if self.max_age_minutes <= 0 {
+            out.push("max_age_minutes must be above 0".into());
+        }
+        if self.retest_interval_minutes.is_some_and(|m| m <= 0) {
+            out.push("retest_interval_minutes must be above 0".into());
+        }
+        out
+    }
+}
+
 /// A party to one permit (R-ROLES): who a person is *on this permit*, not in the plant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -363,11 +397,26 @@ impl Catalog {
                 }
                 if g.flow.is_empty() {
                     out.push(format!("{}/{} has no flow", t.code, g.code));
+                } else if !g.flow.iter().any(|s| s.phase == Phase::Approval) {
+                    out.push(format!("{}/{}: the flow has no approval step", t.code, g.code));
                 }
+                if g.max_validity_minutes <= 0 {
+                    out.push(format!("{}/{}: max_validity_minutes must be above 0", t.code, g.code));
+                }
+                let mut steps = std::collections::BTreeSet::new();
                 for s in &g.flow {
+                    if !steps.insert(&s.id) {
+                        out.push(format!("{}/{}/{} is defined twice", t.code, g.code, s.id));
+                    }
                     if self.role(&s.role).is_none() {
                         out.push(format!("{}/{}/{}: unknown role {}", t.code, g.code, s.id, s.role.0));
                     }
+                    if s.time_limit_minutes <= 0 {
+                        out.push(format!("{}/{}/{}: time_limit_minutes must be above 0", t.code, g.code, s.id));
+                    }
+                }
+                if let Some(gas) = &g.gas_test {
+                    out.extend(gas.problems().into_iter().map(|p| format!("{}/{}: gas test: {p}", t.code, g.code)));
                 }
                 for (action, rules) in g.actions.all() {
                     if rules.is_empty() {
@@ -409,6 +458,81 @@ mod tests {
         }
         for bad in ["guardian", "permit:boss", "role:", "team:x"] {
             assert!(bad.parse::<ActorRule>().is_err(), "{bad}");
+        }
+    }
+
+    /// Each check of `problems` on its own: one broken entry gives exactly one problem, which
+    /// names the entry.
+    #[test]
+    fn every_catalog_check_names_the_broken_entry() {
+        let c = Catalog::gb30871().expect("catalog");
+        type Break = fn(&mut Catalog);
+        let cases: [(&str, Break, &str); 11] = [
+            (
+                "unknown role",
+                |c| c.permit_types[0].grades[0].flow[0].role = Role::new("wizard"),
+                "hot_work/special/workshop_review: unknown role wizard",
+            ),
+            (
+                "no approval step",
+                |c| c.permit_types[0].grades[2].flow.retain(|s| s.phase != Phase::Approval),
+                "hot_work/grade_2: the flow has no approval step",
+            ),
+            ("no flow", |c| c.permit_types[1].grades[0].flow.clear(), "confined_space/standard has no flow"),
+            (
+                "O2 above 100 %",
+                |c| set_limits(c, |l| l.o2_max_pct = Some(230.0)),
+                "hot_work/grade_1: gas test: o2_max_pct must be within 0–100 %",
+            ),
+            (
+                "O2 range upside down",
+                |c| set_limits(c, |l| l.o2_min_pct = Some(23.5)),
+                "hot_work/grade_1: gas test: o2_min_pct 23.5 is not below o2_max_pct 23.5",
+            ),
+            (
+                "LEL below 0",
+                |c| set_limits(c, |l| l.lel_max_pct = Some(-1.0)),
+                "hot_work/grade_1: gas test: lel_max_pct must be within 0–100 %",
+            ),
+            (
+                "negative ppm",
+                |c| set_limits(c, |l| l.h2s_max_ppm = Some(-5.0)),
+                "hot_work/grade_1: gas test: h2s_max_ppm must be 0 or more",
+            ),
+            (
+                "gas test age 0",
+                |c| gas_rule(c).max_age_minutes = 0,
+                "hot_work/grade_1: gas test: max_age_minutes must be above 0",
+            ),
+            (
+                "validity 0",
+                |c| c.permit_types[0].grades[1].max_validity_minutes = 0,
+                "hot_work/grade_1: max_validity_minutes must be above 0",
+            ),
+            (
+                "step time limit 0",
+                |c| c.permit_types[0].grades[1].flow[0].time_limit_minutes = -5,
+                "hot_work/grade_1/workshop_review: time_limit_minutes must be above 0",
+            ),
+            (
+                "step twice",
+                |c| {
+                    let s = c.permit_types[0].grades[1].flow[0].clone();
+                    c.permit_types[0].grades[1].flow.push(s)
+                },
+                "hot_work/grade_1/workshop_review is defined twice",
+            ),
+        ];
+        fn gas_rule(c: &mut Catalog) -> &mut GasTestRule {
+            c.permit_types[0].grades[1].gas_test.as_mut().expect("grade 1 has a gas test")
+        }
+        fn set_limits(c: &mut Catalog, f: impl FnOnce(&mut GasLimits)) {
+            f(&mut gas_rule(c).limits)
+        }
+        for (what, break_it, expected) in cases {
+            let mut broken = c.clone();
+            break_it(&mut broken);
+            assert_eq!(broken.problems(), vec![expected.to_owned()], "{what}");
         }
     }
 

@@ -493,6 +493,12 @@ impl PermitState {
                 )?;
                 let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
                 self.require_actor("gas_test", actor, &grade.actions.gas_test)?;
+                if reading.is_empty() {
+                    return Err(Violation::GasReadingEmpty);
+                }
+                if let Some(gas) = reading.impossible() {
+                    return Err(Violation::GasReadingOutOfRange { gas: gas.to_owned() });
+                }
                 let exceedances = grade.gas_test.as_ref().map(|g| reading.exceedances(&g.limits)).unwrap_or_default();
                 self.gas_tests.push(GasTestRecord {
                     event: hash.to_owned(),
@@ -754,7 +760,9 @@ impl PermitState {
         let unverified = !last.time_verified || !ev.time_verified();
         let age_ms = ev.time_ms() - last.time_ms;
         if age_ms > rule.max_age_minutes * 60_000 {
-            return Err(Violation::GasTestTooOld { age_minutes: age_ms / 60_000, max_minutes: rule.max_age_minutes });
+            // Shown rounded up: a test 30 min and 1 ms old never reads "30 min, at most 30".
+            let age_minutes = age_ms.div_euclid(60_000) + i64::from(age_ms.rem_euclid(60_000) != 0);
+            return Err(Violation::GasTestTooOld { age_minutes, max_minutes: rule.max_age_minutes });
         }
         if unverified {
             self.note_unverified(hash, ev.kind.code());

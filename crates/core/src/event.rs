@@ -49,6 +49,27 @@ pub struct GasExceedance {
 }
 
 impl GasReading {
+    /// Whether the test holds any reading at all.
+    pub fn is_empty(&self) -> bool {
+        [self.o2_pct, self.lel_pct, self.h2s_ppm, self.co_ppm].iter().all(Option::is_none)
+    }
+
+    /// The first reading no instrument can give (negative, not a number, a percentage above
+    /// 100), by its gas code: a typing slip, refused at entry rather than stored as a failure.
+    pub fn impossible(&self) -> Option<&'static str> {
+        let pct = |v: f64| (0.0..=100.0).contains(&v);
+        let ppm = |v: f64| v.is_finite() && v >= 0.0;
+        [
+            ("o2", self.o2_pct, pct as fn(f64) -> bool),
+            ("lel", self.lel_pct, pct),
+            ("h2s", self.h2s_ppm, ppm),
+            ("co", self.co_ppm, ppm),
+        ]
+        .into_iter()
+        .find(|(_, value, ok)| value.is_some_and(|v| !ok(v)))
+        .map(|(gas, _, _)| gas)
+    }
+
     /// The readings outside `limits`; empty means the test passes. A gas the grade limits but
     /// the tester did not measure fails too: a blank is not a pass.
     pub fn exceedances(&self, limits: &GasLimits) -> Vec<GasExceedance> {

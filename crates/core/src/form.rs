@@ -195,14 +195,17 @@ impl PermitForm {
             }
         }
         if let (Some(start), Some(end)) = (self.planned_start, self.planned_end) {
-            let minutes = (end - start).num_minutes();
             if end <= start {
                 errors.push(FieldError::new(F::PlannedEnd, P::EndNotAfterStart));
             } else if let Some(g) = grade {
-                if minutes > g.max_validity_minutes {
+                // Compared to the millisecond: a window a second over the cap is over it. The
+                // minutes shown are rounded up, so they never read as within the cap.
+                let planned_ms = (end - start).num_milliseconds();
+                if planned_ms > g.max_validity_minutes.saturating_mul(60_000) {
+                    let planned_minutes = planned_ms.div_euclid(60_000) + i64::from(planned_ms.rem_euclid(60_000) != 0);
                     errors.push(FieldError::new(
                         F::PlannedEnd,
-                        P::ValidityTooLong { max_minutes: g.max_validity_minutes, planned_minutes: minutes },
+                        P::ValidityTooLong { max_minutes: g.max_validity_minutes, planned_minutes },
                     ));
                 }
             }

@@ -53,6 +53,10 @@ pub enum Violation {
     GasTestMissing,
     #[error("the last passing gas test is {age_minutes} min old; at most {max_minutes} min is allowed")]
     GasTestTooOld { age_minutes: i64, max_minutes: i64 },
+    #[error("a gas test with no reading at all records nothing")]
+    GasReadingEmpty,
+    #[error("gas reading '{gas}' is not a reading an instrument gives")]
+    GasReadingOutOfRange { gas: String },
     #[error("the last gas test failed")]
     GasTestFailed { exceedances: Vec<GasExceedance> },
     #[error("the permit's planned window has not begun")]

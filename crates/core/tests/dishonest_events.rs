@@ -133,7 +133,7 @@ fn a_gas_test_thirty_minutes_and_one_millisecond_old_blocks_the_start() {
     events.push(p.event(&form, p.guardian, T0, Plant::good_gas()));
     events.push(p.event(&form, p.guardian, T0 + 30 * MIN + 1, EventKind::Start));
     let state = p.derive(&form, &events, T0 + 31 * MIN);
-    assert_eq!(rejection(&state, 4), Some(&Violation::GasTestTooOld { age_minutes: 30, max_minutes: 30 }));
+    assert_eq!(rejection(&state, 4), Some(&Violation::GasTestTooOld { age_minutes: 31, max_minutes: 30 }));
 }
 
 #[test]

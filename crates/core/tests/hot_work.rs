@@ -123,6 +123,56 @@ fn a_gas_test_exactly_thirty_minutes_old_still_allows_the_start() {
 }
 
 #[test]
+fn a_gas_test_with_no_reading_or_an_impossible_one_is_refused_and_records_nothing() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = approved_events(&p, &form);
+    let blank = GasReading { instrument: "MX4 #1".into(), point: "法兰处".into(), ..Default::default() };
+    events.push(p.event(&form, p.guardian, T0 - 10 * MIN, EventKind::GasTest { reading: blank }));
+    let impossible = [
+        GasReading { o2_pct: Some(-1.0), ..Default::default() },
+        GasReading { o2_pct: Some(20.9), lel_pct: Some(100.5), ..Default::default() },
+        GasReading { o2_pct: Some(20.9), h2s_ppm: Some(-3.0), ..Default::default() },
+        GasReading { o2_pct: Some(20.9), co_ppm: Some(-0.1), ..Default::default() },
+    ];
+    for (i, reading) in impossible.into_iter().enumerate() {
+        events.push(p.event(&form, p.guardian, T0 - 9 * MIN + i as i64, EventKind::GasTest { reading }));
+    }
+    let state = p.derive(&form, &events, T0);
+    assert_eq!(rejection(&state, 3), Some(&Violation::GasReadingEmpty));
+    for (i, gas) in ["o2", "lel", "h2s", "co"].into_iter().enumerate() {
+        assert_eq!(rejection(&state, 4 + i), Some(&Violation::GasReadingOutOfRange { gas: gas.into() }), "{gas}");
+    }
+    assert!(state.gas_tests.is_empty(), "none of them is a test on record");
+    // The edges are readings: 0 and 100 %.
+    let edge = GasReading {
+        o2_pct: Some(100.0),
+        lel_pct: Some(0.0),
+        h2s_ppm: Some(0.0),
+        co_ppm: Some(0.0),
+        ..Default::default()
+    };
+    events.push(p.event(&form, p.guardian, T0 - 8 * MIN, EventKind::GasTest { reading: edge }));
+    let state = p.derive(&form, &events, T0);
+    assert_eq!(state.gas_tests.len(), 1);
+    assert!(!state.gas_tests[0].passed(), "100 % O2 is a reading, and a failing one");
+}
+
+#[test]
+fn the_validity_cap_is_compared_to_the_millisecond() {
+    let p = Plant::new();
+    let mut form = p.form("hot_work", "grade_1", 8 * 60);
+    assert!(form.validate(&p.registry).is_empty(), "exactly 8 h is within the cap");
+    form.planned_end = form.planned_end.map(|end| end + chrono::Duration::seconds(1));
+    let errors = form.validate(&p.registry);
+    assert_eq!(
+        errors.iter().map(|e| e.problem.clone()).collect::<Vec<_>>(),
+        vec![FieldProblem::ValidityTooLong { max_minutes: 480, planned_minutes: 481 }],
+        "a second over is over, and never shown as 480 of 480"
+    );
+}
+
+#[test]
 fn work_cannot_start_without_a_gas_test_or_after_a_failed_one() {
     let p = Plant::new();
     let form = p.hot_work_form();

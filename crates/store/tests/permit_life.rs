@@ -100,6 +100,29 @@ fn a_gas_test_thirty_one_minutes_old_blocks_the_start_on_the_device() {
 }
 
 #[test]
+fn a_gas_test_with_no_reading_is_refused_at_entry_and_nothing_is_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open_demo(&dir.path().join("d.db"));
+    let t = t0();
+    let zhang = person("张伟");
+    let id = store.create_permit(zhang, hot_work_form(&store, t), t).expect("draft").id;
+    store.act(zhang, id, Action::Submit, t).expect("submit");
+    let pending = store.pending_changes().expect("outbox");
+    let blank = GasReading { instrument: "MX4 #A1234".into(), point: "法兰处".into(), ..Default::default() };
+    let err = store.act(person("李娜"), id, Action::GasTest { reading: blank }, t);
+    assert!(matches!(err, Err(StoreError::Refused(Violation::GasReadingEmpty))), "{err:?}");
+    let typo = GasReading { o2_pct: Some(-20.9), ..Default::default() };
+    let err = store.act(person("李娜"), id, Action::GasTest { reading: typo }, t);
+    assert!(
+        matches!(err, Err(StoreError::Refused(Violation::GasReadingOutOfRange { ref gas })) if gas == "o2"),
+        "{err:?}"
+    );
+    assert_eq!(store.pending_changes().expect("outbox"), pending, "nothing signed, nothing to send");
+    let view = store.permit(id, t).expect("permit");
+    assert!(view.state.gas_tests.is_empty() && view.state.timeline.len() == 1, "{:?}", view.state.timeline);
+}
+
+#[test]
 fn people_sign_in_with_their_pin_and_a_wrong_pin_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = open_demo(&dir.path().join("d.db"));
