@@ -64,6 +64,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The plant's settings: its time zone and calendar.
+    Plant {
+        #[command(subcommand)]
+        command: PlantCommand,
+    },
     /// The demo plant.
     Demo {
         #[command(subcommand)]
@@ -162,6 +167,31 @@ enum UserCommand {
         id: PersonId,
         #[arg(long)]
         reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlantCommand {
+    /// Print the plant's settings (time zone, calendar, PIN and sign-out rules) as JSON.
+    Show,
+    /// Change the plant's time zone and calendar; what is not given stays as it is. Hot work
+    /// planned on a holiday, a rest day or at night is one grade higher (GB 30871).
+    Calendar {
+        /// IANA time zone, e.g. Asia/Shanghai.
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Weekly rest days, 1 = Monday … 7 = Sunday, comma-separated ("" for none).
+        #[arg(long, value_name = "DAYS")]
+        rest_weekdays: Option<String>,
+        /// Public holidays, YYYY-MM-DD, comma-separated ("" for none); replaces the list.
+        #[arg(long, value_name = "DATES")]
+        holidays: Option<String>,
+        /// Rest days worked instead (调休), YYYY-MM-DD, comma-separated; replaces the list.
+        #[arg(long, value_name = "DATES")]
+        working_days: Option<String>,
+        /// Night hours, HH:MM-HH:MM (e.g. 22:00-06:00), or "none".
+        #[arg(long, value_name = "FROM-TO")]
+        night: Option<String>,
     },
 }
 
@@ -269,6 +299,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve { bind } => serve(&ctx, bind),
         Command::Device { command } => device(&ctx, command),
         Command::User { command } => user(&ctx, command),
+        Command::Plant { command } => plant(&ctx, command),
         Command::Demo { command: DemoCommand::Seed } => demo_seed(&ctx),
         Command::Tls { command: TlsCommand::Init { hosts } } => {
             let files = ptw_sync_server::tls::init(ctx.data_dir()?, &hosts)?;
@@ -398,6 +429,71 @@ fn device(ctx: &Ctx, command: DeviceCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn plant(ctx: &Ctx, command: PlantCommand) -> anyhow::Result<()> {
+    let store = ctx.storage()?;
+    let registry = ctx.registry(store.as_ref())?;
+    let mut settings = registry.current().settings.clone();
+    match command {
+        PlantCommand::Show => {
+            println!("{}", serde_json::to_string_pretty(&settings)?);
+            Ok(())
+        }
+        PlantCommand::Calendar { time_zone, rest_weekdays, holidays, working_days, night } => {
+            if let Some(zone) = time_zone {
+                ptw_core::calendar::zone(&zone).with_context(|| {
+                    format!("{zone:?} is not a time zone of the IANA database (e.g. Asia/Shanghai)")
+                })?;
+                settings.time_zone = zone.trim().to_owned();
+            }
+            let calendar = &mut settings.calendar;
+            if let Some(days) = rest_weekdays {
+                calendar.rest_weekdays = list(&days, |d| {
+                    d.parse::<u8>()
+                        .ok()
+                        .filter(|n| (1..=7).contains(n))
+                        .context("a weekday is 1 (Monday) to 7 (Sunday)")
+                })?;
+            }
+            if let Some(dates) = holidays {
+                calendar.holidays = list(&dates, date)?;
+            }
+            if let Some(dates) = working_days {
+                calendar.working_days = list(&dates, date)?;
+            }
+            if let Some(night) = night {
+                let (start, end) = if night.trim() == "none" {
+                    (chrono::NaiveTime::MIN, chrono::NaiveTime::MIN)
+                } else {
+                    let (from, to) = night.split_once('-').context("night hours are HH:MM-HH:MM, or none")?;
+                    (time(from)?, time(to)?)
+                };
+                calendar.night_start = start;
+                calendar.night_end = end;
+            }
+            registry.append(store.as_ref(), vec![RegistryOp::SetSettings { settings: settings.clone() }], now_ms())?;
+            println!("{}", serde_json::to_string_pretty(&settings)?);
+            Ok(())
+        }
+    }
+}
+
+/// The items of a comma-separated list, each read by `item`; "" is the empty list.
+fn list<T>(text: &str, item: impl Fn(&str) -> anyhow::Result<T>) -> anyhow::Result<Vec<T>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| item(s).with_context(|| format!("{s:?}")))
+        .collect()
+}
+
+fn date(text: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").context("a date is YYYY-MM-DD")
+}
+
+fn time(text: &str) -> anyhow::Result<chrono::NaiveTime> {
+    chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M").context("a time is HH:MM")
 }
 
 fn user(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {

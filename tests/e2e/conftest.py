@@ -10,7 +10,7 @@ home directory and never share app data.
 
 Every app starts enrolled with a plant server of its own: a real `ptw-sync-server` process
 (the binary beside the app, or OPENPTW_SYNC_SERVER) on a loopback port, over HTTPS with a
-self-signed certificate (`tls init`), holding the demo plant (`demo seed`); the app gets the
+self-signed certificate (`tls init`), holding the demo plant (`demo seed`) working round the clock; the app gets the
 enrolment QR text in OPENPTW_ENROL and enrols at start, pinning the server's key and
 certificate — as `./openptw run` does. A test marked `unenrolled` gets a fresh tablet instead
 (and the `plant` fixture, a server it can enrol with by hand).
@@ -25,7 +25,9 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from selenium import webdriver
@@ -349,6 +351,15 @@ def plant(request, app_binary: Path, tmp_path: Path, artifacts: Path):
     setup = SyncServer(binary=binary, data_dir=data_dir, url="")
     setup.admin("tls", "init")
     setup.admin("demo", "seed")
+    # The demo plant rests at weekends and has night hours, which raise hot work one grade: the
+    # plant of a test works every day around the clock, so no story depends on when the suite
+    # runs — except a test marked `night_now`, whose plant's night is the hours around now.
+    if request.node.get_closest_marker("night_now") is None:
+        setup.admin("plant", "calendar", "--rest-weekdays", "", "--holidays", "", "--night", "none")
+    else:
+        now = datetime.now(ZoneInfo("Asia/Shanghai"))
+        night = f"{now - timedelta(hours=1):%H:%M}-{now + timedelta(hours=6):%H:%M}"
+        setup.admin("plant", "calendar", "--rest-weekdays", "", "--holidays", "", "--night", night)
     log_path = artifacts / f"{request.node.name}.sync-server.log"
     with open(log_path, "wb") as log:
         server = RunningPlant(binary, data_dir, log)

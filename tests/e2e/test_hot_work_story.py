@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -420,6 +421,28 @@ def test_an_empty_form_says_what_is_missing_under_each_field(driver, screenshot)
     click(driver, "leave-discard")
     find(driver, "tab-all")
     assert tab_count(driver, "all") == permits_before
+
+
+@pytest.mark.night_now
+def test_hot_work_planned_at_night_is_proposed_one_grade_higher_and_a_lower_grade_is_refused(driver, screenshot):
+    # This test's plant has its night hours around now: the form's default window (now, four
+    # hours) is at night, at T-101, a fire and explosion hazard place (grade 1 at least).
+    sign_in(driver, "赵磊")
+    click(driver, "new-permit")
+    click(driver, "type-hot_work")
+    select_containing(driver, "field-location", "T-101")
+    WebDriverWait(driver, TIMEOUT).until(
+        lambda d: find(d, "grade-special").get_attribute("aria-checked") == "true", message="special grade is not proposed"
+    )
+    hint = wait_text_contains(driver, "grade-floor", "夜间")
+    assert "火灾爆炸危险场所" in hint and "特级动火" in hint and "GB 30871" in hint, hint
+    screenshot("night-grade-raised")
+    # Lowered by hand, it is refused at submit, in words.
+    click(driver, "grade-grade_1")
+    click(driver, "submit-permit")
+    refused = wait_text_contains(driver, "error-grade", "不得低于特级动火")
+    assert "夜间" in refused and "火灾爆炸危险场所" in refused, refused
+    screenshot("night-grade-refused")
 
 
 def test_a_wrong_pin_is_refused_in_words_and_the_right_one_signs_in(driver, screenshot):

@@ -14,6 +14,7 @@
 
 use crate::i18n::*;
 use ptw_core::api::{CommandError, Directory, QrFailure, SyncFailure};
+use ptw_core::calendar::CalendarCondition;
 use ptw_core::catalog::{ActorRule, GradeDef, PermitParty, PermitTypeDef, Role};
 use ptw_core::event::{EventKind, GasExceedance};
 use ptw_core::form::{Field, FieldError, FieldProblem};
@@ -96,6 +97,20 @@ impl<'a> Names<'a> {
             .and_then(|t| t.grade(code))
             .map(|g| g.name.get(self.lang()).to_owned())
             .unwrap_or_else(|| code.to_owned())
+    }
+
+    /// Why a grade is required: "作业地点属于「管廊」，计划时间在夜间、公休日（升一级管理）".
+    pub fn grade_reasons(&self, location_class: Option<&str>, raised_by: &[CalendarCondition]) -> String {
+        let l = self.locale;
+        let mut parts = Vec::new();
+        if let Some(class) = location_class {
+            parts.push(fill(td_string!(l, problem.reason_location), &[("class", &self.location_class(class))]));
+        }
+        if !raised_by.is_empty() {
+            let when = self.join(raised_by.iter().map(|c| calendar_condition(l, *c).to_owned()));
+            parts.push(fill(td_string!(l, problem.reason_raised), &[("when", &when)]));
+        }
+        parts.join(td_string!(l, clause_separator))
     }
 
     /// A location class (火灾爆炸危险场所…) by its catalog name.
@@ -273,9 +288,9 @@ pub fn field_problem_text(n: &Names, problem: &FieldProblem) -> String {
         FieldProblem::UnknownLocation => td_string!(l, problem.unknown_location).to_owned(),
         FieldProblem::UnknownPerson => td_string!(l, problem.unknown_person).to_owned(),
         FieldProblem::EndNotAfterStart => td_string!(l, problem.end_not_after_start).to_owned(),
-        FieldProblem::GradeBelowLocationFloor { min_grade, location_class } => fill(
-            td_string!(l, problem.grade_below_location_floor),
-            &[("class", &n.location_class(location_class)), ("grade", &n.grade_name(min_grade))],
+        FieldProblem::GradeBelowRequired { min_grade, location_class, raised_by } => fill(
+            td_string!(l, problem.grade_below_required),
+            &[("reasons", &n.grade_reasons(location_class.as_deref(), raised_by)), ("grade", &n.grade_name(min_grade))],
         ),
         FieldProblem::ValidityTooLong { max_minutes, planned_minutes } => fill(
             td_string!(l, problem.validity_too_long),
@@ -310,6 +325,14 @@ pub fn field_error_text(n: &Names, error: &FieldError) -> String {
         td_string!(n.locale, label_separator),
         field_problem_text(n, &error.problem)
     )
+}
+
+pub fn calendar_condition(locale: Locale, c: CalendarCondition) -> &'static str {
+    match c {
+        CalendarCondition::Holiday => td_string!(locale, calendar.holiday),
+        CalendarCondition::RestDay => td_string!(locale, calendar.rest_day),
+        CalendarCondition::Night => td_string!(locale, calendar.night),
+    }
 }
 
 fn gas_name(locale: Locale, gas: &str) -> &'static str {

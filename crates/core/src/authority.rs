@@ -135,7 +135,8 @@ impl RegistryOp {
             RegistryOp::SetCatalog { catalog } => catalog.problems().into_iter().next().map(OpProblem::Catalog),
             RegistryOp::SetSettings { settings } => (!(4..=12).contains(&settings.min_pin_digits)
                 || settings.idle_sign_out_minutes == 0
-                || settings.time_zone.trim().is_empty())
+                || crate::calendar::zone(&settings.time_zone).is_none()
+                || !settings.calendar.problems().is_empty())
             .then_some(OpProblem::BadSettings),
             RegistryOp::EnrolDevice { device, public_key, .. } => {
                 if registry.device(*device).is_some() {
@@ -182,7 +183,9 @@ pub enum OpProblem {
     NotAPinHash,
     #[error("not an Ed25519 public key")]
     NotAPublicKey,
-    #[error("the settings are out of range (PIN 4–12 digits, idle sign-out > 0, a time zone)")]
+    #[error(
+        "the settings are out of range (PIN 4–12 digits, idle sign-out > 0, an IANA time zone, rest weekdays 1–7)"
+    )]
     BadSettings,
     #[error("the catalog is not consistent: {0}")]
     Catalog(String),

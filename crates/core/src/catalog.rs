@@ -294,6 +294,14 @@ pub struct GradeFloor {
     pub source: String,
 }
 
+/// Planned on a holiday, a rest day or at night, a permit of the type is one grade more severe
+/// than it would be otherwise (GB 30871 for hot work).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GradeRaise {
+    pub when: Vec<crate::calendar::CalendarCondition>,
+    pub source: String,
+}
+
 /// A permit type (作业类型), e.g. hot work (动火作业).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PermitTypeDef {
@@ -308,6 +316,9 @@ pub struct PermitTypeDef {
     /// catalog signed before floors existed reads and writes as it did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grade_floors: Vec<GradeFloor>,
+    /// The calendar's grade raise, for the types that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade_raise: Option<GradeRaise>,
 }
 
 impl PermitTypeDef {

@@ -4,7 +4,8 @@
 //! the submit event and every later event, so a change after submission shows as a violation.
 //! Field validation lives here so the UI (wasm) and the store give the same answer.
 
-use crate::catalog::{Catalog, GradeDef, PermitTypeDef};
+use crate::calendar::CalendarCondition;
+use crate::catalog::{Catalog, GradeDef, GradeFloor, GradeRaise, PermitTypeDef};
 use crate::ids::{LocationId, PermitId, PersonId};
 use crate::registry::Registry;
 use chrono::{DateTime, Utc};
@@ -68,11 +69,15 @@ pub enum FieldProblem {
     UnknownLocation,
     UnknownPerson,
     EndNotAfterStart,
-    /// The location's class sets a more severe grade than the one chosen (hot work at a fire
-    /// and explosion hazard place is at least grade 1).
-    GradeBelowLocationFloor {
+    /// The location's class, or the planned window's holidays, rest days or night, require a
+    /// more severe grade than the one chosen (hot work at a fire and explosion hazard place is
+    /// at least grade 1; at night, one grade higher still).
+    GradeBelowRequired {
         min_grade: String,
-        location_class: String,
+        /// The class of the location whose floor applies, if one does.
+        location_class: Option<String>,
+        /// What in the planned window raised the grade, if anything did.
+        raised_by: Vec<CalendarCondition>,
     },
     /// The planned window is longer than the grade allows.
     ValidityTooLong {
@@ -97,6 +102,17 @@ pub enum FieldProblem {
         person: PersonId,
         role: String,
     },
+}
+
+/// The least severe grade a form may have, and why (see [`PermitForm::grade_requirement`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeRequirement<'r> {
+    pub min_grade: &'r str,
+    /// The location's floor, when its class sets one.
+    pub floor: Option<&'r GradeFloor>,
+    /// What in the planned window raised the grade, and the rule that did.
+    pub raised_by: Vec<CalendarCondition>,
+    pub raise: Option<&'r GradeRaise>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,25 +143,52 @@ impl PermitForm {
     }
 
     /// The least severe grade the chosen location allows for the chosen type, with its rule.
-    pub fn grade_floor<'r>(&self, registry: &'r Registry) -> Option<&'r crate::catalog::GradeFloor> {
+    pub fn grade_floor<'r>(&self, registry: &'r Registry) -> Option<&'r GradeFloor> {
         let t = registry.catalog.permit_type(&self.permit_type)?;
         let location = registry.location(self.location?)?;
         t.grade_floor(&location.classes)
     }
 
-    /// The grade to propose while filing: the type's only grade, or the location's floor when
+    /// The least severe grade the form may have, and why: the location's floor, raised one
+    /// grade when the planned window touches a holiday, rest day or night the type's raise
+    /// names (from the type's least severe grade when there is no floor). `None` when nothing
+    /// sets one.
+    pub fn grade_requirement<'r>(&self, registry: &'r Registry) -> Option<GradeRequirement<'r>> {
+        let t = registry.catalog.permit_type(&self.permit_type)?;
+        let floor = self.grade_floor(registry);
+        let raised_by: Vec<CalendarCondition> = match (&t.grade_raise, self.planned_start, self.planned_end) {
+            (Some(raise), Some(start), Some(end)) => {
+                let settings = &registry.settings;
+                let touched = settings.calendar.conditions(settings.zone(), start, end);
+                touched.into_iter().filter(|c| raise.when.contains(c)).collect()
+            }
+            _ => vec![],
+        };
+        let base = match floor {
+            Some(f) => t.severity_rank(&f.min_grade)?,
+            None if raised_by.is_empty() => return None,
+            None => t.grades.len().checked_sub(1)?,
+        };
+        let rank = if raised_by.is_empty() { base } else { base.saturating_sub(1) };
+        Some(GradeRequirement {
+            min_grade: &t.grades[rank].code,
+            floor,
+            raise: t.grade_raise.as_ref().filter(|_| !raised_by.is_empty()),
+            raised_by,
+        })
+    }
+
+    /// The grade to propose while filing: the type's only grade, or the required grade when
     /// the grade chosen so far is unset or less severe than it; otherwise the grade chosen.
     pub fn proposed_grade(&self, registry: &Registry) -> String {
         let Some(t) = registry.catalog.permit_type(&self.permit_type) else { return self.grade.clone() };
         if let [only] = t.grades.as_slice() {
             return only.code.clone();
         }
-        match (self.grade_floor(registry), t.severity_rank(&self.grade)) {
-            (Some(floor), None) => floor.min_grade.clone(),
-            (Some(floor), Some(rank)) if t.severity_rank(&floor.min_grade).is_some_and(|min| rank > min) => {
-                floor.min_grade.clone()
-            }
-            _ => self.grade.clone(),
+        let Some(required) = self.grade_requirement(registry) else { return self.grade.clone() };
+        match t.severity_rank(&self.grade) {
+            Some(rank) if t.severity_rank(required.min_grade).is_some_and(|min| rank <= min) => self.grade.clone(),
+            _ => required.min_grade.to_owned(),
         }
     }
 
@@ -183,13 +226,14 @@ impl PermitForm {
                 errors.push(FieldError::new(F::Location, P::UnknownLocation));
             }
         }
-        if let (Some(t), Some(_), Some(floor)) = (ptype, grade, self.grade_floor(registry)) {
-            if t.severity_rank(&self.grade) > t.severity_rank(&floor.min_grade) {
+        if let (Some(t), Some(_), Some(required)) = (ptype, grade, self.grade_requirement(registry)) {
+            if t.severity_rank(&self.grade) > t.severity_rank(required.min_grade) {
                 errors.push(FieldError::new(
                     F::Grade,
-                    P::GradeBelowLocationFloor {
-                        min_grade: floor.min_grade.clone(),
-                        location_class: floor.location_class.clone(),
+                    P::GradeBelowRequired {
+                        min_grade: required.min_grade.to_owned(),
+                        location_class: required.floor.map(|f| f.location_class.clone()),
+                        raised_by: required.raised_by,
                     },
                 ));
             }

@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod authority;
+pub mod calendar;
 pub mod catalog;
 pub mod demo;
 pub mod derive;

@@ -6,6 +6,7 @@
 //! log ([`crate::authority`]), whose entries only the sync server signs. ptw-core never loads
 //! it; the caller (store, server, UI) hands one in.
 
+use crate::calendar::PlantCalendar;
 use crate::catalog::{Catalog, Role};
 use crate::ids::{DeviceId, LocationId, PersonId};
 use serde::{Deserialize, Serialize};
@@ -111,11 +112,29 @@ pub struct PlantSettings {
     pub min_pin_digits: u8,
     /// A demonstration plant: short PINs allowed, the UI says so.
     pub demo: bool,
+    /// Rest days, holidays and night hours, in `time_zone` (settings from before the calendar
+    /// read as the default one).
+    #[serde(default)]
+    pub calendar: PlantCalendar,
 }
 
 impl Default for PlantSettings {
     fn default() -> Self {
-        PlantSettings { time_zone: "Asia/Shanghai".into(), idle_sign_out_minutes: 5, min_pin_digits: 6, demo: false }
+        PlantSettings {
+            time_zone: "Asia/Shanghai".into(),
+            idle_sign_out_minutes: 5,
+            min_pin_digits: 6,
+            demo: false,
+            calendar: PlantCalendar::default(),
+        }
+    }
+}
+
+impl PlantSettings {
+    /// The plant's zone. The server refuses settings naming a zone it does not know, so UTC
+    /// stands in only for a registry no server wrote.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        crate::calendar::zone(&self.time_zone).unwrap_or(chrono_tz::UTC)
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use ptw_core::calendar::CalendarCondition;
 use ptw_core::derive::Outcome;
 use ptw_core::form::{Field, FieldProblem};
 use ptw_core::rules::Alert;
@@ -218,7 +219,99 @@ fn grade_one_validity_is_capped_at_eight_hours_but_grade_two_allows_three_days()
     assert_eq!(state.status, Status::Draft);
 
     assert!(p.form("hot_work", "grade_1", 8 * 60).validate(&p.registry).is_empty());
+    // Three days run through nights (and the grade raise): at a plant without any.
+    let mut p = p;
+    p.round_the_clock();
     assert!(p.form("hot_work", "grade_2", 72 * 60).validate(&p.registry).is_empty());
+}
+
+/// A hot-work form at the story plant (Asia/Shanghai, Saturday and Sunday off, night 22:00 to
+/// 06:00) from `start` for `minutes`.
+fn hot_work_at(p: &Plant, grade: &str, start: chrono::DateTime<chrono::Utc>, minutes: i64) -> PermitForm {
+    let mut form = p.form("hot_work", grade, minutes);
+    form.planned_start = Some(start);
+    form.planned_end = Some(start + chrono::Duration::minutes(minutes));
+    form
+}
+
+fn shanghai(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::FixedOffset::east_opt(8 * 3600)
+        .and_then(|z| z.with_ymd_and_hms(y, m, d, h, min, 0).single())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .expect("a Shanghai time")
+}
+
+fn raised(min_grade: &str, location_class: Option<&str>, raised_by: &[CalendarCondition]) -> Vec<FieldProblem> {
+    vec![FieldProblem::GradeBelowRequired {
+        min_grade: min_grade.into(),
+        location_class: location_class.map(str::to_owned),
+        raised_by: raised_by.to_vec(),
+    }]
+}
+
+fn grade_problems(p: &Plant, form: &PermitForm) -> Vec<FieldProblem> {
+    form.validate(&p.registry).into_iter().filter(|e| e.field == Field::Grade).map(|e| e.problem).collect()
+}
+
+#[test]
+fn hot_work_at_night_on_a_rest_day_or_a_holiday_is_one_grade_higher_from_its_first_minute() {
+    use CalendarCondition::*;
+    let mut p = Plant::new();
+    // Monday 2026-11-30, 16:00 to 22:00 sharp in Shanghai: a working day, before the night.
+    let monday = shanghai(2026, 11, 30, 16, 0);
+    assert_eq!(grade_problems(&p, &hot_work_at(&p, "grade_2", monday, 6 * 60)), vec![]);
+    // A minute into the night: grade 2 is raised to grade 1.
+    let late = hot_work_at(&p, "grade_2", monday, 6 * 60 + 1);
+    assert_eq!(grade_problems(&p, &late), raised("grade_1", None, &[Night]));
+    assert_eq!(late.proposed_grade(&p.registry), "grade_1");
+    assert_eq!(grade_problems(&p, &hot_work_at(&p, "grade_1", monday, 6 * 60 + 1)), vec![]);
+    // Night ends at 06:00: from 06:00 on Tuesday nothing is raised, from 05:59 it is.
+    assert_eq!(grade_problems(&p, &hot_work_at(&p, "grade_2", shanghai(2026, 12, 1, 6, 0), 60)), vec![]);
+    let dawn = hot_work_at(&p, "grade_2", shanghai(2026, 12, 1, 5, 59), 60);
+    assert_eq!(grade_problems(&p, &dawn), raised("grade_1", None, &[Night]));
+
+    // Saturday daytime: a rest day. On a pipe rack (grade 1 at least) it is special.
+    let saturday = shanghai(2026, 12, 5, 9, 0);
+    assert_eq!(grade_problems(&p, &hot_work_at(&p, "grade_2", saturday, 60)), raised("grade_1", None, &[RestDay]));
+    let mut rack = hot_work_at(&p, "grade_1", saturday, 60);
+    rack.location = Some(p.pipe_rack);
+    assert_eq!(grade_problems(&p, &rack), raised("special", Some("pipe_rack"), &[RestDay]));
+    assert_eq!(rack.proposed_grade(&p.registry), "special");
+    // Friday 23:00 to Saturday 01:00 touches both; special is as high as it goes.
+    let mut both = hot_work_at(&p, "special", shanghai(2026, 12, 4, 23, 0), 120);
+    both.location = Some(p.pipe_rack);
+    both.assignees.insert("leadership_approval".into(), vec![p.manager]);
+    assert_eq!(grade_problems(&p, &both), vec![]);
+    assert_eq!(both.grade_requirement(&p.registry).map(|r| r.raised_by), Some(vec![RestDay, Night]));
+
+    // A holiday the plant entered, and a Sunday it works instead.
+    let sunday = shanghai(2026, 12, 6, 9, 0);
+    p.registry.settings.calendar.working_days.push(chrono::NaiveDate::from_ymd_opt(2026, 12, 6).expect("date"));
+    assert_eq!(grade_problems(&p, &hot_work_at(&p, "grade_2", sunday, 60)), vec![]);
+    p.registry.settings.calendar.holidays.push(chrono::NaiveDate::from_ymd_opt(2026, 12, 2).expect("date"));
+    let wednesday = hot_work_at(&p, "grade_2", shanghai(2026, 12, 2, 9, 0), 60);
+    assert_eq!(grade_problems(&p, &wednesday), raised("grade_1", None, &[Holiday]));
+
+    // The plant's zone decides: 16:00–22:01 in Shanghai is 08:00–14:01 in UTC, no night there.
+    p.registry.settings.time_zone = "UTC".into();
+    assert_eq!(grade_problems(&p, &late), vec![]);
+}
+
+#[test]
+fn a_grade_two_permit_planned_into_the_night_is_refused_at_submit_on_every_device() {
+    let p = Plant::new();
+    let form = hot_work_at(&p, "grade_2", shanghai(2026, 11, 30, 20, 0), 4 * 60);
+    let submit = p.event(&form, p.applicant, shanghai(2026, 11, 30, 19, 0).timestamp_millis(), Plant::submit(&form));
+    let state = p.derive(&form, &[submit], shanghai(2026, 11, 30, 19, 1).timestamp_millis());
+    match rejection(&state, 0) {
+        Some(Violation::FormInvalid { errors }) => {
+            let grade: Vec<_> = errors.iter().filter(|e| e.field == Field::Grade).map(|e| e.problem.clone()).collect();
+            assert_eq!(grade, raised("grade_1", None, &[CalendarCondition::Night]));
+        }
+        other => panic!("submitted: {other:?}"),
+    }
+    assert_eq!(state.status, Status::Draft);
 }
 
 #[test]
@@ -227,8 +320,11 @@ fn hot_work_on_a_pipe_rack_is_at_least_grade_one_and_a_grade_two_permit_there_is
     let mut form = p.form("hot_work", "grade_2", 4 * 60);
     assert!(form.validate(&p.registry).is_empty(), "grade 2 is fine where no class sets a floor");
     form.location = Some(p.pipe_rack);
-    let floor =
-        FieldProblem::GradeBelowLocationFloor { min_grade: "grade_1".into(), location_class: "pipe_rack".into() };
+    let floor = FieldProblem::GradeBelowRequired {
+        min_grade: "grade_1".into(),
+        location_class: Some("pipe_rack".into()),
+        raised_by: vec![],
+    };
     let errors = form.validate(&p.registry);
     assert_eq!(errors.iter().map(|e| (e.field, e.problem.clone())).collect::<Vec<_>>(), vec![(Field::Grade, floor)]);
     // A dishonest tablet that skips the form check still cannot get it approved: the submit

@@ -105,6 +105,14 @@ impl Server {
         String::from_utf8(out.stdout).expect("utf-8 output")
     }
 
+    /// Run an admin command that must fail; its stderr (what the admin reads).
+    pub fn admin_refused(&self, args: &[&str]) -> String {
+        let out =
+            Server::command(&self.data_dir, self.database_url.as_deref()).args(args).output().expect("run the CLI");
+        assert!(!out.status.success(), "{args:?} succeeded: {}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
     pub fn enrol(&self, code: &str, device: &TestDevice) -> Response {
         let req = EnrolRequest { code: code.to_owned(), public_key: public_key_hex(&device.key) };
         Client::new().post(format!("{}/api/devices/enrol", self.base)).json(&req).send().expect("enrol request")

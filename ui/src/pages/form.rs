@@ -137,6 +137,16 @@ fn CheckRow(
     }
 }
 
+/// Raises the grade to what the type, location and planned window require, when it is below
+/// (or not chosen yet); never lowers it. Signers named for the old grade's steps go with it.
+fn propose_grade(f: &mut PermitForm, registry: &ptw_core::Registry) {
+    let proposed = f.proposed_grade(registry);
+    if proposed != f.grade {
+        f.grade = proposed;
+        f.assignees.clear();
+    }
+}
+
 fn toggle(list: &mut Vec<PersonId>, id: PersonId, on: bool) {
     list.retain(|p| *p != id);
     if on {
@@ -353,23 +363,35 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
             .collect_view()
             .into_any()
     };
-    // Where the location sets the least grade (GB 30871: hot work at a fire and explosion
-    // hazard place is at least grade 1), the form says so, with the rule's source.
+    // Where the location or the planned window sets the least grade (GB 30871: hot work at a
+    // fire and explosion hazard place is at least grade 1, and one grade higher at night, on
+    // a rest day or a holiday), the form says so, with the rules' sources.
     let r = reg.clone();
-    let d = dir.clone();
     let floor_hint = move || {
-        let lang = lang();
-        let floor = form.with(|f| f.grade_floor(&r).cloned())?;
-        let (class, grade) = form.with(|f| {
-            let class = d.catalog.location_class(&floor.location_class).map(|c| c.name.get(lang).to_owned());
-            let grade = d.catalog.grade(&f.permit_type, &floor.min_grade).map(|g| g.name.get(lang).to_owned());
-            (class.unwrap_or_else(|| floor.location_class.clone()), grade.unwrap_or_else(|| floor.min_grade.clone()))
-        });
+        let locale = i18n.get_locale();
+        let (reasons, grade, sources) = form.with(|f| {
+            let required = f.grade_requirement(&r)?;
+            let sources: Vec<String> = required
+                .floor
+                .map(|x| x.source.clone())
+                .into_iter()
+                .chain(required.raise.map(|x| x.source.clone()))
+                .collect();
+            with_names(locale, Some((&f.permit_type, &f.grade)), |n| {
+                let location_class = required.floor.map(|x| x.location_class.as_str());
+                (n.grade_reasons(location_class, &required.raised_by), n.grade_name(required.min_grade), sources)
+            })
+        })?;
         Some(view! {
             <small class="hint floor-hint" data-testid="grade-floor">
-                {fill(t_string!(i18n, form.grade_floor), &[("class", &class), ("grade", &grade)])}
-                <br/>
-                <span class="source">{fill(t_string!(i18n, form.grade_floor_source), &[("source", &floor.source)])}</span>
+                {fill(t_string!(i18n, form.grade_required), &[("reasons", &reasons), ("grade", &grade)])}
+                {sources
+                    .into_iter()
+                    .map(|source| view! {
+                        <br/>
+                        <span class="source">{fill(t_string!(i18n, form.grade_floor_source), &[("source", &source)])}</span>
+                    })
+                    .collect_view()}
             </small>
         })
     };
@@ -397,13 +419,23 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
         let location = ptw_core::LocationId::from_str(&event_target_value(&ev)).ok();
         form.update(|f| {
             f.location = location;
-            let proposed = f.proposed_grade(&r);
-            if proposed != f.grade {
-                f.grade = proposed;
-                f.assignees.clear();
-            }
+            propose_grade(f, &r);
         })
     };
+    let r = reg.clone();
+    let set_start = Callback::new(move |at| {
+        form.update(|f| {
+            f.planned_start = at;
+            propose_grade(f, &r);
+        })
+    });
+    let r = reg.clone();
+    let set_end = Callback::new(move |at| {
+        form.update(|f| {
+            f.planned_end = at;
+            propose_grade(f, &r);
+        })
+    });
 
     let people_with = {
         let dir = dir.clone();
@@ -668,7 +700,7 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                             </span>
                             <DateTimeField
                                 value=planned_start
-                                on_change=Callback::new(move |at| form.update(|f| f.planned_start = at))
+                                on_change=set_start
                                 testid="field-planned-start"
                                 label_id="label-planned-start"
                                 heading=Signal::derive(move || t_string!(i18n, form.planned_start).to_owned())
@@ -681,7 +713,7 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                             </span>
                             <DateTimeField
                                 value=planned_end
-                                on_change=Callback::new(move |at| form.update(|f| f.planned_end = at))
+                                on_change=set_end
                                 testid="field-planned-end"
                                 label_id="label-planned-end"
                                 heading=Signal::derive(move || t_string!(i18n, form.planned_end).to_owned())

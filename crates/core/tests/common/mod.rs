@@ -128,6 +128,15 @@ impl Plant {
         }
     }
 
+    /// The plant working every day around the clock: no rest days, no night hours, no
+    /// holidays, so no planned window raises a grade.
+    pub fn round_the_clock(&mut self) {
+        let c = &mut self.registry.settings.calendar;
+        c.rest_weekdays.clear();
+        c.holidays.clear();
+        c.night_end = c.night_start;
+    }
+
     /// A complete, valid grade-1 hot-work form for 4 hours from T0.
     pub fn hot_work_form(&self) -> PermitForm {
         self.form("hot_work", "grade_1", 4 * 60)

@@ -1,0 +1,53 @@
+//! The plant's time zone and calendar, set by IT at the server's console (`plant calendar`)
+//! and kept in the registry every device folds.
+
+mod common;
+use common::*;
+use ptw_core::registry::PlantSettings;
+
+fn settings(server: &Server) -> PlantSettings {
+    serde_json::from_str(&server.admin(&["plant", "show"])).expect("`plant show` prints the settings as JSON")
+}
+
+#[test]
+fn it_sets_the_calendar_changes_only_what_it_is_given_and_refuses_bad_input_changing_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    server.admin(&["demo", "seed"]);
+    let before = settings(&server);
+    assert_eq!(before.time_zone, "Asia/Shanghai");
+    assert_eq!(before.calendar.rest_weekdays, vec![6, 7]);
+
+    server.admin(&["plant", "calendar", "--holidays", "2027-01-01, 2027-02-06", "--night", "20:00-04:00"]);
+    let after = settings(&server);
+    let date = |s: &str| s.parse::<chrono::NaiveDate>().expect("date");
+    assert_eq!(after.calendar.holidays, vec![date("2027-01-01"), date("2027-02-06")]);
+    assert_eq!(after.calendar.night_start.to_string(), "20:00:00");
+    assert_eq!(after.calendar.night_end.to_string(), "04:00:00");
+    assert_eq!(after.calendar.rest_weekdays, vec![6, 7], "not given, kept");
+    assert_eq!(
+        (after.demo, after.min_pin_digits),
+        (before.demo, before.min_pin_digits),
+        "the rest of the settings kept"
+    );
+
+    for (args, says) in [
+        (vec!["--time-zone", "Mars/Olympus"], "not a time zone"),
+        (vec!["--rest-weekdays", "6,8"], "1 (Monday) to 7 (Sunday)"),
+        (vec!["--holidays", "2027-13-01"], "YYYY-MM-DD"),
+        (vec!["--night", "22:00"], "HH:MM-HH:MM"),
+        (vec!["--night", "25:00-06:00"], "HH:MM"),
+    ] {
+        let mut all = vec!["plant", "calendar"];
+        all.extend(&args);
+        let err = server.admin_refused(&all);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(settings(&server), after, "a refused change changes nothing");
+
+    // A plant that works every day around the clock.
+    server.admin(&["plant", "calendar", "--rest-weekdays", "", "--holidays", "", "--night", "none"]);
+    let always = settings(&server);
+    assert!(always.calendar.rest_weekdays.is_empty() && always.calendar.holidays.is_empty());
+    assert_eq!(always.calendar.night_start, always.calendar.night_end);
+}
