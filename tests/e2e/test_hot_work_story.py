@@ -423,6 +423,54 @@ def test_an_empty_form_says_what_is_missing_under_each_field(driver, screenshot)
     assert tab_count(driver, "all") == permits_before
 
 
+def test_a_failing_gas_reading_during_work_stops_it_at_once_and_the_issuer_resumes_it_after_a_passing_retest(
+    driver, screenshot
+):
+    sign_in(driver, "赵磊")
+    click(driver, "new-permit")
+    fill_a_hot_work_permit(driver)
+    click(driver, "submit-permit")
+    wait_status(driver, "审批中")
+    number = text_of(driver, "permit-number")
+    sign_out(driver)
+    for approver in ["刘洋", "王强"]:
+        sign_in(driver, approver)
+        open_permit(driver, number, from_home=True)
+        act(driver, "action-approve")
+        sign_out(driver)
+
+    sign_in(driver, "李娜")
+    open_permit(driver, number, from_home=True)
+
+    def gas_test(lel: str) -> None:
+        for testid, value in [("gas-o2", "20.9"), ("gas-lel", lel), ("gas-h2s", "0"), ("gas-co", "0")]:
+            type_into(driver, testid, value)
+        act(driver, "action-gas-test")
+
+    gas_test("0")
+    act(driver, "action-start")
+    wait_status(driver, "作业中")
+    # 12 %LEL during the work: suspended at once, with the alert saying what resumes it.
+    gas_test("12")
+    wait_status(driver, "已暂停")
+    alert = wait_text_contains(driver, "alert", "气体分析不合格，作业已立即暂停")
+    assert "审批人重新确认" in alert, alert
+    # The guardian is not offered the resume; the panel names the approvers it waits for.
+    assert not driver.find_elements(By.CSS_SELECTOR, css("action-resume")), "the guardian may not resume a failed reading"
+    waiting = wait_text_contains(driver, "waiting-for", "刘洋")
+    assert "王强" in waiting and "李娜" not in waiting, waiting
+    gas_test("0")
+    screenshot("gas-failed-retested")
+    sign_out(driver)
+
+    sign_in(driver, "王强")
+    open_permit(driver, number, from_home=True)
+    act(driver, "action-resume")
+    wait_status(driver, "作业中")
+    assert not driver.find_elements(By.CSS_SELECTOR, css("alert")), "the alert goes with the suspension"
+    screenshot("gas-failed-resumed")
+
+
 @pytest.mark.night_now
 def test_hot_work_planned_at_night_is_proposed_one_grade_higher_and_a_lower_grade_is_refused(driver, screenshot):
     # This test's plant has its night hours around now: the form's default window (now, four

@@ -444,6 +444,9 @@ pub fn alert_text(n: &Names, alert: &Alert) -> String {
             td_string!(l, alert.gas_retest_due),
             &[("last", &crate::time::show_ms(*last_ms)), ("max", max_minutes)],
         ),
+        Alert::GasFailedDuringWork { at_ms } => {
+            fill(td_string!(l, alert.gas_failed_during_work), &[("at", &crate::time::show_ms(*at_ms))])
+        }
         Alert::FormChangedAfterSubmit => td_string!(l, alert.form_changed_after_submit).to_owned(),
         Alert::UnverifiedTime { action, .. } => {
             fill(td_string!(l, alert.unverified_time), &[("action", &action_text(l, action))])

@@ -229,11 +229,15 @@ pub struct ActionRules {
     pub complete: Vec<ActorRule>,
     pub gas_test: Vec<ActorRule>,
     pub cancel: Vec<ActorRule>,
+    /// Who resumes work that a failing gas reading suspended (revalidation, 重新确认): by
+    /// default whoever approved the permit — the issuer — not the crew that was in the gas.
+    #[serde(default = "ActionRules::default_revalidate")]
+    pub revalidate: Vec<ActorRule>,
 }
 
 impl ActionRules {
     /// Every (action, rules) pair.
-    pub fn all(&self) -> [(&'static str, &[ActorRule]); 6] {
+    pub fn all(&self) -> [(&'static str, &[ActorRule]); 7] {
         [
             ("start", &self.start),
             ("suspend", &self.suspend),
@@ -241,7 +245,12 @@ impl ActionRules {
             ("complete", &self.complete),
             ("gas_test", &self.gas_test),
             ("cancel", &self.cancel),
+            ("revalidate", &self.revalidate),
         ]
+    }
+
+    fn default_revalidate() -> Vec<ActorRule> {
+        vec![ActorRule::Permit(PermitParty::Approver)]
     }
 }
 

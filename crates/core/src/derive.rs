@@ -155,6 +155,17 @@ pub struct TimelineEntry {
     pub outcome: Outcome,
 }
 
+/// Why work stopped (R-LIFE).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+pub enum Suspension {
+    /// Someone stopped the work, for a reason.
+    Stopped { at_ms: i64, by: PersonId, reason: String },
+    /// A gas test during work failed: work stopped at once, by the rule. Only a passing
+    /// re-test and the issuer's revalidation resume it.
+    GasTestFailed { at_ms: i64, event: String },
+}
+
 /// Everything known about a permit, derived.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PermitState {
@@ -173,6 +184,9 @@ pub struct PermitState {
     pub draft_hash: String,
     pub submitted_hash: Option<String>,
     pub gas_tests: Vec<GasTestRecord>,
+    /// Why work is suspended, while it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspension: Option<Suspension>,
     /// Unix ms.
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
@@ -210,6 +224,15 @@ impl PermitState {
                 .steps
                 .iter()
                 .any(|s| s.phase == Phase::Approval && s.signatures.iter().any(|sig| sig.person == person)),
+        }
+    }
+
+    /// Who may resume the work now: after a failing gas reading, the issuer who revalidates it;
+    /// otherwise the type's resume rule.
+    pub fn resume_rules<'a>(&self, rules: &'a crate::catalog::ActionRules) -> &'a [ActorRule] {
+        match self.suspension {
+            Some(Suspension::GasTestFailed { .. }) => &rules.revalidate,
+            _ => &rules.resume,
         }
     }
 
@@ -426,6 +449,7 @@ fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
         draft_hash: hash,
         submitted_hash: None,
         gas_tests: Vec::new(),
+        suspension: None,
         started_at: None,
         completed_at: None,
         closed_at: None,
@@ -500,6 +524,11 @@ impl PermitState {
                     return Err(Violation::GasReadingOutOfRange { gas: gas.to_owned() });
                 }
                 let exceedances = grade.gas_test.as_ref().map(|g| reading.exceedances(&g.limits)).unwrap_or_default();
+                // A failing reading while people work stops the work at once.
+                if self.status == Status::Active && !exceedances.is_empty() {
+                    self.status = Status::Suspended;
+                    self.suspension = Some(Suspension::GasTestFailed { at_ms: ev.time_ms(), event: hash.to_owned() });
+                }
                 self.gas_tests.push(GasTestRecord {
                     event: hash.to_owned(),
                     time_ms: ev.time_ms(),
@@ -526,15 +555,18 @@ impl PermitState {
                 let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
                 self.require_actor("suspend", actor, &grade.actions.suspend)?;
                 self.status = Status::Suspended;
+                self.suspension =
+                    Some(Suspension::Stopped { at_ms: ev.time_ms(), by: actor.id, reason: reason.clone() });
                 Ok(())
             }
             EventKind::Resume => {
                 self.expect_status("resume", &[Status::Suspended])?;
                 let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
-                self.require_actor("resume", actor, &grade.actions.resume)?;
+                self.require_actor("resume", actor, self.resume_rules(&grade.actions))?;
                 self.check_window(ev, hash)?;
                 self.check_gas(ev, hash, grade)?;
                 self.status = Status::Active;
+                self.suspension = None;
                 Ok(())
             }
             EventKind::Complete => {
@@ -796,6 +828,9 @@ fn alerts(state: &PermitState, ctx: &Ctx, now: DateTime<Utc>) -> Vec<Alert> {
                 out.push(Alert::ValidityExpired { end_ms: end.timestamp_millis() });
             }
         }
+    }
+    if let (Status::Suspended, Some(Suspension::GasTestFailed { at_ms, .. })) = (state.status, &state.suspension) {
+        out.push(Alert::GasFailedDuringWork { at_ms: *at_ms });
     }
     if state.status == Status::Active {
         let retest = ctx.grade(&state.form).and_then(|g| g.gas_test.as_ref()).and_then(|r| r.retest_interval_minutes);

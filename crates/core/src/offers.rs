@@ -148,7 +148,15 @@ pub fn may(
         ActionKind::GasTest => rules(|a| &a.gas_test),
         ActionKind::Start => rules(|a| &a.start),
         ActionKind::Suspend => rules(|a| &a.suspend),
-        ActionKind::Resume => rules(|a| &a.resume),
+        ActionKind::Resume => {
+            let grade = grade.ok_or(Violation::UnknownPermitType)?;
+            let allowed = state.resume_rules(&grade.actions);
+            if state.allows(allowed, person) {
+                Ok(())
+            } else {
+                Err(Violation::NotPermitActor { action: action.code().to_string(), allowed: allowed.to_vec() })
+            }
+        }
         ActionKind::Complete => rules(|a| &a.complete),
         ActionKind::Cancel => rules(|a| &a.cancel),
     }

@@ -83,6 +83,9 @@ pub enum Alert {
     ValidityExpired { end_ms: i64 },
     /// Work is active and the last passing gas test is older than the grade allows.
     GasRetestDue { last_ms: i64, max_minutes: i64 },
+    /// A gas test failed while people worked: the work was suspended at once, and waits for a
+    /// passing re-test and the issuer's revalidation.
+    GasFailedDuringWork { at_ms: i64 },
     /// The draft in the document was edited after the permit was submitted. The form of record
     /// is still the one submitted; the edit changes nothing but is shown.
     FormChangedAfterSubmit,

@@ -499,6 +499,73 @@ fn a_suspended_permit_resumes_only_after_a_fresh_gas_test() {
 }
 
 #[test]
+fn a_failing_reading_during_work_suspends_at_once_and_only_a_passing_retest_and_the_issuer_resume_it() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = p.hot_work_story(&form)[..5].to_vec();
+    let leak = GasReading {
+        o2_pct: Some(20.9),
+        lel_pct: Some(12.0),
+        h2s_ppm: Some(0.0),
+        co_ppm: Some(0.0),
+        ..Default::default()
+    };
+    events.push(p.event(&form, p.guardian, T0 + 30 * MIN, EventKind::GasTest { reading: leak }));
+    let state = p.derive(&form, &events, T0 + 31 * MIN);
+    assert_eq!(state.status, Status::Suspended, "no one has to press anything");
+    let failed = state.gas_tests.last().map(|t| t.event.clone()).expect("the failing test is on record");
+    assert_eq!(state.suspension, Some(derive::Suspension::GasTestFailed { at_ms: T0 + 30 * MIN, event: failed }));
+    assert!(state.alerts.contains(&Alert::GasFailedDuringWork { at_ms: T0 + 30 * MIN }));
+    // Neither more work nor a resume on the failed reading.
+    events.push(p.event(&form, p.applicant, T0 + 32 * MIN, EventKind::Complete));
+    // The guardian may resume a stop, not a failed reading; the issuer may not without a re-test.
+    events.push(p.event(&form, p.guardian, T0 + 33 * MIN, EventKind::Resume));
+    events.push(p.event(&form, p.safety, T0 + 34 * MIN, EventKind::Resume));
+    events.push(p.event(&form, p.guardian, T0 + 40 * MIN, Plant::good_gas()));
+    events.push(p.event(&form, p.guardian, T0 + 41 * MIN, EventKind::Resume));
+    let state = p.derive(&form, &events, T0 + 42 * MIN);
+    assert!(matches!(rejection(&state, 6), Some(Violation::NotAllowedInStatus { .. })), "{:?}", rejection(&state, 6));
+    assert!(
+        matches!(rejection(&state, 7), Some(Violation::NotPermitActor { action, .. }) if action == "resume"),
+        "{:?}",
+        rejection(&state, 7)
+    );
+    assert!(matches!(rejection(&state, 8), Some(Violation::GasTestFailed { .. })), "{:?}", rejection(&state, 8));
+    assert!(matches!(rejection(&state, 10), Some(Violation::NotPermitActor { .. })), "{:?}", rejection(&state, 10));
+    assert_eq!(state.status, Status::Suspended);
+    // The offers say the same: the resume is the approvers' (刘洋, 王强), not the guardian's.
+    let guardian = p.registry.person(p.guardian).expect("guardian");
+    let safety = p.registry.person(p.safety).expect("safety");
+    assert!(offers::may(&state, &form, &p.registry, guardian, offers::ActionKind::Resume).is_err());
+    assert!(offers::may(&state, &form, &p.registry, safety, offers::ActionKind::Resume).is_ok());
+    assert_eq!(offers::turn(&state, &form, &p.registry).who, vec![p.director, p.safety]);
+
+    // The safety department, who approved it, revalidates after the passing re-test.
+    events.push(p.event(&form, p.safety, T0 + 43 * MIN, EventKind::Resume));
+    let state = p.derive(&form, &events, T0 + 44 * MIN);
+    assert_eq!(state.status, Status::Active);
+    assert_eq!(state.suspension, None);
+    assert!(!state.alerts.iter().any(|a| matches!(a, Alert::GasFailedDuringWork { .. })));
+}
+
+#[test]
+fn a_failing_reading_before_work_blocks_the_start_but_suspends_nothing() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = approved_events(&p, &form);
+    let leak = GasReading {
+        o2_pct: Some(18.0),
+        lel_pct: Some(0.0),
+        h2s_ppm: Some(0.0),
+        co_ppm: Some(0.0),
+        ..Default::default()
+    };
+    events.push(p.event(&form, p.guardian, T0 - 5 * MIN, EventKind::GasTest { reading: leak }));
+    let state = p.derive(&form, &events, T0);
+    assert_eq!((state.status, state.suspension.clone()), (Status::Approved, None));
+}
+
+#[test]
 fn the_same_engine_runs_a_confined_space_flow_with_a_guardian_confirmation() {
     let p = Plant::new();
     let mut registry = p.registry.clone();

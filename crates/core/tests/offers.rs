@@ -54,14 +54,26 @@ fn an_action_is_offered_to_exactly_the_people_whose_event_derivation_would_accep
     let story = p.hot_work_story(&form);
     let story_ms =
         [T0 - 60 * MIN, T0 - 50 * MIN, T0 - 40 * MIN, T0 - 10 * MIN, T0 + MIN, T0 + 180 * MIN, T0 + 190 * MIN];
-    // Every state of the story (the candidate acts where the story's next event does), and a
-    // suspended one.
+    // Every state of the story (the candidate acts where the story's next event does), and two
+    // suspended ones.
     let mut cases: Vec<(Vec<String>, i64)> =
         (0..story.len()).map(|k| (story[..k].to_vec(), story_ms[k] - MIN / 2)).collect();
     cases.push((story.clone(), T0 + 200 * MIN));
     let mut suspended = story[..5].to_vec();
     suspended.push(p.event(&form, p.guardian, T0 + 30 * MIN, EventKind::Suspend { reason: "下雨".into() }));
     cases.push((suspended, T0 + 40 * MIN));
+    // Suspended by a failing reading, then re-tested: the resume is the issuer's.
+    let mut gas_failed = story[..5].to_vec();
+    let leak = GasReading {
+        o2_pct: Some(20.9),
+        lel_pct: Some(15.0),
+        h2s_ppm: Some(0.0),
+        co_ppm: Some(0.0),
+        ..Default::default()
+    };
+    gas_failed.push(p.event(&form, p.guardian, T0 + 30 * MIN, EventKind::GasTest { reading: leak }));
+    gas_failed.push(p.event(&form, p.guardian, T0 + 35 * MIN, Plant::good_gas()));
+    cases.push((gas_failed, T0 + 40 * MIN));
 
     let mut checked = 0;
     let mut offered = 0;
