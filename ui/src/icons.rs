@@ -25,6 +25,8 @@ icon_set!(
     "plus",
     "arrow-left",
     "log-out",
+    // the entry log of a confined space
+    "log-in",
     "settings",
     "languages",
     "menu",

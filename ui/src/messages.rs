@@ -16,7 +16,7 @@ use crate::i18n::*;
 use ptw_core::api::{CommandError, Directory, QrFailure, SyncFailure};
 use ptw_core::calendar::CalendarCondition;
 use ptw_core::catalog::{ActorRule, GradeDef, PermitParty, PermitTypeDef, Role};
-use ptw_core::event::{EventKind, GasExceedance};
+use ptw_core::event::{Entrant, EventKind, GasExceedance};
 use ptw_core::form::{Field, FieldError, FieldProblem};
 use ptw_core::offers::{ActionKind, Turn};
 use ptw_core::rules::{Alert, Violation};
@@ -89,6 +89,14 @@ impl<'a> Names<'a> {
     pub fn location(&self, id: Option<LocationId>) -> String {
         let Some(id) = id else { return String::new() };
         self.dir.locations.iter().find(|l| l.id == id).map(|l| l.name.clone()).unwrap_or_else(|| short_id(id))
+    }
+
+    /// A person by name, a tool by its name.
+    pub fn entrant(&self, entrant: &Entrant) -> String {
+        match entrant {
+            Entrant::Person(p) => self.person(*p),
+            Entrant::Tool(name) => name.clone(),
+        }
     }
 
     /// A grade of the permit's type by its catalog name.
@@ -194,6 +202,7 @@ pub fn action_text(locale: Locale, code: &str) -> String {
         "accept" => td_string!(locale, event.accept),
         "cancel" => td_string!(locale, event.cancel),
         "comment" => td_string!(locale, event.comment),
+        "entry" => td_string!(locale, event.entry),
         other => return other.to_owned(),
     };
     text.to_owned()
@@ -240,7 +249,11 @@ pub fn turn_text(names: &Names, turn: &Turn, me: Option<PersonId>) -> Option<Str
 }
 
 pub fn event_kind_text(locale: Locale, kind: &EventKind) -> String {
-    action_text(locale, kind.code())
+    match kind {
+        EventKind::Entry { inside: true, .. } => td_string!(locale, event.entry_in).to_owned(),
+        EventKind::Entry { inside: false, .. } => td_string!(locale, event.entry_out).to_owned(),
+        other => action_text(locale, other.code()),
+    }
 }
 
 /// A party to one permit, as "本票监护人" / "this permit's guardian".
@@ -428,6 +441,20 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
         Violation::UnknownPermitType => td_string!(l, violation.unknown_permit_type).to_owned(),
         Violation::ContentHashMismatch => td_string!(l, violation.content_hash_mismatch).to_owned(),
         Violation::EmptyText => td_string!(l, violation.empty_text).to_owned(),
+        Violation::NoEntrantRoster => td_string!(l, violation.no_entrant_roster).to_owned(),
+        Violation::EntrantNotCrew { person } => {
+            fill(td_string!(l, violation.entrant_not_crew), &[("person", &n.person(*person))])
+        }
+        Violation::AlreadyInside { person } => {
+            fill(td_string!(l, violation.already_inside), &[("person", &n.person(*person))])
+        }
+        Violation::NotInside { entrant } => {
+            fill(td_string!(l, violation.not_inside), &[("entrant", &n.entrant(entrant))])
+        }
+        Violation::EntrantsInside { people, tools } => {
+            let inside = n.join(people.iter().map(|p| n.person(*p)).chain(tools.iter().cloned()));
+            fill(td_string!(l, violation.entrants_inside), &[("inside", &inside)])
+        }
     }
 }
 
@@ -446,6 +473,9 @@ pub fn alert_text(n: &Names, alert: &Alert) -> String {
         ),
         Alert::GasFailedDuringWork { at_ms } => {
             fill(td_string!(l, alert.gas_failed_during_work), &[("at", &crate::time::show_ms(*at_ms))])
+        }
+        Alert::InsideWhileSuspended { people, tools } => {
+            fill(td_string!(l, alert.inside_while_suspended), &[("people", people), ("tools", tools)])
         }
         Alert::FormChangedAfterSubmit => td_string!(l, alert.form_changed_after_submit).to_owned(),
         Alert::UnverifiedTime { action, .. } => {

@@ -158,6 +158,11 @@ pub enum Action {
     Comment {
         text: String,
     },
+    /// Log `entrant` into (`inside`) or out of the space.
+    Entry {
+        entrant: crate::event::Entrant,
+        inside: bool,
+    },
 }
 
 /// Everything the UI needs to draw forms and names: read once after sign-in. (Never the PIN

@@ -233,11 +233,14 @@ pub struct ActionRules {
     /// default whoever approved the permit — the issuer — not the crew that was in the gas.
     #[serde(default = "ActionRules::default_revalidate")]
     pub revalidate: Vec<ActorRule>,
+    /// Who logs people and tools into and out of the space, for types with an entrant roster.
+    #[serde(default = "ActionRules::default_roster")]
+    pub roster: Vec<ActorRule>,
 }
 
 impl ActionRules {
     /// Every (action, rules) pair.
-    pub fn all(&self) -> [(&'static str, &[ActorRule]); 7] {
+    pub fn all(&self) -> [(&'static str, &[ActorRule]); 8] {
         [
             ("start", &self.start),
             ("suspend", &self.suspend),
@@ -246,7 +249,12 @@ impl ActionRules {
             ("gas_test", &self.gas_test),
             ("cancel", &self.cancel),
             ("revalidate", &self.revalidate),
+            ("roster", &self.roster),
         ]
+    }
+
+    fn default_roster() -> Vec<ActorRule> {
+        vec![ActorRule::Permit(PermitParty::Guardian)]
     }
 
     fn default_revalidate() -> Vec<ActorRule> {
@@ -311,6 +319,12 @@ pub struct GradeRaise {
     pub source: String,
 }
 
+/// The entrant roster of a type, and where the rule comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RosterRule {
+    pub source: String,
+}
+
 /// A permit type (作业类型), e.g. hot work (动火作业).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PermitTypeDef {
@@ -325,6 +339,10 @@ pub struct PermitTypeDef {
     /// catalog signed before floors existed reads and writes as it did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grade_floors: Vec<GradeFloor>,
+    /// Whether people and tools going in and out are logged (confined space): work cannot be
+    /// completed or cancelled while anyone or anything is still inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrant_roster: Option<RosterRule>,
     /// The calendar's grade raise, for the types that have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grade_raise: Option<GradeRaise>,

@@ -14,7 +14,7 @@
 //! [`Alert::UnverifiedTime`].
 
 use crate::catalog::{ActorRule, GradeDef, LocalText, PermitParty, Phase, Role, SignMode, StepSigner};
-use crate::event::{event_hash, verify_signer, Event, EventKind, GasExceedance, GasReading, SignedEvent};
+use crate::event::{event_hash, verify_signer, Entrant, Event, EventKind, GasExceedance, GasReading, SignedEvent};
 use crate::form::PermitForm;
 use crate::hlc::Hlc;
 use crate::ids::{PermitId, PersonId};
@@ -184,6 +184,9 @@ pub struct PermitState {
     pub draft_hash: String,
     pub submitted_hash: Option<String>,
     pub gas_tests: Vec<GasTestRecord>,
+    /// Who and what is inside the space now, by the entrant roster (confined space).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inside: Vec<Entrant>,
     /// Why work is suspended, while it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspension: Option<Suspension>,
@@ -449,6 +452,7 @@ fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
         draft_hash: hash,
         submitted_hash: None,
         gas_tests: Vec::new(),
+        inside: Vec::new(),
         suspension: None,
         started_at: None,
         completed_at: None,
@@ -573,6 +577,7 @@ impl PermitState {
                 self.expect_status("complete", &[Status::Active])?;
                 let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
                 self.require_actor("complete", actor, &grade.actions.complete)?;
+                self.require_nobody_inside()?;
                 self.status = Status::Completed;
                 self.completed_at = Some(ev.time_ms());
                 self.open_next_step(Phase::Acceptance, ev.time_ms());
@@ -597,12 +602,60 @@ impl PermitState {
                 require_text(reason)?;
                 let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
                 self.require_actor("cancel", actor, &grade.actions.cancel)?;
+                self.require_nobody_inside()?;
                 self.status = Status::Cancelled;
                 self.current_step = None;
                 Ok(())
             }
             EventKind::Comment { text } => require_text(text),
+            EventKind::Entry { entrant, inside } => self.entry(entrant, *inside, actor, ctx),
         }
+    }
+
+    /// The entrant roster: people of the crew and named tools go in while work is active, and
+    /// come out while it is active or suspended (everyone must be able to get out).
+    fn entry(&mut self, entrant: &Entrant, going_in: bool, actor: &Person, ctx: &Ctx) -> Result<(), Violation> {
+        let statuses: &[Status] = if going_in { &[Status::Active] } else { &[Status::Active, Status::Suspended] };
+        self.expect_status("entry", statuses)?;
+        let (ptype, grade) = self.form.definition(&ctx.registry.catalog).ok_or(Violation::UnknownPermitType)?;
+        if ptype.entrant_roster.is_none() {
+            return Err(Violation::NoEntrantRoster);
+        }
+        self.require_actor("entry", actor, &grade.actions.roster)?;
+        let entrant = entrant.normalized();
+        match (&entrant, going_in) {
+            (Entrant::Tool(name), _) => require_text(name)?,
+            (Entrant::Person(p), true) if !self.form.crew.contains(p) => {
+                return Err(Violation::EntrantNotCrew { person: *p });
+            }
+            (Entrant::Person(p), true) if self.inside.contains(&entrant) => {
+                return Err(Violation::AlreadyInside { person: *p });
+            }
+            _ => {}
+        }
+        if going_in {
+            self.inside.push(entrant);
+        } else {
+            let at = self.inside.iter().position(|e| *e == entrant).ok_or(Violation::NotInside { entrant })?;
+            self.inside.remove(at);
+        }
+        Ok(())
+    }
+
+    /// Nobody and nothing may be left inside when work ends.
+    fn require_nobody_inside(&self) -> Result<(), Violation> {
+        if self.inside.is_empty() {
+            return Ok(());
+        }
+        let mut people = Vec::new();
+        let mut tools = Vec::new();
+        for e in &self.inside {
+            match e {
+                Entrant::Person(p) => people.push(*p),
+                Entrant::Tool(t) => tools.push(t.clone()),
+            }
+        }
+        Err(Violation::EntrantsInside { people, tools })
     }
 
     /// The submit rule: the form it carries is the form of record, validated as submitted.
@@ -828,6 +881,10 @@ fn alerts(state: &PermitState, ctx: &Ctx, now: DateTime<Utc>) -> Vec<Alert> {
                 out.push(Alert::ValidityExpired { end_ms: end.timestamp_millis() });
             }
         }
+    }
+    if state.status == Status::Suspended && !state.inside.is_empty() {
+        let people = state.inside.iter().filter(|e| matches!(e, Entrant::Person(_))).count() as u32;
+        out.push(Alert::InsideWhileSuspended { people, tools: state.inside.len() as u32 - people });
     }
     if let (Status::Suspended, Some(Suspension::GasTestFailed { at_ms, .. })) = (state.status, &state.suspension) {
         out.push(Alert::GasFailedDuringWork { at_ms: *at_ms });

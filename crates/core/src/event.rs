@@ -136,6 +136,30 @@ pub enum EventKind {
     Comment {
         text: String,
     },
+    /// Someone or something went into (`inside`) or came out of the space (进出登记), as the
+    /// guardian logged it.
+    Entry {
+        entrant: Entrant,
+        inside: bool,
+    },
+}
+
+/// Who or what goes into a confined space: a worker of the crew, or a tool by its name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Entrant {
+    Person(PersonId),
+    Tool(String),
+}
+
+impl Entrant {
+    /// The same entrant, with a tool's name trimmed (how the roster compares names).
+    pub fn normalized(&self) -> Entrant {
+        match self {
+            Entrant::Person(p) => Entrant::Person(*p),
+            Entrant::Tool(name) => Entrant::Tool(name.trim().to_owned()),
+        }
+    }
 }
 
 impl EventKind {
@@ -153,6 +177,7 @@ impl EventKind {
             EventKind::Accept { .. } => "accept",
             EventKind::Cancel { .. } => "cancel",
             EventKind::Comment { .. } => "comment",
+            EventKind::Entry { .. } => "entry",
         }
     }
 }

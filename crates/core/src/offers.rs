@@ -32,6 +32,8 @@ pub enum ActionKind {
     Complete,
     Accept,
     Cancel,
+    /// Log someone or something into or out of the space (the entrant roster).
+    Entry,
 }
 
 impl ActionKind {
@@ -48,6 +50,7 @@ impl ActionKind {
             ActionKind::Complete => "complete",
             ActionKind::Accept => "accept",
             ActionKind::Cancel => "cancel",
+            ActionKind::Entry => "entry",
         }
     }
 
@@ -58,8 +61,8 @@ impl ActionKind {
             Status::Draft => &[Edit, Submit, Cancel],
             Status::InApproval => &[Approve, Reject, GasTest, Cancel],
             Status::Approved => &[Start, GasTest, Cancel],
-            Status::Active => &[Complete, Suspend, GasTest, Cancel],
-            Status::Suspended => &[Resume, GasTest, Cancel],
+            Status::Active => &[Complete, Suspend, GasTest, Entry, Cancel],
+            Status::Suspended => &[Resume, GasTest, Entry, Cancel],
             Status::Completed => &[Accept],
             Status::Closed | Status::Rejected | Status::Cancelled => &[],
         }
@@ -159,6 +162,10 @@ pub fn may(
         }
         ActionKind::Complete => rules(|a| &a.complete),
         ActionKind::Cancel => rules(|a| &a.cancel),
+        ActionKind::Entry => match form.definition(&registry.catalog) {
+            Some((t, _)) if t.entrant_roster.is_none() => Err(Violation::NoEntrantRoster),
+            _ => rules(|a| &a.roster),
+        },
     }
 }
 

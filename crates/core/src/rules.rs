@@ -5,7 +5,7 @@
 
 use crate::catalog::{ActorRule, Role};
 use crate::derive::Status;
-use crate::event::GasExceedance;
+use crate::event::{Entrant, GasExceedance};
 use crate::form::FieldError;
 use crate::ids::{DeviceId, PersonId};
 use serde::{Deserialize, Serialize};
@@ -71,6 +71,16 @@ pub enum Violation {
     ContentHashMismatch,
     #[error("a comment cannot be empty")]
     EmptyText,
+    #[error("this type of permit keeps no entrant roster")]
+    NoEntrantRoster,
+    #[error("person {person} is not a worker on this permit and may not go in")]
+    EntrantNotCrew { person: PersonId },
+    #[error("person {person} is inside already")]
+    AlreadyInside { person: PersonId },
+    #[error("{entrant:?} is not inside")]
+    NotInside { entrant: Entrant },
+    #[error("{} people and {} tools are still inside", people.len(), tools.len())]
+    EntrantsInside { people: Vec<PersonId>, tools: Vec<String> },
 }
 
 /// Something that needs a person's attention now (R-ALERT), derived from the state and `now`.
@@ -86,6 +96,8 @@ pub enum Alert {
     /// A gas test failed while people worked: the work was suspended at once, and waits for a
     /// passing re-test and the issuer's revalidation.
     GasFailedDuringWork { at_ms: i64 },
+    /// Work is suspended with people or tools still inside the space.
+    InsideWhileSuspended { people: u32, tools: u32 },
     /// The draft in the document was edited after the permit was submitted. The form of record
     /// is still the one submitted; the edit changes nothing but is shown.
     FormChangedAfterSubmit,

@@ -24,6 +24,11 @@ fn event_for(state: &PermitState, form: &PermitForm, action: ActionKind) -> Opti
         ActionKind::Complete => EventKind::Complete,
         ActionKind::Accept => Plant::accept(),
         ActionKind::Cancel => EventKind::Cancel { reason: "不做了".into() },
+        // In while work is active, out while it is suspended (nobody goes in then).
+        ActionKind::Entry => EventKind::Entry {
+            entrant: ptw_core::event::Entrant::Tool("通风机".into()),
+            inside: state.status == Status::Active,
+        },
     })
 }
 
@@ -44,6 +49,7 @@ fn about_who(v: &Violation) -> bool {
             | Violation::ApproverIsApplicant
             | Violation::ApproverIsGuardian
             | Violation::ApproverIsCrew
+            | Violation::NoEntrantRoster
     )
 }
 

@@ -460,6 +460,7 @@ fn event_kind(action: Action, loaded: &Loaded) -> Result<EventKind> {
         Action::Suspend { reason } => EventKind::Suspend { reason },
         Action::Resume => EventKind::Resume,
         Action::Complete => EventKind::Complete,
+        Action::Entry { entrant, inside } => EventKind::Entry { entrant, inside },
         Action::Accept { comment } => EventKind::Accept { step: open_step()?, comment },
         Action::Cancel { reason } => EventKind::Cancel { reason },
         Action::Comment { text } => EventKind::Comment { text },

@@ -20,7 +20,7 @@ use crate::widgets::{enter_moves_on, with_names, ErrorBanner, Icon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::{Action, CommandError, PermitView};
-use ptw_core::event::GasReading;
+use ptw_core::event::{Entrant, GasReading};
 use ptw_core::offers::{ActionKind, Turn};
 use ptw_core::{PermitId, Status};
 
@@ -51,6 +51,7 @@ fn action_code(action: &Action) -> &'static str {
         Action::Accept { .. } => "accept",
         Action::Cancel { .. } => "cancel",
         Action::Comment { .. } => "comment",
+        Action::Entry { .. } => "entry",
     }
 }
 
@@ -151,6 +152,7 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             {waiting}
             {main}
             {(status == Status::Active && may(ActionKind::Suspend)).then(|| view! { <ReasonAction ctx=ctx kind="suspend"/> })}
+            {may(ActionKind::Entry).then(|| view! { <RosterForm permit=permit.clone() ctx=ctx/> })}
             {gas_allowed.then(|| view! { <GasTestForm permit=permit.clone() ctx=ctx/> })}
             {cancel_allowed.then(|| view! { <ReasonAction ctx=ctx kind="cancel"/> })}
             <CommentForm ctx=ctx/>
@@ -284,6 +286,97 @@ fn AcceptanceActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                 </button>
             </div>
         </div>
+    }
+}
+
+/// The entry log (进出登记) the guardian keeps at the opening of a confined space: each worker of
+/// the crew in or out with one tap, tools in by name and out again. While work is suspended
+/// people and tools only come out.
+#[component]
+fn RosterForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let going_in_allowed = permit.state.status == Status::Active;
+    let inside = permit.state.inside.clone();
+    let tool = RwSignal::new(String::new());
+    let log = move |entrant: Entrant, inside: bool| ctx.run(Action::Entry { entrant, inside }, || ());
+    let crew_rows = permit
+        .form
+        .crew
+        .iter()
+        .map(|&person| {
+            let is_inside = inside.contains(&Entrant::Person(person));
+            let name = with_names(i18n.get_locale_untracked(), None, |n| n.person(person)).unwrap_or_default();
+            let testid = format!("entry-{name}");
+            view! {
+                <li class="roster-row" class:inside=is_inside data-testid="roster-person">
+                    <strong>{name}</strong>
+                    <span class="roster-state">
+                        {move || if is_inside { t_string!(i18n, roster.inside) } else { t_string!(i18n, roster.outside) }}
+                    </span>
+                    {(is_inside || going_in_allowed).then(|| view! {
+                        <button
+                            class=if is_inside { "secondary" } else { "primary" }
+                            data-testid=testid.clone()
+                            disabled=move || ctx.busy.get()
+                            on:click=move |_| log(Entrant::Person(person), !is_inside)
+                        >
+                            <Icon name=if is_inside { "log-out" } else { "log-in" }/>
+                            {move || if is_inside { t_string!(i18n, roster.come_out) } else { t_string!(i18n, roster.go_in) }}
+                        </button>
+                    })}
+                </li>
+            }
+        })
+        .collect_view();
+    let tool_rows = inside
+        .iter()
+        .filter_map(|e| match e {
+            Entrant::Tool(name) => Some(name.clone()),
+            Entrant::Person(_) => None,
+        })
+        .map(|name| {
+            let out = name.clone();
+            view! {
+                <li class="roster-row inside" data-testid="roster-tool">
+                    <strong>{name}</strong>
+                    <button class="secondary" disabled=move || ctx.busy.get() on:click=move |_| log(Entrant::Tool(out.clone()), false)>
+                        <Icon name="log-out"/>
+                        {t!(i18n, roster.tool_out)}
+                    </button>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <details class="action-group roster" open=true data-testid="roster-form">
+            <summary>{t!(i18n, roster.title)}</summary>
+            <ul class="roster-list">{crew_rows}{tool_rows}</ul>
+            {going_in_allowed.then(|| view! {
+                <label class="field">
+                    <span class="label">{t!(i18n, roster.tool_name)}</span>
+                    <input
+                        type="text"
+                        data-testid="entry-tool-name"
+                        prop:value=move || tool.get()
+                        on:input=move |ev| tool.set(event_target_value(&ev))
+                    />
+                </label>
+                <button
+                    class="secondary big wide"
+                    data-testid="entry-tool-in"
+                    disabled=move || ctx.busy.get()
+                    on:click=move |_| {
+                        ctx.run(
+                            Action::Entry { entrant: Entrant::Tool(tool.get_untracked()), inside: true },
+                            move || tool.set(String::new()),
+                        )
+                    }
+                >
+                    <Icon name="log-in"/>
+                    {t!(i18n, roster.tool_in)}
+                </button>
+            })}
+        </details>
     }
 }
 

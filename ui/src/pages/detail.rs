@@ -22,7 +22,7 @@ use leptos::task::spawn_local;
 use ptw_core::api::{CommandError, PermitView};
 use ptw_core::catalog::SignMode;
 use ptw_core::derive::{GasTestRecord, Outcome, StepState, TimelineEntry};
-use ptw_core::event::{EventKind, GasReading};
+use ptw_core::event::{Entrant, EventKind, GasReading};
 use ptw_core::PermitId;
 
 #[component]
@@ -72,6 +72,7 @@ fn DetailBody(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                 <Rejection permit=permit.clone() ctx=ctx/>
                 <Header permit=permit.clone()/>
                 <Alerts permit=permit.clone()/>
+                <Inside permit=permit.clone()/>
                 <Steps permit=permit.clone()/>
                 <GasTests permit=permit.clone()/>
                 <EventLog permit=permit.clone()/>
@@ -260,6 +261,48 @@ fn Alerts(permit: PermitView) -> impl IntoView {
             <ul>
                 {move || texts().unwrap_or_default().into_iter().map(|t| view! { <li class="alert" data-testid="alert">"⚠ " {t}</li> }).collect_view()}
             </ul>
+        </section>
+    })
+}
+
+/// Who and what is in the space now, by the entry log, for permits of a type that keeps one
+/// once work has started.
+#[component]
+fn Inside(permit: PermitView) -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
+    let keeps_log = app.directory.with_untracked(|d| {
+        d.as_ref()
+            .and_then(|d| d.catalog.permit_type(&permit.form.permit_type))
+            .is_some_and(|t| t.entrant_roster.is_some())
+    });
+    if !keeps_log || permit.state.started_at.is_none() {
+        return None;
+    }
+    let inside = permit.state.inside.clone();
+    let people = inside.iter().filter(|e| matches!(e, Entrant::Person(_))).count();
+    let tools = inside.len() - people;
+    let occupied = people + tools > 0;
+    let names = names_for(&permit, move |n| n.join(inside.iter().map(|e| n.entrant(e))));
+    Some(view! {
+        <section class="card inside" class:occupied=occupied data-testid="inside">
+            <h3>{t!(i18n, roster.inside_now)}</h3>
+            {move || {
+                if !occupied {
+                    view! { <p class="empty" data-testid="inside-list">{t!(i18n, roster.nobody_inside)}</p> }.into_any()
+                } else {
+                    view! {
+                        <p>
+                            <strong data-testid="inside-count">
+                                {fill(t_string!(i18n, roster.count), &[("people", &people), ("tools", &tools)])}
+                            </strong>
+                            " "
+                            <span data-testid="inside-list">{names().unwrap_or_default()}</span>
+                        </p>
+                    }
+                    .into_any()
+                }
+            }}
         </section>
     })
 }
@@ -457,6 +500,7 @@ fn EventRow(entry: TimelineEntry, permit: PermitView) -> impl IntoView {
             EventKind::GasTest { reading } => reading_text(reading),
             EventKind::Suspend { reason } | EventKind::Cancel { reason } => reason.clone(),
             EventKind::Comment { text } => text.clone(),
+            EventKind::Entry { entrant, .. } => n.entrant(entrant),
             EventKind::Submit { .. } | EventKind::Start | EventKind::Resume | EventKind::Complete => String::new(),
         };
         (time::show_ms(ev.time_ms()), n.person(ev.actor), messages::event_kind_text(l, &ev.kind), detail)

@@ -1,0 +1,121 @@
+//! Stories of a confined-space entry (受限空间作业), told to the pure engine: the entrant
+//! roster the guardian keeps (GB 30871: people and tools logged in and out, counted out at the
+//! end).
+
+mod common;
+use common::*;
+use ptw_core::event::Entrant;
+use ptw_core::offers::{self, ActionKind};
+use ptw_core::rules::Alert;
+use ptw_core::*;
+
+/// A confined-space permit, approved, tested and started at T0 + 1 min; 孙焊工 and 张伟's
+/// guardian 李娜 on it (孙焊工 the only worker).
+fn started(p: &Plant, form: &PermitForm) -> Vec<String> {
+    vec![
+        p.event(form, p.applicant, T0 - 60 * MIN, Plant::submit(form)),
+        p.event(form, p.guardian, T0 - 55 * MIN, Plant::approve("guardian_confirmation")),
+        p.event(form, p.safety, T0 - 50 * MIN, Plant::approve("safety_review")),
+        p.event(form, p.director, T0 - 45 * MIN, Plant::approve("workshop_approval")),
+        p.event(form, p.guardian, T0 - 10 * MIN, Plant::good_gas()),
+        p.event(form, p.guardian, T0 + MIN, EventKind::Start),
+    ]
+}
+
+fn entry(entrant: Entrant, inside: bool) -> EventKind {
+    EventKind::Entry { entrant, inside }
+}
+
+fn tool(name: &str) -> Entrant {
+    Entrant::Tool(name.into())
+}
+
+#[test]
+fn the_work_cannot_be_completed_or_cancelled_while_anyone_or_anything_is_inside() {
+    let p = Plant::new();
+    let form = p.form("confined_space", "standard", 6 * 60);
+    let welder = Entrant::Person(p.welder);
+    let mut events = started(&p, &form);
+    let base = events.len();
+    events.push(p.event(&form, p.guardian, T0 + 2 * MIN, entry(welder.clone(), true)));
+    events.push(p.event(&form, p.guardian, T0 + 3 * MIN, entry(tool("防爆照明灯"), true)));
+    events.push(p.event(&form, p.guardian, T0 + 4 * MIN, entry(tool("防爆照明灯"), true)));
+    let state = p.derive(&form, &events, T0 + 5 * MIN);
+    assert_eq!(state.inside, vec![welder.clone(), tool("防爆照明灯"), tool("防爆照明灯")], "two lamps of one name");
+
+    events.push(p.event(&form, p.applicant, T0 + 60 * MIN, EventKind::Complete));
+    events.push(p.event(&form, p.director, T0 + 61 * MIN, EventKind::Cancel { reason: "取消".into() }));
+    let state = p.derive(&form, &events, T0 + 62 * MIN);
+    let inside = Violation::EntrantsInside {
+        people: vec![p.welder],
+        tools: vec!["防爆照明灯".into(), "防爆照明灯".into()],
+    };
+    assert_eq!(rejection(&state, base + 3), Some(&inside));
+    assert_eq!(rejection(&state, base + 4), Some(&inside), "a cancel does not leave anyone behind either");
+    assert_eq!(state.status, Status::Active);
+
+    // Counted out — one lamp named with stray spaces is the same lamp — then completed.
+    events.push(p.event(&form, p.guardian, T0 + 63 * MIN, entry(welder, false)));
+    events.push(p.event(&form, p.guardian, T0 + 64 * MIN, entry(tool(" 防爆照明灯 "), false)));
+    events.push(p.event(&form, p.guardian, T0 + 65 * MIN, entry(tool("防爆照明灯"), false)));
+    events.push(p.event(&form, p.applicant, T0 + 66 * MIN, EventKind::Complete));
+    let state = p.derive(&form, &events, T0 + 67 * MIN);
+    assert!(state.inside.is_empty());
+    assert_eq!(state.status, Status::Completed, "{:?}", state.rejected().collect::<Vec<_>>());
+}
+
+#[test]
+fn only_the_guardian_logs_only_the_crew_goes_in_and_only_who_is_inside_comes_out() {
+    let p = Plant::new();
+    let form = p.form("confined_space", "standard", 6 * 60);
+    let mut events = started(&p, &form);
+    let base = events.len();
+    let welder = Entrant::Person(p.welder);
+    events.push(p.event(&form, p.applicant, T0 + 2 * MIN, entry(welder.clone(), true)));
+    events.push(p.event(&form, p.guardian, T0 + 3 * MIN, entry(Entrant::Person(p.director), true)));
+    events.push(p.event(&form, p.guardian, T0 + 4 * MIN, entry(welder.clone(), false)));
+    events.push(p.event(&form, p.guardian, T0 + 5 * MIN, entry(welder.clone(), true)));
+    events.push(p.event(&form, p.guardian, T0 + 6 * MIN, entry(welder.clone(), true)));
+    events.push(p.event(&form, p.guardian, T0 + 7 * MIN, entry(tool("  "), true)));
+    let state = p.derive(&form, &events, T0 + 8 * MIN);
+    assert!(matches!(rejection(&state, base), Some(Violation::NotPermitActor { action, .. }) if action == "entry"));
+    assert_eq!(rejection(&state, base + 1), Some(&Violation::EntrantNotCrew { person: p.director }));
+    assert_eq!(rejection(&state, base + 2), Some(&Violation::NotInside { entrant: welder.clone() }));
+    assert_eq!(rejection(&state, base + 3), None);
+    assert_eq!(rejection(&state, base + 4), Some(&Violation::AlreadyInside { person: p.welder }));
+    assert_eq!(rejection(&state, base + 5), Some(&Violation::EmptyText));
+    assert_eq!(state.inside, vec![welder.clone()]);
+
+    // The offers agree: the guardian logs, the applicant does not.
+    let guardian = p.registry.person(p.guardian).expect("guardian");
+    let applicant = p.registry.person(p.applicant).expect("applicant");
+    assert!(offers::may(&state, &form, &p.registry, guardian, ActionKind::Entry).is_ok());
+    assert!(offers::may(&state, &form, &p.registry, applicant, ActionKind::Entry).is_err());
+    // Hot work keeps no roster.
+    let hot = p.hot_work_form();
+    let hot_state = p.derive(&hot, &p.hot_work_story(&hot)[..5], T0 + 2 * MIN);
+    assert_eq!(
+        offers::may(&hot_state, &hot, &p.registry, guardian, ActionKind::Entry),
+        Err(Violation::NoEntrantRoster)
+    );
+}
+
+#[test]
+fn a_suspension_lets_people_out_but_nobody_in_and_says_who_is_still_inside() {
+    let p = Plant::new();
+    let form = p.form("confined_space", "standard", 6 * 60);
+    let mut events = started(&p, &form);
+    let base = events.len();
+    events.push(p.event(&form, p.guardian, T0 + 2 * MIN, entry(Entrant::Person(p.welder), true)));
+    events.push(p.event(&form, p.guardian, T0 + 3 * MIN, entry(tool("通风机"), true)));
+    events.push(p.event(&form, p.guardian, T0 + 4 * MIN, EventKind::Suspend { reason: "通风机故障".into() }));
+    let state = p.derive(&form, &events, T0 + 5 * MIN);
+    assert!(state.alerts.contains(&Alert::InsideWhileSuspended { people: 1, tools: 1 }), "{:?}", state.alerts);
+    events.push(p.event(&form, p.guardian, T0 + 6 * MIN, entry(tool("安全绳"), true)));
+    events.push(p.event(&form, p.guardian, T0 + 7 * MIN, entry(Entrant::Person(p.welder), false)));
+    let state = p.derive(&form, &events, T0 + 8 * MIN);
+    assert!(matches!(rejection(&state, base + 3), Some(Violation::NotAllowedInStatus { .. })));
+    assert_eq!(rejection(&state, base + 4), None, "out while suspended");
+    assert_eq!(state.inside, vec![tool("通风机")]);
+    assert!(state.alerts.contains(&Alert::InsideWhileSuspended { people: 0, tools: 1 }));
+}

@@ -1,0 +1,92 @@
+"""A confined-space entry in the real window: the guardian keeps the entry log at the opening —
+each worker in and out with one tap, tools in by name — and the work cannot be completed while
+anyone or anything is still inside (GB 30871: people and tools logged in and out, counted out
+at the end)."""
+
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from test_hot_work_story import (
+    TIMEOUT,
+    act,
+    click,
+    css,
+    find,
+    open_permit,
+    select_containing,
+    sign_in,
+    sign_out,
+    text_of,
+    tick,
+    type_into,
+    wait_status,
+    wait_text,
+    wait_text_contains,
+)
+
+
+def test_the_guardian_logs_people_and_tools_in_and_out_and_the_work_ends_only_when_all_are_out(driver, screenshot):
+    sign_in(driver, "张伟")
+    click(driver, "new-permit")
+    click(driver, "type-confined_space")
+    select_containing(driver, "field-location", "调节池")
+    WebDriverWait(driver, TIMEOUT).until(lambda d: find(d, "grade-standard").get_attribute("aria-checked") == "true")
+    type_into(driver, "field-title", "调节池清淤")
+    type_into(driver, "field-work-description", "进入调节池清理池底淤泥。")
+    click(driver, "guardian-李娜")
+    tick(driver, "crew-孙浩")
+    type_into(driver, "field-hazards", "硫化氢中毒；缺氧窒息。")
+    click(driver, "precautions-all")
+    click(driver, "submit-permit")
+    wait_status(driver, "审批中")
+    number = text_of(driver, "permit-number")
+    sign_out(driver)
+    for signer in ["李娜", "王强", "刘洋"]:
+        sign_in(driver, signer)
+        open_permit(driver, number, from_home=True)
+        act(driver, "action-approve")
+        sign_out(driver)
+
+    sign_in(driver, "李娜")
+    open_permit(driver, number, from_home=True)
+    wait_status(driver, "已批准")
+    for testid, value in [("gas-o2", "20.9"), ("gas-lel", "0"), ("gas-h2s", "0"), ("gas-co", "0")]:
+        type_into(driver, testid, value)
+    act(driver, "action-gas-test")
+    act(driver, "action-start")
+    wait_status(driver, "作业中")
+    wait_text(driver, "inside-list", "空间内无人员、无工具")
+
+    # 孙浩 goes in with a lamp.
+    act(driver, "entry-孙浩")
+    wait_text_contains(driver, "inside-list", "孙浩")
+    type_into(driver, "entry-tool-name", "防爆照明灯")
+    act(driver, "entry-tool-in")
+    wait_text(driver, "inside-count", "1 人 · 1 件工具")
+    wait_text_contains(driver, "inside-list", "防爆照明灯")
+    screenshot("confined-space-inside")
+
+    # Completing with them inside is refused, naming who and what.
+    click(driver, "action-complete")
+    refusal = wait_text_contains(driver, "refusal-rule", "受限空间内还有人员或工具")
+    assert "孙浩" in refusal and "防爆照明灯" in refusal, refusal
+    wait_status(driver, "作业中")
+    screenshot("confined-space-complete-refused")
+    click(driver, "refusal-close")
+
+    # Counted out, the work completes.
+    act(driver, "entry-孙浩")
+    WebDriverWait(driver, TIMEOUT).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, css("roster-tool"))) == 1)
+    tool = driver.find_element(By.CSS_SELECTOR, css("roster-tool"))
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", tool)
+    tool.find_element(By.TAG_NAME, "button").click()
+    find(driver, "action-done")
+    wait_text(driver, "inside-list", "空间内无人员、无工具")
+    act(driver, "action-complete")
+    wait_status(driver, "待验收")
+    # The log shows every entry and exit.
+    kinds = [r.find_element(By.CSS_SELECTOR, ".kind").text for r in driver.find_elements(By.CSS_SELECTOR, css("event-row"))]
+    assert kinds.count("进入受限空间") == 2 and kinds.count("离开受限空间") == 2, kinds
+    screenshot("confined-space-completed")
