@@ -140,6 +140,8 @@ pub fn action(code: &str) -> &'static str {
         "comment" => "message-square",
         "edit" => "pencil",
         "revise" => "file-pen",
+        "entry" | "take_over" => "log-in",
+        "handover" => "log-out",
         _ => FALLBACK,
     }
 }

@@ -203,6 +203,8 @@ pub fn action_text(locale: Locale, code: &str) -> String {
         "cancel" => td_string!(locale, event.cancel),
         "comment" => td_string!(locale, event.comment),
         "entry" => td_string!(locale, event.entry),
+        "handover" => td_string!(locale, event.handover),
+        "take_over" => td_string!(locale, event.take_over),
         other => return other.to_owned(),
     };
     text.to_owned()
@@ -217,6 +219,7 @@ fn turn_action_text(locale: Locale, action: ActionKind) -> String {
         ActionKind::Resume => td_string!(locale, turn.resume),
         ActionKind::Complete => td_string!(locale, turn.complete),
         ActionKind::Accept => td_string!(locale, turn.accept),
+        ActionKind::TakeOver => td_string!(locale, turn.take_over),
         other => return action_text(locale, other.code()),
     };
     text.to_owned()
@@ -442,6 +445,13 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
         Violation::ContentHashMismatch => td_string!(l, violation.content_hash_mismatch).to_owned(),
         Violation::EmptyText => td_string!(l, violation.empty_text).to_owned(),
         Violation::NoEntrantRoster => td_string!(l, violation.no_entrant_roster).to_owned(),
+        Violation::NotAGuardianToHandTo { person } => {
+            fill(td_string!(l, violation.not_a_guardian_to_hand_to), &[("person", &n.person(*person))])
+        }
+        Violation::NoHandoverPending => td_string!(l, violation.no_handover_pending).to_owned(),
+        Violation::NotHandoverTarget { to } => {
+            fill(td_string!(l, violation.not_handover_target), &[("to", &n.person(*to))])
+        }
         Violation::EntrantNotCrew { person } => {
             fill(td_string!(l, violation.entrant_not_crew), &[("person", &n.person(*person))])
         }

@@ -158,6 +158,14 @@ pub enum Action {
     Comment {
         text: String,
     },
+    /// Hand the guardian's watch over to `to` (the outgoing guardian).
+    Handover {
+        to: crate::PersonId,
+        plant_state: String,
+        open_items: String,
+    },
+    /// Take over the watch handed to the person signed in.
+    TakeOver,
     /// Log `entrant` into (`inside`) or out of the space.
     Entry {
         entrant: crate::event::Entrant,

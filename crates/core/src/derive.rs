@@ -155,6 +155,26 @@ pub struct TimelineEntry {
     pub outcome: Outcome,
 }
 
+/// A guardian's shift that began with a handover.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GuardianShift {
+    pub guardian: PersonId,
+    pub from_ms: i64,
+    /// The handover event this shift took over.
+    pub handover: String,
+}
+
+/// A handover signed by the outgoing guardian, waiting for the incoming one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingHandover {
+    pub from: PersonId,
+    pub to: PersonId,
+    pub plant_state: String,
+    pub open_items: String,
+    pub at_ms: i64,
+    pub event: String,
+}
+
 /// Why work stopped (R-LIFE).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cause", rename_all = "snake_case")]
@@ -184,6 +204,13 @@ pub struct PermitState {
     pub draft_hash: String,
     pub submitted_hash: Option<String>,
     pub gas_tests: Vec<GasTestRecord>,
+    /// Guardians who took over by a handover, in order, after the form's: the last is the
+    /// permit's guardian now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shifts: Vec<GuardianShift>,
+    /// A handover the outgoing guardian signed and the incoming one has not taken over yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover: Option<PendingHandover>,
     /// Who and what is inside the space now, by the entrant roster (confined space).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inside: Vec<Entrant>,
@@ -221,13 +248,23 @@ impl PermitState {
     pub fn is_party(&self, party: PermitParty, person: PersonId) -> bool {
         match party {
             PermitParty::Applicant => self.form.applicant == Some(person),
-            PermitParty::Guardian => self.form.guardian == Some(person),
+            PermitParty::Guardian => self.guardian() == Some(person),
             PermitParty::Crew => self.form.crew.contains(&person),
             PermitParty::Approver => self
                 .steps
                 .iter()
                 .any(|s| s.phase == Phase::Approval && s.signatures.iter().any(|sig| sig.person == person)),
         }
+    }
+
+    /// The permit's guardian now: the last to take over by a handover, else the form's.
+    pub fn guardian(&self) -> Option<PersonId> {
+        self.shifts.last().map(|s| s.guardian).or(self.form.guardian)
+    }
+
+    /// Whether `person` has been this permit's guardian at any time.
+    pub fn was_guardian(&self, person: PersonId) -> bool {
+        self.form.guardian == Some(person) || self.shifts.iter().any(|s| s.guardian == person)
     }
 
     /// Who may resume the work now: after a failing gas reading, the issuer who revalidates it;
@@ -452,6 +489,8 @@ fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
         draft_hash: hash,
         submitted_hash: None,
         gas_tests: Vec::new(),
+        shifts: Vec::new(),
+        handover: None,
         inside: Vec::new(),
         suspension: None,
         started_at: None,
@@ -609,6 +648,44 @@ impl PermitState {
             }
             EventKind::Comment { text } => require_text(text),
             EventKind::Entry { entrant, inside } => self.entry(entrant, *inside, actor, ctx),
+            EventKind::Handover { to, plant_state, open_items } => {
+                self.expect_status("handover", &[Status::Approved, Status::Active, Status::Suspended])?;
+                if self.guardian() != Some(actor.id) {
+                    return Err(Violation::NotPermitGuardian);
+                }
+                require_text(plant_state)?;
+                let incoming = ctx.registry.person(*to).ok_or(Violation::UnknownPerson { person: *to })?;
+                // The same separation as at filing: not the applicant or a worker, nor anyone who
+                // approved the permit.
+                let independent = self.form.applicant != Some(*to)
+                    && !self.form.crew.contains(to)
+                    && !self.is_party(PermitParty::Approver, *to);
+                if !incoming.has_role(&Role::new("guardian")) || !independent || self.guardian() == Some(*to) {
+                    return Err(Violation::NotAGuardianToHandTo { person: *to });
+                }
+                // A second handover before the first is taken over replaces it.
+                self.handover = Some(PendingHandover {
+                    from: actor.id,
+                    to: *to,
+                    plant_state: plant_state.clone(),
+                    open_items: open_items.clone(),
+                    at_ms: ev.time_ms(),
+                    event: hash.to_owned(),
+                });
+                Ok(())
+            }
+            EventKind::TakeOver => {
+                self.expect_status("take_over", &[Status::Approved, Status::Active, Status::Suspended])?;
+                let pending = self.handover.as_ref().ok_or(Violation::NoHandoverPending)?;
+                if pending.to != actor.id {
+                    return Err(Violation::NotHandoverTarget { to: pending.to });
+                }
+                let shift =
+                    GuardianShift { guardian: actor.id, from_ms: ev.time_ms(), handover: pending.event.clone() };
+                self.shifts.push(shift);
+                self.handover = None;
+                Ok(())
+            }
         }
     }
 
@@ -748,7 +825,7 @@ impl PermitState {
                 if self.form.applicant == Some(actor.id) {
                     return Err(Violation::ApproverIsApplicant);
                 }
-                if self.form.guardian == Some(actor.id) {
+                if self.was_guardian(actor.id) {
                     return Err(Violation::ApproverIsGuardian);
                 }
                 if self.form.crew.contains(&actor.id) {
@@ -756,7 +833,7 @@ impl PermitState {
                 }
             }
             StepSigner::PermitGuardian => {
-                if self.form.guardian != Some(actor.id) {
+                if self.guardian() != Some(actor.id) {
                     return Err(Violation::NotPermitGuardian);
                 }
             }

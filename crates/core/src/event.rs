@@ -136,6 +136,15 @@ pub enum EventKind {
     Comment {
         text: String,
     },
+    /// Shift handover (交接班), the outgoing guardian's half: who takes over, the state of the
+    /// plant and the open items, signed.
+    Handover {
+        to: PersonId,
+        plant_state: String,
+        open_items: String,
+    },
+    /// The incoming guardian's half: they have read the handover and are the guardian from now.
+    TakeOver,
     /// Someone or something went into (`inside`) or came out of the space (进出登记), as the
     /// guardian logged it.
     Entry {
@@ -178,6 +187,8 @@ impl EventKind {
             EventKind::Cancel { .. } => "cancel",
             EventKind::Comment { .. } => "comment",
             EventKind::Entry { .. } => "entry",
+            EventKind::Handover { .. } => "handover",
+            EventKind::TakeOver => "take_over",
         }
     }
 }

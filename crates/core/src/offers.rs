@@ -34,6 +34,9 @@ pub enum ActionKind {
     Cancel,
     /// Log someone or something into or out of the space (the entrant roster).
     Entry,
+    /// Hand the guardian's watch over to another guardian (交班), and take it over (接班).
+    Handover,
+    TakeOver,
 }
 
 impl ActionKind {
@@ -51,6 +54,8 @@ impl ActionKind {
             ActionKind::Accept => "accept",
             ActionKind::Cancel => "cancel",
             ActionKind::Entry => "entry",
+            ActionKind::Handover => "handover",
+            ActionKind::TakeOver => "take_over",
         }
     }
 
@@ -60,9 +65,9 @@ impl ActionKind {
         match status {
             Status::Draft => &[Edit, Submit, Cancel],
             Status::InApproval => &[Approve, Reject, GasTest, Cancel],
-            Status::Approved => &[Start, GasTest, Cancel],
-            Status::Active => &[Complete, Suspend, GasTest, Entry, Cancel],
-            Status::Suspended => &[Resume, GasTest, Entry, Cancel],
+            Status::Approved => &[Start, GasTest, Handover, TakeOver, Cancel],
+            Status::Active => &[Complete, Suspend, GasTest, Entry, Handover, TakeOver, Cancel],
+            Status::Suspended => &[Resume, GasTest, Entry, Handover, TakeOver, Cancel],
             Status::Completed => &[Accept],
             Status::Closed | Status::Rejected | Status::Cancelled => &[],
         }
@@ -162,6 +167,13 @@ pub fn may(
         }
         ActionKind::Complete => rules(|a| &a.complete),
         ActionKind::Cancel => rules(|a| &a.cancel),
+        ActionKind::Handover if state.guardian() == Some(person.id) => Ok(()),
+        ActionKind::Handover => Err(Violation::NotPermitGuardian),
+        ActionKind::TakeOver => match &state.handover {
+            None => Err(Violation::NoHandoverPending),
+            Some(h) if h.to != person.id => Err(Violation::NotHandoverTarget { to: h.to }),
+            Some(_) => Ok(()),
+        },
         ActionKind::Entry => match form.definition(&registry.catalog) {
             Some((t, _)) if t.entrant_roster.is_none() => Err(Violation::NoEntrantRoster),
             _ => rules(|a| &a.roster),
@@ -199,7 +211,11 @@ pub fn everyone_whose_turn(state: &PermitState, draft: &PermitForm, registry: &R
     registry.people.iter().filter(|p| may(state, draft, registry, p, action).is_ok()).map(|p| p.id).collect()
 }
 
+/// The action that moves the permit on; while a handover waits, taking it over comes first.
 fn turn_action(state: &PermitState) -> Option<ActionKind> {
+    if state.handover.is_some() && ActionKind::open_in(state.status).contains(&ActionKind::TakeOver) {
+        return Some(ActionKind::TakeOver);
+    }
     ActionKind::open_in(state.status).iter().copied().find(|a| a.moves_on())
 }
 

@@ -71,6 +71,12 @@ pub enum Violation {
     ContentHashMismatch,
     #[error("a comment cannot be empty")]
     EmptyText,
+    #[error("person {person} cannot take over as guardian: not a guardian, or the applicant, a worker or the guardian already")]
+    NotAGuardianToHandTo { person: PersonId },
+    #[error("no handover is waiting to be taken over")]
+    NoHandoverPending,
+    #[error("the handover is to {to}, not to this person")]
+    NotHandoverTarget { to: PersonId },
     #[error("this type of permit keeps no entrant roster")]
     NoEntrantRoster,
     #[error("person {person} is not a worker on this permit and may not go in")]

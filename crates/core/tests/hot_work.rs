@@ -582,3 +582,66 @@ fn the_same_engine_runs_a_confined_space_flow_with_a_guardian_confirmation() {
     assert!(matches!(state.timeline[2].outcome, Outcome::Applied));
     assert_eq!(state.current_step.as_deref(), Some("workshop_approval"));
 }
+
+#[test]
+fn at_a_shift_change_both_guardians_sign_and_the_incoming_one_is_the_guardian_from_then_on() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = p.hot_work_story(&form)[..5].to_vec();
+    let base = events.len();
+    let handover = |to: PersonId| EventKind::Handover {
+        to,
+        plant_state: "T-101 已倒空置换，盲板已加，现场动火点两处".into(),
+        open_items: "东侧法兰焊缝待探伤".into(),
+    };
+    // Refused: by someone who is not the guardian, to a worker, to an approver, without words.
+    events.push(p.event(&form, p.applicant, T0 + 100 * MIN, handover(p.other_guardian)));
+    events.push(p.event(&form, p.guardian, T0 + 101 * MIN, handover(p.welder)));
+    events.push(p.event(&form, p.guardian, T0 + 102 * MIN, handover(p.safety)));
+    events.push(p.event(
+        &form,
+        p.guardian,
+        T0 + 103 * MIN,
+        EventKind::Handover { to: p.other_guardian, plant_state: " ".into(), open_items: String::new() },
+    ));
+    // Taking over what nobody handed over is refused too.
+    events.push(p.event(&form, p.other_guardian, T0 + 104 * MIN, EventKind::TakeOver));
+    // The handover, signed by the outgoing guardian; the wrong person cannot take it.
+    events.push(p.event(&form, p.guardian, T0 + 110 * MIN, handover(p.other_guardian)));
+    events.push(p.event(&form, p.welder, T0 + 111 * MIN, EventKind::TakeOver));
+    let state = p.derive(&form, &events, T0 + 112 * MIN);
+    assert_eq!(rejection(&state, base), Some(&Violation::NotPermitGuardian));
+    assert_eq!(rejection(&state, base + 1), Some(&Violation::NotAGuardianToHandTo { person: p.welder }));
+    assert_eq!(rejection(&state, base + 2), Some(&Violation::NotAGuardianToHandTo { person: p.safety }));
+    assert_eq!(rejection(&state, base + 3), Some(&Violation::EmptyText));
+    assert_eq!(rejection(&state, base + 4), Some(&Violation::NoHandoverPending));
+    assert_eq!(rejection(&state, base + 6), Some(&Violation::NotHandoverTarget { to: p.other_guardian }));
+    assert_eq!(state.guardian(), Some(p.guardian), "until the incoming guardian signs, the outgoing one watches");
+    let pending = state.handover.clone().expect("a handover waits");
+    assert_eq!(
+        (pending.from, pending.to, pending.open_items.as_str()),
+        (p.guardian, p.other_guardian, "东侧法兰焊缝待探伤")
+    );
+    assert_eq!(
+        offers::turn(&state, &form, &p.registry).who,
+        vec![p.other_guardian],
+        "it is the incoming guardian's turn"
+    );
+
+    // The incoming guardian takes over: from then on the permit's guardian acts are theirs.
+    events.push(p.event(&form, p.other_guardian, T0 + 115 * MIN, EventKind::TakeOver));
+    events.push(p.event(&form, p.guardian, T0 + 116 * MIN, EventKind::Suspend { reason: "交班后".into() }));
+    events.push(p.event(&form, p.other_guardian, T0 + 117 * MIN, EventKind::Suspend { reason: "风力增大".into() }));
+    let state = p.derive(&form, &events, T0 + 118 * MIN);
+    assert_eq!(state.guardian(), Some(p.other_guardian));
+    assert!(state.handover.is_none());
+    assert_eq!(state.shifts.len(), 1);
+    assert_eq!(state.shifts[0].handover, pending.event);
+    assert!(
+        matches!(rejection(&state, base + 8), Some(Violation::NotPermitActor { .. })),
+        "{:?}",
+        rejection(&state, base + 8)
+    );
+    assert_eq!(rejection(&state, base + 9), None);
+    assert_eq!(state.status, Status::Suspended);
+}

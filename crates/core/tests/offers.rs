@@ -24,6 +24,12 @@ fn event_for(state: &PermitState, form: &PermitForm, action: ActionKind) -> Opti
         ActionKind::Complete => EventKind::Complete,
         ActionKind::Accept => Plant::accept(),
         ActionKind::Cancel => EventKind::Cancel { reason: "不做了".into() },
+        ActionKind::Handover => EventKind::Handover {
+            to: PersonId(uuid::Uuid::from_u128(10)),
+            plant_state: "装置运行平稳".into(),
+            open_items: String::new(),
+        },
+        ActionKind::TakeOver => EventKind::TakeOver,
         // In while work is active, out while it is suspended (nobody goes in then).
         ActionKind::Entry => EventKind::Entry {
             entrant: ptw_core::event::Entrant::Tool("通风机".into()),
@@ -50,6 +56,8 @@ fn about_who(v: &Violation) -> bool {
             | Violation::ApproverIsGuardian
             | Violation::ApproverIsCrew
             | Violation::NoEntrantRoster
+            | Violation::NoHandoverPending
+            | Violation::NotHandoverTarget { .. }
     )
 }
 
@@ -68,6 +76,17 @@ fn an_action_is_offered_to_exactly_the_people_whose_event_derivation_would_accep
     let mut suspended = story[..5].to_vec();
     suspended.push(p.event(&form, p.guardian, T0 + 30 * MIN, EventKind::Suspend { reason: "下雨".into() }));
     cases.push((suspended, T0 + 40 * MIN));
+    // A handover waiting for the incoming guardian (钱勇).
+    let mut handed = story[..5].to_vec();
+    handed.push(p.event(
+        &form,
+        p.guardian,
+        T0 + 20 * MIN,
+        EventKind::Handover {
+            to: p.other_guardian, plant_state: "装置运行平稳".into(), open_items: "无".into()
+        },
+    ));
+    cases.push((handed, T0 + 25 * MIN));
     // Suspended by a failing reading, then re-tested: the resume is the issuer's.
     let mut gas_failed = story[..5].to_vec();
     let leak = GasReading {

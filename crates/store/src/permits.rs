@@ -461,6 +461,8 @@ fn event_kind(action: Action, loaded: &Loaded) -> Result<EventKind> {
         Action::Resume => EventKind::Resume,
         Action::Complete => EventKind::Complete,
         Action::Entry { entrant, inside } => EventKind::Entry { entrant, inside },
+        Action::Handover { to, plant_state, open_items } => EventKind::Handover { to, plant_state, open_items },
+        Action::TakeOver => EventKind::TakeOver,
         Action::Accept { comment } => EventKind::Accept { step: open_step()?, comment },
         Action::Cancel { reason } => EventKind::Cancel { reason },
         Action::Comment { text } => EventKind::Comment { text },

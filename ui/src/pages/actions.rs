@@ -22,7 +22,7 @@ use leptos::task::spawn_local;
 use ptw_core::api::{Action, CommandError, PermitView};
 use ptw_core::event::{Entrant, GasReading};
 use ptw_core::offers::{ActionKind, Turn};
-use ptw_core::{PermitId, Status};
+use ptw_core::{PermitId, PersonId, Status};
 
 /// The signals a permit's detail page shares with its action panel. They live on the page, so
 /// they survive the panel being redrawn for the permit's new state.
@@ -52,6 +52,8 @@ fn action_code(action: &Action) -> &'static str {
         Action::Cancel { .. } => "cancel",
         Action::Comment { .. } => "comment",
         Action::Entry { .. } => "entry",
+        Action::Handover { .. } => "handover",
+        Action::TakeOver => "take_over",
     }
 }
 
@@ -90,12 +92,16 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let permit_key = (permit.form.permit_type.clone(), permit.form.grade.clone());
     let may = |kind: ActionKind| permit.offers.iter().any(|o| o.action == kind && o.mine);
     // The step that moves the permit on, when it is someone else's: who is waited for.
-    let waiting = permit.offers.iter().find(|o| o.action.moves_on() && !o.mine).map(|o| Turn {
-        action: Some(o.action),
-        who: o.who.clone(),
-        who_count: o.who_count,
-        role: o.role.clone(),
-    });
+    // While a handover waits, that is what the outgoing guardian waits for.
+    let handover_waits = permit.state.handover.is_some();
+    let waiting = permit
+        .offers
+        .iter()
+        .find(|o| handover_waits && o.action == ActionKind::TakeOver && !o.mine)
+        .or_else(|| permit.offers.iter().find(|o| o.action.moves_on() && !o.mine))
+        // The incoming guardian's own step is the take-over: nothing to wait for.
+        .filter(|_| !may(ActionKind::TakeOver))
+        .map(|o| Turn { action: Some(o.action), who: o.who.clone(), who_count: o.who_count, role: o.role.clone() });
     let gas_allowed = may(ActionKind::GasTest);
     let cancel_allowed = may(ActionKind::Cancel);
     let notice = move || {
@@ -152,8 +158,10 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             {waiting}
             {main}
             {(status == Status::Active && may(ActionKind::Suspend)).then(|| view! { <ReasonAction ctx=ctx kind="suspend"/> })}
+            {may(ActionKind::TakeOver).then(|| view! { <TakeOverCard permit=permit.clone() ctx=ctx/> })}
             {may(ActionKind::Entry).then(|| view! { <RosterForm permit=permit.clone() ctx=ctx/> })}
             {gas_allowed.then(|| view! { <GasTestForm permit=permit.clone() ctx=ctx/> })}
+            {may(ActionKind::Handover).then(|| view! { <HandoverForm permit=permit.clone() ctx=ctx/> })}
             {cancel_allowed.then(|| view! { <ReasonAction ctx=ctx kind="cancel"/> })}
             <CommentForm ctx=ctx/>
         </section>
@@ -378,6 +386,127 @@ fn RosterForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             })}
         </details>
     }
+}
+
+/// The outgoing guardian's half of a shift handover: who takes over (one tap, among the plant's
+/// guardians who are not on the permit otherwise), the state of the plant and the open items.
+#[component]
+fn HandoverForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let to = RwSignal::new(None::<PersonId>);
+    let plant_state = RwSignal::new(String::new());
+    let open_items = RwSignal::new(String::new());
+    let state = &permit.state;
+    let approvers: Vec<PersonId> = state.steps.iter().flat_map(|s| s.signatures.iter().map(|sig| sig.person)).collect();
+    let candidates: Vec<(PersonId, String, String)> = ctx
+        .app
+        .directory
+        .with_untracked(|d| {
+            d.as_ref().map(|d| {
+                d.people
+                    .iter()
+                    .filter(|p| p.has_role(&ptw_core::Role::new("guardian")))
+                    .filter(|p| {
+                        state.guardian() != Some(p.id)
+                            && permit.form.applicant != Some(p.id)
+                            && !permit.form.crew.contains(&p.id)
+                            && !approvers.contains(&p.id)
+                    })
+                    .map(|p| (p.id, p.name.clone(), p.title.clone()))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    let nobody = candidates.is_empty();
+    let rows = candidates
+        .into_iter()
+        .map(|(id, name, title)| {
+            view! {
+                <label class="check-row">
+                    <input
+                        type="radio"
+                        name="handover-to"
+                        data-testid=format!("handover-to-{name}")
+                        prop:checked=move || to.get() == Some(id)
+                        on:change=move |_| to.set(Some(id))
+                    />
+                    <span><strong>{name}</strong> <small>{title}</small></span>
+                </label>
+            }
+        })
+        .collect_view();
+    let text_field = move |sig: RwSignal<String>, testid: &'static str, label: String| {
+        view! {
+            <label class="field">
+                <span class="label">{label}</span>
+                <textarea rows="2" data-testid=testid prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev))></textarea>
+            </label>
+        }
+    };
+    view! {
+        <details class="action-group handover" data-testid="handover-form">
+            <summary>{t!(i18n, handover.title)}</summary>
+            {nobody.then(|| view! { <p class="hint">{t!(i18n, handover.nobody)}</p> })}
+            <div class="field">
+                <span class="label">{t!(i18n, handover.to)}</span>
+                <div class="checks">{rows}</div>
+            </div>
+            {move || text_field(plant_state, "handover-plant-state", t_string!(i18n, handover.plant_state).to_owned())}
+            {move || text_field(open_items, "handover-open-items", t_string!(i18n, handover.open_items).to_owned())}
+            <button
+                class="secondary big wide"
+                data-testid="action-handover"
+                disabled=move || ctx.busy.get() || to.get().is_none()
+                on:click=move |_| {
+                    if let Some(to_id) = to.get_untracked() {
+                        let action = Action::Handover {
+                            to: to_id,
+                            plant_state: plant_state.get_untracked(),
+                            open_items: open_items.get_untracked(),
+                        };
+                        ctx.run(action, move || {
+                            plant_state.set(String::new());
+                            open_items.set(String::new());
+                            to.set(None);
+                        });
+                    }
+                }
+            >
+                <Icon name="log-out"/>
+                {t!(i18n, handover.hand_over)}
+            </button>
+        </details>
+    }
+}
+
+/// The incoming guardian's half: what the outgoing one wrote, and the take-over signature.
+#[component]
+fn TakeOverCard(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
+    let i18n = use_i18n();
+    let pending = permit.state.handover.clone()?;
+    let heading = with_names(i18n.get_locale_untracked(), None, |n| {
+        fill(
+            td_string!(n.locale, handover.pending),
+            &[
+                ("from", &n.person(pending.from)),
+                ("to", &n.person(pending.to)),
+                ("at", &crate::time::show_ms(pending.at_ms)),
+            ],
+        )
+    })
+    .unwrap_or_default();
+    Some(view! {
+        <div class="action-group take-over" data-testid="take-over">
+            <p><strong data-testid="handover-pending">{heading}</strong></p>
+            <dl class="handover-notes">
+                <dt>{t!(i18n, handover.plant_state)}</dt><dd data-testid="handover-state">{pending.plant_state.clone()}</dd>
+                <dt>{t!(i18n, handover.open_items)}</dt><dd data-testid="handover-items">{pending.open_items.clone()}</dd>
+            </dl>
+            <div class="action-bar" data-testid="action-bar">
+                <SimpleAction ctx=ctx action=Action::TakeOver testid="action-take-over" primary=true/>
+            </div>
+        </div>
+    })
 }
 
 /// Suspend or cancel: both need a reason, written down before the button is pressed.

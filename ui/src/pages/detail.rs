@@ -206,7 +206,8 @@ fn Header(permit: PermitView) -> impl IntoView {
     let place = names_for(&permit, move |n| n.location(location));
     let applicant = f.applicant;
     let applicant = names_for(&permit, move |n| applicant.map(|p| n.person(p)).unwrap_or_default());
-    let guardian = f.guardian;
+    // The guardian now: whoever took the watch over last, else the form's.
+    let guardian = permit.state.guardian();
     let guardian = names_for(&permit, move |n| guardian.map(|p| n.person(p)).unwrap_or_default());
     let crew = f.crew.clone();
     let crew = names_for(&permit, move |n| n.people(&crew));
@@ -501,6 +502,15 @@ fn EventRow(entry: TimelineEntry, permit: PermitView) -> impl IntoView {
             EventKind::Suspend { reason } | EventKind::Cancel { reason } => reason.clone(),
             EventKind::Comment { text } => text.clone(),
             EventKind::Entry { entrant, .. } => n.entrant(entrant),
+            EventKind::Handover { to, plant_state, open_items } => {
+                let mut text =
+                    fill(td_string!(l, handover.event_detail), &[("to", &n.person(*to)), ("state", plant_state)]);
+                if !open_items.trim().is_empty() {
+                    text.push_str(&fill(td_string!(l, handover.event_items), &[("items", open_items)]));
+                }
+                text
+            }
+            EventKind::TakeOver => String::new(),
             EventKind::Submit { .. } | EventKind::Start | EventKind::Resume | EventKind::Complete => String::new(),
         };
         (time::show_ms(ev.time_ms()), n.person(ev.actor), messages::event_kind_text(l, &ev.kind), detail)
