@@ -198,7 +198,8 @@ enum PlantCommand {
 #[derive(Debug, Subcommand)]
 enum DemoCommand {
     /// Seed the demo plant (people, PINs, locations, the GB 30871 catalog) into an empty
-    /// registry; does nothing on one that has a plant already.
+    /// registry; bring a demo plant from an earlier version up to date (its catalog, the demo
+    /// people it lacks, its locations); never touch a plant that is not the demo.
     Seed,
 }
 
@@ -542,23 +543,34 @@ fn user(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
 fn demo_seed(ctx: &Ctx) -> anyhow::Result<()> {
     let store = ctx.storage()?;
     let registry = ctx.registry(store.as_ref())?;
-    if !registry.current().people.is_empty() {
-        println!("the registry holds a plant already; nothing seeded");
-        return Ok(());
-    }
+    let current = registry.current();
     let plant = ptw_core::demo::DemoPlant::load()?;
     let mut failure = None;
-    let ops = plant.registry_ops(|pin| {
+    let hash = |pin: &str| {
         ptw_sync_server::admin::hash_pin_unchecked(pin).unwrap_or_else(|e| {
             failure = Some(e);
             String::new()
         })
-    })?;
+    };
+    // A demo plant seeded by an earlier version is brought up to date; a real plant is never
+    // touched.
+    let (ops, done) = match (current.people.is_empty(), current.settings.demo) {
+        (true, _) => (plant.registry_ops(hash)?, "seeded the demo plant"),
+        (false, true) => (plant.update_ops(&current, hash)?, "brought the demo plant up to date"),
+        (false, false) => {
+            println!("the registry holds a plant that is not the demo; nothing seeded");
+            return Ok(());
+        }
+    };
     if let Some(e) = failure {
         return Err(e.into());
     }
+    if ops.is_empty() {
+        println!("the demo plant is up to date; nothing seeded");
+        return Ok(());
+    }
     let entries = registry.append(store.as_ref(), ops, now_ms())?;
-    println!("seeded the demo plant: {} registry entries", entries.len());
+    println!("{done}: {} registry entries", entries.len());
     Ok(())
 }
 

@@ -51,3 +51,18 @@ fn it_sets_the_calendar_changes_only_what_it_is_given_and_refuses_bad_input_chan
     assert!(always.calendar.rest_weekdays.is_empty() && always.calendar.holidays.is_empty());
     assert_eq!(always.calendar.night_start, always.calendar.night_end);
 }
+
+#[test]
+fn demo_seed_brings_a_demo_plant_up_to_date_once_and_never_touches_a_real_plant() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    assert!(server.admin(&["demo", "seed"]).contains("seeded the demo plant"));
+    assert!(server.admin(&["demo", "seed"]).contains("up to date; nothing seeded"), "a second seed changes nothing");
+
+    let real = tempfile::tempdir().expect("temp dir");
+    let plant = Server::start(real.path());
+    plant.admin(&["user", "add", "--name", "钱某"]);
+    assert!(plant.admin(&["demo", "seed"]).contains("not the demo; nothing seeded"));
+    let people = plant.admin(&["user", "list"]);
+    assert_eq!(people.lines().count(), 1, "{people}");
+}

@@ -508,7 +508,8 @@ impl Xtask {
     }
 
     /// The demo plant's sync server, serving: its TLS certificate made and the plant seeded on
-    /// first use (both kept in ~/.cache/openptw/demo-server, with the app's data in demo-app).
+    /// first use, and brought up to this version's demo data on every later one (both kept in
+    /// ~/.cache/openptw/demo-server, with the app's data in demo-app).
     fn demo_server(&mut self) -> Result<std::process::Child> {
         let dir = self.demo_server_dir();
         if !dir.join("tls-cert.pem").is_file() {

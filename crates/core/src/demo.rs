@@ -8,7 +8,7 @@
 use crate::authority::RegistryOp;
 use crate::catalog::{Catalog, CatalogError, Role};
 use crate::ids::PersonId;
-use crate::registry::{Location, PlantSettings};
+use crate::registry::{Location, PlantSettings, Registry};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,5 +53,78 @@ impl DemoPlant {
         }
         ops.extend(self.locations.iter().cloned().map(|location| RegistryOp::PutLocation { location }));
         Ok(ops)
+    }
+
+    /// The registry changes that bring a demo plant seeded by an earlier version up to this
+    /// one's: the shipped catalog, the demo people it lacks (with their PINs) and the locations
+    /// as the demo data has them now. The plant's settings and any person it has are left as
+    /// they are (an admin may have changed them). Empty when it is up to date.
+    pub fn update_ops(
+        &self,
+        registry: &Registry,
+        mut hash_pin: impl FnMut(&str) -> String,
+    ) -> Result<Vec<RegistryOp>, CatalogError> {
+        let mut ops = Vec::new();
+        let catalog = Catalog::gb30871()?;
+        if registry.catalog != catalog {
+            ops.push(RegistryOp::SetCatalog { catalog });
+        }
+        for p in self.people.iter().filter(|p| registry.person(p.id).is_none()) {
+            ops.push(RegistryOp::PutPerson {
+                id: p.id,
+                name: p.name.clone(),
+                title: p.title.clone(),
+                roles: p.roles.iter().map(|r| Role::new(r)).collect(),
+            });
+            ops.push(RegistryOp::SetPin { person: p.id, pin_hash: hash_pin(&p.pin) });
+        }
+        for l in self.locations.iter().filter(|l| registry.location(l.id) != Some(*l)) {
+            ops.push(RegistryOp::PutLocation { location: l.clone() });
+        }
+        Ok(ops)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authority::Authority;
+    use ed25519_zebra::SigningKey;
+
+    #[test]
+    fn a_demo_plant_from_an_earlier_version_is_brought_up_to_date_and_then_left_alone() {
+        let demo = DemoPlant::load().expect("demo plant");
+        let mut server = Authority::new(SigningKey::from_bytes(&[3u8; 32]), None);
+        let mut ops = vec![RegistryOp::Genesis { plant: "demo".into() }];
+        ops.extend(demo.registry_ops(|pin| format!("hash of {pin}")).expect("ops"));
+        // As an earlier version seeded it: without the night-shift guardian, T-101 unclassified,
+        // an older catalog.
+        let late = demo.people.last().map(|p| p.id).expect("people");
+        ops.retain(
+            |op| !matches!(op, RegistryOp::PutPerson { id, .. } | RegistryOp::SetPin { person: id, .. } if *id == late),
+        );
+        for op in &mut ops {
+            match op {
+                RegistryOp::PutLocation { location } => location.classes.clear(),
+                RegistryOp::SetCatalog { catalog } => catalog.permit_types[0].grade_floors.clear(),
+                _ => {}
+            }
+        }
+        let entries: Vec<_> = ops.into_iter().enumerate().map(|(i, op)| server.append(op, i as i64)).collect();
+        let old = Registry::from_log(&entries, &server.public_key()).expect("log folds");
+
+        let update = demo.update_ops(&old, |pin| format!("hash of {pin}")).expect("update");
+        let kinds: Vec<&str> = update.iter().map(RegistryOp::code).collect();
+        let classified = demo.locations.iter().filter(|l| !l.classes.is_empty()).count();
+        let mut expected = vec!["set_catalog", "put_person", "set_pin"];
+        expected.extend(std::iter::repeat_n("put_location", classified));
+        assert_eq!(kinds, expected);
+
+        let mut entries = entries;
+        let n = entries.len();
+        entries.extend(update.into_iter().enumerate().map(|(i, op)| server.append(op, (n + i) as i64)));
+        let now = Registry::from_log(&entries, &server.public_key()).expect("log folds");
+        assert!(now.person(late).is_some());
+        assert_eq!(demo.update_ops(&now, |pin| pin.to_owned()).expect("update"), vec![], "up to date: nothing");
     }
 }
