@@ -15,6 +15,7 @@ from test_hot_work_story import (
     css,
     find,
     open_permit,
+    record_gas_test,
     select_containing,
     sign_in,
     sign_out,
@@ -52,9 +53,7 @@ def test_the_guardian_logs_people_and_tools_in_and_out_and_the_work_ends_only_wh
     sign_in(driver, "李娜")
     open_permit(driver, number, from_home=True)
     wait_status(driver, "已批准")
-    for testid, value in [("gas-o2", "20.9"), ("gas-lel", "0"), ("gas-h2s", "0"), ("gas-co", "0")]:
-        type_into(driver, testid, value)
-    act(driver, "action-gas-test")
+    record_gas_test(driver)
     act(driver, "action-start")
     wait_status(driver, "作业中")
     wait_text(driver, "inside-list", "空间内无人员、无工具")

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from test_hot_work_story import (
     act,
+    an_approved_hot_work_permit,
     click,
-    fill_a_hot_work_permit,
     find,
     open_permit,
+    record_gas_test,
     sign_in,
     sign_out,
-    text_of,
     type_into,
     wait_status,
     wait_text,
@@ -21,24 +21,11 @@ from test_hot_work_story import (
 
 
 def test_the_outgoing_guardian_hands_over_and_the_incoming_one_takes_over_and_completes(driver, screenshot):
-    sign_in(driver, "赵磊")
-    click(driver, "new-permit")
-    fill_a_hot_work_permit(driver)
-    click(driver, "submit-permit")
-    wait_status(driver, "审批中")
-    number = text_of(driver, "permit-number")
-    sign_out(driver)
-    for approver in ["刘洋", "王强"]:
-        sign_in(driver, approver)
-        open_permit(driver, number, from_home=True)
-        act(driver, "action-approve")
-        sign_out(driver)
+    number = an_approved_hot_work_permit(driver)
 
     sign_in(driver, "李娜")
     open_permit(driver, number, from_home=True)
-    for testid, value in [("gas-o2", "20.9"), ("gas-lel", "0"), ("gas-h2s", "0"), ("gas-co", "0")]:
-        type_into(driver, testid, value)
-    act(driver, "action-gas-test")
+    record_gas_test(driver)
     act(driver, "action-start")
     wait_status(driver, "作业中")
 

@@ -185,6 +185,31 @@ def fill_a_hot_work_permit(driver: WebDriver) -> None:
     click(driver, "precautions-all")
 
 
+def an_approved_hot_work_permit(driver: WebDriver) -> str:
+    """赵磊 files the grade-1 hot-work permit, 刘洋 and 王强 approve it; its number. Nobody is
+    signed in afterwards."""
+    sign_in(driver, "赵磊")
+    click(driver, "new-permit")
+    fill_a_hot_work_permit(driver)
+    click(driver, "submit-permit")
+    wait_status(driver, "审批中")
+    number = text_of(driver, "permit-number")
+    sign_out(driver)
+    for approver in ["刘洋", "王强"]:
+        sign_in(driver, approver)
+        open_permit(driver, number, from_home=True)
+        act(driver, "action-approve")
+        sign_out(driver)
+    return number
+
+
+def record_gas_test(driver: WebDriver, lel: str = "0") -> None:
+    """The four readings (O₂ 20.9 %, LEL `lel`, H₂S and CO 0), recorded."""
+    for testid, value in [("gas-o2", "20.9"), ("gas-lel", lel), ("gas-h2s", "0"), ("gas-co", "0")]:
+        type_into(driver, testid, value)
+    act(driver, "action-gas-test")
+
+
 def tick(driver: WebDriver, testid: str) -> None:
     el = find(driver, testid)
     if not el.is_selected():
@@ -427,32 +452,16 @@ def test_an_empty_form_says_what_is_missing_under_each_field(driver, screenshot)
 def test_a_failing_gas_reading_during_work_stops_it_at_once_and_the_issuer_resumes_it_after_a_passing_retest(
     driver, screenshot
 ):
-    sign_in(driver, "赵磊")
-    click(driver, "new-permit")
-    fill_a_hot_work_permit(driver)
-    click(driver, "submit-permit")
-    wait_status(driver, "审批中")
-    number = text_of(driver, "permit-number")
-    sign_out(driver)
-    for approver in ["刘洋", "王强"]:
-        sign_in(driver, approver)
-        open_permit(driver, number, from_home=True)
-        act(driver, "action-approve")
-        sign_out(driver)
+    number = an_approved_hot_work_permit(driver)
 
     sign_in(driver, "李娜")
     open_permit(driver, number, from_home=True)
 
-    def gas_test(lel: str) -> None:
-        for testid, value in [("gas-o2", "20.9"), ("gas-lel", lel), ("gas-h2s", "0"), ("gas-co", "0")]:
-            type_into(driver, testid, value)
-        act(driver, "action-gas-test")
-
-    gas_test("0")
+    record_gas_test(driver)
     act(driver, "action-start")
     wait_status(driver, "作业中")
     # 12 %LEL during the work: suspended at once, with the alert saying what resumes it.
-    gas_test("12")
+    record_gas_test(driver, lel="12")
     wait_status(driver, "已暂停")
     alert = wait_text_contains(driver, "alert", "气体分析不合格，作业已立即暂停")
     assert "审批人重新确认" in alert, alert
@@ -460,7 +469,7 @@ def test_a_failing_gas_reading_during_work_stops_it_at_once_and_the_issuer_resum
     assert not driver.find_elements(By.CSS_SELECTOR, css("action-resume")), "the guardian may not resume a failed reading"
     waiting = wait_text_contains(driver, "waiting-for", "刘洋")
     assert "王强" in waiting and "李娜" not in waiting, waiting
-    gas_test("0")
+    record_gas_test(driver)
     screenshot("gas-failed-retested")
     sign_out(driver)
 

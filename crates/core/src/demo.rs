@@ -26,6 +26,21 @@ pub struct DemoPerson {
     pub pin: String,
 }
 
+impl DemoPerson {
+    /// The person and their PIN (hashed by `hash_pin`), as registry changes.
+    fn registry_ops(&self, hash_pin: &mut impl FnMut(&str) -> String) -> [RegistryOp; 2] {
+        [
+            RegistryOp::PutPerson {
+                id: self.id,
+                name: self.name.clone(),
+                title: self.title.clone(),
+                roles: self.roles.iter().map(|r| Role::new(r)).collect(),
+            },
+            RegistryOp::SetPin { person: self.id, pin_hash: hash_pin(&self.pin) },
+        ]
+    }
+}
+
 impl DemoPlant {
     pub fn load() -> Result<DemoPlant, CatalogError> {
         Ok(serde_json::from_str(include_str!("../demo/plant.json"))?)
@@ -43,13 +58,7 @@ impl DemoPlant {
         let mut ops =
             vec![RegistryOp::SetSettings { settings }, RegistryOp::SetCatalog { catalog: Catalog::gb30871()? }];
         for p in &self.people {
-            ops.push(RegistryOp::PutPerson {
-                id: p.id,
-                name: p.name.clone(),
-                title: p.title.clone(),
-                roles: p.roles.iter().map(|r| Role::new(r)).collect(),
-            });
-            ops.push(RegistryOp::SetPin { person: p.id, pin_hash: hash_pin(&p.pin) });
+            ops.extend(p.registry_ops(&mut hash_pin));
         }
         ops.extend(self.locations.iter().cloned().map(|location| RegistryOp::PutLocation { location }));
         Ok(ops)
@@ -70,13 +79,7 @@ impl DemoPlant {
             ops.push(RegistryOp::SetCatalog { catalog });
         }
         for p in self.people.iter().filter(|p| registry.person(p.id).is_none()) {
-            ops.push(RegistryOp::PutPerson {
-                id: p.id,
-                name: p.name.clone(),
-                title: p.title.clone(),
-                roles: p.roles.iter().map(|r| Role::new(r)).collect(),
-            });
-            ops.push(RegistryOp::SetPin { person: p.id, pin_hash: hash_pin(&p.pin) });
+            ops.extend(p.registry_ops(&mut hash_pin));
         }
         for l in self.locations.iter().filter(|l| registry.location(l.id) != Some(*l)) {
             ops.push(RegistryOp::PutLocation { location: l.clone() });

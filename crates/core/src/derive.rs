@@ -262,6 +262,17 @@ impl PermitState {
         self.shifts.last().map(|s| s.guardian).or(self.form.guardian)
     }
 
+    /// Whether `person` may take the guardian's watch over by a handover: a guardian, and as
+    /// independent as at filing — not the applicant, a worker or an approver of the permit —
+    /// and not the guardian already.
+    pub fn may_take_over_as_guardian(&self, person: &Person) -> bool {
+        person.has_role(&Role::new("guardian"))
+            && self.form.applicant != Some(person.id)
+            && !self.form.crew.contains(&person.id)
+            && !self.is_party(PermitParty::Approver, person.id)
+            && self.guardian() != Some(person.id)
+    }
+
     /// Whether `person` has been this permit's guardian at any time.
     pub fn was_guardian(&self, person: PersonId) -> bool {
         self.form.guardian == Some(person) || self.shifts.iter().any(|s| s.guardian == person)
@@ -655,12 +666,7 @@ impl PermitState {
                 }
                 require_text(plant_state)?;
                 let incoming = ctx.registry.person(*to).ok_or(Violation::UnknownPerson { person: *to })?;
-                // The same separation as at filing: not the applicant or a worker, nor anyone who
-                // approved the permit.
-                let independent = self.form.applicant != Some(*to)
-                    && !self.form.crew.contains(to)
-                    && !self.is_party(PermitParty::Approver, *to);
-                if !incoming.has_role(&Role::new("guardian")) || !independent || self.guardian() == Some(*to) {
+                if !self.may_take_over_as_guardian(incoming) {
                     return Err(Violation::NotAGuardianToHandTo { person: *to });
                 }
                 // A second handover before the first is taken over replaces it.

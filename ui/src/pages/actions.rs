@@ -396,8 +396,7 @@ fn HandoverForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let to = RwSignal::new(None::<PersonId>);
     let plant_state = RwSignal::new(String::new());
     let open_items = RwSignal::new(String::new());
-    let state = &permit.state;
-    let approvers: Vec<PersonId> = state.steps.iter().flat_map(|s| s.signatures.iter().map(|sig| sig.person)).collect();
+    // Whom the rules let take over (the back end judges it again).
     let candidates: Vec<(PersonId, String, String)> = ctx
         .app
         .directory
@@ -405,13 +404,7 @@ fn HandoverForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             d.as_ref().map(|d| {
                 d.people
                     .iter()
-                    .filter(|p| p.has_role(&ptw_core::Role::new("guardian")))
-                    .filter(|p| {
-                        state.guardian() != Some(p.id)
-                            && permit.form.applicant != Some(p.id)
-                            && !permit.form.crew.contains(&p.id)
-                            && !approvers.contains(&p.id)
-                    })
+                    .filter(|p| permit.state.may_take_over_as_guardian(p))
                     .map(|p| (p.id, p.name.clone(), p.title.clone()))
                     .collect()
             })
