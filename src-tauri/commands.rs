@@ -3,7 +3,6 @@
 //! translate. No rule is decided here.
 
 use crate::session::{idle_limit, Session as SignedIn};
-use chrono::Utc;
 use ptw_core::api::{
     Action, CommandError, Directory, ListQuery, PermitSummary, PermitView, RefusedAction, Session, SyncFailure,
     SyncStatus,
@@ -89,7 +88,8 @@ pub fn directory(state: State<AppState>) -> Reply<Directory> {
 
 #[tauri::command(rename_all = "snake_case")]
 pub fn sign_in(state: State<AppState>, person_id: PersonId, pin: String) -> Reply<Session> {
-    let person = lock(&state.store)?.verify_pin(person_id, &pin, Utc::now()).map_err(to_command_error)?.clone();
+    let person =
+        lock(&state.store)?.verify_pin(person_id, &pin, crate::clock::now()).map_err(to_command_error)?.clone();
     *lock(&state.session)? = Some(SignedIn::start(person.id, Instant::now()));
     Ok(Session { person })
 }
@@ -134,7 +134,7 @@ pub fn get_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
     let person = signed_in(&state).ok();
     let mut store = lock(&state.store)?;
     store.refresh().map_err(to_command_error)?;
-    let view = store.permit(id, Utc::now()).map_err(to_command_error)?;
+    let view = store.permit(id, crate::clock::now()).map_err(to_command_error)?;
     present(&store, view, person)
 }
 
@@ -144,7 +144,7 @@ pub fn get_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
 pub fn copy_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
-    let view = store.copy_as_template(actor, id, Utc::now()).map_err(to_command_error)?;
+    let view = store.copy_as_template(actor, id, crate::clock::now()).map_err(to_command_error)?;
     let view = present(store, view, Some(actor))?;
     state.sync.wake();
     Ok(view)
@@ -155,7 +155,7 @@ pub fn copy_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
 pub fn revise_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
-    let view = store.revise(actor, id, Utc::now()).map_err(to_command_error)?;
+    let view = store.revise(actor, id, crate::clock::now()).map_err(to_command_error)?;
     let view = present(store, view, Some(actor))?;
     state.sync.wake();
     Ok(view)
@@ -165,7 +165,7 @@ pub fn revise_permit(state: State<AppState>, id: PermitId) -> Reply<PermitView> 
 pub fn create_permit(state: State<AppState>, form: PermitForm) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
-    let view = store.create_permit(actor, form, Utc::now()).map_err(to_command_error)?;
+    let view = store.create_permit(actor, form, crate::clock::now()).map_err(to_command_error)?;
     let view = present(store, view, Some(actor))?;
     // Pushed at once while online; the timer is only the fallback.
     state.sync.wake();
@@ -176,7 +176,7 @@ pub fn create_permit(state: State<AppState>, form: PermitForm) -> Reply<PermitVi
 pub fn update_draft(state: State<AppState>, id: PermitId, form: PermitForm) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
-    let view = store.update_draft(actor, id, form, Utc::now()).map_err(to_command_error)?;
+    let view = store.update_draft(actor, id, form, crate::clock::now()).map_err(to_command_error)?;
     let view = present(store, view, Some(actor))?;
     state.sync.wake();
     Ok(view)
@@ -186,7 +186,7 @@ pub fn update_draft(state: State<AppState>, id: PermitId, form: PermitForm) -> R
 pub fn act(state: State<AppState>, permit_id: PermitId, action: Action) -> Reply<PermitView> {
     let actor = signed_in(&state)?;
     let store = &mut *lock(&state.store)?;
-    let view = store.act(actor, permit_id, action, Utc::now()).map_err(to_command_error)?;
+    let view = store.act(actor, permit_id, action, crate::clock::now()).map_err(to_command_error)?;
     let view = present(store, view, Some(actor))?;
     state.sync.wake();
     Ok(view)
@@ -209,7 +209,8 @@ pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
         .map(|r| RefusedAction { permit: r.doc_id, code: r.code, refused_ms: r.refused_ms })
         .collect();
     let quarantined = store.quarantined().map_err(to_command_error)?.len() as u64;
-    let time_verified = store.trusted_now(Utc::now()).map_err(to_command_error)?.trust == TimeTrust::Server;
+    let stamp = store.trusted_now(crate::clock::now()).map_err(to_command_error)?;
+    let time_verified = stamp.trust == TimeTrust::Server;
     let revoked = store.is_revoked().map_err(to_command_error)?;
     Ok(SyncStatus {
         online,
@@ -222,6 +223,7 @@ pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
         quarantined,
         time_verified,
         revoked,
+        now_ms: stamp.ms,
     })
 }
 

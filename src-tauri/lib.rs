@@ -2,6 +2,7 @@
 //!
 //! Commands are thin adapters: parse, call ptw-store, map errors.
 
+mod clock;
 mod commands;
 mod qr;
 mod session;
@@ -58,7 +59,7 @@ fn enrol_from_env(store: &mut ptw_store::Store) {
         eprintln!("openptw: {ENROL_ENV} is not an enrolment QR text; enrol from Settings");
         return;
     };
-    match store.enrol_qr(&qr).and_then(|()| store.sync_now(chrono::Utc::now())) {
+    match store.enrol_qr(&qr).and_then(|()| store.sync_now(clock::now())) {
         Ok(report) => eprintln!("openptw: enrolled with {} ({} registry entries)", qr.url, report.registry_entries),
         Err(e) => eprintln!("openptw: enrolling with {} failed: {e}", qr.url),
     }
@@ -77,8 +78,7 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
             eprintln!("openptw: data directory {}", dir.display());
             let db = dir.join("openptw.db");
             let name = std::env::var("OPENPTW_DEVICE_NAME").unwrap_or_else(|_| "openptw device".into());
-            let now = chrono::Utc::now();
-            let mut store = ptw_store::Store::open(&db, &name, now)
+            let mut store = clock::open_store(&db, &name)
                 .map_err(|e| format!("cannot open the device database {}: {e}", db.display()))?;
             enrol_from_env(&mut store);
             let sync = std::sync::Arc::new(sync_loop::SyncHandle::default());

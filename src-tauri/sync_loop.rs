@@ -12,7 +12,6 @@
 //!   when it answers "changed" — so another device's change arrives within a second;
 //! - on a timer ([`interval`]) as the fallback, and when the network returns.
 
-use chrono::Utc;
 use ptw_core::api::{SyncFailure, SyncProgress};
 use ptw_store::{ChangeWatch, Store, StoreError, SyncOptions};
 use std::path::PathBuf;
@@ -220,7 +219,7 @@ fn round(
     handle: &Arc<SyncHandle>,
 ) -> Result<bool, StoreError> {
     if store.is_none() {
-        *store = Some(Store::open(db, name, Utc::now())?);
+        *store = Some(crate::clock::open_store(db, name)?);
     }
     let Some(s) = store.as_mut() else { return Ok(false) };
     if s.sync_server()?.is_none() {
@@ -228,7 +227,7 @@ fn round(
     }
     handle.set_progress(Some(SyncProgress::default()));
     let observer = handle.clone();
-    let report = s.sync_now_observed(Utc::now(), SyncOptions::default(), move |r| {
+    let report = s.sync_now_observed(crate::clock::now(), SyncOptions::default(), move |r| {
         observer.set_progress(Some(SyncProgress {
             pushed: r.acked as u64,
             received: r.applied as u64,

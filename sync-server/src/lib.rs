@@ -169,8 +169,10 @@ pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T>
 /// `--fake-clock-file`).
 static CLOCK_FILE: OnceLock<PathBuf> = OnceLock::new();
 
-/// Read the server's clock from `path` (Unix milliseconds as text) from now on, instead of the
-/// system clock: for tests that move time by hand. Has an effect once per process.
+/// Read the server's clock from `path` from now on, instead of the system clock: for tests that
+/// move time by hand. The file holds Unix milliseconds (`1796025600000`: the clock stands
+/// there), or an offset from the system clock (`+1800000`: the clock runs, half an hour
+/// ahead). Has an effect once per process.
 pub fn use_clock_file(path: PathBuf) {
     let _ = CLOCK_FILE.set(path);
 }
@@ -178,14 +180,14 @@ pub fn use_clock_file(path: PathBuf) {
 /// Milliseconds since the Unix epoch, from the server's clock (the edge reads the clock; the
 /// rules do not).
 pub fn now_ms() -> i64 {
-    if let Some(path) = CLOCK_FILE.get() {
-        if let Some(ms) = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()) {
-            return ms;
-        }
-    }
-    std::time::SystemTime::now()
+    let system = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    CLOCK_FILE
+        .get()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| ptw_core::hlc::fake_clock_ms(&text, system))
+        .unwrap_or(system)
 }
 
 /// The HTTP API.

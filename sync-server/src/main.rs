@@ -193,6 +193,16 @@ enum PlantCommand {
         #[arg(long, value_name = "FROM-TO")]
         night: Option<String>,
     },
+    /// Print the plant's catalog — operation types, grades, fields, flows, who may do what,
+    /// limits, each with its source — as JSON, for the safety manager to review.
+    Catalog,
+    /// Replace the plant's catalog with the one in FILE (JSON, as `plant catalog` prints it),
+    /// after checking it: a step naming an unknown role, a limit out of range, a flow with no
+    /// approval step… are refused, naming the entry, and nothing changes.
+    SetCatalog {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -439,6 +449,26 @@ fn plant(ctx: &Ctx, command: PlantCommand) -> anyhow::Result<()> {
     match command {
         PlantCommand::Show => {
             println!("{}", serde_json::to_string_pretty(&settings)?);
+            Ok(())
+        }
+        PlantCommand::Catalog => {
+            println!("{}", serde_json::to_string_pretty(&registry.current().catalog)?);
+            Ok(())
+        }
+        PlantCommand::SetCatalog { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let catalog =
+                ptw_core::Catalog::from_json(&text).with_context(|| format!("{} is not a catalog", file.display()))?;
+            let problems = catalog.problems();
+            anyhow::ensure!(
+                problems.is_empty(),
+                "the catalog in {} is not consistent; nothing was changed:\n  {}",
+                file.display(),
+                problems.join("\n  ")
+            );
+            let types = catalog.permit_types.len();
+            registry.append(store.as_ref(), vec![RegistryOp::SetCatalog { catalog }], now_ms())?;
+            println!("the plant's catalog is now the one in {} ({types} operation types)", file.display());
             Ok(())
         }
         PlantCommand::Calendar { time_zone, rest_weekdays, holidays, working_days, night } => {

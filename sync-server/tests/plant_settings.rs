@@ -66,3 +66,38 @@ fn demo_seed_brings_a_demo_plant_up_to_date_once_and_never_touches_a_real_plant(
     let people = plant.admin(&["user", "list"]);
     assert_eq!(people.lines().count(), 1, "{people}");
 }
+
+/// The safety manager reviews the catalog as JSON, changes a number, and IT loads it; a
+/// catalog that does not hold together is refused naming the entry, and nothing changes.
+#[test]
+fn the_catalog_is_printed_checked_and_replaced_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path());
+    server.admin(&["demo", "seed"]);
+    let printed = server.admin(&["plant", "catalog"]);
+    let mut catalog = ptw_core::Catalog::from_json(&printed).expect("`plant catalog` prints the catalog");
+    assert_eq!(catalog.permit_types.len(), 8);
+    assert!(printed.contains("GB/T 3608"), "the sources are printed with the values");
+
+    // NFPA 51B's 60 minutes instead of 30 for the fire watch.
+    for g in &mut catalog.permit_types[0].grades {
+        g.fire_watch.as_mut().expect("hot work has a fire watch").minutes = 60;
+    }
+    let file = dir.path().join("catalog.json");
+    std::fs::write(&file, serde_json::to_string(&catalog).expect("json")).expect("write");
+    let path = file.to_str().expect("utf-8 path");
+    assert!(server.admin(&["plant", "set-catalog", path]).contains("8 operation types"));
+    let now = ptw_core::Catalog::from_json(&server.admin(&["plant", "catalog"])).expect("catalog");
+    assert_eq!(now.grade("hot_work", "grade_1").and_then(|g| g.fire_watch.as_ref()).map(|w| w.minutes), Some(60));
+
+    // A step naming a role nobody defined, and a file that is no catalog: refused, unchanged.
+    let mut broken = now.clone();
+    broken.permit_types[2].grades[0].flow[0].role = ptw_core::Role::new("wizard");
+    std::fs::write(&file, serde_json::to_string(&broken).expect("json")).expect("write");
+    let err = server.admin_refused(&["plant", "set-catalog", path]);
+    assert!(err.contains("work_at_height/grade_iv/workshop_approval: unknown role wizard"), "{err}");
+    std::fs::write(&file, "{\"version\": 1}").expect("write");
+    assert!(server.admin_refused(&["plant", "set-catalog", path]).contains("is not a catalog"));
+    let after = ptw_core::Catalog::from_json(&server.admin(&["plant", "catalog"])).expect("catalog");
+    assert_eq!(after, now, "a refused catalog changes nothing");
+}

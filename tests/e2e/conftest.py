@@ -297,10 +297,36 @@ def _server_binary(app_binary: Path) -> Path:
     return binary
 
 
-def _serve(binary: Path, data_dir: Path, bind: str, log) -> tuple[subprocess.Popen, str]:
+class FakeClock:
+    """The test-only clock the app and its sync server both read (the server's
+    `--fake-clock-file`, the debug app's OPENPTW_FAKE_CLOCK_FILE): an offset from the system
+    clock, which the test moves forward to let a fire watch run its time without sleeping."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset_ms = 0
+        self._write()
+
+    def advance(self, minutes: float) -> None:
+        self.offset_ms += int(minutes * 60_000)
+        self._write()
+
+    def _write(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(f"+{self.offset_ms}\n")
+        tmp.replace(self.path)
+
+
+@pytest.fixture
+def fake_clock(tmp_path: Path) -> FakeClock:
+    return FakeClock(tmp_path / "fake-clock")
+
+
+def _serve(binary: Path, data_dir: Path, bind: str, log, clock: Path | None = None) -> tuple[subprocess.Popen, str]:
     """Starts `ptw-sync-server serve` on `bind`; the process and the address it listens on."""
+    fake = ["--fake-clock-file", str(clock)] if clock else []
     proc = subprocess.Popen(
-        [str(binary), "--data-dir", str(data_dir), "serve", "--bind", bind],
+        [str(binary), "--data-dir", str(data_dir), *fake, "serve", "--bind", bind],
         env=_server_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -320,9 +346,10 @@ def _serve(binary: Path, data_dir: Path, bind: str, log) -> tuple[subprocess.Pop
 class RunningPlant(SyncServer):
     """The test's plant server, which a test may stop and start again on the same address."""
 
-    def __init__(self, binary: Path, data_dir: Path, log):
+    def __init__(self, binary: Path, data_dir: Path, log, clock: Path | None = None):
         self._log = log
-        self.proc, addr = _serve(binary, data_dir, "127.0.0.1:0", log)
+        self._clock = clock
+        self.proc, addr = _serve(binary, data_dir, "127.0.0.1:0", log, clock)
         self.addr = addr
         super().__init__(binary=binary, data_dir=data_dir, url=f"https://{addr}")
 
@@ -334,7 +361,7 @@ class RunningPlant(SyncServer):
         is still being let go."""
         for _ in range(50):
             try:
-                self.proc, _ = _serve(self.binary, self.data_dir, self.addr, self._log)
+                self.proc, _ = _serve(self.binary, self.data_dir, self.addr, self._log, self._clock)
                 return
             except RuntimeError:
                 time.sleep(0.2)
@@ -360,9 +387,11 @@ def plant(request, app_binary: Path, tmp_path: Path, artifacts: Path):
         now = datetime.now(ZoneInfo("Asia/Shanghai"))
         night = f"{now - timedelta(hours=1):%H:%M}-{now + timedelta(hours=6):%H:%M}"
         setup.admin("plant", "calendar", "--rest-weekdays", "", "--holidays", "", "--night", night)
+    # A test marked `fake_clock` moves time by hand, for the server and the app alike.
+    clock = request.getfixturevalue("fake_clock").path if request.node.get_closest_marker("fake_clock") else None
     log_path = artifacts / f"{request.node.name}.sync-server.log"
     with open(log_path, "wb") as log:
-        server = RunningPlant(binary, data_dir, log)
+        server = RunningPlant(binary, data_dir, log, clock)
         try:
             yield server
         finally:
@@ -376,6 +405,8 @@ def app_env(request, gui_env: dict[str, str]) -> dict[str, str]:
     if request.node.get_closest_marker("unenrolled") is None:
         server = request.getfixturevalue("plant")
         gui_env["OPENPTW_ENROL"] = server.enrol_qr("T-E2E")
+    if request.node.get_closest_marker("fake_clock") is not None:
+        gui_env["OPENPTW_FAKE_CLOCK_FILE"] = str(request.getfixturevalue("fake_clock").path)
     # `@pytest.mark.app_env(NAME="value")`: more of the app's environment.
     for marker in request.node.iter_markers("app_env"):
         gui_env.update({k: str(v) for k, v in marker.kwargs.items()})
@@ -385,3 +416,4 @@ def app_env(request, gui_env: dict[str, str]) -> dict[str, str]:
 def pytest_configure(config):
     config.addinivalue_line("markers", "unenrolled: the app starts on a fresh tablet, enrolled with nothing")
     config.addinivalue_line("markers", "app_env(**vars): more environment variables for the app")
+    config.addinivalue_line("markers", "fake_clock: the app and its server read the test's fake clock (fixture `fake_clock`)")

@@ -1,10 +1,14 @@
-"""A confined-space entry in the real window: the guardian keeps the entry log at the opening —
-each worker in and out with one tap, tools in by name — and the work cannot be completed while
-anyone or anything is still inside (GB 30871: people and tools logged in and out, counted out
-at the end)."""
+"""A confined-space entry in the real window, through a whole shift: the guardian keeps the
+entry log at the opening — each worker in and out with one tap, tools in by name — re-tests the
+gas while people work, stops the work for a long pause (and cannot resume on the old test), then
+re-tests and resumes; hands the watch over to the next shift's guardian, who counts everyone out;
+the work cannot be completed while anyone or anything is still inside (GB 30871: people and
+tools logged in and out, counted out at the end). Time moves on the test's clock, not by
+sleeping."""
 
 from __future__ import annotations
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -28,7 +32,12 @@ from test_hot_work_story import (
 )
 
 
-def test_the_guardian_logs_people_and_tools_in_and_out_and_the_work_ends_only_when_all_are_out(driver, screenshot):
+def gas_rows(driver) -> int:
+    return len(driver.find_elements(By.CSS_SELECTOR, css("gas-test-row")))
+
+
+@pytest.mark.fake_clock
+def test_the_guardian_logs_people_and_tools_in_and_out_and_the_work_ends_only_when_all_are_out(driver, screenshot, fake_clock):
     sign_in(driver, "张伟")
     click(driver, "new-permit")
     click(driver, "type-confined_space")
@@ -75,7 +84,44 @@ def test_the_guardian_logs_people_and_tools_in_and_out_and_the_work_ends_only_wh
     screenshot("confined-space-complete-refused")
     click(driver, "refusal-close")
 
-    # Counted out, the work completes.
+    # While they work, the gas is tested again (GB 30871: at least every 2 h).
+    fake_clock.advance(20)
+    record_gas_test(driver)
+    WebDriverWait(driver, TIMEOUT).until(lambda d: gas_rows(d) == 2, message="the second gas test is not listed")
+
+    # A long pause: 孙浩 comes out, the work is suspended for more than an hour.
+    act(driver, "entry-孙浩")
+    wait_text(driver, "inside-count", "0 人 · 1 件工具")
+    type_into(driver, "suspend-reason", "等待备件")
+    act(driver, "action-suspend")
+    wait_status(driver, "已暂停")
+    fake_clock.advance(61)
+    # Resuming on the test from before the pause is refused; a re-test lets the work go on.
+    click(driver, "action-resume")
+    wait_text_contains(driver, "refusal-rule", "气体分析")
+    wait_status(driver, "已暂停")
+    screenshot("confined-space-resume-refused")
+    click(driver, "refusal-close")
+    record_gas_test(driver)
+    WebDriverWait(driver, TIMEOUT).until(lambda d: gas_rows(d) == 3, message="the re-test is not listed")
+    act(driver, "action-resume")
+    wait_status(driver, "作业中")
+    act(driver, "entry-孙浩")
+    wait_text(driver, "inside-count", "1 人 · 1 件工具")
+
+    # 李娜's shift ends: she hands the watch over to 钱勇, with 孙浩 and the lamp still inside.
+    click(driver, "handover-form")
+    click(driver, "handover-to-钱勇")
+    type_into(driver, "handover-plant-state", "调节池已隔离通风；池内 1 人 1 件工具。")
+    act(driver, "action-handover")
+    sign_out(driver)
+    sign_in(driver, "钱勇")
+    open_permit(driver, number, from_home=True)
+    wait_text_contains(driver, "handover-state", "池内 1 人")
+    act(driver, "action-take-over")
+    wait_text(driver, "permit-guardian", "钱勇")
+
+    # The incoming guardian counts them out, and the work completes.
     act(driver, "entry-孙浩")
     WebDriverWait(driver, TIMEOUT).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, css("roster-tool"))) == 1)
     tool = driver.find_element(By.CSS_SELECTOR, css("roster-tool"))
@@ -87,5 +133,6 @@ def test_the_guardian_logs_people_and_tools_in_and_out_and_the_work_ends_only_wh
     wait_status(driver, "待验收")
     # The log shows every entry and exit.
     kinds = [r.find_element(By.CSS_SELECTOR, ".kind").text for r in driver.find_elements(By.CSS_SELECTOR, css("event-row"))]
-    assert kinds.count("进入受限空间") == 2 and kinds.count("离开受限空间") == 2, kinds
+    assert kinds.count("进入受限空间") == 3 and kinds.count("离开受限空间") == 3, kinds
+    assert kinds.count("气体分析") == 3 and "交班" in kinds and "接班" in kinds, kinds
     screenshot("confined-space-completed")

@@ -4,8 +4,10 @@ holds (the app enrolled with it at start, over HTTPS with the server's certifica
 赵磊 (applicant and deputy workshop director) files a grade-1 hot-work permit at 储罐区 T-101 and
 tries to approve it himself — the rule engine refuses: the approver cannot be the applicant.
 刘洋 (workshop director) and 王强 (safety management) approve; 李娜 (the guardian) records a
-passing gas test, starts and completes the work; 刘洋 accepts and the permit closes. Every
-change goes up to the sync server: the pending counter comes back to nothing.
+passing gas test, starts and completes the work, and keeps the fire watch: signing it off before
+its 30 minutes are up is refused, after them (the test's clock moved on) it is signed; 刘洋
+accepts and the permit closes. Every change goes up to the sync server: the pending counter
+comes back to nothing.
 
 Also: the language switch turns the UI English, an empty form explains every missing field, and a
 wrong PIN is refused in words.
@@ -286,7 +288,8 @@ def wait_status(driver: WebDriver, expected: str) -> None:
 # the stories
 
 
-def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their_own_permit(driver, screenshot):
+@pytest.mark.fake_clock
+def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their_own_permit(driver, screenshot, fake_clock):
     TAPS[0] = ENTERS[0] = 0
     find(driver, "person-赵磊")
     screenshot("story-01-sign-in")
@@ -353,6 +356,20 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     act(driver, "action-complete")
     wait_status(driver, "待验收")
     screenshot("story-09-completed")
+
+    # The fire watch (30 min, from the catalog) counts down; signing it off before it is over
+    # is refused, in words, and writes nothing.
+    wait_text_contains(driver, "fire-watch-countdown", "监火中：还剩 ")
+    countdown_taps = TAPS[0]
+    click(driver, "action-fire-watch-end")
+    wait_text_contains(driver, "refusal-rule", "监火尚未结束")
+    screenshot("story-09b-fire-watch-running")
+    click(driver, "refusal-close")
+    TAPS[0] = countdown_taps  # the refused tap and closing its message are no part of the story
+    fake_clock.advance(30)
+    wait_text_contains(driver, "fire-watch-countdown", "监火时间已到")
+    act(driver, "action-fire-watch-end")
+    wait_status(driver, "待验收")
     sign_out(driver)
 
     # The workshop director accepts: the permit closes.
@@ -360,10 +377,14 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     open_permit(driver, number, from_home=True)
     act(driver, "action-accept")
     wait_status(driver, "已关闭")
-    # Five people sign in and out on one tablet here; the goal (issue 9) is at most 30 taps.
+    # Five people sign in and out on one tablet here. The goal (issue 9) is at most 30 taps for
+    # the story as it was; the fire watch the catalog now asks for adds its sign-off.
     taps, enters = TAPS[0], ENTERS[0]
-    print(f"\nthe hot-work story took {taps} taps (goal: at most 30), and {enters} Enter / next keys typed")
-    assert taps <= 30, f"the hot-work story took {taps} taps; the goal is at most 30"
+    print(
+        f"\nthe hot-work story took {taps} taps (goal: at most 30 before the fire watch, 31 with its sign-off),"
+        f" and {enters} Enter / next keys typed"
+    )
+    assert taps <= 31, f"the hot-work story took {taps} taps; the goal is at most 30, plus the fire watch's sign-off"
     wait_synced(driver)
     screenshot("story-10-closed")
     # Every step signed, and the whole history — the refused self-approval wrote nothing.
@@ -372,7 +393,7 @@ def test_grade_one_hot_work_goes_from_filing_to_closed_and_nobody_approves_their
     show(driver, "event-row", last=True)
     rows = driver.find_elements(By.CSS_SELECTOR, css("event-row"))
     kinds = [r.find_element(By.CSS_SELECTOR, ".kind").text for r in rows]
-    assert kinds == ["验收签字", "作业完工", "开始作业", "气体分析", "审批同意", "审批同意", "提交审批"], kinds
+    assert kinds == ["验收签字", "监火结束", "作业完工", "开始作业", "气体分析", "审批同意", "审批同意", "提交审批"], kinds
     screenshot("story-10c-closed-log")
 
     # The list shows the permit closed too.

@@ -142,6 +142,7 @@ pub fn action(code: &str) -> &'static str {
         "revise" => "file-pen",
         "entry" | "take_over" => "log-in",
         "handover" => "log-out",
+        "fire_watch_end" => "flame",
         _ => FALLBACK,
     }
 }

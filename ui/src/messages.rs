@@ -15,7 +15,7 @@
 use crate::i18n::*;
 use ptw_core::api::{CommandError, Directory, QrFailure, SyncFailure};
 use ptw_core::calendar::CalendarCondition;
-use ptw_core::catalog::{ActorRule, GradeDef, PermitParty, PermitTypeDef, Role};
+use ptw_core::catalog::{ActorRule, FieldKind, GradeDef, PermitParty, PermitTypeDef, Role};
 use ptw_core::event::{Entrant, EventKind, GasExceedance};
 use ptw_core::form::{Field, FieldError, FieldProblem};
 use ptw_core::offers::{ActionKind, Turn};
@@ -36,6 +36,16 @@ pub fn fill(template: &str, args: &[(&str, &dyn Display)]) -> String {
 /// The first characters of an id, for a thing the directory does not know.
 pub fn short_id(id: impl Display) -> String {
     id.to_string().chars().take(8).collect()
+}
+
+/// What made a grade required, for [`Names::grade_reasons`]: the parts of
+/// [`FieldProblem::GradeBelowRequired`] and of [`ptw_core::form::GradeRequirement`].
+pub struct GradeWhy<'a> {
+    pub location_class: Option<&'a str>,
+    pub raised_by: &'a [CalendarCondition],
+    pub subtype: Option<&'a str>,
+    pub computed_from: Option<&'a str>,
+    pub aggravated_by: &'a [String],
 }
 
 /// Looks up the names of data (people, roles, steps…) in the current language.
@@ -108,17 +118,71 @@ impl<'a> Names<'a> {
     }
 
     /// Why a grade is required: "作业地点属于「管廊」，计划时间在夜间、公休日（升一级管理）".
-    pub fn grade_reasons(&self, location_class: Option<&str>, raised_by: &[CalendarCondition]) -> String {
+    pub fn grade_reasons(&self, why: &GradeWhy) -> String {
         let l = self.locale;
         let mut parts = Vec::new();
-        if let Some(class) = location_class {
+        if let Some(class) = why.location_class {
             parts.push(fill(td_string!(l, problem.reason_location), &[("class", &self.location_class(class))]));
         }
+        if let Some(subtype) = why.subtype {
+            parts.push(fill(td_string!(l, problem.reason_subtype), &[("subtype", &self.subtype(subtype))]));
+        }
+        if let Some(field) = why.computed_from {
+            parts.push(fill(td_string!(l, problem.reason_computed), &[("field", &self.detail(field))]));
+        }
+        if !why.aggravated_by.is_empty() {
+            let factors = self.join(why.aggravated_by.iter().map(|f| self.detail(f)));
+            parts.push(fill(td_string!(l, problem.reason_aggravated), &[("factors", &factors)]));
+        }
+        let raised_by = why.raised_by;
         if !raised_by.is_empty() {
             let when = self.join(raised_by.iter().map(|c| calendar_condition(l, *c).to_owned()));
             parts.push(fill(td_string!(l, problem.reason_raised), &[("when", &when)]));
         }
         parts.join(td_string!(l, clause_separator))
+    }
+
+    /// A sub-type of the permit's type by its catalog name.
+    pub fn subtype(&self, code: &str) -> String {
+        self.permit_type
+            .and_then(|t| t.subtype(code))
+            .map(|s| s.name.get(self.lang()).to_owned())
+            .unwrap_or_else(|| code.to_owned())
+    }
+
+    /// One of the type's own fields by its catalog name.
+    pub fn detail(&self, code: &str) -> String {
+        self.permit_type
+            .and_then(|t| t.field(code))
+            .map(|f| f.name.get(self.lang()).to_owned())
+            .unwrap_or_else(|| code.to_owned())
+    }
+
+    /// A value of one of the type's own fields as the permit shows it: "12.5 m", "是", a
+    /// choice by its name, text as written.
+    pub fn detail_value(&self, code: &str, value: &ptw_core::FieldValue) -> String {
+        use ptw_core::FieldValue as V;
+        match value {
+            V::YesNo(true) => td_string!(self.locale, form.yes).to_owned(),
+            V::YesNo(false) => td_string!(self.locale, form.no).to_owned(),
+            V::Number(v) => format!("{v} {}", self.unit(code)).trim_end().to_owned(),
+            V::Text(t) => match self.permit_type.and_then(|t| t.field(code)).map(|f| &f.kind) {
+                Some(FieldKind::Choice { options }) => options
+                    .iter()
+                    .find(|o| &o.code == t)
+                    .map(|o| o.name.get(self.lang()).to_owned())
+                    .unwrap_or_else(|| t.clone()),
+                _ => t.clone(),
+            },
+        }
+    }
+
+    /// The unit of a number field of the type, if it has one.
+    fn unit(&self, code: &str) -> String {
+        match self.permit_type.and_then(|t| t.field(code)).map(|f| &f.kind) {
+            Some(FieldKind::Number { unit, .. }) => unit.clone(),
+            _ => String::new(),
+        }
     }
 
     /// A location class (火灾爆炸危险场所…) by its catalog name.
@@ -205,6 +269,10 @@ pub fn action_text(locale: Locale, code: &str) -> String {
         "entry" => td_string!(locale, event.entry),
         "handover" => td_string!(locale, event.handover),
         "take_over" => td_string!(locale, event.take_over),
+        "fire_watch_end" => td_string!(locale, event.fire_watch_end),
+        "change_request" => td_string!(locale, event.change_request),
+        "approve_change" => td_string!(locale, event.approve_change),
+        "reject_change" => td_string!(locale, event.reject_change),
         other => return other.to_owned(),
     };
     text.to_owned()
@@ -220,6 +288,8 @@ fn turn_action_text(locale: Locale, action: ActionKind) -> String {
         ActionKind::Complete => td_string!(locale, turn.complete),
         ActionKind::Accept => td_string!(locale, turn.accept),
         ActionKind::TakeOver => td_string!(locale, turn.take_over),
+        ActionKind::FireWatchEnd => td_string!(locale, turn.fire_watch_end),
+        ActionKind::ApproveChange => td_string!(locale, turn.approve_change),
         other => return action_text(locale, other.code()),
     };
     text.to_owned()
@@ -284,6 +354,8 @@ pub fn field_text(locale: Locale, field: Field) -> &'static str {
         Field::Hazards => td_string!(locale, form.hazards),
         Field::Precautions => td_string!(locale, form.precautions),
         Field::Assignees => td_string!(locale, form.assignees),
+        Field::Subtype => td_string!(locale, form.subtype),
+        Field::Details => td_string!(locale, form.section_details),
     }
 }
 
@@ -304,10 +376,47 @@ pub fn field_problem_text(n: &Names, problem: &FieldProblem) -> String {
         FieldProblem::UnknownLocation => td_string!(l, problem.unknown_location).to_owned(),
         FieldProblem::UnknownPerson => td_string!(l, problem.unknown_person).to_owned(),
         FieldProblem::EndNotAfterStart => td_string!(l, problem.end_not_after_start).to_owned(),
-        FieldProblem::GradeBelowRequired { min_grade, location_class, raised_by } => fill(
-            td_string!(l, problem.grade_below_required),
-            &[("reasons", &n.grade_reasons(location_class.as_deref(), raised_by)), ("grade", &n.grade_name(min_grade))],
-        ),
+        FieldProblem::GradeBelowRequired {
+            min_grade,
+            location_class,
+            raised_by,
+            subtype,
+            computed_from,
+            aggravated_by,
+        } => {
+            let why = GradeWhy {
+                location_class: location_class.as_deref(),
+                raised_by,
+                subtype: subtype.as_deref(),
+                computed_from: computed_from.as_deref(),
+                aggravated_by,
+            };
+            fill(
+                td_string!(l, problem.grade_below_required),
+                &[("reasons", &n.grade_reasons(&why)), ("grade", &n.grade_name(min_grade))],
+            )
+        }
+        FieldProblem::UnknownSubtype => td_string!(l, problem.unknown_subtype).to_owned(),
+        FieldProblem::DetailRequired { code } => {
+            fill(td_string!(l, problem.detail_required), &[("field", &n.detail(code))])
+        }
+        FieldProblem::DetailOutOfRange { code, min, max } => {
+            let unit = n.unit(code);
+            let show = |v: &f64| format!("{v} {unit}").trim_end().to_owned();
+            let (template, a, b) = match (min, max) {
+                (Some(lo), Some(hi)) => (td_string!(l, problem.detail_between), show(lo), show(hi)),
+                (Some(lo), None) => (td_string!(l, problem.detail_at_least), show(lo), String::new()),
+                (None, Some(hi)) => (td_string!(l, problem.detail_at_most), show(hi), String::new()),
+                (None, None) => (td_string!(l, problem.detail_invalid), String::new(), String::new()),
+            };
+            fill(template, &[("field", &n.detail(code)), ("min", &a), ("max", &b)])
+        }
+        FieldProblem::DetailInvalid { code } => {
+            fill(td_string!(l, problem.detail_invalid), &[("field", &n.detail(code))])
+        }
+        FieldProblem::DetailUnknown { code } => {
+            fill(td_string!(l, problem.detail_unknown), &[("field", &n.detail(code))])
+        }
         FieldProblem::ValidityTooLong { max_minutes, planned_minutes } => fill(
             td_string!(l, problem.validity_too_long),
             &[("planned", &hours(*planned_minutes)), ("max", &hours(*max_minutes))],
@@ -341,6 +450,16 @@ pub fn field_error_text(n: &Names, error: &FieldError) -> String {
         td_string!(n.locale, label_separator),
         field_problem_text(n, &error.problem)
     )
+}
+
+pub fn change_reason_text(locale: Locale, reason: ptw_core::ChangeReason) -> &'static str {
+    use ptw_core::ChangeReason as R;
+    match reason {
+        R::Weather => td_string!(locale, change.reason_weather),
+        R::EquipmentFault => td_string!(locale, change.reason_equipment_fault),
+        R::ScopeChange => td_string!(locale, change.reason_scope_change),
+        R::Other => td_string!(locale, change.reason_other),
+    }
 }
 
 pub fn calendar_condition(locale: Locale, c: CalendarCondition) -> &'static str {
@@ -465,6 +584,20 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
             let inside = n.join(people.iter().map(|p| n.person(*p)).chain(tools.iter().cloned()));
             fill(td_string!(l, violation.entrants_inside), &[("inside", &inside)])
         }
+        Violation::GasRetestAfterPause { paused_minutes, max_minutes } => {
+            fill(td_string!(l, violation.gas_retest_after_pause), &[("paused", paused_minutes), ("max", max_minutes)])
+        }
+        Violation::FireWatchRunning { until_ms } => {
+            fill(td_string!(l, violation.fire_watch_running), &[("until", &crate::time::show_ms(*until_ms))])
+        }
+        Violation::FireWatchNotSignedOff { until_ms } => {
+            fill(td_string!(l, violation.fire_watch_not_signed_off), &[("until", &crate::time::show_ms(*until_ms))])
+        }
+        Violation::NoFireWatch => td_string!(l, violation.no_fire_watch).to_owned(),
+        Violation::ChangesNotAllowed => td_string!(l, violation.changes_not_allowed).to_owned(),
+        Violation::ChangePending => td_string!(l, violation.change_pending).to_owned(),
+        Violation::ChangeChangesNothing => td_string!(l, violation.change_changes_nothing).to_owned(),
+        Violation::NoSuchChange { .. } => td_string!(l, violation.no_such_change).to_owned(),
     }
 }
 
@@ -486,6 +619,9 @@ pub fn alert_text(n: &Names, alert: &Alert) -> String {
         }
         Alert::InsideWhileSuspended { people, tools } => {
             fill(td_string!(l, alert.inside_while_suspended), &[("people", people), ("tools", tools)])
+        }
+        Alert::FireWatchOver { until_ms } => {
+            fill(td_string!(l, alert.fire_watch_over), &[("until", &crate::time::show_ms(*until_ms))])
         }
         Alert::FormChangedAfterSubmit => td_string!(l, alert.form_changed_after_submit).to_owned(),
         Alert::UnverifiedTime { action, .. } => {

@@ -100,6 +100,7 @@ impl AppState {
         let sync = self.sync;
         spawn_local(async move {
             if let Ok(s) = api::sync_status().await {
+                crate::time::set_trusted_now(s.now_ms);
                 sync.set(Some(s));
             }
         });
@@ -113,7 +114,10 @@ impl AppState {
         spawn_local(async move {
             // Not enrolled or already syncing: the back end decides; the status shows the outcome.
             match api::sync_now().await {
-                Ok(status) => app.sync.set(Some(status)),
+                Ok(status) => {
+                    crate::time::set_trusted_now(status.now_ms);
+                    app.sync.set(Some(status))
+                }
                 Err(_) => app.refresh_sync(),
             }
         });

@@ -3,7 +3,9 @@
 //! directory), whatever zone the tablet itself is set to: a permit planned for 08:00 means 08:00
 //! at the plant on every device.
 //!
-//! ptw-core never reads the clock; the UI does, through the browser (`Date.now()`). The zone's
+//! ptw-core never reads the clock; the UI does: the browser's (`Date.now()`) set right by the
+//! device's trusted time, which every sync status carries ([`set_trusted_now`]) — so a
+//! countdown runs against the time events are stamped with, not a tablet clock set wrong. The zone's
 //! rules come from the webview's `Intl.DateTimeFormat`, so no time-zone database is compiled
 //! into the wasm. Should the webview not know the plant's zone (or before the directory is
 //! read), the device's own zone is used — for showing and for choosing alike, so the two never
@@ -18,9 +20,22 @@ use wasm_bindgen::prelude::*;
 
 const MINUTE_MS: i64 = 60_000;
 
-/// Now, from the browser's clock, in Unix ms.
+thread_local! {
+    /// How far the device's trusted time is ahead of the browser's clock, in ms.
+    static TRUSTED_OFFSET_MS: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// Take the device's trusted time, `trusted_ms`, as read just now: from then on [`now_ms`]
+/// follows it. (0: the status came from a back end that does not say.)
+pub fn set_trusted_now(trusted_ms: i64) {
+    if trusted_ms > 0 {
+        TRUSTED_OFFSET_MS.with(|o| o.set(trusted_ms - Date::now() as i64));
+    }
+}
+
+/// Now, in Unix ms: the browser's clock, set right by the device's trusted time.
 pub fn now_ms() -> i64 {
-    Date::now() as i64
+    Date::now() as i64 + TRUSTED_OFFSET_MS.with(|o| o.get())
 }
 
 pub fn from_ms(ms: i64) -> Option<DateTime<Utc>> {

@@ -171,6 +171,21 @@ pub enum Action {
         entrant: crate::event::Entrant,
         inside: bool,
     },
+    /// Sign the fire watch off once it has run its time.
+    FireWatchEnd {
+        note: String,
+    },
+    /// Ask for a change of the issued permit.
+    RequestChange {
+        change: crate::PermitChange,
+    },
+    /// Sign, or refuse, the open step of the change waiting for approval.
+    ApproveChange {
+        comment: String,
+    },
+    RejectChange {
+        comment: String,
+    },
 }
 
 /// Everything the UI needs to draw forms and names: read once after sign-in. (Never the PIN
@@ -218,6 +233,10 @@ pub struct SyncStatus {
     /// IT revoked this device.
     #[serde(default)]
     pub revoked: bool,
+    /// The device's trusted time when it answered (Unix ms): what the UI's clock shows and
+    /// counts down against, whatever the webview's own clock says.
+    #[serde(default)]
+    pub now_ms: i64,
 }
 
 /// A change the sync server refused.

@@ -107,6 +107,10 @@ pub struct GasTestRule {
     /// While work is active, a new passing test is due this often (an alert when missed).
     #[serde(default)]
     pub retest_interval_minutes: Option<i64>,
+    /// Work that stopped for longer than this resumes only on a test taken after it stopped
+    /// (GB 30871: re-test when work in a confined space stops for more than 60 min).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retest_after_pause_minutes: Option<i64>,
     pub limits: GasLimits,
     pub source: String,
 }
@@ -140,6 +144,9 @@ impl GasTestRule {
         }
         if self.retest_interval_minutes.is_some_and(|m| m <= 0) {
             out.push("retest_interval_minutes must be above 0".into());
+        }
+        if self.retest_after_pause_minutes.is_some_and(|m| m <= 0) {
+            out.push("retest_after_pause_minutes must be above 0".into());
         }
         out
     }
@@ -236,11 +243,17 @@ pub struct ActionRules {
     /// Who logs people and tools into and out of the space, for types with an entrant roster.
     #[serde(default = "ActionRules::default_roster")]
     pub roster: Vec<ActorRule>,
+    /// Who signs the fire watch off, for grades with one: by default the permit's guardian.
+    #[serde(default = "ActionRules::default_roster")]
+    pub fire_watch: Vec<ActorRule>,
+    /// Who asks for a change of the permit (作业变更): by default its applicant.
+    #[serde(default = "ActionRules::default_change")]
+    pub change: Vec<ActorRule>,
 }
 
 impl ActionRules {
     /// Every (action, rules) pair.
-    pub fn all(&self) -> [(&'static str, &[ActorRule]); 8] {
+    pub fn all(&self) -> [(&'static str, &[ActorRule]); 10] {
         [
             ("start", &self.start),
             ("suspend", &self.suspend),
@@ -250,11 +263,17 @@ impl ActionRules {
             ("cancel", &self.cancel),
             ("revalidate", &self.revalidate),
             ("roster", &self.roster),
+            ("fire_watch", &self.fire_watch),
+            ("change", &self.change),
         ]
     }
 
     fn default_roster() -> Vec<ActorRule> {
         vec![ActorRule::Permit(PermitParty::Guardian)]
+    }
+
+    fn default_change() -> Vec<ActorRule> {
+        vec![ActorRule::Permit(PermitParty::Applicant)]
     }
 
     fn default_revalidate() -> Vec<ActorRule> {
@@ -276,6 +295,43 @@ pub struct GradeDef {
     /// Where the action rules come from, shown to the safety manager.
     #[serde(default)]
     pub actions_source: String,
+    /// The fire watch after the work (hot work): the permit closes only after it ran its time
+    /// and the fire watcher signed it off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fire_watch: Option<FireWatchRule>,
+    /// Whether and how an issued permit of this grade may be changed (作业变更); `None`: a
+    /// change needs a new permit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeRule>,
+}
+
+/// How a change of an issued permit is approved: by `flow`, or — when it is empty — again by
+/// the grade's own approval steps. The changed permit is validated as a whole, so a new window
+/// stays within the grade's validity cap (an extension, where the cap leaves room).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRule {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flow: Vec<FlowStep>,
+    pub source: String,
+}
+
+impl GradeDef {
+    /// The steps a change of a permit of this grade goes through.
+    pub fn change_steps(&self) -> Vec<&FlowStep> {
+        match &self.changes {
+            Some(rule) if !rule.flow.is_empty() => rule.flow.iter().collect(),
+            Some(_) => self.flow.iter().filter(|s| s.phase == Phase::Approval).collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// How long someone keeps watch for fire after the work ends (OSHA 1910.252: 30 min; NFPA 51B:
+/// 60 min), and where the number comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FireWatchRule {
+    pub minutes: i64,
+    pub source: String,
 }
 
 impl GradeDef {
@@ -325,6 +381,116 @@ pub struct RosterRule {
     pub source: String,
 }
 
+/// A field a permit type adds to the common form (作业票专用栏目), e.g. the working height of
+/// work at height or the blind's number of line blinding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldDef {
+    pub code: String,
+    pub name: LocalText,
+    #[serde(flatten)]
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+    /// The sub-types the field belongs to; empty = all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subtypes: Vec<String>,
+    /// Where the field and its range come from, shown to the safety manager.
+    #[serde(default)]
+    pub source: String,
+}
+
+impl FieldDef {
+    /// Whether the field is on the form of a permit of sub-type `subtype`.
+    pub fn applies_to(&self, subtype: Option<&str>) -> bool {
+        self.subtypes.is_empty() || subtype.is_some_and(|s| self.subtypes.iter().any(|x| x == s))
+    }
+}
+
+/// What a field holds, with its limits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FieldKind {
+    /// A measured number in `unit` (`m`, `t`, `MPa`, `kW`…), within `min`..=`max`.
+    Number {
+        unit: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+    },
+    /// Free text of at most `max_chars` characters.
+    Text { max_chars: usize },
+    /// One of the options, by code.
+    Choice { options: Vec<ChoiceOption> },
+    /// Yes or no (an aggravating factor, a confirmation).
+    YesNo,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChoiceOption {
+    pub code: String,
+    pub name: LocalText,
+}
+
+/// A sub-type (子场景) of a permit type, e.g. hot tapping of hot work or fitting a blind of line
+/// blinding, with the grade it is at least.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubtypeDef {
+    pub code: String,
+    pub name: LocalText,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_grade: Option<String>,
+    #[serde(default)]
+    pub source: String,
+}
+
+/// A grade computed from a number the applicant enters: work at height by the working height
+/// (GB/T 3608), lifting by the load. Each band reaches up to its bound; the first band the
+/// value falls in gives the grade. Yes/no fields in `raise_if` are aggravating factors: any one
+/// of them answered yes raises the grade one step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GradeBy {
+    pub field: String,
+    /// From the lowest values up; the last band has no bound.
+    pub bands: Vec<GradeBand>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raise_if: Vec<String>,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GradeBand {
+    pub grade: String,
+    /// The band's upper bound; `None` for the last band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_to: Option<f64>,
+    /// Whether the bound itself belongs to the band (2–5 m includes 5 m; lifting below 40 t
+    /// does not include 40 t).
+    #[serde(default = "GradeBand::inclusive")]
+    pub up_to_inclusive: bool,
+}
+
+impl GradeBand {
+    fn inclusive() -> bool {
+        true
+    }
+
+    fn holds(&self, value: f64) -> bool {
+        match self.up_to {
+            None => true,
+            Some(bound) if self.up_to_inclusive => value <= bound,
+            Some(bound) => value < bound,
+        }
+    }
+}
+
+impl GradeBy {
+    /// The band `value` falls in.
+    pub fn band(&self, value: f64) -> Option<&GradeBand> {
+        self.bands.iter().find(|b| b.holds(value))
+    }
+}
+
 /// A permit type (作业类型), e.g. hot work (动火作业).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PermitTypeDef {
@@ -346,6 +512,15 @@ pub struct PermitTypeDef {
     /// The calendar's grade raise, for the types that have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grade_raise: Option<GradeRaise>,
+    /// The sub-types; when there are any, a permit names one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subtypes: Vec<SubtypeDef>,
+    /// The fields this type adds to the form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldDef>,
+    /// The grade computed from a field, for types graded by a number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade_by: Option<GradeBy>,
 }
 
 impl PermitTypeDef {
@@ -356,6 +531,71 @@ impl PermitTypeDef {
     /// Where a grade stands in severity: 0 is the most severe. `None` for an unknown grade.
     pub fn severity_rank(&self, code: &str) -> Option<usize> {
         self.grades.iter().position(|g| g.code == code)
+    }
+
+    pub fn subtype(&self, code: &str) -> Option<&SubtypeDef> {
+        self.subtypes.iter().find(|s| s.code == code)
+    }
+
+    pub fn field(&self, code: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.code == code)
+    }
+
+    /// What is inconsistent in the type's sub-types, fields and computed grade.
+    fn field_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut codes = std::collections::BTreeSet::new();
+        for s in &self.subtypes {
+            if !codes.insert(&s.code) {
+                out.push(format!("sub-type {} is defined twice", s.code));
+            }
+            if let Some(g) = s.min_grade.as_deref().filter(|g| self.grade(g).is_none()) {
+                out.push(format!("sub-type {} names unknown grade {g}", s.code));
+            }
+        }
+        let mut codes = std::collections::BTreeSet::new();
+        for f in &self.fields {
+            if !codes.insert(&f.code) {
+                out.push(format!("field {} is defined twice", f.code));
+            }
+            for s in f.subtypes.iter().filter(|s| self.subtype(s).is_none()) {
+                out.push(format!("field {} names unknown sub-type {s}", f.code));
+            }
+            match &f.kind {
+                FieldKind::Number { min: Some(lo), max: Some(hi), .. } if lo > hi => {
+                    out.push(format!("field {}: min {lo} is above max {hi}", f.code))
+                }
+                FieldKind::Number { min, max, .. } if [min, max].iter().any(|v| v.is_some_and(|v| !v.is_finite())) => {
+                    out.push(format!("field {}: min and max must be finite numbers", f.code))
+                }
+                FieldKind::Text { max_chars: 0 } => out.push(format!("field {}: max_chars must be above 0", f.code)),
+                FieldKind::Choice { options } if options.is_empty() => {
+                    out.push(format!("field {}: a choice needs options", f.code))
+                }
+                _ => {}
+            }
+        }
+        if let Some(by) = &self.grade_by {
+            if !matches!(self.field(&by.field).map(|f| &f.kind), Some(FieldKind::Number { .. })) {
+                out.push(format!("grade_by names {}, which is not a number field of the type", by.field));
+            }
+            for b in by.bands.iter().filter(|b| self.grade(&b.grade).is_none()) {
+                out.push(format!("grade_by band names unknown grade {}", b.grade));
+            }
+            let bounds: Vec<Option<f64>> = by.bands.iter().map(|b| b.up_to).collect();
+            let last_open = bounds.last().is_some_and(Option::is_none);
+            let rising = bounds.iter().flatten().collect::<Vec<_>>().windows(2).all(|w| w[0] < w[1]);
+            let open_only_last = bounds.iter().rev().skip(1).all(Option::is_some);
+            if !(last_open && rising && open_only_last) {
+                out.push("grade_by bands must rise, and only the last may be open-ended".into());
+            }
+            for r in &by.raise_if {
+                if !matches!(self.field(r).map(|f| &f.kind), Some(FieldKind::YesNo)) {
+                    out.push(format!("grade_by raise_if names {r}, which is not a yes/no field of the type"));
+                }
+            }
+        }
+        out
     }
 
     /// The most severe floor that a location of `classes` imposes, if any does.
@@ -428,6 +668,7 @@ impl Catalog {
                     out.push(format!("{}: grade floor names unknown grade {}", t.code, f.min_grade));
                 }
             }
+            out.extend(t.field_problems().into_iter().map(|p| format!("{}: {p}", t.code)));
             let mut grades = std::collections::BTreeSet::new();
             for g in &t.grades {
                 if !grades.insert(&g.code) {
@@ -452,6 +693,17 @@ impl Catalog {
                     if s.time_limit_minutes <= 0 {
                         out.push(format!("{}/{}/{}: time_limit_minutes must be above 0", t.code, g.code, s.id));
                     }
+                }
+                for s in g.changes.iter().flat_map(|c| &c.flow) {
+                    if self.role(&s.role).is_none() {
+                        out.push(format!("{}/{}: change step {}: unknown role {}", t.code, g.code, s.id, s.role.0));
+                    }
+                    if s.phase != Phase::Approval {
+                        out.push(format!("{}/{}: change step {} must be an approval step", t.code, g.code, s.id));
+                    }
+                }
+                if g.fire_watch.as_ref().is_some_and(|w| w.minutes <= 0) {
+                    out.push(format!("{}/{}: the fire watch must last more than 0 minutes", t.code, g.code));
                 }
                 if let Some(gas) = &g.gas_test {
                     out.extend(gas.problems().into_iter().map(|p| format!("{}/{}: gas test: {p}", t.code, g.code)));
@@ -505,7 +757,7 @@ mod tests {
     fn every_catalog_check_names_the_broken_entry() {
         let c = Catalog::gb30871().expect("catalog");
         type Break = fn(&mut Catalog);
-        let cases: [(&str, Break, &str); 11] = [
+        let cases: [(&str, Break, &str); 20] = [
             (
                 "unknown role",
                 |c| c.permit_types[0].grades[0].flow[0].role = Role::new("wizard"),
@@ -559,6 +811,58 @@ mod tests {
                     c.permit_types[0].grades[1].flow.push(s)
                 },
                 "hot_work/grade_1/workshop_review is defined twice",
+            ),
+            (
+                "fire watch of 0 min",
+                |c| c.permit_types[0].grades[1].fire_watch.as_mut().expect("fire watch").minutes = 0,
+                "hot_work/grade_1: the fire watch must last more than 0 minutes",
+            ),
+            (
+                "re-test after a pause of 0 min",
+                |c| {
+                    let gas = c.permit_types[1].grades[0].gas_test.as_mut().expect("gas test");
+                    gas.retest_after_pause_minutes = Some(0)
+                },
+                "confined_space/standard: gas test: retest_after_pause_minutes must be above 0",
+            ),
+            (
+                "grade computed from a yes/no field",
+                |c| c.permit_types[2].grade_by.as_mut().expect("grade_by").field = "strong_wind".into(),
+                "work_at_height: grade_by names strong_wind, which is not a number field of the type",
+            ),
+            (
+                "band of an unknown grade",
+                |c| c.permit_types[2].grade_by.as_mut().expect("grade_by").bands[0].grade = "grade_v".into(),
+                "work_at_height: grade_by band names unknown grade grade_v",
+            ),
+            (
+                "bands that fall",
+                |c| c.permit_types[2].grade_by.as_mut().expect("grade_by").bands[1].up_to = Some(4.0),
+                "work_at_height: grade_by bands must rise, and only the last may be open-ended",
+            ),
+            (
+                "aggravating factor that is a number",
+                |c| c.permit_types[2].grade_by.as_mut().expect("grade_by").raise_if.push("height_m".into()),
+                "work_at_height: grade_by raise_if names height_m, which is not a yes/no field of the type",
+            ),
+            (
+                "field range upside down",
+                |c| {
+                    if let FieldKind::Number { min, .. } = &mut c.permit_types[2].fields[0].kind {
+                        *min = Some(900.0)
+                    }
+                },
+                "work_at_height: field height_m: min 900 is above max 500",
+            ),
+            (
+                "sub-type of an unknown grade",
+                |c| c.permit_types[2].subtypes[0].min_grade = Some("grade_v".into()),
+                "work_at_height: sub-type scaffold names unknown grade grade_v",
+            ),
+            (
+                "field of an unknown sub-type",
+                |c| c.permit_types[2].fields[0].subtypes = vec!["balloon".into()],
+                "work_at_height: field height_m names unknown sub-type balloon",
             ),
         ];
         fn gas_rule(c: &mut Catalog) -> &mut GasTestRule {

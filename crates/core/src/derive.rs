@@ -15,7 +15,7 @@
 
 use crate::catalog::{ActorRule, GradeDef, LocalText, PermitParty, Phase, Role, SignMode, StepSigner};
 use crate::event::{event_hash, verify_signer, Entrant, Event, EventKind, GasExceedance, GasReading, SignedEvent};
-use crate::form::PermitForm;
+use crate::form::{PermitChange, PermitForm};
 use crate::hlc::Hlc;
 use crate::ids::{PermitId, PersonId};
 use crate::registry::{Person, Registry};
@@ -186,6 +186,56 @@ pub enum Suspension {
     GasTestFailed { at_ms: i64, event: String },
 }
 
+/// The fire watch after hot work: running until `until_ms`, then signed off.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FireWatch {
+    pub from_ms: i64,
+    pub until_ms: i64,
+    /// Who signed it off, when, with what note, by the sign-off event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_off: Option<FireWatchSignOff>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FireWatchSignOff {
+    pub by: PersonId,
+    pub at_ms: i64,
+    pub note: String,
+    pub event: String,
+}
+
+/// A change of the permit (作业变更) and what became of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeState {
+    /// The change request event ([`SignedEvent::hash`]): the change's identity.
+    pub event: String,
+    pub requested_by: PersonId,
+    pub at_ms: i64,
+    pub change: PermitChange,
+    /// The form of record before the change, and as the change would make it.
+    pub before: PermitForm,
+    pub after: PermitForm,
+    /// The change's own signatures, step by step.
+    pub steps: Vec<StepState>,
+    pub current_step: Option<String>,
+    pub outcome: ChangeOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ChangeOutcome {
+    Pending,
+    /// The last step signed: the form of record is `after` from `at_ms`.
+    Approved {
+        at_ms: i64,
+    },
+    Rejected {
+        at_ms: i64,
+        by: PersonId,
+        comment: String,
+    },
+}
+
 /// Everything known about a permit, derived.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PermitState {
@@ -217,6 +267,12 @@ pub struct PermitState {
     /// Why work is suspended, while it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspension: Option<Suspension>,
+    /// The fire watch, from the completion of work of a grade that has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fire_watch: Option<FireWatch>,
+    /// Changes asked for, in order: the last may still wait for approval.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ChangeState>,
     /// Unix ms.
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
@@ -285,6 +341,11 @@ impl PermitState {
             Some(Suspension::GasTestFailed { .. }) => &rules.revalidate,
             _ => &rules.resume,
         }
+    }
+
+    /// The change waiting for approval, if one does.
+    pub fn pending_change(&self) -> Option<&ChangeState> {
+        self.changes.last().filter(|c| c.outcome == ChangeOutcome::Pending)
     }
 
     /// Whether `person` meets one of `rules` on this permit.
@@ -504,6 +565,8 @@ fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
         handover: None,
         inside: Vec::new(),
         suspension: None,
+        fire_watch: None,
+        changes: Vec::new(),
         started_at: None,
         completed_at: None,
         closed_at: None,
@@ -619,6 +682,7 @@ impl PermitState {
                 self.require_actor("resume", actor, self.resume_rules(&grade.actions))?;
                 self.check_window(ev, hash)?;
                 self.check_gas(ev, hash, grade)?;
+                self.check_retest_after_pause(ev, grade)?;
                 self.status = Status::Active;
                 self.suspension = None;
                 Ok(())
@@ -630,18 +694,91 @@ impl PermitState {
                 self.require_nobody_inside()?;
                 self.status = Status::Completed;
                 self.completed_at = Some(ev.time_ms());
+                self.fire_watch = grade.fire_watch.as_ref().map(|w| FireWatch {
+                    from_ms: ev.time_ms(),
+                    until_ms: ev.time_ms().saturating_add(w.minutes.saturating_mul(60_000)),
+                    signed_off: None,
+                });
                 self.open_next_step(Phase::Acceptance, ev.time_ms());
-                if self.current_step.is_none() {
-                    self.close(ev.time_ms());
-                }
+                self.close_when_done(ev.time_ms());
                 Ok(())
             }
             EventKind::Accept { step, comment } => {
                 self.expect_status("accept", &[Status::Completed])?;
-                self.sign_step(step, Phase::Acceptance, ev, hash, actor, comment)?;
-                if self.current_step.is_none() {
-                    self.close(ev.time_ms());
+                if let Some(watch) = self.fire_watch.as_ref().filter(|w| w.signed_off.is_none()) {
+                    return Err(Violation::FireWatchNotSignedOff { until_ms: watch.until_ms });
                 }
+                self.sign_step(step, Phase::Acceptance, ev, hash, actor, comment)?;
+                self.close_when_done(ev.time_ms());
+                Ok(())
+            }
+            EventKind::ChangeRequest { change } => self.request_change(ev, hash, actor, change, ctx),
+            EventKind::ApproveChange { change, step, comment } => {
+                self.expect_status("approve_change", CHANGE_STATUSES)?;
+                let idx = self.check_change_signer(change, step, actor)?;
+                let at_ms = ev.time_ms();
+                let Some(c) = self.changes.last_mut() else {
+                    return Err(Violation::NoSuchChange { change: change.clone() });
+                };
+                let s = &mut c.steps[idx];
+                s.signatures.push(StepSignature {
+                    person: actor.id,
+                    time_ms: at_ms,
+                    event: hash.to_owned(),
+                    comment: comment.clone(),
+                });
+                if s.is_complete() {
+                    s.done_at = Some(at_ms);
+                    c.current_step = None;
+                    if let Some(next) = c.steps.iter_mut().find(|s| s.done_at.is_none()) {
+                        next.opened_at = Some(at_ms);
+                        c.current_step = Some(next.id.clone());
+                    }
+                }
+                if c.current_step.is_none() {
+                    // The last signature: the changed form is the form of record from now on.
+                    c.outcome = ChangeOutcome::Approved { at_ms };
+                    let after = c.after.clone();
+                    let after_hash = after.content_hash();
+                    self.form = after;
+                    self.form_hash = after_hash.clone();
+                    self.submitted_hash = Some(after_hash);
+                }
+                Ok(())
+            }
+            EventKind::RejectChange { change, step, comment } => {
+                self.expect_status("reject_change", CHANGE_STATUSES)?;
+                require_text(comment)?;
+                self.check_change_signer(change, step, actor)?;
+                if let Some(c) = self.changes.last_mut() {
+                    c.outcome = ChangeOutcome::Rejected { at_ms: ev.time_ms(), by: actor.id, comment: comment.clone() };
+                    c.current_step = None;
+                }
+                Ok(())
+            }
+            EventKind::FireWatchEnd { note } => {
+                self.expect_status("fire_watch_end", &[Status::Completed])?;
+                let until_ms = match &self.fire_watch {
+                    Some(w) if w.signed_off.is_none() => w.until_ms,
+                    _ => return Err(Violation::NoFireWatch),
+                };
+                let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
+                self.require_actor("fire_watch_end", actor, &grade.actions.fire_watch)?;
+                if !ev.time_verified() {
+                    self.note_unverified(hash, ev.kind.code());
+                }
+                if ev.time_ms() < until_ms {
+                    return Err(Violation::FireWatchRunning { until_ms });
+                }
+                if let Some(w) = self.fire_watch.as_mut() {
+                    w.signed_off = Some(FireWatchSignOff {
+                        by: actor.id,
+                        at_ms: ev.time_ms(),
+                        note: note.clone(),
+                        event: hash.to_owned(),
+                    });
+                }
+                self.close_when_done(ev.time_ms());
                 Ok(())
             }
             EventKind::Cancel { reason } => {
@@ -822,7 +959,40 @@ impl PermitState {
             .position(|s| s.id == step_id && s.phase == phase)
             .filter(|_| self.current_step.as_deref() == Some(step_id))
             .ok_or_else(|| Violation::StepNotOpen { step: step_id.to_string() })?;
-        let step = &self.steps[idx];
+        self.check_step_signer(&self.steps[idx], &[], actor)?;
+        Ok(idx)
+    }
+
+    /// Is `actor` allowed to sign the open step of the change waiting for approval? (For
+    /// offering it: the step and change are the pending ones.)
+    pub fn may_sign_change(&self, actor: &Person) -> Result<(), Violation> {
+        let c = self.pending_change().ok_or_else(|| Violation::NoSuchChange { change: String::new() })?;
+        let step = c.current_step.clone().unwrap_or_default();
+        self.check_change_signer(&c.event.clone(), &step, actor).map(|_| ())
+    }
+
+    /// Is `actor` allowed to sign step `step_id` of pending change `change`? The step's index.
+    fn check_change_signer(&self, change: &str, step_id: &str, actor: &Person) -> Result<usize, Violation> {
+        let c = self
+            .pending_change()
+            .filter(|c| c.event == change)
+            .ok_or_else(|| Violation::NoSuchChange { change: change.to_owned() })?;
+        let idx = c
+            .steps
+            .iter()
+            .position(|s| s.id == step_id)
+            .filter(|_| c.current_step.as_deref() == Some(step_id))
+            .ok_or_else(|| Violation::StepNotOpen { step: step_id.to_string() })?;
+        // Whoever the change puts on the crew is no more independent than the crew already is.
+        self.check_step_signer(&c.steps[idx], &c.after.crew, actor)?;
+        Ok(idx)
+    }
+
+    /// The signer rules of one step: its role, independence (never the applicant, a guardian
+    /// of the permit, or a worker — of the crew, or of `more_crew`), countersign assignees, and
+    /// one signature per person.
+    fn check_step_signer(&self, step: &StepState, more_crew: &[PersonId], actor: &Person) -> Result<(), Violation> {
+        let step_id = step.id.as_str();
         if !actor.has_role(&step.role) {
             return Err(Violation::MissingRole { roles: vec![step.role.clone()] });
         }
@@ -834,7 +1004,7 @@ impl PermitState {
                 if self.was_guardian(actor.id) {
                     return Err(Violation::ApproverIsGuardian);
                 }
-                if self.form.crew.contains(&actor.id) {
+                if self.form.crew.contains(&actor.id) || more_crew.contains(&actor.id) {
                     return Err(Violation::ApproverIsCrew);
                 }
             }
@@ -850,7 +1020,73 @@ impl PermitState {
         if step.signatures.iter().any(|s| s.person == actor.id) {
             return Err(Violation::AlreadySigned { step: step_id.to_string() });
         }
-        Ok(idx)
+        Ok(())
+    }
+
+    /// A change request (作业变更): of a grade that allows changes, by someone the grade lets
+    /// ask, one at a time; the changed form must be valid as a whole (within the validity cap)
+    /// and its window not over. It opens the grade's change steps.
+    fn request_change(
+        &mut self,
+        ev: &Event,
+        hash: &str,
+        actor: &Person,
+        change: &PermitChange,
+        ctx: &Ctx,
+    ) -> Result<(), Violation> {
+        self.expect_status("change_request", CHANGE_STATUSES)?;
+        let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
+        if grade.changes.is_none() {
+            return Err(Violation::ChangesNotAllowed);
+        }
+        if self.pending_change().is_some() {
+            return Err(Violation::ChangePending);
+        }
+        self.require_actor("change_request", actor, &grade.actions.change)?;
+        require_text(&change.explanation)?;
+        let after = change.apply(&self.form);
+        if after == self.form {
+            return Err(Violation::ChangeChangesNothing);
+        }
+        let errors = after.validate(ctx.registry);
+        if !errors.is_empty() {
+            return Err(Violation::FormInvalid { errors });
+        }
+        if let Some(end) = after.planned_end {
+            if !ev.time_verified() {
+                self.note_unverified(hash, ev.kind.code());
+            }
+            if ev.time_ms() >= end.timestamp_millis() {
+                return Err(Violation::AfterPlannedEnd);
+            }
+        }
+        let flow = grade.change_steps().into_iter().cloned().collect();
+        let mut steps = steps_of(Some(&GradeDef { flow, ..grade.clone() }), &after);
+        let current_step = steps.first().map(|s| s.id.clone());
+        if let Some(first) = steps.first_mut() {
+            first.opened_at = Some(ev.time_ms());
+        }
+        let approved_at = current_step.is_none().then(|| ev.time_ms());
+        self.changes.push(ChangeState {
+            event: hash.to_owned(),
+            requested_by: actor.id,
+            at_ms: ev.time_ms(),
+            change: change.clone(),
+            before: self.form.clone(),
+            after: after.clone(),
+            steps,
+            current_step,
+            outcome: ChangeOutcome::Pending,
+        });
+        // A change rule with no steps at all takes effect at once.
+        if let (Some(at_ms), Some(c)) = (approved_at, self.changes.last_mut()) {
+            c.outcome = ChangeOutcome::Approved { at_ms };
+            let after_hash = after.content_hash();
+            self.form = after;
+            self.form_hash = after_hash.clone();
+            self.submitted_hash = Some(after_hash);
+        }
+        Ok(())
     }
 
     fn sign_step(
@@ -883,6 +1119,14 @@ impl PermitState {
         if let Some(next) = self.steps.iter_mut().find(|s| s.phase == phase && s.done_at.is_none()) {
             next.opened_at.get_or_insert(at_ms);
             self.current_step = Some(next.id.clone());
+        }
+    }
+
+    /// Close the permit once no acceptance step is open and no fire watch is still waiting.
+    fn close_when_done(&mut self, at_ms: i64) {
+        let watching = self.fire_watch.as_ref().is_some_and(|w| w.signed_off.is_none());
+        if self.current_step.is_none() && !watching {
+            self.close(at_ms);
         }
     }
 
@@ -939,6 +1183,30 @@ impl PermitState {
     }
 }
 
+impl PermitState {
+    /// When work has stopped for longer than the grade's limit, only a gas test taken since it
+    /// stopped lets it resume; compared to the millisecond.
+    fn check_retest_after_pause(&self, ev: &Event, grade: &GradeDef) -> Result<(), Violation> {
+        let Some(max_minutes) = grade.gas_test.as_ref().and_then(|r| r.retest_after_pause_minutes) else {
+            return Ok(());
+        };
+        let stopped_ms = match &self.suspension {
+            Some(Suspension::Stopped { at_ms, .. } | Suspension::GasTestFailed { at_ms, .. }) => *at_ms,
+            None => return Ok(()),
+        };
+        let paused_ms = ev.time_ms() - stopped_ms;
+        let tested_since = self.gas_tests.last().is_some_and(|t| t.time_ms >= stopped_ms);
+        if paused_ms > max_minutes * 60_000 && !tested_since {
+            let paused_minutes = paused_ms.div_euclid(60_000) + i64::from(paused_ms.rem_euclid(60_000) != 0);
+            return Err(Violation::GasRetestAfterPause { paused_minutes, max_minutes });
+        }
+        Ok(())
+    }
+}
+
+/// Where a permit may be changed: issued and not yet finished.
+const CHANGE_STATUSES: &[Status] = &[Status::Approved, Status::Active, Status::Suspended];
+
 fn require_text(text: &str) -> Result<(), Violation> {
     if text.trim().is_empty() {
         Err(Violation::EmptyText)
@@ -979,6 +1247,9 @@ fn alerts(state: &PermitState, ctx: &Ctx, now: DateTime<Utc>) -> Vec<Alert> {
                 out.push(Alert::GasRetestDue { last_ms: last.time_ms, max_minutes });
             }
         }
+    }
+    if let Some(watch) = state.fire_watch.as_ref().filter(|w| w.signed_off.is_none() && now_ms >= w.until_ms) {
+        out.push(Alert::FireWatchOver { until_ms: watch.until_ms });
     }
     if state.submitted_hash.is_some() && state.draft_hash != state.form_hash {
         out.push(Alert::FormChangedAfterSubmit);

@@ -16,7 +16,7 @@
 //! form a chain the server holds it to.
 
 use crate::catalog::GasLimits;
-use crate::form::PermitForm;
+use crate::form::{PermitChange, PermitForm};
 use crate::hlc::Hlc;
 use crate::ids::{DeviceId, EventId, PermitId, PersonId};
 use crate::registry::Registry;
@@ -151,6 +151,27 @@ pub enum EventKind {
         entrant: Entrant,
         inside: bool,
     },
+    /// The fire watcher signs the fire watch off (动火后监火结束): nothing smoulders.
+    FireWatchEnd {
+        note: String,
+    },
+    /// The applicant asks for a change of the issued permit (作业变更); it goes through the
+    /// grade's change steps and takes effect when the last one signs.
+    ChangeRequest {
+        change: Box<PermitChange>,
+    },
+    /// A signature on the open step of change `change` (the change request event's hash).
+    ApproveChange {
+        change: String,
+        step: String,
+        comment: String,
+    },
+    /// A refusal of change `change` at its open step: the permit stays as it was.
+    RejectChange {
+        change: String,
+        step: String,
+        comment: String,
+    },
 }
 
 /// Who or what goes into a confined space: a worker of the crew, or a tool by its name.
@@ -189,6 +210,10 @@ impl EventKind {
             EventKind::Entry { .. } => "entry",
             EventKind::Handover { .. } => "handover",
             EventKind::TakeOver => "take_over",
+            EventKind::FireWatchEnd { .. } => "fire_watch_end",
+            EventKind::ChangeRequest { .. } => "change_request",
+            EventKind::ApproveChange { .. } => "approve_change",
+            EventKind::RejectChange { .. } => "reject_change",
         }
     }
 }

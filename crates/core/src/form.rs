@@ -5,7 +5,7 @@
 //! Field validation lives here so the UI (wasm) and the store give the same answer.
 
 use crate::calendar::CalendarCondition;
-use crate::catalog::{Catalog, GradeDef, GradeFloor, GradeRaise, PermitTypeDef};
+use crate::catalog::{Catalog, FieldKind, GradeBy, GradeDef, GradeFloor, GradeRaise, PermitTypeDef, SubtypeDef};
 use crate::ids::{LocationId, PermitId, PersonId};
 use crate::registry::Registry;
 use chrono::{DateTime, Utc};
@@ -38,6 +38,91 @@ pub struct PermitForm {
     /// form's JSON when absent, so forms from before it hash as they did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revises: Option<PermitId>,
+    /// The type's sub-type (子场景), for types that have them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtype: Option<String>,
+    /// The values of the type's own fields, by field code (working height, load, blind number…).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, FieldValue>,
+}
+
+/// Why an issued permit is changed (作业变更的原因).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeReason {
+    Weather,
+    EquipmentFault,
+    ScopeChange,
+    Other,
+}
+
+/// A change of an issued permit's form of record, as the applicant asks for it: a new planned
+/// window, precautions added, workers added or taken off. It takes effect only once approved;
+/// until then, and for everything signed before, the old form stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PermitChange {
+    pub reason: ChangeReason,
+    /// What happened and what changes, in words.
+    pub explanation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_start: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_end: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_precautions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crew_add: Vec<PersonId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crew_remove: Vec<PersonId>,
+}
+
+impl PermitChange {
+    /// `form` with the change applied.
+    pub fn apply(&self, form: &PermitForm) -> PermitForm {
+        let mut out = form.clone();
+        if let Some(start) = self.planned_start {
+            out.planned_start = Some(start);
+        }
+        if let Some(end) = self.planned_end {
+            out.planned_end = Some(end);
+        }
+        for code in &self.add_precautions {
+            if !out.precautions.contains(code) {
+                out.precautions.push(code.clone());
+            }
+        }
+        out.crew.retain(|p| !self.crew_remove.contains(p));
+        for p in &self.crew_add {
+            if !out.crew.contains(p) {
+                out.crew.push(*p);
+            }
+        }
+        out
+    }
+}
+
+/// The value of one of a type's own fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    YesNo(bool),
+    Number(f64),
+    /// Text, or the code of a choice.
+    Text(String),
+}
+
+impl FieldValue {
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            FieldValue::Number(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// Whether a value was given: blank text counts as none.
+    fn is_blank(&self) -> bool {
+        matches!(self, FieldValue::Text(t) if t.trim().is_empty())
+    }
 }
 
 /// Fields of the form, for validation messages the UI can place next to the right input.
@@ -57,10 +142,13 @@ pub enum Field {
     Hazards,
     Precautions,
     Assignees,
+    Subtype,
+    /// One of the type's own fields; the problem names which.
+    Details,
 }
 
 /// What is wrong with a field.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum FieldProblem {
     Required,
@@ -78,6 +166,15 @@ pub enum FieldProblem {
         location_class: Option<String>,
         /// What in the planned window raised the grade, if anything did.
         raised_by: Vec<CalendarCondition>,
+        /// The sub-type whose least grade applies, if one does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subtype: Option<String>,
+        /// The field the grade is computed from (working height, load), if the type has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        computed_from: Option<String>,
+        /// The aggravating factors answered yes, by field code.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        aggravated_by: Vec<String>,
     },
     /// The planned window is longer than the grade allows.
     ValidityTooLong {
@@ -102,6 +199,25 @@ pub enum FieldProblem {
         person: PersonId,
         role: String,
     },
+    UnknownSubtype,
+    /// A required field of the type is empty.
+    DetailRequired {
+        code: String,
+    },
+    /// A number outside the field's range (a working height under 2 m is not work at height).
+    DetailOutOfRange {
+        code: String,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    /// A value of the wrong kind, an unknown choice, or text too long.
+    DetailInvalid {
+        code: String,
+    },
+    /// A value for a field the type does not have (left over from another type).
+    DetailUnknown {
+        code: String,
+    },
 }
 
 /// The least severe grade a form may have, and why (see [`PermitForm::grade_requirement`]).
@@ -110,12 +226,18 @@ pub struct GradeRequirement<'r> {
     pub min_grade: &'r str,
     /// The location's floor, when its class sets one.
     pub floor: Option<&'r GradeFloor>,
+    /// The sub-type's least grade, when it sets one.
+    pub subtype: Option<&'r SubtypeDef>,
+    /// The grade computed from the type's field, and the rule that computes it.
+    pub computed: Option<(&'r str, &'r GradeBy)>,
+    /// The aggravating factors answered yes, by field code.
+    pub aggravated_by: Vec<String>,
     /// What in the planned window raised the grade, and the rule that did.
     pub raised_by: Vec<CalendarCondition>,
     pub raise: Option<&'r GradeRaise>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: Field,
     #[serde(flatten)]
@@ -149,13 +271,26 @@ impl PermitForm {
         t.grade_floor(&location.classes)
     }
 
-    /// The least severe grade the form may have, and why: the location's floor, raised one
-    /// grade when the planned window touches a holiday, rest day or night the type's raise
-    /// names (from the type's least severe grade when there is no floor). `None` when nothing
-    /// sets one.
+    /// The least severe grade the form may have, and why: the most severe of the location's
+    /// floor, the sub-type's least grade and the grade computed from the type's field (working
+    /// height, load), raised one grade when the planned window touches a holiday, rest day or
+    /// night the type's raise names, or an aggravating factor is answered yes (from the type's
+    /// least severe grade when nothing else sets one). `None` when nothing sets one.
     pub fn grade_requirement<'r>(&self, registry: &'r Registry) -> Option<GradeRequirement<'r>> {
         let t = registry.catalog.permit_type(&self.permit_type)?;
         let floor = self.grade_floor(registry);
+        let subtype = self.subtype.as_deref().and_then(|s| t.subtype(s)).filter(|s| s.min_grade.is_some());
+        // A number outside its field's range gives no grade: it is an error of its own.
+        let computed = t.grade_by.as_ref().and_then(|by| {
+            let value = self.details.get(&by.field)?.as_number()?;
+            let in_range = match t.field(&by.field).map(|f| &f.kind) {
+                Some(FieldKind::Number { min, max, .. }) => {
+                    value.is_finite() && min.is_none_or(|m| value >= m) && max.is_none_or(|m| value <= m)
+                }
+                _ => false,
+            };
+            Some((by.band(value).filter(|_| in_range)?.grade.as_str(), by))
+        });
         let raised_by: Vec<CalendarCondition> = match (&t.grade_raise, self.planned_start, self.planned_end) {
             (Some(raise), Some(start), Some(end)) => {
                 let settings = &registry.settings;
@@ -164,15 +299,28 @@ impl PermitForm {
             }
             _ => vec![],
         };
-        let base = match floor {
-            Some(f) => t.severity_rank(&f.min_grade)?,
-            None if raised_by.is_empty() => return None,
+        let aggravated_by: Vec<String> = t
+            .grade_by
+            .iter()
+            .flat_map(|by| &by.raise_if)
+            .filter(|code| self.details.get(*code) == Some(&FieldValue::YesNo(true)))
+            .cloned()
+            .collect();
+        let raised = !raised_by.is_empty() || !aggravated_by.is_empty();
+        let set =
+            [floor.map(|f| f.min_grade.as_str()), subtype.and_then(|s| s.min_grade.as_deref()), computed.map(|c| c.0)];
+        let base = match set.iter().flatten().filter_map(|g| t.severity_rank(g)).min() {
+            Some(rank) => rank,
+            None if !raised => return None,
             None => t.grades.len().checked_sub(1)?,
         };
-        let rank = if raised_by.is_empty() { base } else { base.saturating_sub(1) };
+        let rank = if raised { base.saturating_sub(1) } else { base };
         Some(GradeRequirement {
             min_grade: &t.grades[rank].code,
             floor,
+            subtype,
+            computed,
+            aggravated_by,
             raise: t.grade_raise.as_ref().filter(|_| !raised_by.is_empty()),
             raised_by,
         })
@@ -234,6 +382,9 @@ impl PermitForm {
                         min_grade: required.min_grade.to_owned(),
                         location_class: required.floor.map(|f| f.location_class.clone()),
                         raised_by: required.raised_by,
+                        subtype: required.subtype.map(|s| s.code.clone()),
+                        computed_from: required.computed.map(|(_, by)| by.field.clone()),
+                        aggravated_by: required.aggravated_by,
                     },
                 ));
             }
@@ -255,6 +406,9 @@ impl PermitForm {
             }
         }
         self.validate_people(registry, &mut errors);
+        if let Some(t) = ptype {
+            self.validate_details(t, &mut errors);
+        }
         if let (Some(t), Some(g)) = (ptype, grade) {
             for item in t.precautions.iter().filter(|i| i.required) {
                 if !self.precautions.contains(&item.code) {
@@ -277,6 +431,54 @@ impl PermitForm {
             }
         }
         errors
+    }
+
+    /// The sub-type and the type's own fields: required ones given, numbers in range, choices
+    /// known, and no value for a field the type (or its sub-type) does not have.
+    fn validate_details(&self, t: &PermitTypeDef, errors: &mut Vec<FieldError>) {
+        use FieldProblem as P;
+        let detail = |problem: FieldProblem| FieldError::new(Field::Details, problem);
+        match self.subtype.as_deref() {
+            None if !t.subtypes.is_empty() => errors.push(FieldError::new(Field::Subtype, P::Required)),
+            Some(s) if t.subtype(s).is_none() => errors.push(FieldError::new(Field::Subtype, P::UnknownSubtype)),
+            _ => {}
+        }
+        let subtype = self.subtype.as_deref();
+        for code in self.details.keys() {
+            if !t.field(code).is_some_and(|f| f.applies_to(subtype)) {
+                errors.push(detail(P::DetailUnknown { code: code.clone() }));
+            }
+        }
+        for f in t.fields.iter().filter(|f| f.applies_to(subtype)) {
+            let code = || f.code.clone();
+            let Some(value) = self.details.get(&f.code).filter(|v| !v.is_blank()) else {
+                if f.required {
+                    errors.push(detail(P::DetailRequired { code: code() }));
+                }
+                continue;
+            };
+            match (&f.kind, value) {
+                (FieldKind::Number { min, max, .. }, FieldValue::Number(v)) => {
+                    let below = min.is_some_and(|m| *v < m);
+                    let above = max.is_some_and(|m| *v > m);
+                    if !v.is_finite() || below || above {
+                        errors.push(detail(P::DetailOutOfRange { code: code(), min: *min, max: *max }));
+                    }
+                }
+                (FieldKind::Text { max_chars }, FieldValue::Text(text)) => {
+                    if text.chars().count() > *max_chars {
+                        errors.push(detail(P::DetailInvalid { code: code() }));
+                    }
+                }
+                (FieldKind::Choice { options }, FieldValue::Text(choice)) => {
+                    if !options.iter().any(|o| &o.code == choice) {
+                        errors.push(detail(P::DetailInvalid { code: code() }));
+                    }
+                }
+                (FieldKind::YesNo, FieldValue::YesNo(_)) => {}
+                _ => errors.push(detail(P::DetailInvalid { code: code() })),
+            }
+        }
     }
 
     fn validate_people(&self, registry: &Registry, errors: &mut Vec<FieldError>) {

@@ -60,3 +60,27 @@ mod tests {
         assert!(next > seen);
     }
 }
+
+/// The time a fake clock file says (tests only: the sync server's `--fake-clock-file`, the
+/// debug app's `OPENPTW_FAKE_CLOCK_FILE`), given the system clock's `system_ms`: Unix ms
+/// (`1796025600000`: the clock stands there), or an offset from the system clock (`+1800000`:
+/// it runs, half an hour ahead). `None` for anything else.
+pub fn fake_clock_ms(text: &str, system_ms: i64) -> Option<i64> {
+    let text = text.trim();
+    if text.starts_with(['+', '-']) {
+        text.parse::<i64>().ok().map(|offset| system_ms.saturating_add(offset))
+    } else {
+        text.parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod fake_clock_tests {
+    #[test]
+    fn a_fake_clock_file_holds_a_time_or_an_offset() {
+        assert_eq!(super::fake_clock_ms("1796025600000\n", 5), Some(1_796_025_600_000));
+        assert_eq!(super::fake_clock_ms("+1800000", 1_000), Some(1_801_000));
+        assert_eq!(super::fake_clock_ms("-500", 1_000), Some(500));
+        assert_eq!(super::fake_clock_ms("soon", 1_000), None);
+    }
+}

@@ -34,7 +34,7 @@ pub mod sync;
 pub use catalog::{Catalog, GradeDef, PermitTypeDef, Role};
 pub use derive::{derive, PermitState, Status};
 pub use event::{Event, EventKind, GasReading, SignedEvent, Stamp, TimeTrust};
-pub use form::PermitForm;
+pub use form::{ChangeReason, FieldValue, PermitChange, PermitForm};
 pub use hlc::Hlc;
 pub use ids::{DeviceId, EventId, LocationId, PermitId, PersonId};
 pub use registry::Registry;

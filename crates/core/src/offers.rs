@@ -37,6 +37,12 @@ pub enum ActionKind {
     /// Hand the guardian's watch over to another guardian (交班), and take it over (接班).
     Handover,
     TakeOver,
+    /// Sign the fire watch off after hot work (监火结束).
+    FireWatchEnd,
+    /// Ask for a change of the issued permit (作业变更), and sign or refuse the change.
+    RequestChange,
+    ApproveChange,
+    RejectChange,
 }
 
 impl ActionKind {
@@ -56,6 +62,10 @@ impl ActionKind {
             ActionKind::Entry => "entry",
             ActionKind::Handover => "handover",
             ActionKind::TakeOver => "take_over",
+            ActionKind::FireWatchEnd => "fire_watch_end",
+            ActionKind::RequestChange => "change_request",
+            ActionKind::ApproveChange => "approve_change",
+            ActionKind::RejectChange => "reject_change",
         }
     }
 
@@ -65,10 +75,25 @@ impl ActionKind {
         match status {
             Status::Draft => &[Edit, Submit, Cancel],
             Status::InApproval => &[Approve, Reject, GasTest, Cancel],
-            Status::Approved => &[Start, GasTest, Handover, TakeOver, Cancel],
-            Status::Active => &[Complete, Suspend, GasTest, Entry, Handover, TakeOver, Cancel],
-            Status::Suspended => &[Resume, GasTest, Entry, Handover, TakeOver, Cancel],
-            Status::Completed => &[Accept],
+            Status::Approved => {
+                &[Start, GasTest, Handover, TakeOver, RequestChange, ApproveChange, RejectChange, Cancel]
+            }
+            Status::Active => &[
+                Complete,
+                Suspend,
+                GasTest,
+                Entry,
+                Handover,
+                TakeOver,
+                RequestChange,
+                ApproveChange,
+                RejectChange,
+                Cancel,
+            ],
+            Status::Suspended => {
+                &[Resume, GasTest, Entry, Handover, TakeOver, RequestChange, ApproveChange, RejectChange, Cancel]
+            }
+            Status::Completed => &[FireWatchEnd, Accept],
             Status::Closed | Status::Rejected | Status::Cancelled => &[],
         }
     }
@@ -152,7 +177,25 @@ pub fn may(
             }
         }
         ActionKind::Approve | ActionKind::Reject => state.may_sign(Phase::Approval, person).map(|_| ()),
-        ActionKind::Accept => state.may_sign(Phase::Acceptance, person).map(|_| ()),
+        ActionKind::Accept => match state.fire_watch.as_ref().filter(|w| w.signed_off.is_none()) {
+            Some(w) => Err(Violation::FireWatchNotSignedOff { until_ms: w.until_ms }),
+            None => state.may_sign(Phase::Acceptance, person).map(|_| ()),
+        },
+        ActionKind::RequestChange => {
+            let grade = grade.ok_or(Violation::UnknownPermitType)?;
+            if grade.changes.is_none() {
+                Err(Violation::ChangesNotAllowed)
+            } else if state.pending_change().is_some() {
+                Err(Violation::ChangePending)
+            } else {
+                rules(|a| &a.change)
+            }
+        }
+        ActionKind::ApproveChange | ActionKind::RejectChange => state.may_sign_change(person),
+        ActionKind::FireWatchEnd => match state.fire_watch.as_ref().filter(|w| w.signed_off.is_none()) {
+            Some(_) => rules(|a| &a.fire_watch),
+            None => Err(Violation::NoFireWatch),
+        },
         ActionKind::GasTest => rules(|a| &a.gas_test),
         ActionKind::Start => rules(|a| &a.start),
         ActionKind::Suspend => rules(|a| &a.suspend),
@@ -211,10 +254,17 @@ pub fn everyone_whose_turn(state: &PermitState, draft: &PermitForm, registry: &R
     registry.people.iter().filter(|p| may(state, draft, registry, p, action).is_ok()).map(|p| p.id).collect()
 }
 
-/// The action that moves the permit on; while a handover waits, taking it over comes first.
+/// The action that moves the permit on; while a handover waits, taking it over comes first,
+/// then signing a change that waits, and while a fire watch waits, signing it off.
 fn turn_action(state: &PermitState) -> Option<ActionKind> {
     if state.handover.is_some() && ActionKind::open_in(state.status).contains(&ActionKind::TakeOver) {
         return Some(ActionKind::TakeOver);
+    }
+    if state.pending_change().is_some() && ActionKind::open_in(state.status).contains(&ActionKind::ApproveChange) {
+        return Some(ActionKind::ApproveChange);
+    }
+    if state.status == Status::Completed && state.fire_watch.as_ref().is_some_and(|w| w.signed_off.is_none()) {
+        return Some(ActionKind::FireWatchEnd);
     }
     ActionKind::open_in(state.status).iter().copied().find(|a| a.moves_on())
 }
@@ -238,6 +288,10 @@ fn step_role(state: &PermitState, action: ActionKind) -> Option<Role> {
         ActionKind::Approve | ActionKind::Reject | ActionKind::Accept => {
             state.current_step.as_deref().and_then(|id| state.step(id)).map(|s| s.role.clone())
         }
+        ActionKind::ApproveChange | ActionKind::RejectChange => state.pending_change().and_then(|c| {
+            let id = c.current_step.as_deref()?;
+            c.steps.iter().find(|s| s.id == id).map(|s| s.role.clone())
+        }),
         _ => None,
     }
 }

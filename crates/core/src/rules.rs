@@ -87,6 +87,22 @@ pub enum Violation {
     NotInside { entrant: Entrant },
     #[error("{} people and {} tools are still inside", people.len(), tools.len())]
     EntrantsInside { people: Vec<PersonId>, tools: Vec<String> },
+    #[error("work stopped {paused_minutes} min ago, more than {max_minutes} min: a gas test taken since it stopped is needed")]
+    GasRetestAfterPause { paused_minutes: i64, max_minutes: i64 },
+    #[error("the fire watch runs until {until_ms}; it cannot be signed off before")]
+    FireWatchRunning { until_ms: i64 },
+    #[error("the fire watch has not been signed off")]
+    FireWatchNotSignedOff { until_ms: i64 },
+    #[error("this permit has no fire watch waiting")]
+    NoFireWatch,
+    #[error("a permit of this grade cannot be changed: a change needs a new permit")]
+    ChangesNotAllowed,
+    #[error("a change of this permit is waiting for approval already")]
+    ChangePending,
+    #[error("the change changes nothing")]
+    ChangeChangesNothing,
+    #[error("no change '{change}' is waiting for approval")]
+    NoSuchChange { change: String },
 }
 
 /// Something that needs a person's attention now (R-ALERT), derived from the state and `now`.
@@ -102,6 +118,8 @@ pub enum Alert {
     /// A gas test failed while people worked: the work was suspended at once, and waits for a
     /// passing re-test and the issuer's revalidation.
     GasFailedDuringWork { at_ms: i64 },
+    /// The fire watch has run its time and waits for the fire watcher's sign-off.
+    FireWatchOver { until_ms: i64 },
     /// Work is suspended with people or tools still inside the space.
     InsideWhileSuspended { people: u32, tools: u32 },
     /// The draft in the document was edited after the permit was submitted. The form of record

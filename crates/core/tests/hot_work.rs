@@ -247,6 +247,9 @@ fn raised(min_grade: &str, location_class: Option<&str>, raised_by: &[CalendarCo
         min_grade: min_grade.into(),
         location_class: location_class.map(str::to_owned),
         raised_by: raised_by.to_vec(),
+        subtype: None,
+        computed_from: None,
+        aggravated_by: vec![],
     }]
 }
 
@@ -324,6 +327,9 @@ fn hot_work_on_a_pipe_rack_is_at_least_grade_one_and_a_grade_two_permit_there_is
         min_grade: "grade_1".into(),
         location_class: Some("pipe_rack".into()),
         raised_by: vec![],
+        subtype: None,
+        computed_from: None,
+        aggravated_by: vec![],
     };
     let errors = form.validate(&p.registry);
     assert_eq!(errors.iter().map(|e| (e.field, e.problem.clone())).collect::<Vec<_>>(), vec![(Field::Grade, floor)]);

@@ -30,6 +30,29 @@ fn event_for(state: &PermitState, form: &PermitForm, action: ActionKind) -> Opti
             open_items: String::new(),
         },
         ActionKind::TakeOver => EventKind::TakeOver,
+        ActionKind::FireWatchEnd => Plant::fire_watch_end(),
+        ActionKind::RequestChange => EventKind::ChangeRequest {
+            change: Box::new(PermitChange {
+                reason: ChangeReason::Weather,
+                explanation: "大风，提前结束".into(),
+                planned_start: None,
+                planned_end: form.planned_end.map(|end| end - chrono::Duration::minutes(30)),
+                add_precautions: vec![],
+                crew_add: vec![],
+                crew_remove: vec![],
+            }),
+        },
+        ActionKind::ApproveChange | ActionKind::RejectChange => {
+            let (change, step) = state
+                .pending_change()
+                .map(|c| (c.event.clone(), c.current_step.clone().unwrap_or_default()))
+                .unwrap_or_default();
+            if action == ActionKind::ApproveChange {
+                EventKind::ApproveChange { change, step, comment: "同意".into() }
+            } else {
+                EventKind::RejectChange { change, step, comment: "不同意".into() }
+            }
+        }
         // In while work is active, out while it is suspended (nobody goes in then).
         ActionKind::Entry => EventKind::Entry {
             entrant: ptw_core::event::Entrant::Tool("通风机".into()),
@@ -58,6 +81,11 @@ fn about_who(v: &Violation) -> bool {
             | Violation::NoEntrantRoster
             | Violation::NoHandoverPending
             | Violation::NotHandoverTarget { .. }
+            | Violation::NoFireWatch
+            | Violation::FireWatchNotSignedOff { .. }
+            | Violation::ChangesNotAllowed
+            | Violation::ChangePending
+            | Violation::NoSuchChange { .. }
     )
 }
 
@@ -66,13 +94,23 @@ fn an_action_is_offered_to_exactly_the_people_whose_event_derivation_would_accep
     let p = Plant::new();
     let form = p.hot_work_form();
     let story = p.hot_work_story(&form);
-    let story_ms =
-        [T0 - 60 * MIN, T0 - 50 * MIN, T0 - 40 * MIN, T0 - 10 * MIN, T0 + MIN, T0 + 180 * MIN, T0 + 190 * MIN];
+    let story_ms = [
+        T0 - 60 * MIN,
+        T0 - 50 * MIN,
+        T0 - 40 * MIN,
+        T0 - 10 * MIN,
+        T0 + MIN,
+        T0 + 180 * MIN,
+        T0 + 215 * MIN,
+        T0 + 220 * MIN,
+    ];
     // Every state of the story (the candidate acts where the story's next event does), and two
     // suspended ones.
     let mut cases: Vec<(Vec<String>, i64)> =
         (0..story.len()).map(|k| (story[..k].to_vec(), story_ms[k] - MIN / 2)).collect();
-    cases.push((story.clone(), T0 + 200 * MIN));
+    cases.push((story.clone(), T0 + 230 * MIN));
+    // Completed, the fire watch still running: signing it off is refused by the clock.
+    cases.push((story[..6].to_vec(), T0 + 190 * MIN));
     let mut suspended = story[..5].to_vec();
     suspended.push(p.event(&form, p.guardian, T0 + 30 * MIN, EventKind::Suspend { reason: "下雨".into() }));
     cases.push((suspended, T0 + 40 * MIN));
@@ -99,6 +137,20 @@ fn an_action_is_offered_to_exactly_the_people_whose_event_derivation_would_accep
     gas_failed.push(p.event(&form, p.guardian, T0 + 30 * MIN, EventKind::GasTest { reading: leak }));
     gas_failed.push(p.event(&form, p.guardian, T0 + 35 * MIN, Plant::good_gas()));
     cases.push((gas_failed, T0 + 40 * MIN));
+    // A change waiting for its first and then its second signature.
+    let mut changing = story[..5].to_vec();
+    let ask = event_for(&p.derive(&form, &changing, T0 + 20 * MIN), &form, ActionKind::RequestChange)
+        .expect("a change request");
+    let (ask, stored) = p.event_struct(&form, p.applicant, T0 + 20 * MIN, ask);
+    changing.push(stored);
+    cases.push((changing.clone(), T0 + 25 * MIN));
+    changing.push(p.event(
+        &form,
+        p.director,
+        T0 + 25 * MIN,
+        EventKind::ApproveChange { change: ask.hash(), step: "workshop_review".into(), comment: "同意".into() },
+    ));
+    cases.push((changing, T0 + 30 * MIN));
 
     let mut checked = 0;
     let mut offered = 0;
@@ -179,6 +231,10 @@ fn the_turn_names_who_is_waited_for_and_never_the_applicant_for_an_approval() {
     assert_eq!(turn.action, Some(ActionKind::Start));
     assert!(turn.who.contains(&p.guardian), "{:?}", turn.who);
 
-    let closed = p.derive(&form, &story, T0 + 200 * MIN);
+    let watching = p.derive(&form, &story[..6], T0 + 190 * MIN);
+    let turn = offers::turn(&watching, &form, &p.registry);
+    assert_eq!((turn.action, turn.who.clone()), (Some(ActionKind::FireWatchEnd), vec![p.guardian]));
+
+    let closed = p.derive(&form, &story, T0 + 230 * MIN);
     assert_eq!(offers::turn(&closed, &form, &p.registry), offers::Turn::default(), "nothing is waited for");
 }

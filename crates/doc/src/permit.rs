@@ -36,6 +36,11 @@ pub struct FormDoc {
     pub assignees: BTreeMap<String, Vec<String>>,
     /// Absent in forms from before it.
     pub revises: Option<String>,
+    /// Absent in forms from before it.
+    pub subtype: Option<String>,
+    /// The type's own fields, each value as its JSON, so each field merges on its own (last
+    /// writer wins per field). Absent in forms from before it, and while there are none.
+    pub details: Option<BTreeMap<String, String>>,
 }
 
 fn parse_id<T: FromStr>(what: &str, s: &str) -> Result<T> {
@@ -64,6 +69,11 @@ impl From<&PermitForm> for FormDoc {
             precautions: f.precautions.clone(),
             assignees: f.assignees.iter().map(|(k, v)| (k.clone(), ids(v))).collect(),
             revises: f.revises.map(|p| p.to_string()),
+            subtype: f.subtype.clone(),
+            details: (!f.details.is_empty()).then(|| {
+                // A FieldValue is a bool, a finite number or a string: it serialises.
+                f.details.iter().map(|(k, v)| (k.clone(), serde_json::to_string(v).unwrap_or_default())).collect()
+            }),
         }
     }
 }
@@ -92,6 +102,17 @@ impl TryFrom<&FormDoc> for PermitForm {
                 .map(|(k, v)| Ok((k.clone(), people(v)?)))
                 .collect::<Result<BTreeMap<_, _>>>()?,
             revises: d.revises.as_deref().map(|s| parse_id::<PermitId>("permit", s)).transpose()?,
+            subtype: d.subtype.clone(),
+            details: d
+                .details
+                .iter()
+                .flatten()
+                .map(|(k, v)| {
+                    let value = serde_json::from_str(v)
+                        .map_err(|_| DocError::Shape(format!("form detail '{k}' holds '{v}', which is not a value")))?;
+                    Ok((k.clone(), value))
+                })
+                .collect::<Result<BTreeMap<_, _>>>()?,
         })
     }
 }
@@ -160,6 +181,18 @@ pub fn read_permit(doc: &impl ReadDoc) -> Result<LoadedPermit> {
             out
         },
         revises: f.absent_or_string("revises")?,
+        subtype: f.absent_or_string("subtype")?,
+        details: match f.0.iter().find(|(k, _)| k == "details").map(|(_, item)| &item.value) {
+            None | Some(ValueRef::Scalar(ScalarValueRef::Null)) => None,
+            Some(_) => {
+                let map = Fields::of(doc, &f.object("details", ObjType::Map)?);
+                let mut out = BTreeMap::new();
+                for (code, _) in &map.0 {
+                    out.insert(code.to_string(), map.string(code)?);
+                }
+                Some(out)
+            }
+        },
     };
     Ok(LoadedPermit { number, form: PermitForm::try_from(&form)?, events: strings(doc, &events, "events")? })
 }
@@ -303,8 +336,22 @@ mod tests {
                     precautions,
                     assignees,
                     revises: location.filter(|n| n % 2 == 0).map(|n| PermitId(Uuid::from_u128(n))),
+                    subtype: location.filter(|n| n % 3 == 0).map(|n| format!("sub_{}", n % 7)),
+                    details: details_of(location),
                 },
             )
+    }
+
+    /// Some details of every kind, or none, picked by `n`.
+    fn details_of(n: Option<u128>) -> BTreeMap<String, ptw_core::FieldValue> {
+        use ptw_core::FieldValue as V;
+        let Some(n) = n.filter(|n| n % 5 != 0) else { return BTreeMap::new() };
+        let all = [
+            ("height_m", V::Number((n % 4000) as f64 / 100.0)),
+            ("night", V::YesNo(n % 2 == 0)),
+            ("blind_no", V::Text(format!("MB-{}", n % 100))),
+        ];
+        all.into_iter().take((n % 3 + 1) as usize).map(|(k, v)| (k.to_owned(), v)).collect()
     }
 
     proptest! {

@@ -14,7 +14,7 @@ use automerge::{ReadDoc, ROOT};
 use ptw_core::PermitId;
 
 /// The fields of a permit's form map.
-pub const FORM_KEYS: [&str; 14] = [
+pub const FORM_KEYS: [&str; 16] = [
     "permit_type",
     "grade",
     "title",
@@ -29,6 +29,8 @@ pub const FORM_KEYS: [&str; 14] = [
     "precautions",
     "assignees",
     "revises",
+    "subtype",
+    "details",
 ];
 
 /// Whether `doc_id` is a permit id in canonical form (lower-case hyphenated UUID).
@@ -86,6 +88,16 @@ mod tests {
     }
 
     #[test]
+    fn a_form_with_a_subtype_and_details_has_the_shape() {
+        let mut form = PermitForm { subtype: Some("scaffold".into()), ..PermitForm::default() };
+        form.details.insert("height_m".into(), ptw_core::FieldValue::Number(12.5));
+        form.details.insert("strong_wind".into(), ptw_core::FieldValue::YesNo(true));
+        let mut doc = AutoCommit::new();
+        init_permit(&mut doc, ID, "GC-1", &form).expect("init");
+        assert_eq!(check_permit(ID, &doc).expect("the shape").form, form);
+    }
+
+    #[test]
     fn ids_that_are_not_canonical_uuids_are_refused() {
         for id in ["not-a-uuid", "0190C5A0-0000-7000-8000-000000000500", "{0190c5a0-0000-7000-8000-000000000500}", ""] {
             assert!(!is_permit_id(id), "{id}");
@@ -96,12 +108,21 @@ mod tests {
     #[test]
     fn a_form_that_is_a_string_extra_keys_and_a_number_event_are_refused() {
         type Damage = fn(&mut AutoCommit);
-        let damages: [(&str, Damage); 4] = [
+        let damages: [(&str, Damage); 6] = [
             ("form a string", |d| d.put(ROOT, "form", "x").map(|_| ()).expect("put")),
             ("an extra root key", |d| d.put(ROOT, "people", "x").map(|_| ()).expect("put")),
             ("an extra form field", |d| {
                 let (_, form) = d.get(ROOT, "form").expect("get").expect("form");
                 d.put(&form, "secret", 1_i64).expect("put");
+            }),
+            ("a detail that is no value", |d| {
+                let (_, form) = d.get(ROOT, "form").expect("get").expect("form");
+                let details = d.put_object(&form, "details", ObjType::Map).expect("details");
+                d.put(&details, "height_m", "{not json").expect("put");
+            }),
+            ("details a list", |d| {
+                let (_, form) = d.get(ROOT, "form").expect("get").expect("form");
+                d.put_object(&form, "details", ObjType::List).expect("details");
             }),
             ("a number in the events", |d| {
                 let (_, events) = d.get(ROOT, crate::EVENTS).expect("get").expect("events");

@@ -451,8 +451,24 @@ fn event_kind(action: Action, loaded: &Loaded) -> Result<EventKind> {
             .clone()
             .ok_or_else(|| StoreError::Refused(ptw_core::Violation::StepNotOpen { step: String::new() }))
     };
+    // The change waiting for approval, and its open step.
+    let open_change = || {
+        state
+            .pending_change()
+            .and_then(|c| Some((c.event.clone(), c.current_step.clone()?)))
+            .ok_or_else(|| StoreError::Refused(ptw_core::Violation::NoSuchChange { change: String::new() }))
+    };
     Ok(match action {
         Action::Submit => EventKind::Submit { form: Some(Box::new(loaded.form.clone())) },
+        Action::RequestChange { change } => EventKind::ChangeRequest { change: Box::new(change) },
+        Action::ApproveChange { comment } => {
+            let (change, step) = open_change()?;
+            EventKind::ApproveChange { change, step, comment }
+        }
+        Action::RejectChange { comment } => {
+            let (change, step) = open_change()?;
+            EventKind::RejectChange { change, step, comment }
+        }
         Action::Approve { comment } => EventKind::Approve { step: open_step()?, comment },
         Action::Reject { comment } => EventKind::Reject { step: open_step()?, comment },
         Action::GasTest { reading } => EventKind::GasTest { reading },
@@ -463,6 +479,7 @@ fn event_kind(action: Action, loaded: &Loaded) -> Result<EventKind> {
         Action::Entry { entrant, inside } => EventKind::Entry { entrant, inside },
         Action::Handover { to, plant_state, open_items } => EventKind::Handover { to, plant_state, open_items },
         Action::TakeOver => EventKind::TakeOver,
+        Action::FireWatchEnd { note } => EventKind::FireWatchEnd { note },
         Action::Accept { comment } => EventKind::Accept { step: open_step()?, comment },
         Action::Cancel { reason } => EventKind::Cancel { reason },
         Action::Comment { text } => EventKind::Comment { text },

@@ -55,8 +55,24 @@ fn a_hot_work_permit_is_filed_approved_worked_and_closed_and_survives_a_reopen()
         let v = store.act(person("李娜"), id, Action::Start, t + Duration::minutes(35)).expect("start");
         assert_eq!(v.state.status, Status::Active);
         store.act(person("李娜"), id, Action::Complete, t + Duration::minutes(200)).expect("complete");
+        // Acceptance waits for the fire watch: refused, and nothing written, until it is signed off.
+        let pending = store.pending_changes().expect("outbox");
+        let early = store.act(
+            person("刘洋"),
+            id,
+            Action::Accept { comment: "现场清理完毕".into() },
+            t + Duration::minutes(210),
+        );
+        assert!(matches!(early, Err(StoreError::Refused(Violation::FireWatchNotSignedOff { .. }))), "{early:?}");
+        let early =
+            store.act(person("李娜"), id, Action::FireWatchEnd { note: "无余火".into() }, t + Duration::minutes(229));
+        assert!(matches!(early, Err(StoreError::Refused(Violation::FireWatchRunning { .. }))), "{early:?}");
+        assert_eq!(store.pending_changes().expect("outbox"), pending);
+        store
+            .act(person("李娜"), id, Action::FireWatchEnd { note: "无余火".into() }, t + Duration::minutes(230))
+            .expect("fire watch signed off");
         let v = store
-            .act(person("刘洋"), id, Action::Accept { comment: "现场清理完毕".into() }, t + Duration::minutes(210))
+            .act(person("刘洋"), id, Action::Accept { comment: "现场清理完毕".into() }, t + Duration::minutes(235))
             .expect("accept");
         assert_eq!(v.state.status, Status::Closed);
         id
@@ -65,7 +81,7 @@ fn a_hot_work_permit_is_filed_approved_worked_and_closed_and_survives_a_reopen()
     let store = open_demo(&db);
     let view = store.permit(permit, t + Duration::minutes(300)).expect("reopened");
     assert_eq!(view.state.status, Status::Closed);
-    assert_eq!(view.state.timeline.len(), 7);
+    assert_eq!(view.state.timeline.len(), 8);
     assert!(view.state.rejected().next().is_none());
     let closed = store
         .list(&ListQuery { status: Some(Status::Closed), limit: 50, offset: 0, ..Default::default() })
@@ -77,8 +93,8 @@ fn a_hot_work_permit_is_filed_approved_worked_and_closed_and_survives_a_reopen()
         .expect("list")
         .is_empty());
     assert_eq!(store.status_counts().expect("counts"), vec![(Status::Closed, 1)]);
-    // The draft and its 7 events, all waiting for the sync server.
-    assert_eq!(store.pending_changes().expect("outbox"), 8);
+    // The draft and its 8 events, all waiting for the sync server.
+    assert_eq!(store.pending_changes().expect("outbox"), 9);
 }
 
 #[test]

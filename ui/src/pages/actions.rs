@@ -54,6 +54,10 @@ fn action_code(action: &Action) -> &'static str {
         Action::Entry { .. } => "entry",
         Action::Handover { .. } => "handover",
         Action::TakeOver => "take_over",
+        Action::FireWatchEnd { .. } => "fire_watch_end",
+        Action::RequestChange { .. } => "change_request",
+        Action::ApproveChange { .. } => "approve_change",
+        Action::RejectChange { .. } => "reject_change",
     }
 }
 
@@ -91,17 +95,28 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let status = permit.state.status;
     let permit_key = (permit.form.permit_type.clone(), permit.form.grade.clone());
     let may = |kind: ActionKind| permit.offers.iter().any(|o| o.action == kind && o.mine);
-    // The step that moves the permit on, when it is someone else's: who is waited for.
-    // While a handover waits, that is what the outgoing guardian waits for.
+    // Whose turn it is, as ptw-core's `turn` decides it: a handover waiting comes first, then
+    // a change waiting for approval, then a fire watch's sign-off, else the step that moves
+    // the permit on. Shown when it is someone else's.
     let handover_waits = permit.state.handover.is_some();
-    let waiting = permit
-        .offers
-        .iter()
-        .find(|o| handover_waits && o.action == ActionKind::TakeOver && !o.mine)
-        .or_else(|| permit.offers.iter().find(|o| o.action.moves_on() && !o.mine))
-        // The incoming guardian's own step is the take-over: nothing to wait for.
-        .filter(|_| !may(ActionKind::TakeOver))
-        .map(|o| Turn { action: Some(o.action), who: o.who.clone(), who_count: o.who_count, role: o.role.clone() });
+    let watch_waits = permit.state.fire_watch.as_ref().is_some_and(|w| w.signed_off.is_none());
+    let change_waits = permit.state.pending_change().is_some();
+    let offered = |kind: ActionKind| permit.offers.iter().find(|o| o.action == kind);
+    let turn = if handover_waits && offered(ActionKind::TakeOver).is_some() {
+        offered(ActionKind::TakeOver)
+    } else if change_waits && offered(ActionKind::ApproveChange).is_some() {
+        offered(ActionKind::ApproveChange)
+    } else if watch_waits {
+        offered(ActionKind::FireWatchEnd)
+    } else {
+        permit.offers.iter().find(|o| o.action.moves_on())
+    };
+    let waiting = turn.filter(|o| !o.mine).map(|o| Turn {
+        action: Some(o.action),
+        who: o.who.clone(),
+        who_count: o.who_count,
+        role: o.role.clone(),
+    });
     let gas_allowed = may(ActionKind::GasTest);
     let cancel_allowed = may(ActionKind::Cancel);
     let notice = move || {
@@ -134,6 +149,9 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             </div>
         }
         .into_any(),
+        Status::Completed if permit.state.fire_watch.as_ref().is_some_and(|w| w.signed_off.is_none()) => {
+            view! { <FireWatchCard permit=permit.clone() ctx=ctx may_sign=may(ActionKind::FireWatchEnd)/> }.into_any()
+        }
         Status::Completed if may(ActionKind::Accept) => {
             view! { <AcceptanceActions permit=permit.clone() ctx=ctx/> }.into_any()
         }
@@ -162,10 +180,70 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             {may(ActionKind::Entry).then(|| view! { <RosterForm permit=permit.clone() ctx=ctx/> })}
             {gas_allowed.then(|| view! { <GasTestForm permit=permit.clone() ctx=ctx/> })}
             {may(ActionKind::Handover).then(|| view! { <HandoverForm permit=permit.clone() ctx=ctx/> })}
+            {may(ActionKind::RequestChange).then(|| view! { <super::change::ChangeRequestForm permit=permit.clone() ctx=ctx/> })}
             {cancel_allowed.then(|| view! { <ReasonAction ctx=ctx kind="cancel"/> })}
             <CommentForm ctx=ctx/>
         </section>
     }
+}
+
+/// The fire watch after hot work: how long it still runs, counted down each second against
+/// the device's trusted time, and — for the fire watcher — the sign-off, with what they found.
+/// Signing off early is refused by the rule, in words; nobody can accept the work before.
+#[component]
+fn FireWatchCard(permit: PermitView, ctx: ActionCtx, may_sign: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let Some(watch) = permit.state.fire_watch.clone() else { return ().into_any() };
+    let now = RwSignal::new(crate::time::now_ms());
+    let tick = set_interval_with_handle(move || now.set(crate::time::now_ms()), std::time::Duration::from_secs(1)).ok();
+    on_cleanup(move || {
+        if let Some(t) = tick {
+            t.clear();
+        }
+    });
+    let until = crate::time::show_ms(watch.until_ms);
+    let status = move || {
+        let left_ms = watch.until_ms - now.get();
+        if left_ms > 0 {
+            let secs = (left_ms + 999) / 1000;
+            let left = format!("{:02}:{:02}", secs / 60, secs % 60);
+            fill(t_string!(i18n, fire_watch.running), &[("left", &left), ("until", &until)])
+        } else {
+            fill(t_string!(i18n, fire_watch.over), &[("until", &until)])
+        }
+    };
+    let note = RwSignal::new(String::new());
+    view! {
+        <div class="action-group fire-watch" data-testid="fire-watch">
+            <h4>{t!(i18n, fire_watch.title)}</h4>
+            <p class="countdown" role="timer" data-testid="fire-watch-countdown">{status}</p>
+            {may_sign.then(|| view! {
+                <label class="field">
+                    <span class="label">{t!(i18n, fire_watch.note)}</span>
+                    <input
+                        type="text"
+                        data-testid="fire-watch-note"
+                        prop:value=move || note.get()
+                        on:input=move |ev| note.set(event_target_value(&ev))
+                    />
+                </label>
+                <div class="action-bar" data-testid="action-bar">
+                    <button
+                        class="primary big wide"
+                        data-testid="action-fire-watch-end"
+                        disabled=move || ctx.busy.get()
+                        on:click=move |_| {
+                            ctx.run(Action::FireWatchEnd { note: note.get_untracked() }, move || note.set(String::new()))
+                        }
+                    >
+                        <Icon name=icons::action("fire_watch_end")/>
+                        {t!(i18n, fire_watch.sign_off)}
+                    </button>
+                </div>
+            })}
+        </div>
+    }
+    .into_any()
 }
 
 /// A one-click action (start, resume, complete, submit).

@@ -72,6 +72,7 @@ fn DetailBody(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                 <Rejection permit=permit.clone() ctx=ctx/>
                 <Header permit=permit.clone()/>
                 <Alerts permit=permit.clone()/>
+                <super::change::ChangesCard permit=permit.clone() ctx=ctx/>
                 <Inside permit=permit.clone()/>
                 <Steps permit=permit.clone()/>
                 <GasTests permit=permit.clone()/>
@@ -199,8 +200,31 @@ fn Header(permit: PermitView) -> impl IntoView {
     let status = permit.state.status;
     let pending = permit.pending;
     let kind = {
-        let (t, g) = (f.permit_type.clone(), f.grade.clone());
-        names_for(&permit, move |n| n.type_and_grade(&t, &g))
+        let (t, g, sub) = (f.permit_type.clone(), f.grade.clone(), f.subtype.clone());
+        names_for(&permit, move |n| match &sub {
+            Some(sub) => format!("{} · {}", n.type_and_grade(&t, &g), n.subtype(sub)),
+            None => n.type_and_grade(&t, &g),
+        })
+    };
+    // The type's own fields, in the catalog's order, as name and value.
+    let details = {
+        let (t, values) = (f.permit_type.clone(), f.details.clone());
+        names_for(&permit, move |n| {
+            let order = n.dir.catalog.permit_type(&t).map(|t| t.fields.clone()).unwrap_or_default();
+            order
+                .iter()
+                .filter_map(|def| {
+                    Some((def.code.clone(), n.detail(&def.code), n.detail_value(&def.code, values.get(&def.code)?)))
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let details = move || {
+        details()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(code, name, value)| view! { <dt>{name}</dt><dd data-testid=format!("permit-detail-{code}")>{value}</dd> })
+            .collect_view()
     };
     let location = f.location;
     let place = names_for(&permit, move |n| n.location(location));
@@ -231,6 +255,7 @@ fn Header(permit: PermitView) -> impl IntoView {
                     <dt>{t!(i18n, detail.kind)}</dt><dd data-testid="permit-kind">{kind}</dd>
                     <dt>{t!(i18n, form.location)}</dt><dd data-testid="permit-location">{place}</dd>
                     <dt>{t!(i18n, detail.window)}</dt><dd>{window}</dd>
+                    {details}
                     <dt>{t!(i18n, form.applicant)}</dt><dd data-testid="permit-applicant">{applicant}</dd>
                     <dt>{t!(i18n, form.guardian)}</dt><dd data-testid="permit-guardian">{guardian}</dd>
                     <dt>{t!(i18n, form.crew)}</dt><dd data-testid="permit-crew">{crew}</dd>
@@ -511,6 +536,9 @@ fn EventRow(entry: TimelineEntry, permit: PermitView) -> impl IntoView {
                 text
             }
             EventKind::TakeOver => String::new(),
+            EventKind::FireWatchEnd { note } => note.clone(),
+            EventKind::ChangeRequest { change } => change.explanation.clone(),
+            EventKind::ApproveChange { comment, .. } | EventKind::RejectChange { comment, .. } => comment.clone(),
             EventKind::Submit { .. } | EventKind::Start | EventKind::Resume | EventKind::Complete => String::new(),
         };
         (time::show_ms(ev.time_ms()), n.person(ev.actor), messages::event_kind_text(l, &ev.kind), detail)

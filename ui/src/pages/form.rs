@@ -1,7 +1,7 @@
 //! The permit form: a new permit or a draft being edited.
 //!
-//! Every choice comes from the directory (types, grades, checklist and flow from the catalog;
-//! people by role; locations from the register). The form is validated in the browser with the
+//! Every choice comes from the directory (types, sub-types, grades, the type's own fields,
+//! checklist and flow from the catalog; people by role; locations from the register). The form is validated in the browser with the
 //! same `PermitForm::validate` the back end's submit rule runs, so the messages under the
 //! fields are the ones that would refuse the submit; they appear after the first attempt.
 //!
@@ -12,16 +12,16 @@
 use crate::api;
 use crate::datetime::DateTimeField;
 use crate::i18n::*;
-use crate::messages::{self, fill};
+use crate::messages::{self, fill, GradeWhy};
 use crate::state::{registry, use_app, Page};
 use crate::time;
 use crate::widgets::{enter_moves_on, with_names, ErrorBanner, Loading, WorkTypeIcon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::{Action, CommandError, Directory};
-use ptw_core::catalog::{Role, SignMode};
-use ptw_core::form::{Field, FieldError};
-use ptw_core::{PermitForm, PermitId, PersonId};
+use ptw_core::catalog::{FieldDef, FieldKind, Role, SignMode};
+use ptw_core::form::{Field, FieldError, FieldProblem};
+use ptw_core::{FieldValue, PermitForm, PermitId, PersonId};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -135,6 +135,197 @@ fn CheckRow(
             <span>{children()}</span>
         </label>
     }
+}
+
+/// The code a problem of one of the type's own fields names, if it names one.
+fn detail_code(problem: &FieldProblem) -> Option<&str> {
+    match problem {
+        FieldProblem::DetailRequired { code }
+        | FieldProblem::DetailOutOfRange { code, .. }
+        | FieldProblem::DetailInvalid { code }
+        | FieldProblem::DetailUnknown { code } => Some(code),
+        _ => None,
+    }
+}
+
+/// One of the type's own fields: a number with its unit (the decimal keypad, not
+/// `type="number"`, whose parsing follows the webview's locale), a line of text, a choice, or
+/// yes/no. A number or yes/no that grades the permit proposes the grade as it changes.
+#[component]
+fn DetailInput(
+    def: FieldDef,
+    form: RwSignal<PermitForm>,
+    registry: Arc<ptw_core::Registry>,
+    errors: Memo<Vec<FieldError>>,
+    show: RwSignal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let lang = move || i18n.get_locale().as_str();
+    let code = def.code.clone();
+    let testid = format!("detail-{}", def.code);
+    let set = {
+        let code = code.clone();
+        move |value: Option<FieldValue>| {
+            form.update(|f| {
+                match value {
+                    Some(v) => f.details.insert(code.clone(), v),
+                    None => f.details.remove(&code),
+                };
+                propose_grade(f, &registry);
+            })
+        }
+    };
+    let current = {
+        let code = code.clone();
+        move || form.with(|f| f.details.get(&code).cloned())
+    };
+    let name = def.name.clone();
+    let label = move || name.get(lang()).to_owned();
+    let source = def.source.clone();
+    let problems = {
+        let code = code.clone();
+        move || {
+            if !show.get() {
+                return None;
+            }
+            let mine: Vec<FieldProblem> = errors.with(|e| {
+                e.iter().filter(|e| detail_code(&e.problem) == Some(code.as_str())).map(|e| e.problem.clone()).collect()
+            });
+            if mine.is_empty() {
+                return None;
+            }
+            let (t, g) = form.with(|f| (f.permit_type.clone(), f.grade.clone()));
+            let texts = with_names(i18n.get_locale(), Some((&t, &g)), |n| {
+                mine.iter().map(|p| messages::field_problem_text(n, p)).collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+            Some(view! {
+                <ul class="field-errors" data-testid=format!("error-detail-{code}")>
+                    {texts.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}
+                </ul>
+            })
+        }
+    };
+    let input = match def.kind.clone() {
+        FieldKind::Number { unit, .. } => {
+            // What the person typed, kept as typed ("12." while typing 12.5); the form holds
+            // the number it reads as.
+            let typed = RwSignal::new(current().and_then(|v| v.as_number()).map(|v| v.to_string()).unwrap_or_default());
+            view! {
+                <span class="with-unit">
+                    <input
+                        type="text"
+                        inputmode="decimal"
+                        enterkeyhint="next"
+                        data-testid=testid.clone()
+                        prop:value=move || typed.get()
+                        on:input=move |ev| {
+                            let text = event_target_value(&ev);
+                            typed.set(text.clone());
+                            let t = text.trim().replace(',', ".");
+                            set(if t.is_empty() {
+                                None
+                            } else {
+                                // Not a number: kept as text, so the form says it is invalid.
+                                Some(t.parse::<f64>().map(FieldValue::Number).unwrap_or(FieldValue::Text(t)))
+                            })
+                        }
+                    />
+                    <span class="unit">{unit}</span>
+                </span>
+            }
+            .into_any()
+        }
+        FieldKind::Text { max_chars } => view! {
+            <input
+                type="text"
+                maxlength=max_chars
+                enterkeyhint="next"
+                data-testid=testid.clone()
+                prop:value=move || match current() {
+                    Some(FieldValue::Text(t)) => t,
+                    _ => String::new(),
+                }
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    set((!text.is_empty()).then_some(FieldValue::Text(text)))
+                }
+            />
+        }
+        .into_any(),
+        FieldKind::Choice { options } => {
+            let buttons = options
+                .into_iter()
+                .map(|o| {
+                    let (set, current) = (set.clone(), current.clone());
+                    let pick = o.code.clone();
+                    let on = move || current() == Some(FieldValue::Text(pick.clone()));
+                    let on2 = on.clone();
+                    let chosen = o.code.clone();
+                    view! {
+                        <button
+                            type="button"
+                            role="radio"
+                            class="choice"
+                            class:chosen=on.clone()
+                            aria-checked=move || on2().to_string()
+                            data-testid=format!("{testid}-{}", o.code)
+                            on:click=move |_| set(Some(FieldValue::Text(chosen.clone())))
+                        >
+                            {o.name.get(lang()).to_owned()}
+                        </button>
+                    }
+                })
+                .collect_view();
+            view! { <div class="choices" role="radiogroup">{buttons}</div> }.into_any()
+        }
+        // Yes / no: a required one is answered either way; an optional one (an aggravating
+        // factor) is a box to tick when it applies.
+        FieldKind::YesNo if def.required => {
+            let answer = |yes: bool| {
+                let (set, current) = (set.clone(), current.clone());
+                let on = move || current() == Some(FieldValue::YesNo(yes));
+                let on2 = on.clone();
+                view! {
+                    <button
+                        type="button"
+                        role="radio"
+                        class="choice"
+                        class:chosen=on
+                        aria-checked=move || on2().to_string()
+                        data-testid=format!("{testid}-{}", if yes { "yes" } else { "no" })
+                        on:click=move |_| set(Some(FieldValue::YesNo(yes)))
+                    >
+                        {move || if yes { t_string!(i18n, form.yes) } else { t_string!(i18n, form.no) }}
+                    </button>
+                }
+            };
+            view! { <div class="choices" role="radiogroup">{answer(true)}{answer(false)}</div> }.into_any()
+        }
+        FieldKind::YesNo => {
+            let current = current.clone();
+            return view! {
+                <CheckRow
+                    checked=Signal::derive(move || current() == Some(FieldValue::YesNo(true)))
+                    on_toggle=Callback::new(move |on: bool| set(on.then_some(FieldValue::YesNo(true))))
+                    testid=testid
+                >
+                    {label}
+                </CheckRow>
+                {problems}
+            }
+            .into_any();
+        }
+    };
+    view! {
+        <div class="field">
+            <span class="label">{label}{def.required.then(|| view! { <em class="req">" *"</em> })}</span>
+            {input}
+            <small class="hint source">{fill(t_string!(i18n, form.grade_floor_source), &[("source", &source)])}</small>
+            {problems}
+        </div>
+    }
+    .into_any()
 }
 
 /// Raises the grade to what the type, location and planned window require, when it is below
@@ -292,6 +483,8 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
             }
             f.permit_type = code;
             f.grade = String::new();
+            f.subtype = None;
+            f.details.clear();
             f.precautions.clear();
             f.assignees.clear();
             f.grade = f.proposed_grade(&r);
@@ -375,11 +568,19 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                 .floor
                 .map(|x| x.source.clone())
                 .into_iter()
+                .chain(required.subtype.map(|x| x.source.clone()))
+                .chain(required.computed.map(|(_, by)| by.source.clone()))
                 .chain(required.raise.map(|x| x.source.clone()))
                 .collect();
             with_names(locale, Some((&f.permit_type, &f.grade)), |n| {
-                let location_class = required.floor.map(|x| x.location_class.as_str());
-                (n.grade_reasons(location_class, &required.raised_by), n.grade_name(required.min_grade), sources)
+                let why = GradeWhy {
+                    location_class: required.floor.map(|x| x.location_class.as_str()),
+                    raised_by: &required.raised_by,
+                    subtype: required.subtype.map(|x| x.code.as_str()),
+                    computed_from: required.computed.map(|(_, by)| by.field.as_str()),
+                    aggravated_by: &required.aggravated_by,
+                };
+                (n.grade_reasons(&why), n.grade_name(required.min_grade), sources)
             })
         })?;
         Some(view! {
@@ -400,6 +601,78 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
         let max = form.with(|f| d.catalog.grade(&f.permit_type, &f.grade).map(|g| g.max_validity_minutes))?;
         let hours = if max % 60 == 0 { (max / 60).to_string() } else { format!("{:.1}", max as f64 / 60.0) };
         Some(fill(t_string!(i18n, form.max_validity), &[("hours", &hours)]))
+    };
+
+    // The sub-type (子场景), for types that have them: one button each.
+    let d = dir.clone();
+    let r = reg.clone();
+    let subtype_field = move || {
+        let lang = lang();
+        let (t, chosen) = form.with(|f| (f.permit_type.clone(), f.subtype.clone()));
+        let t = d.catalog.permit_type(&t).filter(|t| !t.subtypes.is_empty())?;
+        let r = r.clone();
+        let buttons = t
+            .subtypes
+            .iter()
+            .map(|st| {
+                let on = chosen.as_deref() == Some(st.code.as_str());
+                let pick = st.code.clone();
+                let r = r.clone();
+                view! {
+                    <button
+                        type="button"
+                        role="radio"
+                        class="choice"
+                        class:chosen=on
+                        aria-checked=on.to_string()
+                        data-testid=format!("subtype-{}", st.code)
+                        on:click=move |_| {
+                            form.update(|f| {
+                                f.subtype = Some(pick.clone());
+                                // Fields of the other sub-types go with them.
+                                if let Some(t) = r.catalog.permit_type(&f.permit_type) {
+                                    f.details.retain(|code, _| t.field(code).is_some_and(|x| x.applies_to(Some(&pick))));
+                                }
+                                propose_grade(f, &r);
+                            })
+                        }
+                    >
+                        {st.name.get(lang).to_owned()}
+                    </button>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <div class="field">
+                <span class="label" id="label-subtype">{t!(i18n, form.subtype)}<em class="req">" *"</em></span>
+                <div class="choices" role="radiogroup" aria-labelledby="label-subtype" data-testid="field-subtype">
+                    {buttons}
+                </div>
+                <FieldErrors field=Field::Subtype errors=errors show=show_errors form=form/>
+            </div>
+        })
+    };
+    // The type's own fields (作业专项信息): working height, load, blind number… as the catalog
+    // defines them, each with its unit, range and source.
+    let d = dir.clone();
+    let r = reg.clone();
+    let details_section = move || {
+        let (t, subtype) = form.with(|f| (f.permit_type.clone(), f.subtype.clone()));
+        let t = d.catalog.permit_type(&t)?;
+        let fields: Vec<FieldDef> = t.fields.iter().filter(|f| f.applies_to(subtype.as_deref())).cloned().collect();
+        if fields.is_empty() {
+            return None;
+        }
+        let rows = fields
+            .into_iter()
+            .map(|def| view! { <DetailInput def=def form=form registry=r.clone() errors=errors show=show_errors/> })
+            .collect_view();
+        Some(view! {
+            <fieldset class="group" data-testid="section-details">
+                <legend>{t!(i18n, form.section_details)}</legend>
+                {rows}
+            </fieldset>
+        })
     };
 
     let d = dir.clone();
@@ -644,6 +917,7 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                         </div>
                         {err(Field::PermitType)}
                     </div>
+                    {subtype_field}
                     <label class="field">
                         <span class="label">{t!(i18n, form.location)}<em class="req">" *"</em></span>
                         <select data-testid="field-location" on:change=on_location>
@@ -723,6 +997,8 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                         </div>
                     </div>
                 </fieldset>
+
+                {details_section}
 
                 <fieldset class="group">
                     <legend>{t!(i18n, form.section_people)}</legend>

@@ -159,6 +159,8 @@ impl Plant {
             precautions: t.precautions.iter().map(|p| p.code.clone()).collect(),
             assignees: Default::default(),
             revises: None,
+            subtype: None,
+            details: Default::default(),
         }
     }
 
@@ -222,6 +224,10 @@ impl Plant {
     }
 
     /// The full grade-1 hot-work story, draft to closed.
+    pub fn fire_watch_end() -> EventKind {
+        EventKind::FireWatchEnd { note: "无余火，现场已清理".into() }
+    }
+
     pub fn hot_work_story(&self, form: &PermitForm) -> Vec<String> {
         vec![
             self.event(form, self.applicant, T0 - 60 * MIN, Plant::submit(form)),
@@ -230,7 +236,8 @@ impl Plant {
             self.event(form, self.guardian, T0 - 10 * MIN, Plant::good_gas()),
             self.event(form, self.guardian, T0 + MIN, EventKind::Start),
             self.event(form, self.applicant, T0 + 180 * MIN, EventKind::Complete),
-            self.event(form, self.director, T0 + 190 * MIN, Plant::accept()),
+            self.event(form, self.guardian, T0 + 215 * MIN, Plant::fire_watch_end()),
+            self.event(form, self.director, T0 + 220 * MIN, Plant::accept()),
         ]
     }
 

@@ -135,5 +135,7 @@ pub fn hot_work_form(store: &Store, start: DateTime<Utc>) -> PermitForm {
         precautions: t.precautions.iter().map(|p| p.code.clone()).collect(),
         assignees: Default::default(),
         revises: None,
+        subtype: None,
+        details: Default::default(),
     }
 }
