@@ -1,12 +1,17 @@
 """A change of an issued permit (作业变更) in the real window: while the work goes on, the
-applicant asks to take a worker off and put another on; the change waits for the approval chain
-— the workshop director, then the safety department — and the permit's crew changes only when
-the last of them signs. The change stays on the permit, old value beside new."""
+applicant asks to take a worker off, put another on and end the work three hours early; the
+change waits for the approval chain — the workshop director, then the safety department — and
+the permit's crew and window change only when the last of them signs. The change stays on the
+permit, old value beside new, and the calendar of planned work shows the new window."""
 
 from __future__ import annotations
 
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
 from test_hot_work_story import (
     act,
+    css,
     an_approved_hot_work_permit,
     click,
     find,
@@ -14,6 +19,7 @@ from test_hot_work_story import (
     record_gas_test,
     sign_in,
     sign_out,
+    text_of,
     type_into,
     wait_status,
     wait_text,
@@ -38,10 +44,15 @@ def test_a_change_goes_through_the_approval_chain_before_the_crew_changes(driver
     type_into(driver, "change-explanation", "孙浩调往 2# 装置，由钱勇接替焊接。")
     click(driver, "change-crew-孙浩")
     click(driver, "change-crew-钱勇")
+    old_window = text_of(driver, "permit-window")
+    click(driver, "change-planned-end")
+    click(driver, "dt-plus-1h")
+    click(driver, "dt-done")
     act(driver, "action-change-request")
     wait_text_contains(driver, "change-outcome", "待审批")
     wait_text_contains(driver, "change-lines", "撤下作业人员：孙浩")
     wait_text(driver, "permit-crew", "孙浩")  # until approved, the old crew stands
+    wait_text(driver, "permit-window", old_window)
     wait_text_contains(driver, "waiting-for", "刘洋")
     screenshot("change-requested")
     sign_out(driver)
@@ -59,5 +70,20 @@ def test_a_change_goes_through_the_approval_chain_before_the_crew_changes(driver
     wait_text(driver, "permit-crew", "钱勇")
     wait_text_contains(driver, "change-lines", "增加作业人员：钱勇")
     wait_status(driver, "作业中")
+    new_window = text_of(driver, "permit-window")
+    assert new_window != old_window, new_window
+    wait_text_contains(driver, "change-lines", "计划结束时间：")
     find(driver, "changes")
     screenshot("change-approved")
+
+    # The calendar of planned work shows it in its area, with the new end.
+    click(driver, "back-to-list")
+    click(driver, "open-calendar")
+    find(driver, "calendar")
+    item = WebDriverWait(driver, 30).until(
+        lambda d: next((i for i in d.find_elements(By.CSS_SELECTOR, css("calendar-item")) if i.get_attribute("data-number") == number), None),
+        message="the permit is not on the calendar",
+    )
+    new_end = new_window.rsplit(" ", 1)[-1]
+    assert new_end in item.text, (new_end, item.text)
+    screenshot("calendar-week")

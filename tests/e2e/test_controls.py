@@ -158,10 +158,18 @@ DATA = sorted(
 URL_OR_NUMBERED = re.compile(r"https?://\S+|\S*\d\S*")
 
 
+# The units of the catalog's fields (m, t, kW, MPa, % vol…), written the same in both
+# languages: a text that is one of them is data.
+CATALOG = json.loads((ROOT / "crates" / "core" / "catalog" / "gb30871.json").read_text(encoding="utf-8"))
+UNITS = {f["unit"] for t in CATALOG["permit_types"] for f in t.get("fields", []) if f.get("unit")}
+
+
 def is_chrome(text: str) -> bool:
     """Whether `text` is words of the UI (which must change with the language): what is left
     once the data, URLs and anything with a digit in it (permit numbers, times, counts, codes)
     are taken out still has a letter in it."""
+    if text.strip() in UNITS:
+        return False
     rest = text
     for d in DATA:
         rest = rest.replace(d, " ")

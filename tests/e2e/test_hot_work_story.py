@@ -206,8 +206,8 @@ def an_approved_hot_work_permit(driver: WebDriver) -> str:
 
 
 def record_gas_test(driver: WebDriver, lel: str = "0") -> None:
-    """The four readings (O₂ 20.9 %, LEL `lel`, H₂S and CO 0), recorded."""
-    for testid, value in [("gas-o2", "20.9"), ("gas-lel", lel), ("gas-h2s", "0"), ("gas-co", "0")]:
+    """The four readings (O₂ 20.9 %, LEL `lel`, H₂S and CO 0) and the instrument, recorded."""
+    for testid, value in [("gas-o2", "20.9"), ("gas-lel", lel), ("gas-h2s", "0"), ("gas-co", "0"), ("gas-instrument", "MX4 #A1234")]:
         type_into(driver, testid, value)
     act(driver, "action-gas-test")
 

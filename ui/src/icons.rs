@@ -23,6 +23,7 @@ macro_rules! icon_set {
 icon_set!(
     // top bar and navigation
     "plus",
+    "calendar",
     "arrow-left",
     "log-out",
     // the entry log of a confined space

@@ -141,6 +141,7 @@ fn CurrentPage() -> impl IntoView {
             Page::NewPermit => view! { <pages::form::PermitFormPage editing=None/> }.into_any(),
             Page::EditDraft(id) => view! { <pages::form::PermitFormPage editing=Some(id)/> }.into_any(),
             Page::Detail(id) => view! { <pages::detail::PermitDetail id=id/> }.into_any(),
+            Page::Calendar => view! { <pages::calendar::PlannedWork/> }.into_any(),
         }
     }
 }

@@ -150,6 +150,15 @@ impl<'a> Names<'a> {
             .unwrap_or_else(|| code.to_owned())
     }
 
+    /// A sample point of the grade's gas test (上部…) by its catalog name.
+    pub fn sample_point(&self, code: &str) -> String {
+        self.grade
+            .and_then(|g| g.gas_test.as_ref())
+            .and_then(|r| r.sample_points.iter().find(|p| p.code == code))
+            .map(|p| p.name.get(self.lang()).to_owned())
+            .unwrap_or_else(|| code.to_owned())
+    }
+
     /// One of the type's own fields by its catalog name.
     pub fn detail(&self, code: &str) -> String {
         self.permit_type
@@ -475,6 +484,7 @@ fn gas_name(locale: Locale, gas: &str) -> &'static str {
         "lel" => td_string!(locale, gas.lel),
         "h2s" => td_string!(locale, gas.h2s),
         "co" => td_string!(locale, gas.co),
+        "flammable_vol" => td_string!(locale, gas.flammable_vol),
         _ => td_string!(locale, gas.o2),
     }
 }
@@ -484,6 +494,7 @@ pub fn gas_unit(gas: &str) -> &'static str {
     match gas {
         "lel" => "%LEL",
         "h2s" | "co" => "ppm",
+        "flammable_vol" => "% vol",
         _ => "%",
     }
 }
@@ -547,6 +558,10 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
             fill(td_string!(l, violation.gas_test_too_old), &[("age", age_minutes), ("max", max_minutes)])
         }
         Violation::GasReadingEmpty => td_string!(l, violation.gas_reading_empty).to_owned(),
+        Violation::GasInstrumentMissing => td_string!(l, violation.gas_instrument_missing).to_owned(),
+        Violation::GasTestMissingAt { point } => {
+            fill(td_string!(l, violation.gas_test_missing_at), &[("point", &n.sample_point(point))])
+        }
         Violation::GasReadingOutOfRange { gas } => {
             fill(td_string!(l, violation.gas_reading_out_of_range), &[("gas", &gas_name(l, gas))])
         }

@@ -23,6 +23,8 @@ pub enum Page {
     NewPermit,
     EditDraft(PermitId),
     Detail(PermitId),
+    /// The calendar of planned work.
+    Calendar,
 }
 
 #[derive(Clone, Copy)]

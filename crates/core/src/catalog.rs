@@ -97,6 +97,30 @@ pub struct GasLimits {
     pub lel_max_pct: Option<f64>,
     pub h2s_max_ppm: Option<f64>,
     pub co_max_ppm: Option<f64>,
+    /// Limits on the flammable's concentration by volume, chosen by the lower explosive limit
+    /// of the medium the permit names (hot work: LEL ≥ 4 % → at most 0.5 % vol, below → 0.2 %);
+    /// they apply besides `lel_max_pct` when the medium's LEL is known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flammable_by_lel: Vec<FlammableLimit>,
+}
+
+/// For media whose LEL is at least `lel_at_least_pct` % vol: at most `max_vol_pct` % vol.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlammableLimit {
+    pub lel_at_least_pct: f64,
+    pub max_vol_pct: f64,
+}
+
+impl GasLimits {
+    /// The volume limit for a medium whose LEL is `lel_pct` % vol: the rule with the highest
+    /// LEL threshold the medium reaches.
+    pub fn flammable_vol_limit(&self, lel_pct: f64) -> Option<f64> {
+        self.flammable_by_lel
+            .iter()
+            .filter(|l| lel_pct >= l.lel_at_least_pct)
+            .max_by(|a, b| a.lel_at_least_pct.total_cmp(&b.lel_at_least_pct))
+            .map(|l| l.max_vol_pct)
+    }
 }
 
 /// The gas test a grade requires before work starts or resumes.
@@ -113,6 +137,39 @@ pub struct GasTestRule {
     pub retest_after_pause_minutes: Option<i64>,
     pub limits: GasLimits,
     pub source: String,
+    /// The type's field that gives the medium's lower explosive limit (% vol), for
+    /// `limits.flammable_by_lel`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium_lel_field: Option<String>,
+    /// Where samples are taken in a large space (upper, middle, lower): when the yes/no field
+    /// `sample_points_when` is answered yes, work starts or resumes only when the latest test
+    /// at every one of them passes and is young enough.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sample_points: Vec<SamplePoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_points_when: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SamplePoint {
+    pub code: String,
+    pub name: LocalText,
+}
+
+impl GasTestRule {
+    /// The sample points every test must cover on a permit with `form`: none unless the
+    /// field that asks for them is answered yes.
+    pub fn required_points(&self, form: &crate::form::PermitForm) -> Vec<&SamplePoint> {
+        let asked = self
+            .sample_points_when
+            .as_ref()
+            .is_some_and(|f| form.details.get(f) == Some(&crate::form::FieldValue::YesNo(true)));
+        if asked {
+            self.sample_points.iter().collect()
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 impl GasTestRule {
@@ -137,6 +194,11 @@ impl GasTestRule {
         for (name, v) in [("h2s_max_ppm", l.h2s_max_ppm), ("co_max_ppm", l.co_max_ppm)] {
             if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
                 out.push(format!("{name} must be 0 or more"));
+            }
+        }
+        for f in &l.flammable_by_lel {
+            if !(0.0..=100.0).contains(&f.lel_at_least_pct) || !(0.0..=100.0).contains(&f.max_vol_pct) {
+                out.push("flammable_by_lel percentages must be within 0–100 %".into());
             }
         }
         if self.max_age_minutes <= 0 {
@@ -707,6 +769,26 @@ impl Catalog {
                 }
                 if let Some(gas) = &g.gas_test {
                     out.extend(gas.problems().into_iter().map(|p| format!("{}/{}: gas test: {p}", t.code, g.code)));
+                    if let Some(f) = &gas.sample_points_when {
+                        if !matches!(t.field(f).map(|x| &x.kind), Some(FieldKind::YesNo))
+                            || gas.sample_points.is_empty()
+                        {
+                            out.push(format!(
+                                "{}/{}: gas test: sample_points_when names {f}, which is not a yes/no field of the type, or there are no sample points",
+                                t.code, g.code
+                            ));
+                        }
+                    }
+                    for f in gas
+                        .medium_lel_field
+                        .iter()
+                        .filter(|f| !matches!(t.field(f).map(|x| &x.kind), Some(FieldKind::Number { .. })))
+                    {
+                        out.push(format!(
+                            "{}/{}: gas test: medium_lel_field names {f}, which is not a number field of the type",
+                            t.code, g.code
+                        ));
+                    }
                 }
                 for (action, rules) in g.actions.all() {
                     if rules.is_empty() {

@@ -343,6 +343,16 @@ impl PermitState {
         }
     }
 
+    /// The hash of the form as it was submitted: the form of record, or — once a change was
+    /// approved — the form before the first approved change. (The draft in the document stays
+    /// as submitted; a change lives in the events.)
+    pub fn filed_hash(&self) -> String {
+        self.changes
+            .iter()
+            .find(|c| matches!(c.outcome, ChangeOutcome::Approved { .. }))
+            .map_or_else(|| self.form_hash.clone(), |c| c.before.content_hash())
+    }
+
     /// The change waiting for approval, if one does.
     pub fn pending_change(&self) -> Option<&ChangeState> {
         self.changes.last().filter(|c| c.outcome == ChangeOutcome::Pending)
@@ -640,7 +650,19 @@ impl PermitState {
                 if let Some(gas) = reading.impossible() {
                     return Err(Violation::GasReadingOutOfRange { gas: gas.to_owned() });
                 }
-                let exceedances = grade.gas_test.as_ref().map(|g| reading.exceedances(&g.limits)).unwrap_or_default();
+                // A reading is only as good as the instrument that gave it (its model and
+                // number go on the record, as on the paper form).
+                if reading.instrument.trim().is_empty() {
+                    return Err(Violation::GasInstrumentMissing);
+                }
+                let exceedances = grade
+                    .gas_test
+                    .as_ref()
+                    .map(|g| {
+                        let medium = g.medium_lel_field.as_ref().and_then(|f| self.form.details.get(f)?.as_number());
+                        reading.exceedances_for(&g.limits, medium)
+                    })
+                    .unwrap_or_default();
                 // A failing reading while people work stops the work at once.
                 if self.status == Status::Active && !exceedances.is_empty() {
                     self.status = Status::Suspended;
@@ -1165,7 +1187,33 @@ impl PermitState {
     /// compared in milliseconds, never rounded in anyone's favour.
     fn check_gas(&mut self, ev: &Event, hash: &str, grade: &GradeDef) -> Result<(), Violation> {
         let Some(rule) = &grade.gas_test else { return Ok(()) };
-        let last = self.gas_tests.last().ok_or(Violation::GasTestMissing)?;
+        let points = rule.required_points(&self.form);
+        if points.is_empty() {
+            let last = self.gas_tests.last().ok_or(Violation::GasTestMissing)?.clone();
+            return self.check_gas_test(ev, hash, rule, &last);
+        }
+        // A large space: the latest test at each sample point counts, each on its own.
+        for point in points {
+            let last = self
+                .gas_tests
+                .iter()
+                .rev()
+                .find(|t| t.reading.point.trim() == point.code)
+                .ok_or_else(|| Violation::GasTestMissingAt { point: point.code.clone() })?
+                .clone();
+            self.check_gas_test(ev, hash, rule, &last)?;
+        }
+        Ok(())
+    }
+
+    /// One test, `last`, must pass and be young enough at `ev`.
+    fn check_gas_test(
+        &mut self,
+        ev: &Event,
+        hash: &str,
+        rule: &crate::catalog::GasTestRule,
+        last: &GasTestRecord,
+    ) -> Result<(), Violation> {
         if !last.passed() {
             return Err(Violation::GasTestFailed { exceedances: last.exceedances.clone() });
         }
@@ -1251,7 +1299,7 @@ fn alerts(state: &PermitState, ctx: &Ctx, now: DateTime<Utc>) -> Vec<Alert> {
     if let Some(watch) = state.fire_watch.as_ref().filter(|w| w.signed_off.is_none() && now_ms >= w.until_ms) {
         out.push(Alert::FireWatchOver { until_ms: watch.until_ms });
     }
-    if state.submitted_hash.is_some() && state.draft_hash != state.form_hash {
+    if state.submitted_hash.is_some() && state.draft_hash != state.filed_hash() {
         out.push(Alert::FormChangedAfterSubmit);
     }
     for (event, action) in &state.unverified_times {

@@ -73,6 +73,13 @@ impl GasReading {
     /// The readings outside `limits`; empty means the test passes. A gas the grade limits but
     /// the tester did not measure fails too: a blank is not a pass.
     pub fn exceedances(&self, limits: &GasLimits) -> Vec<GasExceedance> {
+        self.exceedances_for(limits, None)
+    }
+
+    /// [`GasReading::exceedances`], and when the medium's lower explosive limit is known
+    /// (`medium_lel_pct`, % vol), the flammable's concentration by volume against the limit for
+    /// such a medium (`flammable_vol`: %LEL × LEL / 100).
+    pub fn exceedances_for(&self, limits: &GasLimits, medium_lel_pct: Option<f64>) -> Vec<GasExceedance> {
         let mut out = Vec::new();
         let mut check = |gas: &str, value: Option<f64>, limit: Option<f64>, high: bool| {
             let Some(limit) = limit else { return };
@@ -89,6 +96,14 @@ impl GasReading {
         check("lel", self.lel_pct, limits.lel_max_pct, true);
         check("h2s", self.h2s_ppm, limits.h2s_max_ppm, true);
         check("co", self.co_ppm, limits.co_max_ppm, true);
+        if let (Some(lel), Some(reading)) = (medium_lel_pct, self.lel_pct) {
+            if let Some(limit) = limits.flammable_vol_limit(lel) {
+                let vol = reading * lel / 100.0;
+                if vol > limit {
+                    out.push(GasExceedance { gas: "flammable_vol".into(), value: Some(vol), limit });
+                }
+            }
+        }
         out
     }
 }

@@ -57,6 +57,10 @@ pub enum Violation {
     GasReadingEmpty,
     #[error("gas reading '{gas}' is not a reading an instrument gives")]
     GasReadingOutOfRange { gas: String },
+    #[error("no gas test at sample point '{point}'")]
+    GasTestMissingAt { point: String },
+    #[error("a gas test names the instrument that took it")]
+    GasInstrumentMissing,
     #[error("the last gas test failed")]
     GasTestFailed { exceedances: Vec<GasExceedance> },
     #[error("the permit's planned window has not begun")]

@@ -75,6 +75,8 @@ fn a_change_goes_through_the_approval_chain_and_changes_the_form_of_record_only_
     // The first approvals, signed over the old content, stand as they were.
     assert!(state.steps.iter().filter(|s| s.phase == catalog::Phase::Approval).all(|s| s.done_at.is_some()));
     assert!(state.pending_change().is_none());
+    // The draft in the document is still the form as filed: no alert that it was edited.
+    assert!(!state.alerts.contains(&ptw_core::rules::Alert::FormChangedAfterSubmit), "{:?}", state.alerts);
 }
 
 #[test]

@@ -119,3 +119,46 @@ fn a_suspension_lets_people_out_but_nobody_in_and_says_who_is_still_inside() {
     assert_eq!(state.inside, vec![tool("通风机")]);
     assert!(state.alerts.contains(&Alert::InsideWhileSuspended { people: 0, tools: 1 }));
 }
+
+/// A large space (a column, a tank) is sampled at the top, the middle and the bottom: work
+/// starts only when the latest test at every point passes and is young enough (DOMAIN.md).
+#[test]
+fn a_large_space_starts_only_when_every_sample_point_has_a_young_passing_test() {
+    let p = Plant::new();
+    let mut form = p.form("confined_space", "standard", 6 * 60);
+    form.details.insert("large_space".into(), FieldValue::YesNo(true));
+    let at_point = |point: &str, o2: f64| EventKind::GasTest {
+        reading: GasReading {
+            o2_pct: Some(o2),
+            lel_pct: Some(0.0),
+            h2s_ppm: Some(0.0),
+            co_ppm: Some(0.0),
+            instrument: "MX4 #A1234".into(),
+            point: point.into(),
+        },
+    };
+    let mut events = started(&p, &form)[..4].to_vec(); // approved, no test yet
+    events.push(p.event(&form, p.guardian, T0 - 20 * MIN, at_point("upper", 20.9)));
+    events.push(p.event(&form, p.guardian, T0 - 15 * MIN, at_point("middle", 20.9)));
+    // Only two of three points: refused, naming the one missing.
+    events.push(p.event(&form, p.guardian, T0 + MIN, EventKind::Start));
+    events.push(p.event(&form, p.guardian, T0 + 2 * MIN, at_point("lower", 19.0)));
+    // The bottom is short of oxygen: refused.
+    events.push(p.event(&form, p.guardian, T0 + 3 * MIN, EventKind::Start));
+    events.push(p.event(&form, p.guardian, T0 + 4 * MIN, at_point("lower", 20.8)));
+    // At T0 + 11 min the upper test is 31 min old: refused; re-tested, work starts.
+    events.push(p.event(&form, p.guardian, T0 + 11 * MIN, EventKind::Start));
+    events.push(p.event(&form, p.guardian, T0 + 12 * MIN, at_point("upper", 20.9)));
+    events.push(p.event(&form, p.guardian, T0 + 13 * MIN, EventKind::Start));
+    let state = p.derive(&form, &events, T0 + 14 * MIN);
+    assert_eq!(rejection(&state, 6), Some(&Violation::GasTestMissingAt { point: "lower".into() }));
+    assert!(matches!(rejection(&state, 8), Some(Violation::GasTestFailed { .. })));
+    assert_eq!(rejection(&state, 10), Some(&Violation::GasTestTooOld { age_minutes: 31, max_minutes: 30 }));
+    assert_eq!(rejection(&state, 12), None);
+    assert_eq!(state.status, Status::Active);
+
+    // A small space needs one test, wherever it was taken.
+    let small = p.form("confined_space", "standard", 6 * 60);
+    let state = p.derive(&small, &started(&p, &small), T0 + 2 * MIN);
+    assert_eq!(state.status, Status::Active);
+}

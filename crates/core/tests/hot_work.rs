@@ -145,12 +145,26 @@ fn a_gas_test_with_no_reading_or_an_impossible_one_is_refused_and_records_nothin
         assert_eq!(rejection(&state, 4 + i), Some(&Violation::GasReadingOutOfRange { gas: gas.into() }), "{gas}");
     }
     assert!(state.gas_tests.is_empty(), "none of them is a test on record");
+    // Good readings, but from no instrument anyone named: refused too.
+    let nameless = GasReading {
+        o2_pct: Some(20.9),
+        lel_pct: Some(0.0),
+        h2s_ppm: Some(0.0),
+        co_ppm: Some(0.0),
+        instrument: "  ".into(),
+        point: "法兰处".into(),
+    };
+    events.push(p.event(&form, p.guardian, T0 - 5 * MIN, EventKind::GasTest { reading: nameless }));
+    let state = p.derive(&form, &events, T0);
+    assert_eq!(rejection(&state, 8), Some(&Violation::GasInstrumentMissing));
+    assert!(state.gas_tests.is_empty());
     // The edges are readings: 0 and 100 %.
     let edge = GasReading {
         o2_pct: Some(100.0),
         lel_pct: Some(0.0),
         h2s_ppm: Some(0.0),
         co_ppm: Some(0.0),
+        instrument: "MX4 #A1234".into(),
         ..Default::default()
     };
     events.push(p.event(&form, p.guardian, T0 - 8 * MIN, EventKind::GasTest { reading: edge }));
@@ -179,8 +193,14 @@ fn work_cannot_start_without_a_gas_test_or_after_a_failed_one() {
     let form = p.hot_work_form();
     let mut events = approved_events(&p, &form);
     events.push(p.event(&form, p.guardian, T0 + MIN, EventKind::Start));
-    let bad =
-        GasReading { o2_pct: Some(20.9), lel_pct: Some(25.0), h2s_ppm: Some(0.0), co_ppm: None, ..Default::default() };
+    let bad = GasReading {
+        o2_pct: Some(20.9),
+        lel_pct: Some(25.0),
+        h2s_ppm: Some(0.0),
+        co_ppm: None,
+        instrument: "MX4 #A1234".into(),
+        ..Default::default()
+    };
     events.push(p.event(&form, p.guardian, T0 + 2 * MIN, EventKind::GasTest { reading: bad }));
     events.push(p.event(&form, p.guardian, T0 + 3 * MIN, EventKind::Start));
     let state = p.derive(&form, &events, T0 + 4 * MIN);
@@ -514,6 +534,7 @@ fn a_failing_reading_during_work_suspends_at_once_and_only_a_passing_retest_and_
         lel_pct: Some(12.0),
         h2s_ppm: Some(0.0),
         co_ppm: Some(0.0),
+        instrument: "MX4 #A1234".into(),
         ..Default::default()
     };
     events.push(p.event(&form, p.guardian, T0 + 30 * MIN, EventKind::GasTest { reading: leak }));
@@ -564,6 +585,7 @@ fn a_failing_reading_before_work_blocks_the_start_but_suspends_nothing() {
         lel_pct: Some(0.0),
         h2s_ppm: Some(0.0),
         co_ppm: Some(0.0),
+        instrument: "MX4 #A1234".into(),
         ..Default::default()
     };
     events.push(p.event(&form, p.guardian, T0 - 5 * MIN, EventKind::GasTest { reading: leak }));

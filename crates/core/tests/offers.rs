@@ -132,6 +132,7 @@ fn an_action_is_offered_to_exactly_the_people_whose_event_derivation_would_accep
         lel_pct: Some(15.0),
         h2s_ppm: Some(0.0),
         co_ppm: Some(0.0),
+        instrument: "MX4 #A1234".into(),
         ..Default::default()
     };
     gas_failed.push(p.event(&form, p.guardian, T0 + 30 * MIN, EventKind::GasTest { reading: leak }));

@@ -409,3 +409,42 @@ fn a_form_without_sub_type_or_details_hashes_as_before_they_existed() {
     let back: PermitForm = serde_json::from_str(&serde_json::to_string(&with).expect("serialises")).expect("reads");
     assert_eq!(back.content_hash(), with.content_hash(), "a number survives the round trip exactly");
 }
+
+/// Hot work: with the medium's lower explosive limit on the permit, the flammable's volume
+/// concentration is held to 0.5 % vol for media with an LEL of 4 % or more, 0.2 % below — on top
+/// of the 10 %LEL limit. A failing one blocks the start like any other.
+#[test]
+fn the_flammable_limit_is_chosen_by_the_mediums_lel_at_its_boundary() {
+    let p = Plant::new();
+    let reading = |lel_pct: f64| GasReading {
+        o2_pct: Some(20.9),
+        lel_pct: Some(lel_pct),
+        h2s_ppm: Some(0.0),
+        co_ppm: Some(0.0),
+        instrument: "MX4 #A1234".into(),
+        point: "法兰处".into(),
+    };
+    let gas = p.registry.catalog.grade("hot_work", "grade_1").and_then(|g| g.gas_test.clone()).expect("gas rule");
+    let fails = |medium: f64, lel_pct: f64| {
+        let e = reading(lel_pct).exceedances_for(&gas.limits, Some(medium));
+        e.iter().any(|x| x.gas == "flammable_vol")
+    };
+    // Ammonia (LEL 15 %): 3.3 %LEL is 0.495 % vol, 3.4 %LEL is 0.51 % vol.
+    assert!(!fails(15.0, 3.3));
+    assert!(fails(15.0, 3.4));
+    // At exactly 4 % the 0.5 % rule applies; just below it the 0.2 % rule.
+    assert!(!fails(4.0, 6.0), "0.24 % vol ≤ 0.5");
+    assert!(fails(3.99, 6.0), "0.2394 % vol > 0.2");
+    // Without the medium's LEL only the %LEL limit counts.
+    assert!(reading(9.0).exceedances_for(&gas.limits, None).is_empty());
+
+    let mut form = p.hot_work_form();
+    form.details.insert("medium_lel_pct".into(), number(15.0));
+    let mut events = p.hot_work_story(&form)[..3].to_vec();
+    events.push(p.event(&form, p.guardian, T0 - 10 * MIN, EventKind::GasTest { reading: reading(3.4) }));
+    events.push(p.event(&form, p.guardian, T0 + MIN, EventKind::Start));
+    let state = p.derive(&form, &events, T0 + 2 * MIN);
+    assert!(matches!(rejection(&state, 4), Some(Violation::GasTestFailed { exceedances })
+        if exceedances.iter().any(|e| e.gas == "flammable_vol")));
+    assert_eq!(state.status, Status::Approved);
+}

@@ -266,3 +266,58 @@ fn what_the_store_remembers_between_actions_equals_a_fresh_derivation() {
     let other_process = open_demo(&db).permit(id, t + Duration::minutes(90)).expect("second store");
     assert_eq!(remembered, other_process);
 }
+
+/// A change of the planned window, once approved, is where the list and the calendar find the
+/// permit: the projection follows the form of record; until then, the old window.
+#[test]
+fn an_approved_change_of_window_moves_the_permit_in_the_planned_work_query() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = open_demo(&dir.path().join("d.db"));
+    let t = t0();
+    let zhao = person("赵磊");
+    let form = hot_work_form(&store, t + Duration::minutes(30));
+    let old_end = form.planned_end.expect("a planned end");
+    let id = store.create_permit(zhao, form, t).expect("draft").id;
+    store.act(zhao, id, Action::Submit, t + Duration::minutes(1)).expect("submitted");
+    store
+        .act(person("刘洋"), id, Action::Approve { comment: String::new() }, t + Duration::minutes(2))
+        .expect("workshop");
+    store
+        .act(person("王强"), id, Action::Approve { comment: String::new() }, t + Duration::minutes(3))
+        .expect("safety");
+    let delay = |hours: i64| ptw_core::PermitChange {
+        reason: ptw_core::ChangeReason::EquipmentFault,
+        explanation: "吊车故障，推迟".into(),
+        planned_start: Some(t + Duration::minutes(30) + Duration::hours(hours)),
+        planned_end: Some(old_end + Duration::hours(hours)),
+        add_precautions: vec![],
+        crew_add: vec![],
+        crew_remove: vec![],
+    };
+    // Two hours later would run into the plant's night (from 22:00): hot work one grade higher,
+    // so the changed permit is refused as it stands.
+    let night = store.act(zhao, id, Action::RequestChange { change: delay(2) }, t + Duration::minutes(4));
+    assert!(matches!(night, Err(StoreError::Refused(Violation::FormInvalid { .. }))), "{night:?}");
+    let later = old_end + Duration::hours(1);
+    store.act(zhao, id, Action::RequestChange { change: delay(1) }, t + Duration::minutes(4)).expect("change asked");
+    let in_extension = |store: &Store| {
+        let window = Some((old_end.timestamp_millis() + 1, later.timestamp_millis()));
+        let q = ListQuery { planned_within: window, limit: 10, ..Default::default() };
+        store.list(&q).expect("list").iter().any(|p| p.id == id)
+    };
+    assert!(!in_extension(&store), "a change waiting for approval moves nothing");
+    store
+        .act(person("刘洋"), id, Action::ApproveChange { comment: String::new() }, t + Duration::minutes(5))
+        .expect("1");
+    assert!(!in_extension(&store));
+    let v = store
+        .act(person("王强"), id, Action::ApproveChange { comment: String::new() }, t + Duration::minutes(6))
+        .expect("2");
+    assert_eq!(v.state.form.planned_end, Some(later));
+    assert!(in_extension(&store), "the approved change is where the permit is planned now");
+    // The next event is signed over the changed content, and the store does that by itself.
+    let v = store
+        .act(zhao, id, Action::Comment { text: "已通知吊车班".into() }, t + Duration::minutes(7))
+        .expect("comment");
+    assert!(v.state.rejected().next().is_none());
+}

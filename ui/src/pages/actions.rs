@@ -646,18 +646,50 @@ fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
         instrument.set(setup.instrument);
         point.set(setup.point);
     }
-    // The grade's limits, shown next to each reading (read once: they do not change here).
-    let limits = ctx
-        .app
-        .directory
-        .with_untracked(|d| {
-            d.as_ref()?
-                .catalog
-                .grade(&permit.form.permit_type, &permit.form.grade)
-                .and_then(|g| g.gas_test.as_ref())
-                .map(|t| t.limits.clone())
-        })
-        .unwrap_or_default();
+    // The grade's limits, shown next to each reading (read once: they do not change here), and
+    // in a large space the sample points, one button each.
+    let rule = ctx.app.directory.with_untracked(|d| {
+        d.as_ref()?.catalog.grade(&permit.form.permit_type, &permit.form.grade).and_then(|g| g.gas_test.clone())
+    });
+    let limits = rule.as_ref().map(|t| t.limits.clone()).unwrap_or_default();
+    let points: Vec<ptw_core::catalog::SamplePoint> =
+        rule.as_ref().map(|r| r.required_points(&permit.state.form).into_iter().cloned().collect()).unwrap_or_default();
+    if !points.is_empty() && !points.iter().any(|p| p.code == point.get_untracked()) {
+        point.set(String::new());
+    }
+    let point_buttons = (!points.is_empty()).then(|| {
+        let buttons = points
+            .into_iter()
+            .map(|p| {
+                let code = p.code.clone();
+                let on = {
+                    let code = code.clone();
+                    move || point.get() == code
+                };
+                let on2 = on.clone();
+                view! {
+                    <button
+                        type="button"
+                        role="radio"
+                        class="choice"
+                        class:chosen=on
+                        aria-checked=move || on2().to_string()
+                        data-testid=format!("gas-point-{code}")
+                        on:click=move |_| point.set(code.clone())
+                    >
+                        {move || p.name.get(i18n.get_locale().as_str()).to_owned()}
+                    </button>
+                }
+            })
+            .collect_view();
+        view! {
+            <div class="field">
+                <span class="label">{t!(i18n, actions.gas_point)}</span>
+                <div class="choices" role="radiogroup" data-testid="gas-points">{buttons}</div>
+            </div>
+        }
+    });
+    let free_point = point_buttons.is_none();
     let range = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
         (Some(lo), Some(hi)) => format!("{lo}–{hi}"),
         (None, Some(hi)) => format!("≤ {hi}"),
@@ -712,7 +744,8 @@ fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                 {input(co, "gas-co", "CO (ppm)".to_owned(), range(None, limits.co_max_ppm), true)}
             </div>
             {move || input(instrument, "gas-instrument", t_string!(i18n, actions.gas_instrument).to_owned(), String::new(), false)}
-            {move || input(point, "gas-point", t_string!(i18n, actions.gas_point).to_owned(), String::new(), false)}
+            {point_buttons}
+            {move || free_point.then(|| input(point, "gas-point", t_string!(i18n, actions.gas_point).to_owned(), String::new(), false))}
             <button class="primary big wide" data-testid="action-gas-test" disabled=move || ctx.busy.get() on:click=record>
                 <Icon name="gauge"/>
                 {t!(i18n, actions.record_gas_test)}

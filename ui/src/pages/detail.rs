@@ -254,7 +254,7 @@ fn Header(permit: PermitView) -> impl IntoView {
                 <dl class="facts">
                     <dt>{t!(i18n, detail.kind)}</dt><dd data-testid="permit-kind">{kind}</dd>
                     <dt>{t!(i18n, form.location)}</dt><dd data-testid="permit-location">{place}</dd>
-                    <dt>{t!(i18n, detail.window)}</dt><dd>{window}</dd>
+                    <dt>{t!(i18n, detail.window)}</dt><dd data-testid="permit-window">{window}</dd>
                     {details}
                     <dt>{t!(i18n, form.applicant)}</dt><dd data-testid="permit-applicant">{applicant}</dd>
                     <dt>{t!(i18n, form.guardian)}</dt><dd data-testid="permit-guardian">{guardian}</dd>

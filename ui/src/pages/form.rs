@@ -321,7 +321,7 @@ fn DetailInput(
         <div class="field">
             <span class="label">{label}{def.required.then(|| view! { <em class="req">" *"</em> })}</span>
             {input}
-            <small class="hint source">{fill(t_string!(i18n, form.grade_floor_source), &[("source", &source)])}</small>
+            <small class="hint source">{move || fill(t_string!(i18n, form.grade_floor_source), &[("source", &source)])}</small>
             {problems}
         </div>
     }

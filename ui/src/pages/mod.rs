@@ -2,6 +2,7 @@
 //! with the actions its status allows, and the settings (sync state, enrolment).
 
 pub mod actions;
+pub mod calendar;
 pub mod change;
 pub mod detail;
 pub mod form;
