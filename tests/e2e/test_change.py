@@ -9,6 +9,7 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from test_layout import check_layout, resize
 from test_hot_work_story import (
     act,
     css,
@@ -87,3 +88,18 @@ def test_a_change_goes_through_the_approval_chain_before_the_crew_changes(driver
     new_end = new_window.rsplit(" ", 1)[-1]
     assert new_end in item.text, (new_end, item.text)
     screenshot("calendar-week")
+
+    # On a tablet, upright and on its side: the calendar and the permit with its change fit,
+    # every target at least 48 px.
+    for width, height in [(800, 1280), (1024, 768)]:
+        resize(driver, width, height)
+        find(driver, "calendar")
+        check_layout(driver, "the calendar of planned work")
+        screenshot(f"layout-{width}x{height}-calendar")
+        click(driver, "calendar-item")
+        find(driver, "changes")
+        check_layout(driver, "a permit with a change")
+        driver.execute_script("document.querySelector('[data-testid=\"changes\"]').scrollIntoView({block: 'start'});")
+        screenshot(f"layout-{width}x{height}-permit-change")
+        click(driver, "back-to-list")
+        click(driver, "open-calendar")

@@ -1070,6 +1070,12 @@ impl PermitState {
         if after == self.form {
             return Err(Violation::ChangeChangesNothing);
         }
+        // Nobody comes off the crew while still inside the space: out first.
+        let still_inside: Vec<PersonId> =
+            change.crew_remove.iter().filter(|p| self.inside.contains(&Entrant::Person(**p))).copied().collect();
+        if !still_inside.is_empty() {
+            return Err(Violation::EntrantsInside { people: still_inside, tools: Vec::new() });
+        }
         let errors = after.validate(ctx.registry);
         if !errors.is_empty() {
             return Err(Violation::FormInvalid { errors });

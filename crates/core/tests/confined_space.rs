@@ -162,3 +162,38 @@ fn a_large_space_starts_only_when_every_sample_point_has_a_young_passing_test() 
     let state = p.derive(&small, &started(&p, &small), T0 + 2 * MIN);
     assert_eq!(state.status, Status::Active);
 }
+
+/// A change that takes a worker off the crew while he is still inside the space is refused,
+/// naming him: he comes out first.
+#[test]
+fn nobody_comes_off_the_crew_by_a_change_while_inside() {
+    let p = Plant::new();
+    let form = p.form("confined_space", "standard", 6 * 60);
+    let mut events = started(&p, &form);
+    events.push(p.event(&form, p.guardian, T0 + 2 * MIN, entry(Entrant::Person(p.welder), true)));
+    let off = |at: i64| {
+        p.event(
+            &form,
+            p.applicant,
+            at,
+            EventKind::ChangeRequest {
+                change: Box::new(PermitChange {
+                    reason: ChangeReason::ScopeChange,
+                    explanation: "孙焊工调离".into(),
+                    planned_start: None,
+                    planned_end: None,
+                    add_precautions: vec![],
+                    crew_add: vec![],
+                    crew_remove: vec![p.welder],
+                }),
+            },
+        )
+    };
+    events.push(off(T0 + 3 * MIN));
+    events.push(p.event(&form, p.guardian, T0 + 4 * MIN, entry(Entrant::Person(p.welder), false)));
+    events.push(off(T0 + 5 * MIN));
+    let state = p.derive(&form, &events, T0 + 6 * MIN);
+    assert_eq!(rejection(&state, 7), Some(&Violation::EntrantsInside { people: vec![p.welder], tools: vec![] }));
+    assert_eq!(rejection(&state, 9), None, "out first, then off the crew");
+    assert!(state.pending_change().is_some());
+}
