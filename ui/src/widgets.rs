@@ -67,6 +67,33 @@ pub fn Icon(#[prop(into)] name: Signal<&'static str>, #[prop(optional)] class: &
 
 /// While something loads: a turning ring for the eye and the words for a screen reader (and
 /// for anyone who waits long enough to read them).
+/// One option of a one-tap choice (the buttons of a `role="radiogroup"`: a type, a grade, a
+/// sub-type, yes / no…): chosen or not, and what a tap picks.
+#[component]
+pub fn Choice(
+    #[prop(into)] chosen: Signal<bool>,
+    testid: String,
+    on_pick: Callback<()>,
+    /// A big tile (the work types) rather than a button in a row.
+    #[prop(optional)]
+    tile: bool,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            role="radio"
+            class=if tile { "choice tile" } else { "choice" }
+            class:chosen=move || chosen.get()
+            aria-checked=move || chosen.get().to_string()
+            data-testid=testid
+            on:click=move |_| on_pick.run(())
+        >
+            {children()}
+        </button>
+    }
+}
+
 #[component]
 pub fn Loading() -> impl IntoView {
     let i18n = use_i18n();

@@ -53,6 +53,9 @@ pub struct PermitView {
     /// is signed in).
     #[serde(default)]
     pub offers: Vec<crate::offers::Offer>,
+    /// Whose turn it is ([`crate::offers::turn`]): what the panel says is waited for.
+    #[serde(default)]
+    pub turn: crate::offers::Turn,
     /// The permits this one revises and is revised by.
     #[serde(default)]
     pub links: PermitLinks,
@@ -70,6 +73,7 @@ impl PermitView {
             form: state.form.clone(),
             state,
             offers: Vec::new(),
+            turn: crate::offers::Turn::default(),
             links: PermitLinks::default(),
             pending: false,
         }

@@ -8,8 +8,7 @@ use ptw_core::derive::ChangeOutcome;
 use ptw_core::form::{Field, FieldProblem};
 use ptw_core::*;
 
-fn later_end(p: &Plant, minutes: i64) -> PermitChange {
-    let _ = p;
+fn later_end(minutes: i64) -> PermitChange {
     PermitChange {
         reason: ChangeReason::Weather,
         explanation: "大风停工一小时，结束时间顺延".into(),
@@ -34,7 +33,7 @@ fn a_change_goes_through_the_approval_chain_and_changes_the_form_of_record_only_
     let p = Plant::new();
     let form = p.hot_work_form(); // grade 1, 4 h from T0
     let mut events = p.hot_work_story(&form)[..5].to_vec(); // started at T0 + 1 min
-    let (ask, ask_stored) = p.event_struct(&form, p.applicant, T0 + 30 * MIN, request(later_end(&p, 5 * 60)));
+    let (ask, ask_stored) = p.event_struct(&form, p.applicant, T0 + 30 * MIN, request(later_end(5 * 60)));
     events.push(ask_stored);
     let change = ask.hash();
     let state = p.derive(&form, &events, T0 + 31 * MIN);
@@ -45,7 +44,7 @@ fn a_change_goes_through_the_approval_chain_and_changes_the_form_of_record_only_
     assert_eq!(state.form, form, "until approved, the old form stands");
     assert_eq!(state.status, Status::Active, "the work goes on meanwhile");
 
-    let new_form = later_end(&p, 5 * 60).apply(&form);
+    let new_form = later_end(5 * 60).apply(&form);
     events.extend([
         // Out of turn, and the applicant is no approver.
         p.event(&form, p.safety, T0 + 32 * MIN, approve_change(&change, "safety_approval")),
@@ -84,18 +83,18 @@ fn a_change_past_the_validity_cap_or_that_changes_nothing_is_refused_and_only_on
     let p = Plant::new();
     let form = p.hot_work_form();
     let mut events = p.hot_work_story(&form)[..5].to_vec();
-    let mut nothing = later_end(&p, 4 * 60);
+    let mut nothing = later_end(4 * 60);
     nothing.explanation = "无".into();
-    let mut silent = later_end(&p, 5 * 60);
+    let mut silent = later_end(5 * 60);
     silent.explanation = "  ".into();
     events.extend([
         // Grade 1 is capped at 8 h: 8 h and a minute is too long.
-        p.event(&form, p.applicant, T0 + 10 * MIN, request(later_end(&p, 8 * 60 + 1))),
+        p.event(&form, p.applicant, T0 + 10 * MIN, request(later_end(8 * 60 + 1))),
         p.event(&form, p.applicant, T0 + 11 * MIN, request(nothing)),
         p.event(&form, p.applicant, T0 + 12 * MIN, request(silent)),
-        p.event(&form, p.guardian, T0 + 13 * MIN, request(later_end(&p, 5 * 60))),
-        p.event(&form, p.applicant, T0 + 14 * MIN, request(later_end(&p, 8 * 60))),
-        p.event(&form, p.applicant, T0 + 15 * MIN, request(later_end(&p, 6 * 60))),
+        p.event(&form, p.guardian, T0 + 13 * MIN, request(later_end(5 * 60))),
+        p.event(&form, p.applicant, T0 + 14 * MIN, request(later_end(8 * 60))),
+        p.event(&form, p.applicant, T0 + 15 * MIN, request(later_end(6 * 60))),
     ]);
     let state = p.derive(&form, &events, T0 + 16 * MIN);
     assert!(matches!(rejection(&state, 5), Some(Violation::FormInvalid { errors })
@@ -112,7 +111,7 @@ fn a_rejected_change_leaves_the_permit_as_it_was_and_a_new_one_may_be_asked() {
     let p = Plant::new();
     let form = p.hot_work_form();
     let mut events = p.hot_work_story(&form)[..5].to_vec();
-    let (ask, stored) = p.event_struct(&form, p.applicant, T0 + 10 * MIN, request(later_end(&p, 6 * 60)));
+    let (ask, stored) = p.event_struct(&form, p.applicant, T0 + 10 * MIN, request(later_end(6 * 60)));
     events.push(stored);
     let change = ask.hash();
     let reject = |comment: &str| EventKind::RejectChange {
@@ -125,7 +124,7 @@ fn a_rejected_change_leaves_the_permit_as_it_was_and_a_new_one_may_be_asked() {
         p.event(&form, p.director, T0 + 12 * MIN, reject("风力仍大，另行办票")),
         // An approval of the change that was refused finds nothing waiting.
         p.event(&form, p.director, T0 + 13 * MIN, approve_change(&change, "workshop_review")),
-        p.event(&form, p.applicant, T0 + 14 * MIN, request(later_end(&p, 5 * 60))),
+        p.event(&form, p.applicant, T0 + 14 * MIN, request(later_end(5 * 60))),
     ]);
     let state = p.derive(&form, &events, T0 + 15 * MIN);
     assert_eq!(rejection(&state, 6), Some(&Violation::EmptyText), "a refusal says why");
@@ -143,7 +142,7 @@ fn a_worker_the_change_adds_cannot_approve_it_and_a_grade_without_changes_refuse
     let form = p.hot_work_form();
     let mut events = p.hot_work_story(&form)[..5].to_vec();
     // 赵磊 (workshop director) would join the crew: he may not sign the change that adds him.
-    let mut add = later_end(&p, 4 * 60);
+    let mut add = later_end(4 * 60);
     add.crew_add = vec![p.foreman_officer];
     add.reason = ChangeReason::ScopeChange;
     let (ask, stored) = p.event_struct(&form, p.applicant, T0 + 10 * MIN, request(add));
@@ -157,7 +156,31 @@ fn a_worker_the_change_adds_cannot_approve_it_and_a_grade_without_changes_refuse
     strict.registry.catalog.permit_types[0].grades[1].changes = None;
     let form = strict.hot_work_form();
     let mut events = strict.hot_work_story(&form)[..5].to_vec();
-    events.push(strict.event(&form, strict.applicant, T0 + 10 * MIN, request(later_end(&strict, 5 * 60))));
+    events.push(strict.event(&form, strict.applicant, T0 + 10 * MIN, request(later_end(5 * 60))));
     let state = strict.derive(&form, &events, T0 + 11 * MIN);
     assert_eq!(rejection(&state, 5), Some(&Violation::ChangesNotAllowed));
+}
+
+/// The same events in any order of arrival give the same permit: a change and its signatures
+/// are ordered by their clocks, not by when a device received them.
+#[test]
+fn a_change_and_its_signatures_converge_whatever_order_they_arrive_in() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = p.hot_work_story(&form)[..5].to_vec();
+    let (ask, stored) = p.event_struct(&form, p.applicant, T0 + 30 * MIN, request(later_end(5 * 60)));
+    events.push(stored);
+    events.push(p.event(&form, p.director, T0 + 35 * MIN, approve_change(&ask.hash(), "workshop_review")));
+    events.push(p.event(&form, p.safety, T0 + 36 * MIN, approve_change(&ask.hash(), "safety_approval")));
+    let new_form = later_end(5 * 60).apply(&form);
+    events.push(p.event(&new_form, p.guardian, T0 + 40 * MIN, EventKind::Suspend { reason: "复查".into() }));
+    let forward = p.derive(&form, &events, T0 + 41 * MIN);
+    let mut backward = events.clone();
+    backward.reverse();
+    backward.rotate_left(2);
+    let other = p.derive(&form, &backward, T0 + 41 * MIN);
+    assert_eq!(forward.form_hash, other.form_hash);
+    assert_eq!(forward.changes, other.changes);
+    assert_eq!(forward.status, Status::Suspended);
+    assert_eq!(other.status, Status::Suspended);
 }

@@ -448,3 +448,25 @@ fn the_flammable_limit_is_chosen_by_the_mediums_lel_at_its_boundary() {
         if exceedances.iter().any(|e| e.gas == "flammable_vol")));
     assert_eq!(state.status, Status::Approved);
 }
+
+/// A fire watch signed off on a tablet whose clock was not checked against the server's: it
+/// counts by its stamp, and the permit says the time was not verified.
+#[test]
+fn a_fire_watch_signed_off_on_an_unverified_clock_is_flagged() {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = p.hot_work_story(&form)[..6].to_vec();
+    let (mut ev, _) = p.event_struct(&form, p.guardian, T0 + 215 * MIN, Plant::fire_watch_end());
+    ev.time = Some(Stamp { ms: T0 + 215 * MIN, trust: TimeTrust::Unverified });
+    events.push(p.sign(&ev));
+    let state = p.derive(&form, &events, T0 + 216 * MIN);
+    assert_eq!(rejection(&state, 6), None);
+    assert!(
+        state
+            .alerts
+            .iter()
+            .any(|a| matches!(a, ptw_core::rules::Alert::UnverifiedTime { action, .. } if action == "fire_watch_end")),
+        "{:?}",
+        state.alerts
+    );
+}

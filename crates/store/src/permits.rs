@@ -298,6 +298,7 @@ impl Store {
     /// `view` with what `person` may do to it now, by this device's registry.
     pub fn with_offers(&self, mut view: PermitView, person: PersonId) -> PermitView {
         view.offers = ptw_core::offers::offers(&view.state, &view.form, &self.registry, person);
+        view.turn = ptw_core::offers::turn(&view.state, &view.form, &self.registry);
         view
     }
 

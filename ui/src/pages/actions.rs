@@ -16,12 +16,12 @@ use crate::i18n::*;
 use crate::icons;
 use crate::messages::{self, fill};
 use crate::state::{use_app, AppState, Page};
-use crate::widgets::{enter_moves_on, with_names, ErrorBanner, Icon};
+use crate::widgets::{enter_moves_on, with_names, Choice, ErrorBanner, Icon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::{Action, CommandError, PermitView};
 use ptw_core::event::{Entrant, GasReading};
-use ptw_core::offers::{ActionKind, Turn};
+use ptw_core::offers::ActionKind;
 use ptw_core::{PermitId, PersonId, Status};
 
 /// The signals a permit's detail page shares with its action panel. They live on the page, so
@@ -95,28 +95,10 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let status = permit.state.status;
     let permit_key = (permit.form.permit_type.clone(), permit.form.grade.clone());
     let may = |kind: ActionKind| permit.offers.iter().any(|o| o.action == kind && o.mine);
-    // Whose turn it is, as ptw-core's `turn` decides it: a handover waiting comes first, then
-    // a change waiting for approval, then a fire watch's sign-off, else the step that moves
-    // the permit on. Shown when it is someone else's.
-    let handover_waits = permit.state.handover.is_some();
-    let watch_waits = permit.state.fire_watch.as_ref().is_some_and(|w| w.signed_off.is_none());
-    let change_waits = permit.state.pending_change().is_some();
-    let offered = |kind: ActionKind| permit.offers.iter().find(|o| o.action == kind);
-    let turn = if handover_waits && offered(ActionKind::TakeOver).is_some() {
-        offered(ActionKind::TakeOver)
-    } else if change_waits && offered(ActionKind::ApproveChange).is_some() {
-        offered(ActionKind::ApproveChange)
-    } else if watch_waits {
-        offered(ActionKind::FireWatchEnd)
-    } else {
-        permit.offers.iter().find(|o| o.action.moves_on())
-    };
-    let waiting = turn.filter(|o| !o.mine).map(|o| Turn {
-        action: Some(o.action),
-        who: o.who.clone(),
-        who_count: o.who_count,
-        role: o.role.clone(),
-    });
+    // Whose turn it is, as ptw-core decides it (a handover waiting first, then a change, then a
+    // fire watch's sign-off, else the step that moves the permit on): said when it is someone
+    // else's.
+    let waiting = permit.turn.action.filter(|&action| !may(action)).map(|_| permit.turn.clone());
     let gas_allowed = may(ActionKind::GasTest);
     let cancel_allowed = may(ActionKind::Cancel);
     let notice = move || {
@@ -661,24 +643,15 @@ fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
         let buttons = points
             .into_iter()
             .map(|p| {
-                let code = p.code.clone();
-                let on = {
-                    let code = code.clone();
-                    move || point.get() == code
-                };
-                let on2 = on.clone();
+                let (code, pick) = (p.code.clone(), p.code.clone());
                 view! {
-                    <button
-                        type="button"
-                        role="radio"
-                        class="choice"
-                        class:chosen=on
-                        aria-checked=move || on2().to_string()
-                        data-testid=format!("gas-point-{code}")
-                        on:click=move |_| point.set(code.clone())
+                    <Choice
+                        chosen=Signal::derive(move || point.get() == code)
+                        testid=format!("gas-point-{}", p.code)
+                        on_pick=Callback::new(move |()| point.set(pick.clone()))
                     >
                         {move || p.name.get(i18n.get_locale().as_str()).to_owned()}
-                    </button>
+                    </Choice>
                 }
             })
             .collect_view();

@@ -9,7 +9,7 @@ use crate::api;
 use crate::i18n::*;
 use crate::state::{use_app, Page};
 use crate::time;
-use crate::widgets::{ErrorBanner, Icon, StatusBadge, WorkTypeIcon};
+use crate::widgets::{Choice, ErrorBanner, Icon, StatusBadge, WorkTypeIcon};
 use chrono::{Datelike, Days, NaiveDate};
 use leptos::prelude::*;
 use ptw_core::api::{CommandError, ListQuery, PermitSummary};
@@ -87,19 +87,14 @@ pub fn PlannedWork() -> impl IntoView {
         }
     };
     let mode = move |which: Span, testid: &'static str| {
-        let on = move || span.get() == which;
         view! {
-            <button
-                type="button"
-                role="radio"
-                class="choice"
-                class:chosen=on
-                aria-checked=move || on().to_string()
-                data-testid=testid
-                on:click=move |_| span.set(which)
+            <Choice
+                chosen=Signal::derive(move || span.get() == which)
+                testid=testid.to_owned()
+                on_pick=Callback::new(move |()| span.set(which))
             >
                 {move || if which == Span::Day { t_string!(i18n, calendar_view.day) } else { t_string!(i18n, calendar_view.week) }}
-            </button>
+            </Choice>
         }
     };
     let grid = move || {

@@ -10,7 +10,7 @@ use super::actions::ActionCtx;
 use crate::datetime::DateTimeField;
 use crate::i18n::*;
 use crate::messages::{self, fill, Names};
-use crate::widgets::{with_names, Icon};
+use crate::widgets::{with_names, Choice, Icon};
 use leptos::prelude::*;
 use ptw_core::api::{Action, PermitView};
 use ptw_core::derive::{ChangeOutcome, ChangeState};
@@ -67,19 +67,14 @@ pub fn ChangeRequestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let reason_buttons = REASONS
         .into_iter()
         .map(|r| {
-            let on = move || reason.get() == Some(r);
             view! {
-                <button
-                    type="button"
-                    role="radio"
-                    class="choice"
-                    class:chosen=on
-                    aria-checked=move || on().to_string()
-                    data-testid=format!("change-reason-{}", reason_code(r))
-                    on:click=move |_| reason.set(Some(r))
+                <Choice
+                    chosen=Signal::derive(move || reason.get() == Some(r))
+                    testid=format!("change-reason-{}", reason_code(r))
+                    on_pick=Callback::new(move |()| reason.set(Some(r)))
                 >
                     {move || messages::change_reason_text(i18n.get_locale(), r)}
-                </button>
+                </Choice>
             }
         })
         .collect_view();

@@ -15,7 +15,7 @@ use crate::i18n::*;
 use crate::messages::{self, fill, GradeWhy};
 use crate::state::{registry, use_app, Page};
 use crate::time;
-use crate::widgets::{enter_moves_on, with_names, ErrorBanner, Loading, WorkTypeIcon};
+use crate::widgets::{enter_moves_on, with_names, Choice, ErrorBanner, Loading, WorkTypeIcon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::{Action, CommandError, Directory};
@@ -258,22 +258,16 @@ fn DetailInput(
                 .into_iter()
                 .map(|o| {
                     let (set, current) = (set.clone(), current.clone());
-                    let pick = o.code.clone();
-                    let on = move || current() == Some(FieldValue::Text(pick.clone()));
-                    let on2 = on.clone();
-                    let chosen = o.code.clone();
+                    let value = FieldValue::Text(o.code.clone());
+                    let picked = value.clone();
                     view! {
-                        <button
-                            type="button"
-                            role="radio"
-                            class="choice"
-                            class:chosen=on.clone()
-                            aria-checked=move || on2().to_string()
-                            data-testid=format!("{testid}-{}", o.code)
-                            on:click=move |_| set(Some(FieldValue::Text(chosen.clone())))
+                        <Choice
+                            chosen=Signal::derive(move || current().as_ref() == Some(&value))
+                            testid=format!("{testid}-{}", o.code)
+                            on_pick=Callback::new(move |()| set(Some(picked.clone())))
                         >
                             {o.name.get(lang()).to_owned()}
-                        </button>
+                        </Choice>
                     }
                 })
                 .collect_view();
@@ -284,20 +278,14 @@ fn DetailInput(
         FieldKind::YesNo if def.required => {
             let answer = |yes: bool| {
                 let (set, current) = (set.clone(), current.clone());
-                let on = move || current() == Some(FieldValue::YesNo(yes));
-                let on2 = on.clone();
                 view! {
-                    <button
-                        type="button"
-                        role="radio"
-                        class="choice"
-                        class:chosen=on
-                        aria-checked=move || on2().to_string()
-                        data-testid=format!("{testid}-{}", if yes { "yes" } else { "no" })
-                        on:click=move |_| set(Some(FieldValue::YesNo(yes)))
+                    <Choice
+                        chosen=Signal::derive(move || current() == Some(FieldValue::YesNo(yes)))
+                        testid=format!("{testid}-{}", if yes { "yes" } else { "no" })
+                        on_pick=Callback::new(move |()| set(Some(FieldValue::YesNo(yes))))
                     >
                         {move || if yes { t_string!(i18n, form.yes) } else { t_string!(i18n, form.no) }}
-                    </button>
+                    </Choice>
                 }
             };
             view! { <div class="choices" role="radiogroup">{answer(true)}{answer(false)}</div> }.into_any()
@@ -501,20 +489,12 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                 let code = t.code.clone();
                 let on = chosen == code;
                 let pick = code.clone();
-                let testid = format!("type-{code}");
+                let name = t.name.get(lang).to_owned();
                 view! {
-                    <button
-                        type="button"
-                        role="radio"
-                        class="choice tile"
-                        class:chosen=on
-                        aria-checked=on.to_string()
-                        data-testid=testid
-                        on:click=move |_| set_type.run(pick.clone())
-                    >
+                    <Choice chosen=on testid=format!("type-{code}") on_pick=Callback::new(move |()| set_type.run(pick.clone())) tile=true>
                         <WorkTypeIcon permit_type=code testid="type-icon"/>
-                        <span>{t.name.get(lang).to_owned()}</span>
-                    </button>
+                        <span>{name}</span>
+                    </Choice>
                 }
             })
             .collect_view()
@@ -532,25 +512,19 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
             .map(|gr| {
                 let on = gr.code == g;
                 let pick = gr.code.clone();
-                view! {
-                    <button
-                        type="button"
-                        role="radio"
-                        class="choice"
-                        class:chosen=on
-                        aria-checked=on.to_string()
-                        data-testid=format!("grade-{}", gr.code)
-                        on:click=move |_| {
-                            form.update(|f| {
-                                if f.grade != pick {
-                                    f.grade = pick.clone();
-                                    f.assignees.clear();
-                                }
-                            })
+                let name = gr.name.get(lang).to_owned();
+                let pick_grade = Callback::new(move |()| {
+                    form.update(|f| {
+                        if f.grade != pick {
+                            f.grade = pick.clone();
+                            f.assignees.clear();
                         }
-                    >
-                        {gr.name.get(lang).to_owned()}
-                    </button>
+                    })
+                });
+                view! {
+                    <Choice chosen=on testid=format!("grade-{}", gr.code) on_pick=pick_grade>
+                        {name}
+                    </Choice>
                 }
             })
             .collect_view()
@@ -618,27 +592,21 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                 let on = chosen.as_deref() == Some(st.code.as_str());
                 let pick = st.code.clone();
                 let r = r.clone();
-                view! {
-                    <button
-                        type="button"
-                        role="radio"
-                        class="choice"
-                        class:chosen=on
-                        aria-checked=on.to_string()
-                        data-testid=format!("subtype-{}", st.code)
-                        on:click=move |_| {
-                            form.update(|f| {
-                                f.subtype = Some(pick.clone());
-                                // Fields of the other sub-types go with them.
-                                if let Some(t) = r.catalog.permit_type(&f.permit_type) {
-                                    f.details.retain(|code, _| t.field(code).is_some_and(|x| x.applies_to(Some(&pick))));
-                                }
-                                propose_grade(f, &r);
-                            })
+                let name = st.name.get(lang).to_owned();
+                let pick_subtype = Callback::new(move |()| {
+                    form.update(|f| {
+                        f.subtype = Some(pick.clone());
+                        // Fields of the other sub-types go with them.
+                        if let Some(t) = r.catalog.permit_type(&f.permit_type) {
+                            f.details.retain(|code, _| t.field(code).is_some_and(|x| x.applies_to(Some(&pick))));
                         }
-                    >
-                        {st.name.get(lang).to_owned()}
-                    </button>
+                        propose_grade(f, &r);
+                    })
+                });
+                view! {
+                    <Choice chosen=on testid=format!("subtype-{}", st.code) on_pick=pick_subtype>
+                        {name}
+                    </Choice>
                 }
             })
             .collect_view();
