@@ -82,6 +82,7 @@ pub fn directory(state: State<AppState>) -> Reply<Directory> {
         people: r.people.clone(),
         locations: r.locations.clone(),
         settings: r.settings.clone(),
+        certificates: r.certificates.clone(),
         enrolled,
     })
 }

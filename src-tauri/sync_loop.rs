@@ -22,6 +22,10 @@ use std::time::Duration;
 /// [`INTERVAL_ENV`] says otherwise; and the longest wait while offline.
 const INTERVAL: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// The wait before retrying a round that failed, doubled each time it fails again up to
+/// [`MAX_BACKOFF`]: a one-off failure (a busy server, a dropped connection) right after a
+/// signature costs seconds, not the interval.
+const FIRST_RETRY: Duration = Duration::from_secs(2);
 /// Seconds between timed rounds, instead of [`INTERVAL`] (tests that must see changes travel
 /// without the timer set it high).
 pub const INTERVAL_ENV: &str = "OPENPTW_SYNC_INTERVAL_S";
@@ -148,12 +152,12 @@ pub fn start(db: PathBuf, device_name: String, handle: Arc<SyncHandle>, on_round
         .spawn(move || {
             let mut store: Option<Store> = None;
             let interval = interval();
-            let mut backoff = interval;
+            let mut backoff = FIRST_RETRY;
             loop {
                 let result = round(&db, &device_name, &mut store, &handle);
                 let delay = match &result {
                     Ok(enrolled) => {
-                        backoff = interval;
+                        backoff = FIRST_RETRY;
                         if *enrolled {
                             handle.post_watch(store.as_mut().and_then(|s| s.change_watch().ok().flatten()));
                         }
@@ -161,8 +165,9 @@ pub fn start(db: PathBuf, device_name: String, handle: Arc<SyncHandle>, on_round
                     }
                     Err(e) => {
                         eprintln!("openptw: sync failed: {e}");
+                        let delay = jittered(backoff);
                         backoff = (backoff * 2).min(MAX_BACKOFF);
-                        jittered(backoff)
+                        delay
                     }
                 };
                 if !matches!(result, Ok(false)) {

@@ -63,7 +63,11 @@ fn check_admin(state: &AppState, registry: &Registry, req: &AdminRequest, now: i
 /// shortest PIN.
 fn to_op(change: AdminChange, registry: &Registry) -> Result<RegistryOp> {
     Ok(match change {
-        AdminChange::PutPerson { id, name, title, roles } => RegistryOp::PutPerson { id, name, title, roles },
+        AdminChange::PutPerson { id, name, title, roles, profile } => {
+            RegistryOp::PutPerson { id, name, title, roles, profile }
+        }
+        AdminChange::RetirePerson { person, reason } => RegistryOp::RetirePerson { person, reason },
+        AdminChange::RevokeCertificate { certificate, reason } => RegistryOp::RevokeCertificate { certificate, reason },
         AdminChange::SetPin { person, pin } => RegistryOp::SetPin { person, pin_hash: hash_pin(&pin, registry)? },
         AdminChange::Freeze { person, reason } => RegistryOp::Freeze { person, reason },
         AdminChange::Unfreeze { person, reason } => RegistryOp::Unfreeze { person, reason },

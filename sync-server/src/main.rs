@@ -1,7 +1,10 @@
 //! `ptw-sync-server`: the sync hub and its admin CLI — `serve`; `device enrol | list | revoke`,
-//! `user add | list | pin | freeze | unfreeze` and `demo seed` (registry changes the server
-//! signs); `tls init`; `epoch show | rotate`. Settings come from the command line, then
+//! `user add | list | pin | freeze | unfreeze | retire`, `cert add | list | revoke | expiring`,
+//! `import people | certificates | cross-check`, `report certificates` and `demo seed`
+//! (registry changes the server signs); `tls init`; `epoch show | rotate`. Settings come from the command line, then
 //! `PTW_SYNC_*` environment variables, then the configuration file.
+
+mod people_cli;
 
 use std::io::{IsTerminal, Write};
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
@@ -63,6 +66,21 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Register, list and revoke certificates; list those expiring.
+    Cert {
+        #[command(subcommand)]
+        command: people_cli::CertCommand,
+    },
+    /// Import people or certificates from CSV or XLSX; cross-check a regulator's export.
+    Import {
+        #[command(subcommand)]
+        command: people_cli::ImportCommand,
+    },
+    /// Reports for inspectors.
+    Report {
+        #[command(subcommand)]
+        command: people_cli::ReportCommand,
     },
     /// The plant's settings: its time zone and calendar.
     Plant {
@@ -142,11 +160,32 @@ enum UserCommand {
         /// Their PIN (at least the digits the plant's settings ask, 6 outside the demo).
         #[arg(long)]
         pin: Option<String>,
-        /// An existing person's id, to change them.
+        /// An existing person's id, to change them (what is not given stays as it is).
         #[arg(long)]
         id: Option<PersonId>,
+        /// A contractor's company (承包商单位); leave out for the plant's own employees.
+        #[arg(long)]
+        company: Option<String>,
+        #[arg(long)]
+        department: Option<String>,
+        /// Badge id (工号), unique in the register: the badge QR carries it.
+        #[arg(long)]
+        badge: Option<String>,
+        /// Mobile number, for SMS alerts.
+        #[arg(long)]
+        phone: Option<String>,
     },
+    /// List the register: id, name, trade, roles, department, company, badge, and whether frozen
+    /// or retired.
     List,
+    /// Retire a person (left the plant, contract ended): from now on they are named on no permit
+    /// and sign nothing; their records stay.
+    Retire {
+        #[arg(long)]
+        id: PersonId,
+        #[arg(long)]
+        reason: String,
+    },
     /// Set a person's PIN.
     Pin {
         #[arg(long)]
@@ -311,6 +350,18 @@ fn main() -> anyhow::Result<()> {
         Command::Device { command } => device(&ctx, command),
         Command::User { command } => user(&ctx, command),
         Command::Plant { command } => plant(&ctx, command),
+        Command::Cert { command } => {
+            let store = ctx.storage()?;
+            people_cli::cert(store.as_ref(), &ctx.registry(store.as_ref())?, command)
+        }
+        Command::Import { command } => {
+            let store = ctx.storage()?;
+            people_cli::import(store.as_ref(), &ctx.registry(store.as_ref())?, command)
+        }
+        Command::Report { command } => {
+            let store = ctx.storage()?;
+            people_cli::report_command(&ctx.registry(store.as_ref())?, command)
+        }
         Command::Demo { command: DemoCommand::Seed } => demo_seed(&ctx),
         Command::Tls { command: TlsCommand::Init { hosts } } => {
             let files = ptw_sync_server::tls::init(ctx.data_dir()?, &hosts)?;
@@ -532,10 +583,27 @@ fn user(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
     let registry = ctx.registry(store.as_ref())?;
     let now = now_ms();
     match command {
-        UserCommand::Add { name, title, roles, pin, id } => {
+        UserCommand::Add { name, title, roles, pin, id, company, department, badge, phone } => {
+            let current = registry.current();
+            let existing = id.and_then(|id| current.person(id));
+            if let (Some(id), None) = (id, existing) {
+                bail!("no person with id {id}: leave --id out to add one");
+            }
             let id = id.unwrap_or_else(|| PersonId(ptw_sync_server::secret::new_device_id(now)));
-            let mut ops =
-                vec![RegistryOp::PutPerson { id, name, title, roles: roles.iter().map(|r| Role::new(r)).collect() }];
+            let old = existing.map(|p| p.profile.clone()).unwrap_or_default();
+            let profile = ptw_core::registry::Profile {
+                company: company.unwrap_or(old.company),
+                department: department.unwrap_or(old.department),
+                badge: badge.map(|b| b.trim().to_owned()).unwrap_or(old.badge),
+                phone: phone.unwrap_or(old.phone),
+            };
+            let mut ops = vec![RegistryOp::PutPerson {
+                id,
+                name,
+                title,
+                roles: roles.iter().map(|r| Role::new(r)).collect(),
+                profile,
+            }];
             if let Some(pin) = pin {
                 ops.push(RegistryOp::SetPin {
                     person: id,
@@ -550,7 +618,18 @@ fn user(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
             for p in &r.people {
                 let roles: Vec<&str> = p.roles.iter().map(Role::as_str).collect();
                 let frozen = if p.frozen_since_ms.is_some() { "\tfrozen" } else { "" };
-                println!("{}\t{}\t{}\t{}{frozen}", p.id, p.name, p.title, roles.join(","));
+                let retired = if p.retired_ms.is_some() { "\tretired" } else { "" };
+                let f = &p.profile;
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}{frozen}{retired}",
+                    p.id,
+                    p.name,
+                    p.title,
+                    roles.join(","),
+                    f.department,
+                    f.company,
+                    f.badge
+                );
             }
         }
         UserCommand::Pin { id, pin } => {
@@ -561,6 +640,10 @@ fn user(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Freeze { id, reason } => {
             registry.append(store.as_ref(), vec![RegistryOp::Freeze { person: id, reason }], now)?;
             println!("{id} frozen: nothing they sign from now on counts");
+        }
+        UserCommand::Retire { id, reason } => {
+            registry.append(store.as_ref(), vec![RegistryOp::RetirePerson { person: id, reason }], now)?;
+            println!("{id} retired: named on no permit and signing nothing from now on");
         }
         UserCommand::Unfreeze { id, reason } => {
             registry.append(store.as_ref(), vec![RegistryOp::Unfreeze { person: id, reason }], now)?;

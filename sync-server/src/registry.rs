@@ -41,7 +41,11 @@ impl ServerRegistry {
         };
         this.refresh(storage)?;
         if this.current().head.is_none() {
-            this.append(storage, vec![RegistryOp::Genesis { plant: "openptw".into() }], now_ms)?;
+            // A new plant starts from the shipped GB 30871 catalog (its roles, operations and
+            // certificate types), which the safety manager then reviews (`plant catalog`).
+            let catalog = ptw_core::Catalog::gb30871().map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+            let ops = vec![RegistryOp::Genesis { plant: "openptw".into() }, RegistryOp::SetCatalog { catalog }];
+            this.append(storage, ops, now_ms)?;
         }
         this.move_legacy_devices(storage, now_ms)?;
         Ok(this)

@@ -19,6 +19,7 @@ use ptw_core::catalog::{ActorRule, FieldKind, GradeDef, PermitParty, PermitTypeD
 use ptw_core::event::{Entrant, EventKind, GasExceedance};
 use ptw_core::form::{Field, FieldError, FieldProblem};
 use ptw_core::offers::{ActionKind, Turn};
+use ptw_core::qualification::{CertificateProblem, Disqualification, QualifiedParty, Unqualified, DAY_MS};
 use ptw_core::rules::{Alert, Violation};
 use ptw_core::sync::RefusalCode;
 use ptw_core::{DeviceId, LocationId, PersonId, Status};
@@ -71,6 +72,11 @@ impl<'a> Names<'a> {
     /// `zh-CN` or `en`: the key of [`ptw_core::catalog::LocalText`].
     pub fn lang(&self) -> &'static str {
         self.locale.as_str()
+    }
+
+    /// A certificate type's name from the catalog, else its code.
+    pub fn certificate_type(&self, code: &str) -> String {
+        self.dir.catalog.certificate_type(code).map_or_else(|| code.to_owned(), |t| t.name.get(self.lang()).to_owned())
     }
 
     pub fn person(&self, id: PersonId) -> String {
@@ -376,9 +382,73 @@ fn hours(minutes: i64) -> String {
     }
 }
 
+/// Why a person may not take part, naming the person, their part, the certificate and the rule.
+pub fn unqualified_text(n: &Names, u: &Unqualified) -> String {
+    use crate::time::format_day;
+    let l = n.locale;
+    let party = match u.party {
+        QualifiedParty::Crew => td_string!(l, qualification.party_crew),
+        QualifiedParty::Guardian => td_string!(l, qualification.party_guardian),
+        QualifiedParty::GasTester => td_string!(l, qualification.party_gas_tester),
+        QualifiedParty::Applicant => td_string!(l, qualification.party_applicant),
+        QualifiedParty::Signer => td_string!(l, qualification.party_signer),
+    };
+    let person = n.person(u.person);
+    let filled = |template: &str, extra: &[(&str, String)]| {
+        let mut args: Vec<(&str, &dyn Display)> = vec![("person", &person), ("party", &party)];
+        args.extend(extra.iter().map(|(k, v)| (*k, v as &dyn Display)));
+        fill(template, &args)
+    };
+    match &u.why {
+        Disqualification::UnknownPerson => filled(td_string!(l, qualification.unknown_person), &[]),
+        Disqualification::Retired { since_ms } => {
+            filled(td_string!(l, qualification.retired), &[("since", format_day(*since_ms))])
+        }
+        Disqualification::Frozen => filled(td_string!(l, qualification.frozen), &[]),
+        Disqualification::Certificate { any_of, margin_days, source, best, .. } => {
+            let needed = n.join_or(any_of.iter().map(|c| n.certificate_type(c)));
+            let rule = if *margin_days > 0 {
+                let args = [("needed", needed.clone()), ("days", margin_days.to_string())];
+                filled(td_string!(l, qualification.rule_margin), &args)
+            } else {
+                filled(td_string!(l, qualification.rule_valid), &[("needed", needed.clone())])
+            };
+            let found = match best {
+                None => filled(td_string!(l, qualification.none_held), &[("needed", needed)]),
+                Some(seen) => {
+                    let cert = ("certificate", n.certificate_type(&seen.cert_type));
+                    let number = ("number", seen.number.clone());
+                    match &seen.problem {
+                        CertificateProblem::InsideMargin { valid_to_ms, .. } => {
+                            let left = (*valid_to_ms - crate::time::now_ms()).div_euclid(DAY_MS);
+                            let args =
+                                [cert, number, ("until", format_day(*valid_to_ms - 1)), ("days", left.to_string())];
+                            filled(td_string!(l, qualification.inside_margin), &args)
+                        }
+                        CertificateProblem::Expired { valid_to_ms } => {
+                            let args = [cert, number, ("until", format_day(*valid_to_ms - 1))];
+                            filled(td_string!(l, qualification.expired), &args)
+                        }
+                        CertificateProblem::NotYetValid { valid_from_ms } => {
+                            let args = [cert, number, ("from", format_day(*valid_from_ms))];
+                            filled(td_string!(l, qualification.not_yet_valid), &args)
+                        }
+                        CertificateProblem::Revoked { revoked_ms } => {
+                            let args = [cert, number, ("at", format_day(*revoked_ms))];
+                            filled(td_string!(l, qualification.revoked), &args)
+                        }
+                    }
+                }
+            };
+            fill(td_string!(l, qualification.sentence), &[("found", &found), ("rule", &rule), ("source", source)])
+        }
+    }
+}
+
 pub fn field_problem_text(n: &Names, problem: &FieldProblem) -> String {
     let l = n.locale;
     match problem {
+        FieldProblem::Unqualified { unqualified } => unqualified_text(n, unqualified),
         FieldProblem::Required => td_string!(l, problem.required).to_owned(),
         FieldProblem::UnknownPermitType => td_string!(l, problem.unknown_permit_type).to_owned(),
         FieldProblem::UnknownGrade => td_string!(l, problem.unknown_grade).to_owned(),
@@ -536,6 +606,10 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
         Violation::FrozenAccount { person } => {
             fill(td_string!(l, violation.frozen_account), &[("person", &n.person(*person))])
         }
+        Violation::RetiredPerson { person } => {
+            fill(td_string!(l, violation.retired_person), &[("person", &n.person(*person))])
+        }
+        Violation::Unqualified { unqualified } => unqualified_text(n, unqualified),
         Violation::MissingRole { roles } => fill(td_string!(l, violation.missing_role), &[("roles", &n.roles(roles))]),
         Violation::NotPermitActor { action, allowed } => fill(
             td_string!(l, violation.not_permit_actor),

@@ -144,6 +144,7 @@ pub fn registry(dir: &Directory) -> Registry {
         settings: dir.settings.clone(),
         people: dir.people.clone(),
         locations: dir.locations.clone(),
+        certificates: dir.certificates.clone(),
         ..Registry::empty()
     }
 }

@@ -195,6 +195,12 @@ pub fn show_ms(ms: i64) -> String {
     show_wall(wall(ms))
 }
 
+/// The plant date of an instant, `YYYY-MM-DD`.
+pub fn format_day(ms: i64) -> String {
+    let d = wall(ms).date;
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+}
+
 pub fn show(at: Option<DateTime<Utc>>) -> String {
     at.map(|t| show_ms(t.timestamp_millis())).unwrap_or_default()
 }

@@ -201,6 +201,10 @@ pub struct Directory {
     pub locations: Vec<Location>,
     #[serde(default)]
     pub settings: PlantSettings,
+    /// The register's certificates: the form checks its crew against them while it is filled
+    /// in, and the expiry list shows them.
+    #[serde(default)]
+    pub certificates: Vec<crate::registry::Certificate>,
     /// Whether this device is enrolled with a sync server (before that there is no plant).
     #[serde(default)]
     pub enrolled: bool,

@@ -14,7 +14,7 @@
 
 use crate::catalog::{Catalog, Role};
 use crate::ids::{DeviceId, PersonId};
-use crate::registry::{Certificate, Device, Location, LogHead, Person, PlantSettings, Registry};
+use crate::registry::{Certificate, Device, Location, LogHead, Person, PlantSettings, Profile, Registry};
 use crate::signature::{self, SignatureMemo};
 use ed25519_zebra::SigningKey;
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,16 @@ pub enum RegistryOp {
         name: String,
         title: String,
         roles: Vec<Role>,
+        /// Company, department, badge, phone; left out of the entry when empty, so entries
+        /// signed before profiles existed read as they did.
+        #[serde(default, skip_serializing_if = "Profile::is_empty")]
+        profile: Profile,
+    },
+    /// Retire a person from the register (left the plant): from this entry's time on they are
+    /// named on no permit and sign nothing; what they did before stands.
+    RetirePerson {
+        person: PersonId,
+        reason: String,
     },
     /// Set a person's PIN (an Argon2 PHC string: the PIN itself never enters the log).
     SetPin {
@@ -74,6 +84,11 @@ pub enum RegistryOp {
     PutCertificate {
         certificate: Certificate,
     },
+    /// Revoke a certificate centrally: from this entry's time on it allows nothing.
+    RevokeCertificate {
+        certificate: uuid::Uuid,
+        reason: String,
+    },
 }
 
 impl RegistryOp {
@@ -82,6 +97,7 @@ impl RegistryOp {
         match self {
             RegistryOp::Genesis { .. } => "genesis",
             RegistryOp::PutPerson { .. } => "put_person",
+            RegistryOp::RetirePerson { .. } => "retire_person",
             RegistryOp::SetPin { .. } => "set_pin",
             RegistryOp::Freeze { .. } => "freeze",
             RegistryOp::Unfreeze { .. } => "unfreeze",
@@ -91,6 +107,22 @@ impl RegistryOp {
             RegistryOp::EnrolDevice { .. } => "enrol_device",
             RegistryOp::RevokeDevice { .. } => "revoke_device",
             RegistryOp::PutCertificate { .. } => "put_certificate",
+            RegistryOp::RevokeCertificate { .. } => "revoke_certificate",
+        }
+    }
+
+    /// Whether applying this change to `registry` would leave it as it is: an import run twice
+    /// writes nothing the second time.
+    pub fn changes_nothing(&self, registry: &Registry) -> bool {
+        match self {
+            RegistryOp::PutPerson { id, name, title, roles, profile } => registry
+                .person(*id)
+                .is_some_and(|p| p.name == *name && p.title == *title && p.roles == *roles && p.profile == *profile),
+            RegistryOp::PutCertificate { certificate } => registry.certificates.iter().any(|c| {
+                c.id == certificate.id && *c == Certificate { revoked_ms: c.revoked_ms, ..certificate.clone() }
+            }),
+            RegistryOp::PutLocation { location } => registry.location(location.id) == Some(location),
+            _ => false,
         }
     }
 
@@ -101,14 +133,30 @@ impl RegistryOp {
         match self {
             RegistryOp::Genesis { .. } if registry.head.is_some() => Some(OpProblem::GenesisTwice),
             RegistryOp::Genesis { .. } => None,
-            RegistryOp::PutPerson { name, roles, .. } => {
+            RegistryOp::PutPerson { id, name, roles, profile, .. } => {
+                let badge_holder = registry.person_by_badge(&profile.badge).filter(|p| p.id != *id);
                 if name.trim().is_empty() {
                     Some(OpProblem::Empty { field: "name" })
+                } else if let Some(holder) = badge_holder {
+                    Some(OpProblem::BadgeTaken { badge: profile.badge.trim().to_owned(), person: holder.id })
+                } else if registry.person(*id).is_some_and(|p| p.retired_ms.is_some()) {
+                    Some(OpProblem::Retired { person: *id })
                 } else {
                     roles
                         .iter()
                         .find(|r| registry.catalog.role(r).is_none())
                         .map(|r| OpProblem::UnknownRole { role: r.clone() })
+                }
+            }
+            RegistryOp::RetirePerson { person, reason } => {
+                if !known(person) {
+                    Some(OpProblem::UnknownPerson { person: *person })
+                } else if registry.person(*person).is_some_and(|p| p.retired_ms.is_some()) {
+                    Some(OpProblem::Retired { person: *person })
+                } else if reason.trim().is_empty() {
+                    Some(OpProblem::Empty { field: "reason" })
+                } else {
+                    None
                 }
             }
             RegistryOp::SetPin { person, pin_hash } => {
@@ -150,13 +198,34 @@ impl RegistryOp {
             RegistryOp::RevokeDevice { device, .. } => {
                 registry.device(*device).is_none().then_some(OpProblem::UnknownDevice { device: *device })
             }
-            RegistryOp::PutCertificate { certificate } => {
-                if !known(&certificate.person) {
-                    Some(OpProblem::UnknownPerson { person: certificate.person })
-                } else if certificate.valid_to_ms <= certificate.valid_from_ms {
+            RegistryOp::PutCertificate { certificate: c } => {
+                let number = c.number.trim();
+                let same_number = registry
+                    .certificates
+                    .iter()
+                    .find(|o| o.id != c.id && o.cert_type == c.cert_type && o.number.trim() == number);
+                if !known(&c.person) {
+                    Some(OpProblem::UnknownPerson { person: c.person })
+                } else if registry.catalog.certificate_type(&c.cert_type).is_none() {
+                    Some(OpProblem::UnknownCertificateType { cert_type: c.cert_type.clone() })
+                } else if number.is_empty() {
+                    Some(OpProblem::Empty { field: "number" })
+                } else if c.valid_to_ms <= c.valid_from_ms {
                     Some(OpProblem::Empty { field: "valid_to" })
+                } else if let Some(o) = same_number {
+                    Some(OpProblem::DuplicateCertificate { number: number.to_owned(), holder: o.person })
+                } else if registry.certificates.iter().any(|o| o.id == c.id && o.person != c.person) {
+                    Some(OpProblem::CertificateHolderChanged { certificate: c.id })
                 } else {
                     None
+                }
+            }
+            RegistryOp::RevokeCertificate { certificate, reason } => {
+                match registry.certificates.iter().find(|c| c.id == *certificate) {
+                    None => Some(OpProblem::UnknownCertificate { certificate: *certificate }),
+                    Some(c) if c.revoked_ms.is_some() => Some(OpProblem::UnknownCertificate { certificate: c.id }),
+                    Some(_) if reason.trim().is_empty() => Some(OpProblem::Empty { field: "reason" }),
+                    Some(_) => None,
                 }
             }
         }
@@ -189,6 +258,18 @@ pub enum OpProblem {
     BadSettings,
     #[error("the catalog is not consistent: {0}")]
     Catalog(String),
+    #[error("badge {badge} is already {person}'s")]
+    BadgeTaken { badge: String, person: PersonId },
+    #[error("person {person} has retired from the register")]
+    Retired { person: PersonId },
+    #[error("certificate type '{cert_type}' is not in the catalog")]
+    UnknownCertificateType { cert_type: String },
+    #[error("a certificate of this type numbered {number} is already registered to {holder}")]
+    DuplicateCertificate { number: String, holder: PersonId },
+    #[error("certificate {certificate} is registered to someone else; a certificate keeps its holder")]
+    CertificateHolderChanged { certificate: uuid::Uuid },
+    #[error("certificate {certificate} is not in the register, or is revoked already")]
+    UnknownCertificate { certificate: uuid::Uuid },
 }
 
 /// One entry of the log, as signed.
@@ -290,16 +371,31 @@ impl Registry {
     fn fold(&mut self, op: RegistryOp, at_ms: i64) {
         match op {
             RegistryOp::Genesis { .. } => {}
-            RegistryOp::PutPerson { id, name, title, roles } => match self.people.iter_mut().find(|p| p.id == id) {
-                Some(p) => {
-                    p.name = name;
-                    p.title = title;
-                    p.roles = roles;
+            RegistryOp::PutPerson { id, name, title, roles, profile } => {
+                match self.people.iter_mut().find(|p| p.id == id) {
+                    Some(p) => {
+                        p.name = name;
+                        p.title = title;
+                        p.roles = roles;
+                        p.profile = profile;
+                    }
+                    None => self.people.push(Person {
+                        id,
+                        name,
+                        title,
+                        roles,
+                        frozen_since_ms: None,
+                        past_freezes: vec![],
+                        retired_ms: None,
+                        profile,
+                    }),
                 }
-                None => {
-                    self.people.push(Person { id, name, title, roles, frozen_since_ms: None, past_freezes: vec![] })
+            }
+            RegistryOp::RetirePerson { person, .. } => {
+                if let Some(p) = self.people.iter_mut().find(|p| p.id == person) {
+                    p.retired_ms.get_or_insert(at_ms);
                 }
-            },
+            }
             RegistryOp::SetPin { person, pin_hash } => {
                 if self.person(person).is_some() {
                     self.credentials.insert(person, pin_hash);
@@ -336,9 +432,15 @@ impl Registry {
             RegistryOp::PutCertificate { certificate } => {
                 if self.person(certificate.person).is_some() {
                     match self.certificates.iter_mut().find(|c| c.id == certificate.id) {
-                        Some(c) => *c = certificate,
-                        None => self.certificates.push(certificate),
+                        // A revocation stays: only RevokeCertificate sets it, at the server's time.
+                        Some(c) => *c = Certificate { revoked_ms: c.revoked_ms, ..certificate },
+                        None => self.certificates.push(Certificate { revoked_ms: None, ..certificate }),
                     }
+                }
+            }
+            RegistryOp::RevokeCertificate { certificate, .. } => {
+                if let Some(c) = self.certificates.iter_mut().find(|c| c.id == certificate) {
+                    c.revoked_ms.get_or_insert(at_ms);
                 }
             }
         }
@@ -401,6 +503,7 @@ mod tests {
                     name: "李娜".into(),
                     title: "监护人".into(),
                     roles: vec![Role::new("guardian")],
+                    profile: Default::default(),
                 },
                 1_002,
             ),
@@ -436,6 +539,7 @@ mod tests {
                 name: "李娜".into(),
                 title: String::new(),
                 roles: vec![Role::new("plant_manager")],
+                profile: Default::default(),
             },
             9_500,
         );

@@ -136,6 +136,16 @@ fn local(zone: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
         .unwrap_or_else(|| Utc.from_utc_datetime(&naive))
 }
 
+/// The first instant of plant date `date` (its midnight in `zone`), Unix ms.
+pub fn day_start_ms(zone: Tz, date: NaiveDate) -> i64 {
+    local(zone, date, NaiveTime::MIN).timestamp_millis()
+}
+
+/// The plant date of instant `ms` in `zone`.
+pub fn plant_date(zone: Tz, ms: i64) -> Option<NaiveDate> {
+    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.with_timezone(&zone).date_naive())
+}
+
 /// The zone of an IANA name, if the built-in database knows it.
 pub fn zone(name: &str) -> Option<Tz> {
     Tz::from_str(name.trim()).ok()

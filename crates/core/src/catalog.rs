@@ -6,6 +6,7 @@
 //! ships in `catalog/gb30871.json`, each value marked with its source so a safety manager can
 //! review it (see DOMAIN.md).
 
+pub use crate::qualification::{CertificateType, QualificationRule};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -583,6 +584,9 @@ pub struct PermitTypeDef {
     /// The grade computed from a field, for types graded by a number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grade_by: Option<GradeBy>,
+    /// The certificates the work asks of its crew, guardian, gas tester… (R-GATE).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qualifications: Vec<QualificationRule>,
 }
 
 impl PermitTypeDef {
@@ -680,6 +684,9 @@ pub struct Catalog {
     /// Classes of work location the grade floors name. Left out of the JSON when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub location_classes: Vec<LocationClass>,
+    /// The certificate types the register knows, with their expiry warning thresholds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificate_types: Vec<CertificateType>,
 }
 
 /// The default catalog could not be read; only a broken build can cause this.
@@ -713,15 +720,55 @@ impl Catalog {
         self.location_classes.iter().find(|c| c.code == code)
     }
 
+    pub fn certificate_type(&self, code: &str) -> Option<&CertificateType> {
+        self.certificate_types.iter().find(|c| c.code == code)
+    }
+
+    /// What is inconsistent in the certificate types and in `t`'s qualification rules.
+    fn qualification_problems(&self, t: &PermitTypeDef) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut codes = std::collections::BTreeSet::new();
+        for r in &t.qualifications {
+            if !codes.insert(&r.code) {
+                out.push(format!("{}: qualification {} is defined twice", t.code, r.code));
+            }
+            if r.parties.is_empty() || r.any_of.is_empty() {
+                out.push(format!("{}: qualification {} names no party or no certificate type", t.code, r.code));
+            }
+            for c in r.any_of.iter().filter(|c| self.certificate_type(c).is_none()) {
+                out.push(format!("{}: qualification {} names unknown certificate type {c}", t.code, r.code));
+            }
+            for s in r.subtypes.iter().filter(|s| t.subtype(s).is_none()) {
+                out.push(format!("{}: qualification {} names unknown sub-type {s}", t.code, r.code));
+            }
+            if let Some(f) =
+                r.when_yes.as_ref().filter(|f| !matches!(t.field(f).map(|x| &x.kind), Some(FieldKind::YesNo)))
+            {
+                out.push(format!(
+                    "{}: qualification {} depends on {f}, which is not a yes/no field of the type",
+                    t.code, r.code
+                ));
+            }
+        }
+        out
+    }
+
     /// What is inconsistent in the catalog: grades without a flow, steps or actions naming a
     /// role the catalog does not define, codes used twice. Empty = consistent.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let mut cert_types = std::collections::BTreeSet::new();
+        for c in &self.certificate_types {
+            if !cert_types.insert(&c.code) {
+                out.push(format!("certificate type {} is defined twice", c.code));
+            }
+        }
         let mut types = std::collections::BTreeSet::new();
         for t in &self.permit_types {
             if !types.insert(&t.code) {
                 out.push(format!("permit type {} is defined twice", t.code));
             }
+            out.extend(self.qualification_problems(t));
             for f in &t.grade_floors {
                 if self.location_class(&f.location_class).is_none() {
                     out.push(format!("{}: grade floor names unknown location class {}", t.code, f.location_class));

@@ -8,13 +8,47 @@
 use crate::authority::RegistryOp;
 use crate::catalog::{Catalog, CatalogError, Role};
 use crate::ids::PersonId;
-use crate::registry::{Location, PlantSettings, Registry};
+use crate::registry::{Certificate, Location, PlantSettings, Profile, Registry, Training};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DemoPlant {
     pub people: Vec<DemoPerson>,
     pub locations: Vec<Location>,
+    #[serde(default)]
+    pub certificates: Vec<DemoCertificate>,
+}
+
+/// A demo certificate, its validity as the dates printed on it (plant dates).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoCertificate {
+    pub id: uuid::Uuid,
+    pub person: PersonId,
+    pub cert_type: String,
+    pub number: String,
+    pub issuer: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: NaiveDate,
+    #[serde(default)]
+    pub training: Vec<Training>,
+}
+
+impl DemoCertificate {
+    fn certificate(&self, zone: chrono_tz::Tz) -> Certificate {
+        let (valid_from_ms, valid_to_ms) = crate::qualification::validity_ms(zone, self.valid_from, self.valid_to);
+        Certificate {
+            id: self.id,
+            person: self.person,
+            cert_type: self.cert_type.clone(),
+            number: self.number.clone(),
+            issuer: self.issuer.clone(),
+            valid_from_ms,
+            valid_to_ms,
+            revoked_ms: None,
+            training: self.training.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -24,6 +58,8 @@ pub struct DemoPerson {
     pub title: String,
     pub roles: Vec<String>,
     pub pin: String,
+    #[serde(default)]
+    pub profile: Profile,
 }
 
 impl DemoPerson {
@@ -35,6 +71,7 @@ impl DemoPerson {
                 name: self.name.clone(),
                 title: self.title.clone(),
                 roles: self.roles.iter().map(|r| Role::new(r)).collect(),
+                profile: self.profile.clone(),
             },
             RegistryOp::SetPin { person: self.id, pin_hash: hash_pin(&self.pin) },
         ]
@@ -61,6 +98,8 @@ impl DemoPlant {
             ops.extend(p.registry_ops(&mut hash_pin));
         }
         ops.extend(self.locations.iter().cloned().map(|location| RegistryOp::PutLocation { location }));
+        let zone = settings_zone(&ops);
+        ops.extend(self.certificates.iter().map(|c| RegistryOp::PutCertificate { certificate: c.certificate(zone) }));
         Ok(ops)
     }
 
@@ -81,11 +120,37 @@ impl DemoPlant {
         for p in self.people.iter().filter(|p| registry.person(p.id).is_none()) {
             ops.extend(p.registry_ops(&mut hash_pin));
         }
+        // A demo person from before profiles gets theirs; a profile an admin set stays.
+        for p in self.people.iter().filter(|p| registry.person(p.id).is_some_and(|r| r.profile.is_empty())) {
+            if let (Some(r), false) = (registry.person(p.id), p.profile.is_empty()) {
+                ops.push(RegistryOp::PutPerson {
+                    id: r.id,
+                    name: r.name.clone(),
+                    title: r.title.clone(),
+                    roles: r.roles.clone(),
+                    profile: p.profile.clone(),
+                });
+            }
+        }
         for l in self.locations.iter().filter(|l| registry.location(l.id) != Some(*l)) {
             ops.push(RegistryOp::PutLocation { location: l.clone() });
         }
+        let zone = registry.settings.zone();
+        for c in self.certificates.iter().filter(|c| !registry.certificates.iter().any(|r| r.id == c.id)) {
+            ops.push(RegistryOp::PutCertificate { certificate: c.certificate(zone) });
+        }
         Ok(ops)
     }
+}
+
+/// The zone the settings among `ops` name (the demo's own).
+fn settings_zone(ops: &[RegistryOp]) -> chrono_tz::Tz {
+    ops.iter()
+        .find_map(|op| match op {
+            RegistryOp::SetSettings { settings } => Some(settings.zone()),
+            _ => None,
+        })
+        .unwrap_or(chrono_tz::Asia::Shanghai)
 }
 
 #[cfg(test)]
@@ -121,6 +186,8 @@ mod tests {
         let classified = demo.locations.iter().filter(|l| !l.classes.is_empty()).count();
         let mut expected = vec!["set_catalog", "put_person", "set_pin"];
         expected.extend(std::iter::repeat_n("put_location", classified));
+        let late_certificates = demo.certificates.iter().filter(|c| c.person == late).count();
+        expected.extend(std::iter::repeat_n("put_certificate", late_certificates));
         assert_eq!(kinds, expected);
 
         let mut entries = entries;

@@ -18,6 +18,7 @@ use crate::event::{event_hash, verify_signer, Entrant, Event, EventKind, GasExce
 use crate::form::{PermitChange, PermitForm};
 use crate::hlc::Hlc;
 use crate::ids::{PermitId, PersonId};
+use crate::qualification::{self, QualifiedParty};
 use crate::registry::{Person, Registry};
 use crate::rules::{Alert, Violation};
 use crate::signature::{BatchItem, SignatureMemo};
@@ -608,8 +609,12 @@ impl PermitState {
         if actor.frozen_at(ev.time_ms()) {
             return Err(Violation::FrozenAccount { person: ev.actor });
         }
+        if actor.retired_at(ev.time_ms()) {
+            return Err(Violation::RetiredPerson { person: ev.actor });
+        }
         let device_revocable = ctx.registry.device(ev.device).is_some_and(|d| d.is_revoked());
-        let has_freezes = actor.frozen_since_ms.is_some() || !actor.past_freezes.is_empty();
+        let has_freezes =
+            actor.frozen_since_ms.is_some() || !actor.past_freezes.is_empty() || actor.retired_ms.is_some();
         if (has_freezes || device_revocable) && !ev.time_verified() {
             self.note_unverified(hash, ev.kind.code());
         }
@@ -623,6 +628,7 @@ impl PermitState {
             EventKind::Approve { step, comment } => {
                 self.expect_status("approve", &[Status::InApproval])?;
                 self.check_window_end(ev, hash)?;
+                self.gate(ev, hash, ctx, &[(QualifiedParty::Signer, actor.id)])?;
                 self.sign_step(step, Phase::Approval, ev, hash, actor, comment)?;
                 if self.current_step.is_none() {
                     self.status = Status::Approved;
@@ -633,6 +639,7 @@ impl PermitState {
                 self.expect_status("reject", &[Status::InApproval])?;
                 require_text(comment)?;
                 self.check_signer(step, Phase::Approval, actor)?;
+                self.gate(ev, hash, ctx, &[(QualifiedParty::Signer, actor.id)])?;
                 self.status = Status::Rejected;
                 self.current_step = None;
                 Ok(())
@@ -644,6 +651,7 @@ impl PermitState {
                 )?;
                 let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
                 self.require_actor("gas_test", actor, &grade.actions.gas_test)?;
+                self.gate(ev, hash, ctx, &[(QualifiedParty::GasTester, actor.id)])?;
                 if reading.is_empty() {
                     return Err(Violation::GasReadingEmpty);
                 }
@@ -683,6 +691,7 @@ impl PermitState {
                 let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
                 self.require_actor("start", actor, &grade.actions.start)?;
                 self.check_window(ev, hash)?;
+                self.gate(ev, hash, ctx, &self.working_parties())?;
                 self.check_gas(ev, hash, grade)?;
                 self.status = Status::Active;
                 self.started_at.get_or_insert(ev.time_ms());
@@ -703,6 +712,7 @@ impl PermitState {
                 let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
                 self.require_actor("resume", actor, self.resume_rules(&grade.actions))?;
                 self.check_window(ev, hash)?;
+                self.gate(ev, hash, ctx, &self.working_parties())?;
                 self.check_gas(ev, hash, grade)?;
                 self.check_retest_after_pause(ev, grade)?;
                 self.status = Status::Active;
@@ -730,6 +740,7 @@ impl PermitState {
                 if let Some(watch) = self.fire_watch.as_ref().filter(|w| w.signed_off.is_none()) {
                     return Err(Violation::FireWatchNotSignedOff { until_ms: watch.until_ms });
                 }
+                self.gate(ev, hash, ctx, &[(QualifiedParty::Signer, actor.id)])?;
                 self.sign_step(step, Phase::Acceptance, ev, hash, actor, comment)?;
                 self.close_when_done(ev.time_ms());
                 Ok(())
@@ -738,6 +749,12 @@ impl PermitState {
             EventKind::ApproveChange { change, step, comment } => {
                 self.expect_status("approve_change", CHANGE_STATUSES)?;
                 let idx = self.check_change_signer(change, step, actor)?;
+                let mut gated = vec![(QualifiedParty::Signer, actor.id)];
+                if let Some(c) = self.pending_change() {
+                    // The workers the change adds must still qualify when it is signed.
+                    gated.extend(c.change.crew_add.iter().map(|p| (QualifiedParty::Crew, *p)));
+                }
+                self.gate(ev, hash, ctx, &gated)?;
                 let at_ms = ev.time_ms();
                 let Some(c) = self.changes.last_mut() else {
                     return Err(Violation::NoSuchChange { change: change.clone() });
@@ -772,6 +789,7 @@ impl PermitState {
                 self.expect_status("reject_change", CHANGE_STATUSES)?;
                 require_text(comment)?;
                 self.check_change_signer(change, step, actor)?;
+                self.gate(ev, hash, ctx, &[(QualifiedParty::Signer, actor.id)])?;
                 if let Some(c) = self.changes.last_mut() {
                     c.outcome = ChangeOutcome::Rejected { at_ms: ev.time_ms(), by: actor.id, comment: comment.clone() };
                     c.current_step = None;
@@ -817,7 +835,7 @@ impl PermitState {
                 Ok(())
             }
             EventKind::Comment { text } => require_text(text),
-            EventKind::Entry { entrant, inside } => self.entry(entrant, *inside, actor, ctx),
+            EventKind::Entry { entrant, inside } => self.entry(ev, hash, entrant, *inside, actor, ctx),
             EventKind::Handover { to, plant_state, open_items } => {
                 self.expect_status("handover", &[Status::Approved, Status::Active, Status::Suspended])?;
                 if self.guardian() != Some(actor.id) {
@@ -828,6 +846,7 @@ impl PermitState {
                 if !self.may_take_over_as_guardian(incoming) {
                     return Err(Violation::NotAGuardianToHandTo { person: *to });
                 }
+                self.gate(ev, hash, ctx, &[(QualifiedParty::Guardian, *to)])?;
                 // A second handover before the first is taken over replaces it.
                 self.handover = Some(PendingHandover {
                     from: actor.id,
@@ -845,6 +864,8 @@ impl PermitState {
                 if pending.to != actor.id {
                     return Err(Violation::NotHandoverTarget { to: pending.to });
                 }
+                self.gate(ev, hash, ctx, &[(QualifiedParty::Guardian, actor.id)])?;
+                let Some(pending) = self.handover.as_ref() else { return Err(Violation::NoHandoverPending) };
                 let shift =
                     GuardianShift { guardian: actor.id, from_ms: ev.time_ms(), handover: pending.event.clone() };
                 self.shifts.push(shift);
@@ -856,7 +877,15 @@ impl PermitState {
 
     /// The entrant roster: people of the crew and named tools go in while work is active, and
     /// come out while it is active or suspended (everyone must be able to get out).
-    fn entry(&mut self, entrant: &Entrant, going_in: bool, actor: &Person, ctx: &Ctx) -> Result<(), Violation> {
+    fn entry(
+        &mut self,
+        ev: &Event,
+        hash: &str,
+        entrant: &Entrant,
+        going_in: bool,
+        actor: &Person,
+        ctx: &Ctx,
+    ) -> Result<(), Violation> {
         let statuses: &[Status] = if going_in { &[Status::Active] } else { &[Status::Active, Status::Suspended] };
         self.expect_status("entry", statuses)?;
         let (ptype, grade) = self.form.definition(&ctx.registry.catalog).ok_or(Violation::UnknownPermitType)?;
@@ -873,6 +902,8 @@ impl PermitState {
             (Entrant::Person(p), true) if self.inside.contains(&entrant) => {
                 return Err(Violation::AlreadyInside { person: *p });
             }
+            // Who goes in must hold the entrant's certificate at that moment.
+            (Entrant::Person(p), true) => self.gate(ev, hash, ctx, &[(QualifiedParty::Crew, *p)])?,
             _ => {}
         }
         if going_in {
@@ -925,10 +956,11 @@ impl PermitState {
             return Err(Violation::NotApplicant);
         }
         let grade = ctx.grade(&form).ok_or(Violation::UnknownPermitType)?;
-        let errors = form.validate(ctx.registry);
+        let errors = form.validate_at(ctx.registry, ev.time_ms());
         if !errors.is_empty() {
             return Err(Violation::FormInvalid { errors });
         }
+        self.note_if_gated(ev, hash, ctx, &form, &Self::named_parties(&form));
         self.steps = steps_of(Some(grade), &form);
         self.form = form;
         self.form_hash = form_hash.clone();
@@ -940,6 +972,67 @@ impl PermitState {
             self.status = Status::Approved;
         }
         Ok(())
+    }
+
+    /// The certificate gate (R-GATE) for `people` in their parts, at the event's time, on
+    /// the form of record. A gate that rests on an unverified time is noted as such.
+    fn gate(
+        &mut self,
+        ev: &Event,
+        hash: &str,
+        ctx: &Ctx,
+        people: &[(QualifiedParty, PersonId)],
+    ) -> Result<(), Violation> {
+        if let Some((ptype, _)) = self.form.definition(&ctx.registry.catalog) {
+            for (party, person) in people {
+                if let Some(u) = qualification::check(ctx.registry, ptype, &self.form, *party, *person, ev.time_ms()) {
+                    return Err(Violation::Unqualified { unqualified: Box::new(u) });
+                }
+            }
+        }
+        let form = std::mem::take(&mut self.form);
+        self.note_if_gated(ev, hash, ctx, &form, people);
+        self.form = form;
+        Ok(())
+    }
+
+    /// Notes the event's time as unverified when a certificate rule of `form` concerned one of
+    /// `people`: a backdated tablet clock must not pass an expired certificate unseen.
+    fn note_if_gated(
+        &mut self,
+        ev: &Event,
+        hash: &str,
+        ctx: &Ctx,
+        form: &PermitForm,
+        people: &[(QualifiedParty, PersonId)],
+    ) {
+        if ev.time_verified() {
+            return;
+        }
+        let Some((ptype, _)) = form.definition(&ctx.registry.catalog) else { return };
+        if ptype.qualifications.iter().any(|r| people.iter().any(|(party, _)| r.applies(form, *party))) {
+            self.note_unverified(hash, ev.kind.code());
+        }
+    }
+
+    /// Everyone the form names, in their parts.
+    fn named_parties(form: &PermitForm) -> Vec<(QualifiedParty, PersonId)> {
+        form.crew
+            .iter()
+            .map(|p| (QualifiedParty::Crew, *p))
+            .chain(form.guardian.map(|g| (QualifiedParty::Guardian, g)))
+            .chain(form.applicant.map(|a| (QualifiedParty::Applicant, a)))
+            .collect()
+    }
+
+    /// Who works now: the crew and the guardian on duty, re-checked when work starts or resumes.
+    fn working_parties(&self) -> Vec<(QualifiedParty, PersonId)> {
+        self.form
+            .crew
+            .iter()
+            .map(|p| (QualifiedParty::Crew, *p))
+            .chain(self.guardian().map(|g| (QualifiedParty::Guardian, g)))
+            .collect()
     }
 
     fn note_unverified(&mut self, hash: &str, action: &str) {
@@ -1076,10 +1169,11 @@ impl PermitState {
         if !still_inside.is_empty() {
             return Err(Violation::EntrantsInside { people: still_inside, tools: Vec::new() });
         }
-        let errors = after.validate(ctx.registry);
+        let errors = after.validate_at(ctx.registry, ev.time_ms());
         if !errors.is_empty() {
             return Err(Violation::FormInvalid { errors });
         }
+        self.note_if_gated(ev, hash, ctx, &after, &Self::named_parties(&after));
         if let Some(end) = after.planned_end {
             if !ev.time_verified() {
                 self.note_unverified(hash, ev.kind.code());

@@ -7,6 +7,7 @@
 use crate::calendar::CalendarCondition;
 use crate::catalog::{Catalog, FieldKind, GradeBy, GradeDef, GradeFloor, GradeRaise, PermitTypeDef, SubtypeDef};
 use crate::ids::{LocationId, PermitId, PersonId};
+use crate::qualification::{self, QualifiedParty, Unqualified};
 use crate::registry::Registry;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -218,6 +219,11 @@ pub enum FieldProblem {
     DetailUnknown {
         code: String,
     },
+    /// A person named on the form lacks a certificate the work asks for, or has retired or
+    /// been frozen (R-GATE): who, for which part, and the certificate and rule.
+    Unqualified {
+        unqualified: Unqualified,
+    },
 }
 
 /// The least severe grade a form may have, and why (see [`PermitForm::grade_requirement`]).
@@ -341,6 +347,31 @@ impl PermitForm {
     }
 
     /// Every problem with the form, for the form screen and for the submit rule. Empty = valid.
+    /// [`PermitForm::validate`], and the certificate gate for everyone the form names at
+    /// `at_ms` (Unix ms): what the submit rule checks at the submit event's time, and what the
+    /// form shows while it is filled in.
+    pub fn validate_at(&self, registry: &Registry, at_ms: i64) -> Vec<FieldError> {
+        let mut errors = self.validate(registry);
+        errors.extend(self.qualification_errors(registry, at_ms));
+        errors
+    }
+
+    /// The certificate gate alone, for everyone the form names, at `at_ms`.
+    pub fn qualification_errors(&self, registry: &Registry, at_ms: i64) -> Vec<FieldError> {
+        let Some(ptype) = registry.catalog.permit_type(&self.permit_type) else { return vec![] };
+        qualification::check_form(registry, ptype, self, at_ms)
+            .into_iter()
+            .map(|unqualified| {
+                let field = match unqualified.party {
+                    QualifiedParty::Guardian => Field::Guardian,
+                    QualifiedParty::Applicant => Field::Applicant,
+                    _ => Field::Crew,
+                };
+                FieldError::new(field, FieldProblem::Unqualified { unqualified })
+            })
+            .collect()
+    }
+
     pub fn validate(&self, registry: &Registry) -> Vec<FieldError> {
         use Field as F;
         use FieldProblem as P;

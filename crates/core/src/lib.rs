@@ -26,6 +26,7 @@ pub mod form;
 pub mod hlc;
 pub mod ids;
 pub mod offers;
+pub mod qualification;
 pub mod registry;
 pub mod rules;
 pub mod signature;

@@ -157,6 +157,9 @@ pub fn may(
     if person.frozen_since_ms.is_some() {
         return Err(Violation::FrozenAccount { person: person.id });
     }
+    if person.retired_ms.is_some() {
+        return Err(Violation::RetiredPerson { person: person.id });
+    }
     let form = if state.status == Status::Draft { draft } else { &state.form };
     let grade = form.definition(&registry.catalog).map(|(_, g)| g);
     let rules = |pick: fn(&crate::catalog::ActionRules) -> &Vec<crate::catalog::ActorRule>| {

@@ -29,6 +29,37 @@ pub struct Person {
     /// refused after the freeze is lifted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub past_freezes: Vec<(i64, i64)>,
+    /// Retired from the register (left the plant, contract ended) from this instant on (Unix
+    /// ms, server clock): kept for the records, named on no permit after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Profile::is_empty")]
+    pub profile: Profile,
+}
+
+/// Who a person is in the plant, besides name, trade and roles: for lists, statistics,
+/// sign-in by badge and (later) SMS.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The contractor's company (承包商单位); empty for the plant's own employees.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub company: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub department: String,
+    /// The badge id (工号 / 胸卡号) the badge QR carries; unique in the register when given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub badge: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phone: String,
+}
+
+impl Profile {
+    pub fn is_empty(&self) -> bool {
+        *self == Profile::default()
+    }
+    pub fn is_contractor(&self) -> bool {
+        !self.company.trim().is_empty()
+    }
 }
 
 impl Person {
@@ -37,6 +68,10 @@ impl Person {
     }
     pub fn has_any_role(&self, roles: &[Role]) -> bool {
         roles.iter().any(|r| self.has_role(r))
+    }
+    /// Whether the person had retired at `ms`.
+    pub fn retired_at(&self, ms: i64) -> bool {
+        self.retired_ms.is_some_and(|r| ms >= r)
     }
     /// Whether the account was frozen at `ms`.
     pub fn frozen_at(&self, ms: i64) -> bool {
@@ -99,6 +134,19 @@ pub struct Certificate {
     /// Revoked centrally (by the issuer or the plant): invalid from this instant on.
     #[serde(default)]
     pub revoked_ms: Option<i64>,
+    /// Training behind the certificate (培训记录), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub training: Vec<Training>,
+}
+
+/// One training course a certificate rests on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Training {
+    /// The day it ended, YYYY-MM-DD.
+    pub date: String,
+    pub course: String,
+    #[serde(default)]
+    pub hours: u32,
 }
 
 /// Plant-wide settings (R-TIME, the stolen-tablet rules).
@@ -168,7 +216,13 @@ impl Registry {
     /// A registry with nothing in it: a device that has not been enrolled yet.
     pub fn empty() -> Registry {
         Registry {
-            catalog: Catalog { version: 0, roles: vec![], permit_types: vec![], location_classes: vec![] },
+            catalog: Catalog {
+                version: 0,
+                roles: vec![],
+                permit_types: vec![],
+                location_classes: vec![],
+                certificate_types: vec![],
+            },
             settings: PlantSettings::default(),
             people: vec![],
             locations: vec![],
@@ -187,6 +241,15 @@ impl Registry {
     }
     pub fn device(&self, id: DeviceId) -> Option<&Device> {
         self.devices.iter().find(|d| d.id == id)
+    }
+    /// The certificates `person` holds (revoked and expired ones included).
+    pub fn certificates_of(&self, person: PersonId) -> impl Iterator<Item = &Certificate> {
+        self.certificates.iter().filter(move |c| c.person == person)
+    }
+    /// The person whose badge id is `badge` (compared as typed, without surrounding spaces).
+    pub fn person_by_badge(&self, badge: &str) -> Option<&Person> {
+        let badge = badge.trim();
+        (!badge.is_empty()).then(|| self.people.iter().find(|p| p.profile.badge == badge)).flatten()
     }
     /// The PIN hash of `person`, if the register has one.
     pub fn credential(&self, person: PersonId) -> Option<&str> {

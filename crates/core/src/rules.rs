@@ -8,6 +8,7 @@ use crate::derive::Status;
 use crate::event::{Entrant, GasExceedance};
 use crate::form::FieldError;
 use crate::ids::{DeviceId, PersonId};
+use crate::qualification::Unqualified;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -27,6 +28,10 @@ pub enum Violation {
     UnknownPerson { person: PersonId },
     #[error("the account of {person} is frozen and cannot sign")]
     FrozenAccount { person: PersonId },
+    #[error("{person} has retired from the register and cannot sign")]
+    RetiredPerson { person: PersonId },
+    #[error("{} may not take part as {}: {:?}", unqualified.person, unqualified.party.code(), unqualified.why)]
+    Unqualified { unqualified: Box<Unqualified> },
     #[error("this needs one of the roles {roles:?}")]
     MissingRole { roles: Vec<Role> },
     #[error("'{action}' on this permit is for {allowed:?}")]

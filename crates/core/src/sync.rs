@@ -333,6 +333,16 @@ pub enum AdminChange {
         name: String,
         title: String,
         roles: Vec<crate::Role>,
+        #[serde(default)]
+        profile: crate::registry::Profile,
+    },
+    RetirePerson {
+        person: crate::PersonId,
+        reason: String,
+    },
+    RevokeCertificate {
+        certificate: uuid::Uuid,
+        reason: String,
     },
     /// The PIN itself: the server hashes it (and holds it to the plant's shortest PIN).
     SetPin {

@@ -56,6 +56,7 @@ fn concurrent_offline_edits_on_two_tablets_converge_after_exchange() {
         name: "吴刚".into(),
         title: "副厂长".into(),
         roles: vec![Role::new("plant_manager")],
+        profile: Default::default(),
     });
     let mut a = plant.open(&dir.path().join("a.db"), "T-07");
     // Tablet B is enrolled later; A learns B's key from the registry, as from any sync.

@@ -411,7 +411,9 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
     let saved_id = RwSignal::new(editing);
     let reg = Arc::new(registry(&dir));
     let r = reg.clone();
-    let errors = Memo::new(move |_| form.with(|f| f.validate(&r)));
+    // Checked at the trusted time, the certificate gate included: the welder whose certificate
+    // does not do shows on the crew before anything is submitted.
+    let errors = Memo::new(move |_| form.with(|f| f.validate_at(&r, crate::time::now_ms())));
     let lang = move || i18n.get_locale().as_str();
     let permit_key = Signal::derive(move || form.with(|f| Some((f.permit_type.clone(), f.grade.clone()))));
 

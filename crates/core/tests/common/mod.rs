@@ -52,6 +52,26 @@ fn person(n: u128, name: &str, roles: &[&str]) -> RegistryOp {
         name: name.into(),
         title: String::new(),
         roles: roles.iter().map(|r| Role::new(r)).collect(),
+        profile: Default::default(),
+    }
+}
+
+/// When the story plant's certificates are valid: 2020-01-01 to 2035-01-01 UTC.
+pub const CERT_FROM: i64 = 1_577_836_800_000;
+pub const CERT_TO: i64 = 2_051_222_400_000;
+
+/// Certificate `n` of `person` (by number), of type `cert_type`, valid from `from` until `to`.
+pub fn certificate(n: u128, person: u128, cert_type: &str, from: i64, to: i64) -> ptw_core::registry::Certificate {
+    ptw_core::registry::Certificate {
+        id: id(n),
+        person: PersonId(id(person)),
+        cert_type: cert_type.into(),
+        number: format!("T-{n:06}"),
+        issuer: "应急管理局".into(),
+        valid_from_ms: from,
+        valid_to_ms: to,
+        revoked_ms: None,
+        training: vec![],
     }
 }
 
@@ -91,6 +111,22 @@ fn registry_log(devices: &[(DeviceId, &SigningKey)]) -> Registry {
             },
         },
     ];
+    // The welder holds every certificate the shipped catalog's work asks, but the special-equipment
+    // welding one (the gate's stories give it); 赵磊 and the other guardian, a welding one.
+    let certificates = [
+        (3, "welding_thermal_cutting"),
+        (3, "work_at_height"),
+        (3, "confined_space"),
+        (3, "electrician"),
+        (3, "lifting_operation"),
+        (9, "welding_thermal_cutting"),
+        (10, "welding_thermal_cutting"),
+    ];
+    for (n, (person, cert_type)) in certificates.into_iter().enumerate() {
+        ops.push(RegistryOp::PutCertificate {
+            certificate: certificate(300 + n as u128, person, cert_type, CERT_FROM, CERT_TO),
+        });
+    }
     for (n, (device, key)) in devices.iter().enumerate() {
         ops.push(RegistryOp::EnrolDevice { device: *device, name: format!("T-0{n}"), public_key: public_key_hex(key) });
     }

@@ -1,0 +1,52 @@
+"""The certificate gate in the real window: a welder whose special-equipment welding certificate
+runs out inside the 30-day margin cannot be put on a pressure-vessel welding permit, and the
+message names him, the certificate and its number; the same permit without the pressure vessel
+goes through on his ordinary welding certificate."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from test_hot_work_story import click, fill_a_hot_work_permit, find, sign_in, tick, wait_status, wait_text_contains
+
+# 孙浩's special-equipment welding certificate in the demo plant.
+DEMO_SPECIAL_WELDING = "0190c5a0-0000-7000-8000-000000000202"
+
+
+@pytest.fixture
+def welder_near_expiry(plant):
+    """Before the app starts: 孙浩's special-equipment welding certificate is revoked and a new
+    one registered that ends in 20 days — valid, but inside pressure-vessel welding's margin."""
+    plant.admin("cert", "revoke", "--id", DEMO_SPECIAL_WELDING, "--reason", "换证")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    plant.admin(
+        "cert", "add", "--person", "C2001", "--type", "special_equipment_welding", "--number", "TS-HJ-2026-09911",
+        "--issuer", "江苏省市场监督管理局", "--from", f"{today - timedelta(days=700):%Y-%m-%d}",
+        "--to", f"{today + timedelta(days=20):%Y-%m-%d}",
+    )
+    expiring = plant.admin("cert", "expiring", "--person", "C2001")
+    assert "TS-HJ-2026-09911" in expiring, expiring
+    return plant
+
+
+def test_a_welder_inside_the_margin_is_refused_for_pressure_vessel_welding_by_name(welder_near_expiry, driver, screenshot):
+    sign_in(driver, "赵磊")
+    click(driver, "new-permit")
+    fill_a_hot_work_permit(driver)
+    tick(driver, "detail-pressure_vessel")
+    click(driver, "submit-permit")
+    message = wait_text_contains(driver, "error-crew", "孙浩")
+    for part in ["特种设备焊接操作证", "TS-HJ-2026-09911", "30"]:
+        assert part in message, message
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", find(driver, "error-crew"))
+    screenshot("certificates-01-welder-refused")
+    assert not driver.find_elements("css selector", '[data-testid="permit-number"]'), "nothing was submitted"
+
+    # Not on a pressure vessel, his welding certificate does.
+    click(driver, "detail-pressure_vessel")
+    click(driver, "submit-permit")
+    wait_status(driver, "审批中")
+    assert find(driver, "permit-number").text.strip()
