@@ -284,3 +284,45 @@ pub async fn sync_now(state: State<'_, AppState>) -> Reply<SyncStatus> {
     }
     sync_status(state)
 }
+
+/// The certificate holding statistics (持证情况统计表) as an XLSX workbook in the user's
+/// downloads folder, headed in `locale`; the path written. For the people who oversee the plant's
+/// certificates (inspectors, the safety department, managers).
+#[tauri::command(rename_all = "snake_case")]
+pub fn export_certificate_report(app: tauri::AppHandle, state: State<AppState>, locale: String) -> Reply<String> {
+    use ptw_core::qualification::{oversees, OVERSIGHT_ROLES};
+    let person = signed_in(&state)?;
+    let store = lock(&state.store)?;
+    let registry = store.registry();
+    let p = registry.person(person).ok_or(CommandError::NotSignedIn)?;
+    if !oversees(p) {
+        let roles = OVERSIGHT_ROLES.iter().map(|r| ptw_core::Role::new(r)).collect();
+        return Err(CommandError::Refused { violation: ptw_core::Violation::MissingRole { roles } });
+    }
+    let now = crate::clock::now().timestamp_millis();
+    let bytes = ptw_register::statistics_xlsx(registry, now, &locale)
+        .map_err(|e| CommandError::Internal { message: format!("writing the workbook: {e}") })?;
+    let dir = downloads(&app)?;
+    let day = ptw_core::calendar::plant_date(registry.settings.zone(), now).map(|d| d.to_string()).unwrap_or_default();
+    let name = if locale.starts_with("en") { "certificate-statistics" } else { "持证情况统计表" };
+    let path = dir.join(format!("{name}-{day}.xlsx"));
+    // Written beside, then renamed: a half-written workbook never carries the name.
+    let partial = dir.join(format!(".{name}-{day}.xlsx.part"));
+    let io = |e: std::io::Error| CommandError::Internal { message: format!("saving {}: {e}", path.display()) };
+    std::fs::write(&partial, bytes).map_err(io)?;
+    std::fs::rename(&partial, &path).map_err(io)?;
+    Ok(path.display().to_string())
+}
+
+/// The user's downloads folder, made if missing (`~/Downloads` where the system names none).
+fn downloads(app: &tauri::AppHandle) -> Reply<std::path::PathBuf> {
+    use tauri::Manager;
+    let path = app.path();
+    let dir = path
+        .download_dir()
+        .or_else(|_| path.home_dir().map(|h| h.join("Downloads")))
+        .map_err(|e| CommandError::Internal { message: format!("no downloads folder: {e}") })?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CommandError::Internal { message: format!("making {}: {e}", dir.display()) })?;
+    Ok(dir)
+}

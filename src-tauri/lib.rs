@@ -112,6 +112,7 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
             commands::sync_status,
             commands::enrol_device,
             commands::sync_now,
+            commands::export_certificate_report,
             commands::decode_qr,
         ])
         .run(context)

@@ -50,3 +50,26 @@ def test_a_welder_inside_the_margin_is_refused_for_pressure_vessel_welding_by_na
     click(driver, "submit-permit")
     wait_status(driver, "审批中")
     assert find(driver, "permit-number").text.strip()
+
+
+def test_an_inspector_sees_the_expiring_certificate_and_downloads_the_statistics_as_xlsx(welder_near_expiry, driver, screenshot):
+    from python_calamine import CalamineWorkbook
+
+    sign_in(driver, "周敏")
+    click(driver, "open-certificates")
+    warning = wait_text_contains(driver, "expiry-warnings", "TS-HJ-2026-09911")
+    assert "孙浩" in warning and "临期" in warning, warning
+    stats = wait_text_contains(driver, "cert-stats", "维修车间")
+    assert "焊接与热切割作业证" in stats, stats
+    click(driver, "export-cert-report")
+    path = wait_text_contains(driver, "export-saved", ".xlsx")
+    screenshot("certificates-02-statistics-exported")
+    book = CalamineWorkbook.from_path(path)
+    summary = book.get_sheet_by_index(0).to_python()
+    assert summary[0][0] == "特种作业人员持证情况统计表", summary[:2]
+    rows = {(r[0], r[1]): r for r in summary[4:]}
+    welding = rows[("维修车间", "特种设备焊接操作证")]
+    # 孙浩 holds one, inside its 60 warning days: one holder, expiring.
+    assert [int(v) for v in welding[2:6]] == [1, 0, 1, 0], welding
+    detail = book.get_sheet_by_index(1).to_python()
+    assert any("TS-HJ-2026-09911" in [str(c) for c in r] and "孙浩" in r for r in detail), detail

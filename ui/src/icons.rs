@@ -24,6 +24,8 @@ icon_set!(
     // top bar and navigation
     "plus",
     "calendar",
+    // certificates
+    "shield-check",
     "arrow-left",
     "log-out",
     // the entry log of a confined space

@@ -142,6 +142,7 @@ fn CurrentPage() -> impl IntoView {
             Page::EditDraft(id) => view! { <pages::form::PermitFormPage editing=Some(id)/> }.into_any(),
             Page::Detail(id) => view! { <pages::detail::PermitDetail id=id/> }.into_any(),
             Page::Calendar => view! { <pages::calendar::PlannedWork/> }.into_any(),
+            Page::Certificates => view! { <pages::certificates::Certificates/> }.into_any(),
         }
     }
 }

@@ -25,6 +25,8 @@ pub enum Page {
     Detail(PermitId),
     /// The calendar of planned work.
     Calendar,
+    /// Certificates: one's own, and for those who oversee them the plant's.
+    Certificates,
 }
 
 #[derive(Clone, Copy)]

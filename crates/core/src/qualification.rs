@@ -389,3 +389,13 @@ pub fn holding_statistics(registry: &Registry, at_ms: i64) -> HoldingStatistics 
     }
     HoldingStatistics { rows: rows.into_values().collect(), headcount: headcount.into_iter().collect() }
 }
+
+/// The roles that see the whole plant's certificates, warnings and statistics (R-CERTREPORT:
+/// inspectors, the safety department, the managers, IT); everyone sees their own.
+pub const OVERSIGHT_ROLES: [&str; 6] =
+    ["inspector", "safety_manager", "safety_officer", "plant_manager", "workshop_director", "admin"];
+
+/// Whether `person` sees the whole plant's certificates.
+pub fn oversees(person: &Person) -> bool {
+    person.roles.iter().any(|r| OVERSIGHT_ROLES.contains(&r.as_str()))
+}

@@ -307,6 +307,10 @@ pub fn PermitList() -> impl IntoView {
         <section class="permit-list">
             <div class="page-head">
                 <h2>{t!(i18n, list.title)}</h2>
+                <button class="secondary big" data-testid="open-certificates" on:click=move |_| app.go(Page::Certificates)>
+                    <Icon name="shield-check"/>
+                    {t!(i18n, certificates.open)}
+                </button>
                 <button class="secondary big" data-testid="open-calendar" on:click=move |_| app.go(Page::Calendar)>
                     <Icon name="calendar"/>
                     {t!(i18n, calendar_view.open)}

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod calendar;
+pub mod certificates;
 pub mod change;
 pub mod detail;
 pub mod form;
