@@ -73,3 +73,11 @@ def test_an_inspector_sees_the_expiring_certificate_and_downloads_the_statistics
     assert [int(v) for v in welding[2:6]] == [1, 0, 1, 0], welding
     detail = book.get_sheet_by_index(1).to_python()
     assert any("TS-HJ-2026-09911" in [str(c) for c in r] and "孙浩" in r for r in detail), detail
+    # The page on a portrait tablet and a small desktop: nothing scrolls sideways, every control
+    # is a full-size target.
+    from test_layout import check_layout, resize
+
+    for width, height in [(800, 1280), (1024, 768)]:
+        resize(driver, width, height)
+        check_layout(driver, f"certificates at {width}x{height}")
+        screenshot(f"certificates-{width}x{height}")
