@@ -21,7 +21,7 @@ pub struct AppState {
     pub sync: std::sync::Arc<crate::sync_loop::SyncHandle>,
 }
 
-type Reply<T> = Result<T, CommandError>;
+pub(crate) type Reply<T> = Result<T, CommandError>;
 
 pub(crate) fn to_command_error(e: StoreError) -> CommandError {
     match e {
@@ -37,11 +37,13 @@ pub(crate) fn to_command_error(e: StoreError) -> CommandError {
         StoreError::Sync { failure, .. } => CommandError::Sync { failure },
         StoreError::Registry(_) => CommandError::Sync { failure: SyncFailure::BadRegistry },
         StoreError::InvalidBlob(message) => CommandError::BadInput { message },
+        StoreError::AdminDenied => CommandError::NotAllowed,
+        StoreError::RegistryRefused(problem) => CommandError::RegistryRefused { problem },
         other => CommandError::Internal { message: other.to_string() },
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> Reply<MutexGuard<'_, T>> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> Reply<MutexGuard<'_, T>> {
     m.lock().map_err(|_| CommandError::Internal {
         message: "the store is unavailable after an earlier crash; restart the app".into(),
     })
@@ -49,7 +51,7 @@ fn lock<T>(m: &Mutex<T>) -> Reply<MutexGuard<'_, T>> {
 
 /// The signed-in person, if the session has not been idle longer than the plant allows (it is
 /// ended then). Counts as activity.
-fn signed_in(state: &AppState) -> Reply<PersonId> {
+pub(crate) fn signed_in(state: &AppState) -> Reply<PersonId> {
     let idle = idle_limit(lock(&state.store)?.registry().settings.idle_sign_out_minutes);
     let mut session = lock(&state.session)?;
     match session.as_mut().and_then(|s| s.touch(Instant::now(), idle)) {
@@ -75,6 +77,11 @@ fn present(store: &Store, view: PermitView, person: Option<PersonId>) -> Reply<P
 pub fn directory(state: State<AppState>) -> Reply<Directory> {
     let mut store = lock(&state.store)?;
     store.refresh().map_err(to_command_error)?;
+    directory_of(&store)
+}
+
+/// What the device knows of the plant, for the UI.
+pub(crate) fn directory_of(store: &Store) -> Reply<Directory> {
     let enrolled = store.is_enrolled();
     let r = store.registry();
     Ok(Directory {
@@ -96,7 +103,8 @@ pub fn sign_in(state: State<AppState>, person_id: PersonId, pin: String) -> Repl
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub fn sign_out(state: State<AppState>) -> Reply<()> {
+pub fn sign_out(state: State<AppState>, unlock: State<crate::admin::AdminUnlock>) -> Reply<()> {
+    unlock.forget();
     *lock(&state.session)? = None;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //!
 //! Commands are thin adapters: parse, call ptw-store, map errors.
 
+mod admin;
 mod clock;
 mod commands;
 mod qr;
@@ -88,6 +89,7 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
                 let _ = tauri::Emitter::emit(&window, SYNC_ROUND_EVENT, ());
             });
             app.manage(AppState { store: Mutex::new(store), session: Mutex::new(None), sync });
+            app.manage(admin::AdminUnlock::default());
             if fullscreen_requested() {
                 if let Some(window) = app.get_webview_window("main") {
                     window.set_fullscreen(true)?;
@@ -114,6 +116,10 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
             commands::sync_now,
             commands::export_certificate_report,
             commands::decode_qr,
+            admin::admin_unlock,
+            admin::admin_lock,
+            admin::admin_change,
+            admin::new_person_id,
         ])
         .run(context)
         .expect("error while running openptw");

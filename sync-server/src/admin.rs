@@ -83,7 +83,9 @@ fn to_op(change: AdminChange, registry: &Registry) -> Result<RegistryOp> {
 pub fn hash_pin(pin: &str, registry: &Registry) -> Result<String> {
     let min = usize::from(registry.settings.min_pin_digits);
     if pin.len() < min || pin.len() > 12 || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::bad_request(format!("a PIN is {min} to 12 digits")));
+        return Err(Error::Refused(ptw_core::authority::OpProblem::PinLength {
+            min: registry.settings.min_pin_digits,
+        }));
     }
     hash_pin_unchecked(pin)
 }

@@ -31,6 +31,9 @@ pub enum Error {
     /// The admin person's credentials or role do not allow the change.
     #[error("{0}")]
     NotAllowed(String),
+    /// The registry change cannot be made to the registry as it is.
+    #[error("the registry change was not made: {0}")]
+    Refused(ptw_core::authority::OpProblem),
     /// Another writer appended to the registry log first; the caller re-reads and retries.
     #[error("the registry log moved on while this change was written; try again")]
     RegistryConflict,
@@ -59,6 +62,7 @@ impl Error {
             | Error::CodeUsed
             | Error::CodeExpired
             | Error::NotAllowed(_) => StatusCode::FORBIDDEN,
+            Error::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::BadRequest { status, .. } => *status,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -77,6 +81,7 @@ impl Error {
             Error::CodeExpired => ErrorKind::EnrolCodeExpired,
             Error::RateLimited => ErrorKind::RateLimited,
             Error::NotAllowed(_) => ErrorKind::NotAllowed,
+            Error::Refused(_) => ErrorKind::RegistryRefused,
             Error::BadRequest { status, .. } if *status == StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::TooLarge,
             Error::BadRequest { .. } => ErrorKind::BadRequest,
             Error::NotFound(_) => ErrorKind::NotFound,
@@ -103,6 +108,10 @@ impl IntoResponse for Error {
             tracing::info!(error = ?self.to_string(), status = status.as_u16(), "request refused");
             self.to_string()
         };
-        (status, Json(ErrorBody { kind, error })).into_response()
+        let problem = match self {
+            Error::Refused(problem) => Some(problem),
+            _ => None,
+        };
+        (status, Json(ErrorBody { kind, error, problem })).into_response()
     }
 }

@@ -207,6 +207,14 @@ enum UserCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Print a person's badge QR text (`openptw-badge:<badge id>`), and write it as a PNG to
+    /// print on the badge: a tablet signs them in by scanning it, then their PIN.
+    Badge {
+        #[arg(long)]
+        id: PersonId,
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -437,7 +445,7 @@ fn device(ctx: &Ctx, command: DeviceCommand) -> anyhow::Result<()> {
             let qr = qrcode::QrCode::new(qr_text.as_bytes()).context("making the QR code")?;
             // The image first: a file that cannot be written stops the command before a code exists.
             if let Some(path) = &png {
-                write_qr_png(&qr, path)?;
+                write_qr_png(&qr, path, "no enrolment code was made")?;
             }
             let stored = store.add_enrol_code(&NewEnrolCode {
                 code_hash: sha256_hex(&normalise_code(&code)),
@@ -649,6 +657,19 @@ fn user(ctx: &Ctx, command: UserCommand) -> anyhow::Result<()> {
             registry.append(store.as_ref(), vec![RegistryOp::Unfreeze { person: id, reason }], now)?;
             println!("{id} unfrozen");
         }
+        UserCommand::Badge { id, png } => {
+            let r = registry.current();
+            let person = r.person(id).with_context(|| format!("no person with id {id} (see `user list`)"))?;
+            if person.profile.badge.is_empty() {
+                bail!("{} has no badge id: give one with `user add --id {id} --badge …`", person.name);
+            }
+            let text = ptw_core::codes::badge_text(&person.profile.badge);
+            let qr = qrcode::QrCode::new(text.as_bytes()).context("making the QR code")?;
+            if let Some(path) = &png {
+                write_qr_png(&qr, path, "no badge was written")?;
+            }
+            println!("QR text: {text}");
+        }
     }
     Ok(())
 }
@@ -691,12 +712,12 @@ fn demo_seed(ctx: &Ctx) -> anyhow::Result<()> {
 const QR_PNG_MIN_SIDE: u32 = 512;
 
 /// Writes `qr` as a black-on-white PNG (with its quiet zone) to `path`.
-fn write_qr_png(qr: &qrcode::QrCode, path: &std::path::Path) -> anyhow::Result<()> {
+fn write_qr_png(qr: &qrcode::QrCode, path: &std::path::Path, otherwise: &str) -> anyhow::Result<()> {
     let image = qr.render::<image::Luma<u8>>().min_dimensions(QR_PNG_MIN_SIDE, QR_PNG_MIN_SIDE).build();
     let mut bytes = Vec::new();
     image::DynamicImage::ImageLuma8(image)
         .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
         .context("encoding the QR code as PNG")?;
     std::fs::write(path, &bytes)
-        .with_context(|| format!("cannot write the QR image to {} (--png): no enrolment code was made", path.display()))
+        .with_context(|| format!("cannot write the QR image to {} (--png): {otherwise}", path.display()))
 }

@@ -209,5 +209,5 @@ impl ServerRegistry {
 }
 
 fn refused(problem: OpProblem) -> Error {
-    Error::bad_request(format!("the registry change was not made: {problem}"))
+    Error::Refused(problem)
 }

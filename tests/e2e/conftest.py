@@ -215,6 +215,13 @@ def driver(request, app_binary: Path, app_env: dict[str, str], artifacts: Path):
             session.implicitly_wait(0)
             _fail_on_a_blank_window(session, artifacts, request.node.name)
             yield session
+            report = getattr(request.node, "rep_call", None)
+            if report is not None and report.failed:
+                # What the window showed when the test failed, for whoever reads the run.
+                try:
+                    session.save_screenshot(str(artifacts / f"{request.node.name}.failed.png"))
+                except Exception as e:  # the window may be gone
+                    print(f"no screenshot of the failure: {e}")
         finally:
             if session is not None:
                 try:
@@ -411,6 +418,15 @@ def app_env(request, gui_env: dict[str, str]) -> dict[str, str]:
     for marker in request.node.iter_markers("app_env"):
         gui_env.update({k: str(v) for k, v in marker.kwargs.items()})
     return gui_env
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item (`rep_call`…), for the driver fixture to see
+    whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 def pytest_configure(config):

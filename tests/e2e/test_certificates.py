@@ -1,7 +1,10 @@
 """The certificate gate in the real window: a welder whose special-equipment welding certificate
 runs out inside the 30-day margin cannot be put on a pressure-vessel welding permit, and the
 message names him, the certificate and its number; the same permit without the pressure vessel
-goes through on his ordinary welding certificate."""
+goes through on his ordinary welding certificate. An inspector sees the expiring certificate and
+downloads the holding statistics as XLSX. On the sign-in page people are found by typing; a badge
+scanned by a keyboard-wedge reader, or photographed with the camera, opens that person's PIN
+entry, and a picture of some other code says it is not a badge."""
 
 from __future__ import annotations
 
@@ -81,3 +84,53 @@ def test_an_inspector_sees_the_expiring_certificate_and_downloads_the_statistics
         resize(driver, width, height)
         check_layout(driver, f"certificates at {width}x{height}")
         screenshot(f"certificates-{width}x{height}")
+
+
+def person_id(plant, name: str) -> str:
+    """A demo person's id, from the register's listing."""
+    for line in plant.admin("user", "list").splitlines():
+        fields = line.split("\t")
+        if len(fields) > 1 and fields[1] == name:
+            return fields[0]
+    raise AssertionError(f"{name} is not in the register")
+
+
+def test_people_are_found_by_typing_and_a_scanned_badge_opens_the_pin_entry(plant, driver, screenshot, tmp_path):
+    from test_hot_work_story import PINS, press_enter, sign_out, type_into
+    from test_settings import choose_file, white_png
+
+    # The badge IT prints for 吴刚, and a picture with no code on it.
+    badge = tmp_path / "badge-wu.png"
+    out = plant.admin("user", "badge", "--id", person_id(plant, "吴刚"), "--png", str(badge))
+    assert "QR text: openptw-badge:1011" in out, out
+    # The camera: a photo of his badge opens his PIN entry.
+    find(driver, "scan-badge")
+    choose_file(driver, "scan-badge-input", badge)
+    wait_text_contains(driver, "pin-entry-title", "吴刚")
+    click(driver, "sign-in-cancel")
+    # A picture with no QR code in it: the reader says so, and nobody is chosen.
+    choose_file(driver, "scan-badge-input", white_png(tmp_path / "blank.png"))
+    find(driver, "badge-problem")
+    # A keyboard-wedge reader types the badge's QR text and Enter; an unknown badge is named.
+    type_into(driver, "person-search", "openptw-badge:C9999")
+    press_enter(driver, "person-search")
+    wait_text_contains(driver, "badge-problem", "C9999")
+    type_into(driver, "person-search", "openptw-badge:1011")
+    press_enter(driver, "person-search")
+    wait_text_contains(driver, "pin-entry-title", "吴刚")
+    click(driver, "sign-in-cancel")
+
+    # Part of a name narrows the list; a name nobody has says so.
+    type_into(driver, "person-search", "孙")
+    find(driver, "person-孙浩")
+    assert not driver.find_elements("css selector", '[data-testid="person-张伟"]'), "the list is not narrowed"
+    type_into(driver, "person-search", "不存在的人")
+    find(driver, "person-none")
+    # A keyboard-wedge reader types the badge id and presses Enter: his PIN entry opens.
+    type_into(driver, "person-search", "C2001")
+    press_enter(driver, "person-search")
+    type_into(driver, "pin-input", PINS["孙浩"])
+    press_enter(driver, "pin-input")
+    wait_text_contains(driver, "current-person", "孙浩")
+    screenshot("certificates-03-signed-in-by-badge")
+    sign_out(driver)

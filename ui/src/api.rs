@@ -8,6 +8,7 @@
 //! `ptw_core::api`, on both ends.
 
 use ptw_core::api::{Action, CommandError, Directory, ListQuery, PermitSummary, PermitView, Session, SyncStatus};
+use ptw_core::sync::AdminChange;
 use ptw_core::{PermitForm, PermitId, PersonId, Status};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::json;
@@ -153,6 +154,30 @@ pub async fn act(permit_id: PermitId, action: &Action) -> ApiResult<PermitView> 
 /// `locale`; the path written. Refused for those who do not oversee the plant's certificates.
 pub async fn export_certificate_report(locale: String) -> ApiResult<String> {
     call("export_certificate_report", json!({ "locale": locale })).await
+}
+
+/// Unlocks the admin screen with the signed-in admin's PIN (checked on this device, with the
+/// wrong-PIN limits); `NotAllowed` for someone without the admin role or frozen.
+pub async fn admin_unlock(pin: String) -> ApiResult<()> {
+    call("admin_unlock", json!({ "pin": pin })).await
+}
+
+/// Locks the admin screen again (the PIN is forgotten).
+pub async fn admin_lock() -> ApiResult<()> {
+    call("admin_lock", json!({})).await
+}
+
+/// A fresh id for a person being added.
+pub async fn new_person_id() -> ApiResult<PersonId> {
+    call("new_person_id", json!({})).await
+}
+
+/// Makes `change` in the register through the sync server (online only); the directory after
+/// it. `AdminLocked` when the screen must be unlocked again, `NotAllowed` when the server no
+/// longer takes the admin's PIN, `RegistryRefused` with the problem when the change cannot be
+/// made, `Sync` when the server cannot be reached — nothing changed then.
+pub async fn admin_change(change: &AdminChange) -> ApiResult<Directory> {
+    call("admin_change", json!({ "change": arg(change) })).await
 }
 
 pub async fn sync_status() -> ApiResult<SyncStatus> {

@@ -26,6 +26,9 @@ icon_set!(
     "calendar",
     // certificates
     "shield-check",
+    // the admin screen, and scanning a badge at sign-in
+    "users",
+    "scan-line",
     "arrow-left",
     "log-out",
     // the entry log of a confined space

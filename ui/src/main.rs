@@ -143,6 +143,7 @@ fn CurrentPage() -> impl IntoView {
             Page::Detail(id) => view! { <pages::detail::PermitDetail id=id/> }.into_any(),
             Page::Calendar => view! { <pages::calendar::PlannedWork/> }.into_any(),
             Page::Certificates => view! { <pages::certificates::Certificates/> }.into_any(),
+            Page::Admin => view! { <pages::admin::Admin/> }.into_any(),
         }
     }
 }

@@ -14,6 +14,7 @@
 
 use crate::i18n::*;
 use ptw_core::api::{CommandError, Directory, QrFailure, SyncFailure};
+use ptw_core::authority::OpProblem;
 use ptw_core::calendar::CalendarCondition;
 use ptw_core::catalog::{ActorRule, FieldKind, GradeDef, PermitParty, PermitTypeDef, Role};
 use ptw_core::event::{Entrant, EventKind, GasExceedance};
@@ -737,9 +738,57 @@ pub fn error_text(n: &Names, error: &CommandError) -> String {
         CommandError::DeviceRevoked => td_string!(l, error.device_revoked).to_owned(),
         CommandError::Sync { failure } => sync_failure_text(l, failure),
         CommandError::Qr { failure } => qr_failure_text(l, *failure).to_owned(),
+        CommandError::AdminLocked => td_string!(l, error.admin_locked).to_owned(),
+        CommandError::NotAllowed => td_string!(l, error.not_allowed).to_owned(),
+        CommandError::RegistryRefused { problem } => {
+            fill(td_string!(l, error.registry_refused), &[("problem", &op_problem_text(n, problem))])
+        }
         CommandError::NotFound { what } => fill(td_string!(l, error.not_found), &[("what", what)]),
         CommandError::BadInput { message } => fill(td_string!(l, error.bad_input), &[("message", message)]),
         CommandError::Internal { message } => fill(td_string!(l, error.internal), &[("message", message)]),
+    }
+}
+
+/// Why the register could not take a change, in words.
+pub fn op_problem_text(n: &Names, problem: &OpProblem) -> String {
+    let l = n.locale;
+    match problem {
+        OpProblem::Empty { field } => {
+            let field = match field.as_str() {
+                "name" => td_string!(l, register_problem.field_name),
+                "reason" => td_string!(l, register_problem.field_reason),
+                "location" => td_string!(l, register_problem.field_location),
+                "number" => td_string!(l, register_problem.field_number),
+                "valid_to" => td_string!(l, register_problem.field_valid_to),
+                other => other,
+            };
+            fill(td_string!(l, register_problem.empty), &[("field", &field)])
+        }
+        OpProblem::UnknownRole { role } => {
+            fill(td_string!(l, register_problem.unknown_role), &[("role", &role.as_str())])
+        }
+        OpProblem::UnknownPerson { .. } => td_string!(l, register_problem.unknown_person).to_owned(),
+        OpProblem::BadgeTaken { badge, person } => {
+            fill(td_string!(l, register_problem.badge_taken), &[("badge", badge), ("person", &n.person(*person))])
+        }
+        OpProblem::Retired { person } => {
+            fill(td_string!(l, register_problem.retired), &[("person", &n.person(*person))])
+        }
+        OpProblem::UnknownCertificateType { cert_type } => {
+            fill(td_string!(l, register_problem.unknown_certificate_type), &[("cert_type", cert_type)])
+        }
+        OpProblem::DuplicateCertificate { number, holder } => fill(
+            td_string!(l, register_problem.duplicate_certificate),
+            &[("number", number), ("holder", &n.person(*holder))],
+        ),
+        OpProblem::CertificateHolderChanged { .. } => {
+            td_string!(l, register_problem.certificate_holder_changed).to_owned()
+        }
+        OpProblem::UnknownCertificate { .. } => td_string!(l, register_problem.unknown_certificate).to_owned(),
+        OpProblem::PinLength { min } => fill(td_string!(l, register_problem.pin_length), &[("min", min)]),
+        // Changes the admin screen does not make (the log's first entry, devices, the catalog,
+        // the settings): the server's own words.
+        other => fill(td_string!(l, register_problem.other), &[("message", &other.to_string())]),
     }
 }
 

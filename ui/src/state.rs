@@ -27,6 +27,8 @@ pub enum Page {
     Calendar,
     /// Certificates: one's own, and for those who oversee them the plant's.
     Certificates,
+    /// The register, for admins (online).
+    Admin,
 }
 
 #[derive(Clone, Copy)]

@@ -335,6 +335,16 @@ pub enum CommandError {
     Sync { failure: SyncFailure },
     #[error("the QR code could not be read: {failure:?}")]
     Qr { failure: QrFailure },
+    /// The admin screen asks the admin's PIN again before it changes anything.
+    #[error("the admin screen is locked; enter the admin PIN")]
+    AdminLocked,
+    /// The person may not change the registry (no admin role, frozen, or the server refused
+    /// their PIN).
+    #[error("this person may not change the registry")]
+    NotAllowed,
+    /// The registry change cannot be made as asked.
+    #[error("the registry change was not made: {problem}")]
+    RegistryRefused { problem: crate::authority::OpProblem },
     #[error("not found: {what}")]
     NotFound { what: String },
     #[error("bad input: {message}")]

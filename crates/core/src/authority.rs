@@ -136,7 +136,7 @@ impl RegistryOp {
             RegistryOp::PutPerson { id, name, roles, profile, .. } => {
                 let badge_holder = registry.person_by_badge(&profile.badge).filter(|p| p.id != *id);
                 if name.trim().is_empty() {
-                    Some(OpProblem::Empty { field: "name" })
+                    Some(OpProblem::Empty { field: "name".into() })
                 } else if let Some(holder) = badge_holder {
                     Some(OpProblem::BadgeTaken { badge: profile.badge.trim().to_owned(), person: holder.id })
                 } else if registry.person(*id).is_some_and(|p| p.retired_ms.is_some()) {
@@ -154,7 +154,7 @@ impl RegistryOp {
                 } else if registry.person(*person).is_some_and(|p| p.retired_ms.is_some()) {
                     Some(OpProblem::Retired { person: *person })
                 } else if reason.trim().is_empty() {
-                    Some(OpProblem::Empty { field: "reason" })
+                    Some(OpProblem::Empty { field: "reason".into() })
                 } else {
                     None
                 }
@@ -172,14 +172,14 @@ impl RegistryOp {
                 if !known(person) {
                     Some(OpProblem::UnknownPerson { person: *person })
                 } else if reason.trim().is_empty() {
-                    Some(OpProblem::Empty { field: "reason" })
+                    Some(OpProblem::Empty { field: "reason".into() })
                 } else {
                     None
                 }
             }
             RegistryOp::PutLocation { location } => (location.code.trim().is_empty()
                 || location.name.trim().is_empty())
-            .then_some(OpProblem::Empty { field: "location" }),
+            .then_some(OpProblem::Empty { field: "location".into() }),
             RegistryOp::SetCatalog { catalog } => catalog.problems().into_iter().next().map(OpProblem::Catalog),
             RegistryOp::SetSettings { settings } => (!(4..=12).contains(&settings.min_pin_digits)
                 || settings.idle_sign_out_minutes == 0
@@ -209,9 +209,9 @@ impl RegistryOp {
                 } else if registry.catalog.certificate_type(&c.cert_type).is_none() {
                     Some(OpProblem::UnknownCertificateType { cert_type: c.cert_type.clone() })
                 } else if number.is_empty() {
-                    Some(OpProblem::Empty { field: "number" })
+                    Some(OpProblem::Empty { field: "number".into() })
                 } else if c.valid_to_ms <= c.valid_from_ms {
-                    Some(OpProblem::Empty { field: "valid_to" })
+                    Some(OpProblem::Empty { field: "valid_to".into() })
                 } else if let Some(o) = same_number {
                     Some(OpProblem::DuplicateCertificate { number: number.to_owned(), holder: o.person })
                 } else if registry.certificates.iter().any(|o| o.id == c.id && o.person != c.person) {
@@ -224,7 +224,7 @@ impl RegistryOp {
                 match registry.certificates.iter().find(|c| c.id == *certificate) {
                     None => Some(OpProblem::UnknownCertificate { certificate: *certificate }),
                     Some(c) if c.revoked_ms.is_some() => Some(OpProblem::UnknownCertificate { certificate: c.id }),
-                    Some(_) if reason.trim().is_empty() => Some(OpProblem::Empty { field: "reason" }),
+                    Some(_) if reason.trim().is_empty() => Some(OpProblem::Empty { field: "reason".into() }),
                     Some(_) => None,
                 }
             }
@@ -239,7 +239,7 @@ pub enum OpProblem {
     #[error("the log already has its first entry")]
     GenesisTwice,
     #[error("{field} cannot be empty")]
-    Empty { field: &'static str },
+    Empty { field: String },
     #[error("role '{}' is not in the catalog", role.0)]
     UnknownRole { role: Role },
     #[error("person {person} is not in the register")]
@@ -270,6 +270,10 @@ pub enum OpProblem {
     CertificateHolderChanged { certificate: uuid::Uuid },
     #[error("certificate {certificate} is not in the register, or is revoked already")]
     UnknownCertificate { certificate: uuid::Uuid },
+    /// A PIN asked for over the admin API is not `min` to 12 digits (the server hashes it, so
+    /// this is judged before anything reaches the log).
+    #[error("a PIN is {min} to 12 digits")]
+    PinLength { min: u8 },
 }
 
 /// One entry of the log, as signed.

@@ -19,6 +19,7 @@ pub mod api;
 pub mod authority;
 pub mod calendar;
 pub mod catalog;
+pub mod codes;
 pub mod demo;
 pub mod derive;
 pub mod event;

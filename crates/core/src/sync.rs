@@ -447,6 +447,8 @@ pub enum ErrorKind {
     TooLarge,
     /// The admin person's credentials or role do not allow this.
     NotAllowed,
+    /// The registry change asked for cannot be made; [`ErrorBody::problem`] says why.
+    RegistryRefused,
     /// The server's own failure.
     #[default]
     #[serde(other)]
@@ -459,6 +461,9 @@ pub struct ErrorBody {
     #[serde(default)]
     pub kind: ErrorKind,
     pub error: String,
+    /// Why a registry change was refused ([`ErrorKind::RegistryRefused`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<crate::authority::OpProblem>,
 }
 
 mod base64_bytes {

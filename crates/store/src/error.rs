@@ -35,6 +35,10 @@ pub enum StoreError {
     BadRemoteChange { hash: String, reason: String },
     #[error("this photo or signature cannot be kept: {0}")]
     InvalidBlob(String),
+    #[error("the server refused the admin: wrong PIN, no admin role, a frozen account, or waiting after wrong PINs")]
+    AdminDenied,
+    #[error("the registry change was not made: {0}")]
+    RegistryRefused(ptw_core::authority::OpProblem),
     #[error("sync failed: {detail}")]
     Sync { failure: SyncFailure, detail: String },
     #[error("could not hash the PIN: {0}")]

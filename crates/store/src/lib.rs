@@ -17,7 +17,8 @@ mod sync;
 pub mod time;
 
 pub use client::{
-    certificate_fingerprint, ChangeWatch, SyncClient, SyncOptions, SyncReport, PULL_MAX_CHANGES, PUSH_BATCH,
+    certificate_fingerprint, new_person_id, ChangeWatch, SyncClient, SyncOptions, SyncReport, PULL_MAX_CHANGES,
+    PUSH_BATCH,
 };
 pub use error::{Result, StoreError};
 pub use registry::{hash_pin, Enrolment, RegistryReport};

@@ -186,7 +186,9 @@ fn json<T: serde::Serialize>(status: &str, value: &T) -> (String, String, Vec<u8
 }
 
 fn answer(s: &mut Script, req: &Seen) -> (String, String, Vec<u8>) {
-    let error = |status: &str, text: &str| json(status, &ErrorBody { kind: Default::default(), error: text.into() });
+    let error = |status: &str, text: &str| {
+        json(status, &ErrorBody { kind: Default::default(), error: text.into(), problem: None })
+    };
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", "/api/devices/enrol") => json(
             "200 OK",

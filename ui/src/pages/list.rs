@@ -64,6 +64,11 @@ pub fn PermitList() -> impl IntoView {
     let i18n = use_i18n();
     let app = use_app();
     let me = move || app.session.with(|s| s.as_ref().map(|s| s.person.id));
+    let is_admin = move || {
+        app.session.with(|s| {
+            s.as_ref().is_some_and(|s| s.person.has_role(&ptw_core::Role::new(crate::pages::admin::ADMIN_ROLE)))
+        })
+    };
     // Undecided until we know whether anything waits for the person: then "mine" if so.
     let filter = RwSignal::new(None::<Filter>);
     let text = RwSignal::new(String::new());
@@ -307,6 +312,12 @@ pub fn PermitList() -> impl IntoView {
         <section class="permit-list">
             <div class="page-head">
                 <h2>{t!(i18n, list.title)}</h2>
+                <Show when=is_admin>
+                    <button class="secondary big" data-testid="open-admin" on:click=move |_| app.go(Page::Admin)>
+                        <Icon name="users"/>
+                        {t!(i18n, admin.open)}
+                    </button>
+                </Show>
                 <button class="secondary big" data-testid="open-certificates" on:click=move |_| app.go(Page::Certificates)>
                     <Icon name="shield-check"/>
                     {t!(i18n, certificates.open)}

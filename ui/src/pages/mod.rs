@@ -1,7 +1,9 @@
 //! The screens: sign-in, the permit list, the permit form (new or draft), a permit's detail
-//! with the actions its status allows, and the settings (sync state, enrolment).
+//! with the actions its status allows, the calendar, certificates, the register for admins, and
+//! the settings (sync state, enrolment).
 
 pub mod actions;
+pub mod admin;
 pub mod calendar;
 pub mod certificates;
 pub mod change;

@@ -45,7 +45,7 @@ enum ScanProblem {
 }
 
 /// The bytes of `file` (a photo just taken, or a picture chosen).
-async fn file_bytes(file: web_sys::File) -> Result<Vec<u8>, JsValue> {
+pub(crate) async fn file_bytes(file: web_sys::File) -> Result<Vec<u8>, JsValue> {
     let buffer = JsFuture::from(file.array_buffer()).await?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }

@@ -93,17 +93,27 @@ impl SyncClient {
     /// answers become errors that say what the server said, prefixed with `what` the device was
     /// doing.
     pub(crate) fn send(&self, request: reqwest::blocking::RequestBuilder, what: &str) -> Result<(StatusCode, String)> {
+        let (status, body) = self.send_raw(request, what)?;
+        if status.is_success() {
+            Ok((status, body))
+        } else {
+            Err(server_said(status, &body, what))
+        }
+    }
+
+    /// [`SyncClient::send`], with an error answer returned as it came, for the caller to read.
+    pub(crate) fn send_raw(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+        what: &str,
+    ) -> Result<(StatusCode, String)> {
         let resp = request.send().map_err(|e| net(what, &e))?;
         self.note_server_time(resp.headers());
         let status = resp.status();
         let body = resp.text().map_err(|e| {
             StoreError::sync(SyncFailure::Unreachable, format!("{what}: reading the answer failed: {e}"))
         })?;
-        if status.is_success() {
-            Ok((status, body))
-        } else {
-            Err(server_said(status, &body, what))
-        }
+        Ok((status, body))
     }
 
     pub(crate) fn note_server_time(&self, headers: &reqwest::header::HeaderMap) {

@@ -13,8 +13,10 @@
 //! - `blobs`: uploading the photos and signatures the server lacks;
 //! - `push`: the outbox up, refusals taken back;
 //! - `pull`: the pull cursor and its pages, cold and warm, with the registry;
+//! - `admin`: registry changes made by an admin person, online;
 //! - `wait`: a request held open until the server has something new ([`ChangeWatch`]).
 
+mod admin;
 mod blobs;
 mod enrol;
 mod http;
@@ -22,6 +24,7 @@ mod pull;
 mod push;
 mod wait;
 
+pub use admin::new_person_id;
 pub use http::{certificate_fingerprint, SyncClient};
 pub use wait::ChangeWatch;
 
