@@ -250,6 +250,15 @@ enum PlantCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Print a work location's poster QR text (`openptw-location:<code>`), and write it as a PNG
+    /// to post at the location: people check in on site by scanning it with their badge.
+    Poster {
+        /// The location's code, e.g. T-101.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -506,6 +515,22 @@ fn plant(ctx: &Ctx, command: PlantCommand) -> anyhow::Result<()> {
     let registry = ctx.registry(store.as_ref())?;
     let mut settings = registry.current().settings.clone();
     match command {
+        PlantCommand::Poster { code, png } => {
+            let r = registry.current();
+            let location = r
+                .locations
+                .iter()
+                .find(|l| l.code.trim().eq_ignore_ascii_case(code.trim()))
+                .with_context(|| format!("no location with code {code} in the register"))?;
+            let text = ptw_core::codes::location_text(&location.code);
+            let qr = qrcode::QrCode::new(text.as_bytes()).context("making the QR code")?;
+            if let Some(path) = &png {
+                write_qr_png(&qr, path, "no poster was written")?;
+            }
+            println!("QR text: {text}");
+            println!("{}", location.name);
+            Ok(())
+        }
         PlantCommand::Show => {
             println!("{}", serde_json::to_string_pretty(&settings)?);
             Ok(())

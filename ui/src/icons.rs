@@ -146,8 +146,8 @@ pub fn action(code: &str) -> &'static str {
         "comment" => "message-square",
         "edit" => "pencil",
         "revise" => "file-pen",
-        "entry" | "take_over" => "log-in",
-        "handover" => "log-out",
+        "entry" | "take_over" | "check_in" => "log-in",
+        "handover" | "check_out" => "log-out",
         "fire_watch_end" => "flame",
         _ => FALLBACK,
     }

@@ -289,6 +289,8 @@ pub fn action_text(locale: Locale, code: &str) -> String {
         "change_request" => td_string!(locale, event.change_request),
         "approve_change" => td_string!(locale, event.approve_change),
         "reject_change" => td_string!(locale, event.reject_change),
+        "check_in" => td_string!(locale, event.check_in),
+        "check_out" => td_string!(locale, event.check_out),
         other => return other.to_owned(),
     };
     text.to_owned()
@@ -654,6 +656,17 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
         Violation::ContentHashMismatch => td_string!(l, violation.content_hash_mismatch).to_owned(),
         Violation::EmptyText => td_string!(l, violation.empty_text).to_owned(),
         Violation::NoEntrantRoster => td_string!(l, violation.no_entrant_roster).to_owned(),
+        Violation::BadgeNotTheirs { badge } => fill(td_string!(l, violation.badge_not_theirs), &[("badge", badge)]),
+        Violation::NotOnPermit => td_string!(l, violation.not_on_permit).to_owned(),
+        Violation::AlreadyCheckedIn { person } => {
+            fill(td_string!(l, violation.already_checked_in), &[("person", &n.person(*person))])
+        }
+        Violation::NotCheckedIn { person } => {
+            fill(td_string!(l, violation.not_checked_in), &[("person", &n.person(*person))])
+        }
+        Violation::GuardianNotOnSite { guardian } => {
+            fill(td_string!(l, violation.guardian_not_on_site), &[("guardian", &n.person(*guardian))])
+        }
         Violation::NotAGuardianToHandTo { person } => {
             fill(td_string!(l, violation.not_a_guardian_to_hand_to), &[("person", &n.person(*person))])
         }
@@ -714,6 +727,21 @@ pub fn alert_text(n: &Names, alert: &Alert) -> String {
             fill(td_string!(l, alert.fire_watch_over), &[("until", &crate::time::show_ms(*until_ms))])
         }
         Alert::FormChangedAfterSubmit => td_string!(l, alert.form_changed_after_submit).to_owned(),
+        Alert::WrongLocation { person, scanned, expected } => fill(
+            td_string!(l, alert.wrong_location),
+            &[
+                ("person", &n.person(*person)),
+                ("scanned", scanned),
+                ("expected", &expected.clone().unwrap_or_default()),
+            ],
+        ),
+        Alert::NotCheckedOut { people } => {
+            fill(td_string!(l, alert.not_checked_out), &[("people", &n.join(people.iter().map(|p| n.person(*p))))])
+        }
+        Alert::GuardianLeft { guardian, at_ms } => fill(
+            td_string!(l, alert.guardian_left),
+            &[("guardian", &n.person(*guardian)), ("at", &crate::time::show_ms(*at_ms))],
+        ),
         Alert::UnverifiedTime { action, .. } => {
             fill(td_string!(l, alert.unverified_time), &[("action", &action_text(l, action))])
         }

@@ -190,6 +190,16 @@ pub enum Action {
     RejectChange {
         comment: String,
     },
+    /// Check the person signed in on to the site: the badge id and the location code scanned.
+    CheckIn {
+        badge: String,
+        location: String,
+    },
+    /// Check them out of the site.
+    CheckOut {
+        badge: String,
+        location: String,
+    },
 }
 
 /// Everything the UI needs to draw forms and names: read once after sign-in. (Never the PIN

@@ -587,6 +587,19 @@ pub struct PermitTypeDef {
     /// The certificates the work asks of its crew, guardian, gas tester… (R-GATE).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub qualifications: Vec<QualificationRule>,
+    /// What the guardian's presence on site (checked in and out by badge and location QR)
+    /// means for the work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<PresenceRule>,
+}
+
+/// The presence rule of a type (R-QR): work stops when its guardian checks out while it runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PresenceRule {
+    /// The guardian checking out of the site while work is active suspends the permit; it
+    /// resumes only with the guardian (the one on duty) checked in again.
+    pub suspend_when_guardian_leaves: bool,
+    pub source: String,
 }
 
 impl PermitTypeDef {

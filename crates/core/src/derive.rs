@@ -185,6 +185,33 @@ pub enum Suspension {
     /// A gas test during work failed: work stopped at once, by the rule. Only a passing
     /// re-test and the issuer's revalidation resume it.
     GasTestFailed { at_ms: i64, event: String },
+    /// The guardian checked out of the site while work ran (the type's presence rule): work
+    /// resumes only with the guardian on duty checked in again.
+    GuardianLeft { at_ms: i64, guardian: PersonId, event: String },
+}
+
+/// One stay on site by one person (到岗 → 离岗), from their check-in and check-out events: the
+/// presence trail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Presence {
+    pub person: PersonId,
+    pub checked_in: PresenceScan,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_out: Option<PresenceScan>,
+}
+
+/// One scan of the trail: when, on which device, the badge and the location code scanned, and
+/// whether that location is the permit's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PresenceScan {
+    pub at_ms: i64,
+    pub device: crate::ids::DeviceId,
+    pub badge: String,
+    pub location: String,
+    /// The location scanned is the permit's own (false when it is another, or the permit names
+    /// none).
+    pub location_matches: bool,
+    pub event: String,
 }
 
 /// The fire watch after hot work: running until `until_ms`, then signed off.
@@ -265,6 +292,9 @@ pub struct PermitState {
     /// Who and what is inside the space now, by the entrant roster (confined space).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inside: Vec<Entrant>,
+    /// Check-ins and check-outs on site, in order (R-QR).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub presence: Vec<Presence>,
     /// Why work is suspended, while it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspension: Option<Suspension>,
@@ -575,6 +605,7 @@ fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
         shifts: Vec::new(),
         handover: None,
         inside: Vec::new(),
+        presence: Vec::new(),
         suspension: None,
         fire_watch: None,
         changes: Vec::new(),
@@ -711,6 +742,13 @@ impl PermitState {
                 self.expect_status("resume", &[Status::Suspended])?;
                 let grade = ctx.grade(&self.form).ok_or(Violation::UnknownPermitType)?;
                 self.require_actor("resume", actor, self.resume_rules(&grade.actions))?;
+                if let Some(Suspension::GuardianLeft { .. }) = self.suspension {
+                    match self.guardian() {
+                        Some(g) if self.on_site(g) => {}
+                        Some(guardian) => return Err(Violation::GuardianNotOnSite { guardian }),
+                        None => return Err(Violation::NotPermitGuardian),
+                    }
+                }
                 self.check_window(ev, hash)?;
                 self.gate(ev, hash, ctx, &self.working_parties())?;
                 self.check_gas(ev, hash, grade)?;
@@ -836,6 +874,8 @@ impl PermitState {
             }
             EventKind::Comment { text } => require_text(text),
             EventKind::Entry { entrant, inside } => self.entry(ev, hash, entrant, *inside, actor, ctx),
+            EventKind::CheckIn { badge, location } => self.check_in(ev, hash, badge, location, actor, ctx),
+            EventKind::CheckOut { badge, location } => self.check_out(ev, hash, badge, location, actor, ctx),
             EventKind::Handover { to, plant_state, open_items } => {
                 self.expect_status("handover", &[Status::Approved, Status::Active, Status::Suspended])?;
                 if self.guardian() != Some(actor.id) {
@@ -911,6 +951,106 @@ impl PermitState {
         } else {
             let at = self.inside.iter().position(|e| *e == entrant).ok_or(Violation::NotInside { entrant })?;
             self.inside.remove(at);
+        }
+        Ok(())
+    }
+
+    /// Whether `person` is checked in on site now.
+    pub fn on_site(&self, person: PersonId) -> bool {
+        self.presence.iter().any(|p| p.person == person && p.checked_out.is_none())
+    }
+
+    /// Why `person` may not check in on this permit's site now, if they may not: the rule
+    /// derivation applies, for the action panel to offer check-in only to whom it would accept
+    /// it from.
+    pub fn check_in_refusal(&self, person: PersonId) -> Option<Violation> {
+        if !matches!(self.status, Status::Approved | Status::Active | Status::Suspended) {
+            return Some(Violation::NotAllowedInStatus { action: "check_in".into(), status: self.status });
+        }
+        let taking_over = self.handover.as_ref().is_some_and(|h| h.to == person);
+        let on_permit = self.guardian() == Some(person)
+            || taking_over
+            || self.form.crew.contains(&person)
+            || self.form.applicant == Some(person);
+        if !on_permit {
+            return Some(Violation::NotOnPermit);
+        }
+        self.on_site(person).then_some(Violation::AlreadyCheckedIn { person })
+    }
+
+    /// A scan of the signer's badge and a location poster, as the trail keeps it. The badge
+    /// must be the signer's own: the PIN says who holds the tablet, the badge that they are on
+    /// site with it.
+    fn scan(
+        &self,
+        ev: &Event,
+        hash: &str,
+        badge: &str,
+        location: &str,
+        actor: &Person,
+        ctx: &Ctx,
+    ) -> Result<PresenceScan, Violation> {
+        let badge = badge.trim();
+        if actor.profile.badge.trim().is_empty() || !actor.profile.badge.trim().eq_ignore_ascii_case(badge) {
+            return Err(Violation::BadgeNotTheirs { badge: badge.to_owned() });
+        }
+        require_text(location)?;
+        let location = location.trim();
+        let own = self.form.location.and_then(|l| ctx.registry.location(l));
+        Ok(PresenceScan {
+            at_ms: ev.time_ms(),
+            device: ev.device,
+            badge: badge.to_owned(),
+            location: location.to_owned(),
+            location_matches: own.is_some_and(|l| l.code.trim().eq_ignore_ascii_case(location)),
+            event: hash.to_owned(),
+        })
+    }
+
+    /// 到岗签到: the permit's guardian (on duty, or taking over), a worker of its crew or its
+    /// applicant, while the permit is issued and not over.
+    fn check_in(
+        &mut self,
+        ev: &Event,
+        hash: &str,
+        badge: &str,
+        location: &str,
+        actor: &Person,
+        ctx: &Ctx,
+    ) -> Result<(), Violation> {
+        if let Some(refused) = self.check_in_refusal(actor.id) {
+            return Err(refused);
+        }
+        let scan = self.scan(ev, hash, badge, location, actor, ctx)?;
+        self.presence.push(Presence { person: actor.id, checked_in: scan, checked_out: None });
+        Ok(())
+    }
+
+    /// 离岗签退, whatever the permit's status (someone left on site after it closed checks out
+    /// late rather than never). The guardian on duty leaving while work runs suspends it where
+    /// the type's presence rule says so.
+    fn check_out(
+        &mut self,
+        ev: &Event,
+        hash: &str,
+        badge: &str,
+        location: &str,
+        actor: &Person,
+        ctx: &Ctx,
+    ) -> Result<(), Violation> {
+        let at = self
+            .presence
+            .iter()
+            .rposition(|p| p.person == actor.id && p.checked_out.is_none())
+            .ok_or(Violation::NotCheckedIn { person: actor.id })?;
+        let scan = self.scan(ev, hash, badge, location, actor, ctx)?;
+        self.presence[at].checked_out = Some(scan);
+        let rule = self.form.definition(&ctx.registry.catalog).and_then(|(t, _)| t.presence.as_ref());
+        let suspends = rule.is_some_and(|r| r.suspend_when_guardian_leaves);
+        if suspends && self.status == Status::Active && self.guardian() == Some(actor.id) {
+            self.status = Status::Suspended;
+            self.suspension =
+                Some(Suspension::GuardianLeft { at_ms: ev.time_ms(), guardian: actor.id, event: hash.to_owned() });
         }
         Ok(())
     }
@@ -1339,7 +1479,11 @@ impl PermitState {
             return Ok(());
         };
         let stopped_ms = match &self.suspension {
-            Some(Suspension::Stopped { at_ms, .. } | Suspension::GasTestFailed { at_ms, .. }) => *at_ms,
+            Some(
+                Suspension::Stopped { at_ms, .. }
+                | Suspension::GasTestFailed { at_ms, .. }
+                | Suspension::GuardianLeft { at_ms, .. },
+            ) => *at_ms,
             None => return Ok(()),
         };
         let paused_ms = ev.time_ms() - stopped_ms;
@@ -1404,6 +1548,30 @@ fn alerts(state: &PermitState, ctx: &Ctx, now: DateTime<Utc>) -> Vec<Alert> {
     }
     for (event, action) in &state.unverified_times {
         out.push(Alert::UnverifiedTime { event: event.clone(), action: action.clone() });
+    }
+    let expected = state.form.location.and_then(|l| ctx.registry.location(l)).map(|l| l.code.clone());
+    for p in &state.presence {
+        for scan in std::iter::once(&p.checked_in).chain(p.checked_out.as_ref()).filter(|s| !s.location_matches) {
+            let alert =
+                Alert::WrongLocation { person: p.person, scanned: scan.location.clone(), expected: expected.clone() };
+            // One alert per person and place, however often they scanned it.
+            if !out.contains(&alert) {
+                out.push(alert);
+            }
+        }
+    }
+    if let (Status::Suspended, Some(Suspension::GuardianLeft { at_ms, guardian, .. })) =
+        (state.status, &state.suspension)
+    {
+        out.push(Alert::GuardianLeft { guardian: *guardian, at_ms: *at_ms });
+    }
+    if matches!(state.status, Status::Closed | Status::Cancelled) {
+        let mut people: Vec<PersonId> =
+            state.presence.iter().filter(|p| p.checked_out.is_none()).map(|p| p.person).collect();
+        people.dedup();
+        if !people.is_empty() {
+            out.push(Alert::NotCheckedOut { people });
+        }
     }
     out
 }

@@ -187,6 +187,18 @@ pub enum EventKind {
         step: String,
         comment: String,
     },
+    /// The signer arrived on site (到岗签到): their badge and the work location's QR poster
+    /// scanned on this device. `badge` is the badge id scanned (it must be the signer's own),
+    /// `location` the code the poster carried.
+    CheckIn {
+        badge: String,
+        location: String,
+    },
+    /// The signer left the site (离岗签退), scanning the same way.
+    CheckOut {
+        badge: String,
+        location: String,
+    },
 }
 
 /// Who or what goes into a confined space: a worker of the crew, or a tool by its name.
@@ -226,6 +238,8 @@ impl EventKind {
             EventKind::Handover { .. } => "handover",
             EventKind::TakeOver => "take_over",
             EventKind::FireWatchEnd { .. } => "fire_watch_end",
+            EventKind::CheckIn { .. } => "check_in",
+            EventKind::CheckOut { .. } => "check_out",
             EventKind::ChangeRequest { .. } => "change_request",
             EventKind::ApproveChange { .. } => "approve_change",
             EventKind::RejectChange { .. } => "reject_change",

@@ -88,6 +88,16 @@ pub enum Violation {
     NotHandoverTarget { to: PersonId },
     #[error("this type of permit keeps no entrant roster")]
     NoEntrantRoster,
+    #[error("badge {badge} is not the signer's own badge")]
+    BadgeNotTheirs { badge: String },
+    #[error("only the permit's guardian, crew and applicant check in on its site")]
+    NotOnPermit,
+    #[error("{person} is checked in already")]
+    AlreadyCheckedIn { person: PersonId },
+    #[error("{person} is not checked in")]
+    NotCheckedIn { person: PersonId },
+    #[error("the guardian {guardian} is not checked in on site: work resumes only with the guardian there")]
+    GuardianNotOnSite { guardian: PersonId },
     #[error("person {person} is not a worker on this permit and may not go in")]
     EntrantNotCrew { person: PersonId },
     #[error("person {person} is inside already")]
@@ -137,4 +147,11 @@ pub enum Alert {
     /// A time rule (gas-test age, the planned window, a freeze) was decided on a time the
     /// device could not verify against the server's clock.
     UnverifiedTime { event: String, action: String },
+    /// Someone checked in or out scanning a location that is not the permit's (`expected`, the
+    /// permit's location code, when it has one).
+    WrongLocation { person: PersonId, scanned: String, expected: Option<String> },
+    /// The permit is closed or cancelled and these people checked in and never checked out.
+    NotCheckedOut { people: Vec<PersonId> },
+    /// Work is suspended because its guardian checked out of the site.
+    GuardianLeft { guardian: PersonId, at_ms: i64 },
 }

@@ -481,6 +481,8 @@ fn event_kind(action: Action, loaded: &Loaded) -> Result<EventKind> {
         Action::Handover { to, plant_state, open_items } => EventKind::Handover { to, plant_state, open_items },
         Action::TakeOver => EventKind::TakeOver,
         Action::FireWatchEnd { note } => EventKind::FireWatchEnd { note },
+        Action::CheckIn { badge, location } => EventKind::CheckIn { badge, location },
+        Action::CheckOut { badge, location } => EventKind::CheckOut { badge, location },
         Action::Accept { comment } => EventKind::Accept { step: open_step()?, comment },
         Action::Cancel { reason } => EventKind::Cancel { reason },
         Action::Comment { text } => EventKind::Comment { text },

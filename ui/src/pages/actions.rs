@@ -55,6 +55,8 @@ fn action_code(action: &Action) -> &'static str {
         Action::Handover { .. } => "handover",
         Action::TakeOver => "take_over",
         Action::FireWatchEnd { .. } => "fire_watch_end",
+        Action::CheckIn { .. } => "check_in",
+        Action::CheckOut { .. } => "check_out",
         Action::RequestChange { .. } => "change_request",
         Action::ApproveChange { .. } => "approve_change",
         Action::RejectChange { .. } => "reject_change",
@@ -159,6 +161,7 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             {main}
             {(status == Status::Active && may(ActionKind::Suspend)).then(|| view! { <ReasonAction ctx=ctx kind="suspend"/> })}
             {may(ActionKind::TakeOver).then(|| view! { <TakeOverCard permit=permit.clone() ctx=ctx/> })}
+            <super::presence::PresenceCard permit=permit.clone() ctx=ctx/>
             {may(ActionKind::Entry).then(|| view! { <RosterForm permit=permit.clone() ctx=ctx/> })}
             {gas_allowed.then(|| view! { <GasTestForm permit=permit.clone() ctx=ctx/> })}
             {may(ActionKind::Handover).then(|| view! { <HandoverForm permit=permit.clone() ctx=ctx/> })}

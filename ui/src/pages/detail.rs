@@ -537,6 +537,9 @@ fn EventRow(entry: TimelineEntry, permit: PermitView) -> impl IntoView {
             }
             EventKind::TakeOver => String::new(),
             EventKind::FireWatchEnd { note } => note.clone(),
+            EventKind::CheckIn { badge, location } | EventKind::CheckOut { badge, location } => {
+                fill(td_string!(l, event.scan_detail), &[("badge", badge), ("location", location)])
+            }
             EventKind::ChangeRequest { change } => change.explanation.clone(),
             EventKind::ApproveChange { comment, .. } | EventKind::RejectChange { comment, .. } => comment.clone(),
             EventKind::Submit { .. } | EventKind::Start | EventKind::Resume | EventKind::Complete => String::new(),

@@ -10,5 +10,6 @@ pub mod change;
 pub mod detail;
 pub mod form;
 pub mod list;
+pub mod presence;
 pub mod settings;
 pub mod sign_in;
