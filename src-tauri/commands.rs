@@ -272,6 +272,13 @@ pub fn decode_qr(image: Vec<u8>) -> Reply<String> {
     Ok(crate::qr::decode(&image)?)
 }
 
+/// `text` (a permit's, a badge's or a poster's QR text) drawn as an SVG QR code, for the window
+/// and for print.
+#[tauri::command(rename_all = "snake_case")]
+pub fn qr_svg(text: String) -> Reply<String> {
+    crate::qr::svg(&text).ok_or(CommandError::BadInput { message: "a QR code holds 1 to 512 bytes of text".into() })
+}
+
 /// How long "sync now" waits for its round before answering with how far it got.
 const SYNC_NOW_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 

@@ -116,6 +116,7 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
             commands::sync_now,
             commands::export_certificate_report,
             commands::decode_qr,
+            commands::qr_svg,
             admin::admin_unlock,
             admin::admin_lock,
             admin::admin_change,

@@ -1,4 +1,5 @@
-//! Reading a QR code from a photo or a screenshot: the enrolment QR that IT prints with
+//! Drawing a QR code as SVG ([`svg`]: a permit's, a badge's, a poster's), and reading one from a
+//! photo or a screenshot: the enrolment QR that IT prints with
 //! `ptw-sync-server device enrol`, taken with the tablet's camera (JPEG) or saved as a picture
 //! (PNG). Decoding only: what the text means is the enrolment form's business.
 //!
@@ -13,6 +14,29 @@ use std::fmt;
 /// Longest side, in pixels, of the picture the QR code is searched in. Enough for a label that
 /// fills a tenth of the photo's width (a few pixels per module); more only costs time.
 pub const MAX_SIDE: u32 = 2000;
+
+/// The longest text drawn as a QR code: the plant's codes are far shorter.
+pub const MAX_QR_TEXT: usize = 512;
+
+/// `text` as a QR code in SVG (black on white, with its quiet zone), for the window and for
+/// print; `None` for an empty or overlong text.
+pub fn svg(text: &str) -> Option<String> {
+    if text.is_empty() || text.len() > MAX_QR_TEXT {
+        return None;
+    }
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(160, 160)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    // Inline in the page: the XML declaration has no place there.
+    Some(match svg.find("<svg") {
+        Some(at) => svg[at..].to_owned(),
+        None => svg,
+    })
+}
 
 /// Why no text came out of a picture. It crosses to the UI as the typed
 /// [`ptw_core::api::QrFailure`], which the UI words; the English sentence is for logs.
@@ -126,6 +150,15 @@ fn read_once(picture: &GrayImage) -> Result<String, QrError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_drawn_code_is_inline_svg_and_an_empty_or_overlong_text_is_refused() {
+        let text = "openptw-permit:0190c5a0-0000-7000-8000-000000000500";
+        let drawn = svg(text).expect("drawn");
+        assert!(drawn.starts_with("<svg") && drawn.contains("</svg>"), "{}", &drawn[..60.min(drawn.len())]);
+        assert_eq!(svg(""), None);
+        assert_eq!(svg(&"x".repeat(MAX_QR_TEXT + 1)), None);
+    }
     use image::{ImageBuffer, LumaA};
     use std::io::Cursor;
 

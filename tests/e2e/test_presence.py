@@ -1,15 +1,18 @@
 """Check-in and check-out on site (到岗签到 / 离岗签退) in the real window: the guardian photographs
 her badge and the wrong location's poster — the permit flags the location — checks out, then
 checks in with a keyboard-wedge reader's text at the right poster; she starts the work, and
-checking out while it runs suspends it, with the reason on the permit."""
+checking out while it runs suspends it, with the reason on the permit. The permit's own QR code,
+read by a wedge reader in the list's search, opens it."""
 
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from test_hot_work_story import (
     act,
     an_approved_hot_work_permit,
+    click,
     css,
     find,
     open_permit,
@@ -18,6 +21,7 @@ from test_hot_work_story import (
     sign_in,
     type_into,
     wait_status,
+    wait_text,
     wait_text_contains,
 )
 from test_settings import choose_file, value_of
@@ -78,6 +82,17 @@ def test_the_guardian_checks_in_by_badge_and_poster_and_leaving_during_work_susp
     wait_status(driver, "已暂停")
     wait_alert(driver, "签退离岗")
     screenshot("presence-02-guardian-left")
+
+    # The permit's QR code (drawn as SVG) opens it from the list, as a wedge reader types it.
+    click(driver, "permit-qr-section")
+    qr = find(driver, "permit-qr")
+    WebDriverWait(driver, 30, poll_frequency=0.2).until(lambda d: qr.find_elements(By.CSS_SELECTOR, "svg"), message="no QR drawn")
+    text = qr.get_attribute("data-text")
+    assert text.startswith("openptw-permit:"), text
+    click(driver, "back-to-list")
+    type_into(driver, "list-search", text)
+    press_enter(driver, "list-search")
+    wait_text(driver, "permit-number", number)
 
 
 def wait_alert(driver, text: str) -> None:

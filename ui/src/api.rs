@@ -180,6 +180,11 @@ pub async fn admin_change(change: &AdminChange) -> ApiResult<Directory> {
     call("admin_change", json!({ "change": arg(change) })).await
 }
 
+/// `text` drawn as an SVG QR code (a permit's, a badge's, a poster's).
+pub async fn qr_svg(text: String) -> ApiResult<String> {
+    call("qr_svg", json!({ "text": text })).await
+}
+
 pub async fn sync_status() -> ApiResult<SyncStatus> {
     call("sync_status", json!({})).await
 }

@@ -164,3 +164,16 @@ pub fn ErrorBanner(
         })
     }
 }
+
+/// A QR code of `text`, drawn by the back end as SVG (black on white, printable).
+#[component]
+pub fn QrImage(text: String, #[prop(optional)] testid: &'static str) -> impl IntoView {
+    let svg = RwSignal::new(String::new());
+    let code = text.clone();
+    leptos::task::spawn_local(async move {
+        if let Ok(s) = crate::api::qr_svg(code).await {
+            svg.set(s);
+        }
+    });
+    view! { <div class="qr-image" data-testid=testid data-text=text inner_html=move || svg.get()></div> }
+}

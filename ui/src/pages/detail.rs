@@ -16,7 +16,7 @@ use crate::i18n::*;
 use crate::messages::{self, fill, Names};
 use crate::state::{use_app, Page};
 use crate::time;
-use crate::widgets::{with_names, ErrorBanner, Icon, Loading, StatusBadge, WorkTypeIcon};
+use crate::widgets::{with_names, ErrorBanner, Icon, Loading, QrImage, StatusBadge, WorkTypeIcon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::{CommandError, PermitView};
@@ -268,6 +268,13 @@ fn Header(permit: PermitView) -> impl IntoView {
                         </ul>
                     </dd>
                 </dl>
+            </details>
+            <details class="section permit-qr-section" data-testid="permit-qr-section">
+                <summary><h3>{t!(i18n, detail.qr)}</h3></summary>
+                <div class="permit-qr">
+                    <QrImage text=ptw_core::codes::permit_text(permit.id) testid="permit-qr"/>
+                    <p class="hint">{t!(i18n, detail.qr_hint)}</p>
+                </div>
             </details>
         </header>
     }

@@ -344,6 +344,16 @@ pub fn PermitList() -> impl IntoView {
                         pages.set(1);
                         text.set(event_target_value(&ev));
                     }
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        // A wedge reader pointed at a permit's QR types its text and Enter: open it.
+                        if ev.key() == "Enter" {
+                            if let ptw_core::codes::Scan::Permit(id) = ptw_core::codes::Scan::parse(&text.get_untracked()) {
+                                ev.prevent_default();
+                                text.set(String::new());
+                                app.go(Page::Detail(id));
+                            }
+                        }
+                    }
                 />
                 {move || (!text.with(String::is_empty)).then(|| view! {
                     <button class="secondary" data-testid="list-search-clear" on:click=move |_| text.set(String::new())>
