@@ -2,7 +2,8 @@
 screen with her PIN (a wrong one is refused), adds a contractor's pipe fitter with a badge, a
 role and a PIN, is told when a badge is someone else's, and freezes an account with the reason;
 the new person then finds himself by badge on the sign-in page and signs in, and the frozen one
-shows as frozen in the register and in the server's own listing."""
+shows as frozen in the register and in the server's own listing. Sheets of location posters and
+of the badges of the people found are drawn for print."""
 
 from __future__ import annotations
 
@@ -95,6 +96,22 @@ def test_an_admin_adds_a_contractor_who_then_signs_in_by_badge_and_freezes_an_ac
     assert frozen and frozen[0].endswith("frozen"), listing
     added = [line for line in listing.splitlines() if "\t郑凯\t" in line]
     assert added and "guardian" in added[0] and "C3001" in added[0], listing
+
+    # Sheets to print: the posters of every location, and the badges of the people found.
+    click(driver, "admin-print-posters")
+    WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, css("sheet-poster") + " svg")) >= 3, message="no posters drawn"
+    )
+    codes = {p.get_attribute("data-code") for p in driver.find_elements(By.CSS_SELECTOR, css("sheet-poster"))}
+    assert {"T-101", "PR-3"} <= codes, codes
+    screenshot("admin-04-posters")
+    click(driver, "sheet-close")
+    type_into(driver, "admin-search", "华建")
+    click(driver, "admin-print-badges")
+    find(driver, "sheet-badge")
+    names = {b.get_attribute("data-name") for b in driver.find_elements(By.CSS_SELECTOR, css("sheet-badge"))}
+    assert names == {"孙浩", "郑凯"}, names
+    click(driver, "sheet-close")
 
     # The new person finds himself by badge and signs in with the PIN the admin set.
     click(driver, "back-to-list")

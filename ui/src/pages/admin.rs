@@ -13,7 +13,7 @@ use crate::i18n::*;
 use crate::messages::fill;
 use crate::state::{use_app, Page};
 use crate::time;
-use crate::widgets::{with_names, Choice, ErrorBanner, Icon};
+use crate::widgets::{with_names, Choice, ErrorBanner, Icon, QrImage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::CommandError;
@@ -97,7 +97,7 @@ pub fn Admin() -> impl IntoView {
     on_cleanup(|| spawn_local(async { _ = api::admin_lock().await }));
     view! {
         <section class="admin" data-testid="admin">
-            <div class="page-head">
+            <div class="page-head no-print">
                 <button class="secondary" data-testid="back-to-list" on:click=move |_| app.go(Page::List)>
                     <Icon name="arrow-left"/>
                     {t!(i18n, nav.back_to_list)}
@@ -290,11 +290,27 @@ fn Register(unlocked: RwSignal<bool>, error: RwSignal<Option<CommandError>>) -> 
         })
     };
 
+    let sheet = RwSignal::new(None::<Sheet>);
     view! {
         {move || done.get().map(|d| view! {
-            <p class="notice" role="status" data-testid="admin-done">{done_text(i18n.get_locale(), d)}</p>
+            <p class="notice no-print" role="status" data-testid="admin-done">{done_text(i18n.get_locale(), d)}</p>
         })}
-        <div class="admin-layout">
+        <div class="card admin-print no-print">
+            <h3>{t!(i18n, admin.print_title)}</h3>
+            <p class="hint">{t!(i18n, admin.print_hint)}</p>
+            <div class="actions-row">
+                <button class="secondary big" data-testid="admin-print-badges" on:click=move |_| sheet.set(Some(Sheet::Badges(query.get_untracked())))>
+                    <Icon name="scan-line"/>
+                    {t!(i18n, admin.print_badges)}
+                </button>
+                <button class="secondary big" data-testid="admin-print-posters" on:click=move |_| sheet.set(Some(Sheet::Posters))>
+                    <Icon name="scan-line"/>
+                    {t!(i18n, admin.print_posters)}
+                </button>
+            </div>
+        </div>
+        {move || sheet.get().map(|s| view! { <PrintSheet sheet=s close=sheet/> })}
+        <div class="admin-layout no-print">
             <div class="card admin-list">
                 <div class="admin-list-head">
                     <input
@@ -659,6 +675,85 @@ fn PersonEditor(editing: Editing, send: Callback<(AdminChange, Done)>, busy: RwS
             <Show when=move || is_new>
                 <p class="hint">{t!(i18n, admin.pin_after_save)}</p>
             </Show>
+        </div>
+    }
+}
+
+/// What a print sheet holds: the badges of the people a search finds (with a badge id), or the
+/// posters of every work location.
+#[derive(Clone, Debug, PartialEq)]
+enum Sheet {
+    Badges(String),
+    Posters,
+}
+
+/// A sheet of QR codes for A4 paper (several badges, or two posters, a page), shown first as a
+/// preview: printed from there, or closed.
+#[component]
+fn PrintSheet(sheet: Sheet, close: RwSignal<Option<Sheet>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let app = use_app();
+    let cards = app.directory.with_untracked(|d| {
+        let Some(d) = d else { return Vec::new() };
+        match &sheet {
+            Sheet::Badges(query) => d
+                .people
+                .iter()
+                .filter(|p| p.retired_ms.is_none() && !p.profile.badge.is_empty() && matches(p, query))
+                .map(|p| {
+                    let place = [p.profile.company.as_str(), p.profile.department.as_str()]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" · ");
+                    view! {
+                        <div class="sheet-card badge-card" data-testid="sheet-badge" data-name=p.name.clone()>
+                            <QrImage text=ptw_core::codes::badge_text(&p.profile.badge)/>
+                            <div class="sheet-text">
+                                <strong>{p.name.clone()}</strong>
+                                <span>{p.title.clone()}</span>
+                                <span>{place}</span>
+                                <code>{p.profile.badge.clone()}</code>
+                            </div>
+                        </div>
+                    }
+                    .into_any()
+                })
+                .collect(),
+            Sheet::Posters => d
+                .locations
+                .iter()
+                .map(|l| {
+                    view! {
+                        <div class="sheet-card poster-card" data-testid="sheet-poster" data-code=l.code.clone()>
+                            <QrImage text=ptw_core::codes::location_text(&l.code)/>
+                            <div class="sheet-text">
+                                <strong>{l.name.clone()}</strong>
+                                <span>{l.area.clone()}</span>
+                                <code>{l.code.clone()}</code>
+                                <span>{t!(i18n, admin.poster_scan)}</span>
+                            </div>
+                        </div>
+                    }
+                    .into_any()
+                })
+                .collect(),
+        }
+    });
+    let count = cards.len();
+    let print = move |_| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.print();
+        }
+    };
+    view! {
+        <div class="card sheet-preview" data-testid="print-sheet">
+            <div class="actions-row no-print">
+                <span class="hint">{move || fill(t_string!(i18n, admin.sheet_count), &[("count", &count)])}</span>
+                <button class="primary big" data-testid="sheet-print" on:click=print>{t!(i18n, certificates.print)}</button>
+                <button class="secondary big" data-testid="sheet-close" on:click=move |_| close.set(None)>{t!(i18n, admin.sheet_close)}</button>
+            </div>
+            <div class="print-sheet">{cards}</div>
         </div>
     }
 }
