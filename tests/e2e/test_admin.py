@@ -91,6 +91,13 @@ def test_an_admin_adds_a_contractor_who_then_signs_in_by_badge_and_freezes_an_ac
     person_row(driver, "钱勇").find_element(By.CSS_SELECTOR, css("chip-frozen"))
     find(driver, "admin-unfreeze")
     screenshot("admin-03-frozen")
+    from test_layout import check_layout, resize
+
+    for width, height in [(800, 1280), (1024, 768)]:
+        resize(driver, width, height)
+        check_layout(driver, f"the register at {width}x{height}")
+        screenshot(f"admin-{width}x{height}")
+    resize(driver, 1280, 800)
     listing = plant.admin("user", "list")
     frozen = [line for line in listing.splitlines() if "\t钱勇\t" in line]
     assert frozen and frozen[0].endswith("frozen"), listing

@@ -82,6 +82,14 @@ def test_the_guardian_checks_in_by_badge_and_poster_and_leaving_during_work_susp
     wait_status(driver, "已暂停")
     wait_alert(driver, "签退离岗")
     screenshot("presence-02-guardian-left")
+    from test_layout import check_layout, resize
+
+    for width, height in [(800, 1280), (1024, 768)]:
+        resize(driver, width, height)
+        find(driver, "presence-trail")
+        check_layout(driver, f"a permit with its presence trail at {width}x{height}")
+        screenshot(f"presence-{width}x{height}")
+    resize(driver, 1280, 800)
 
     # The permit's QR code (drawn as SVG) opens it from the list, as a wedge reader types it.
     click(driver, "permit-qr-section")

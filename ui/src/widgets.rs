@@ -177,3 +177,31 @@ pub fn QrImage(text: String, #[prop(optional)] testid: &'static str) -> impl Int
     });
     view! { <div class="qr-image" data-testid=testid data-text=text inner_html=move || svg.get()></div> }
 }
+
+/// A PIN field: digits on a tablet's number pad, never shown, and the focus when it opens, so
+/// the pad is up at once. Typing clears `error`.
+#[component]
+pub fn PinInput(value: RwSignal<String>, error: RwSignal<Option<CommandError>>, testid: &'static str) -> impl IntoView {
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(i) = input.get() {
+            let _ = i.focus();
+        }
+    });
+    view! {
+        <input
+            type="password"
+            inputmode="numeric"
+            pattern="[0-9]*"
+            autocomplete="off"
+            class="pin"
+            data-testid=testid
+            node_ref=input
+            prop:value=move || value.get()
+            on:input=move |ev| {
+                error.set(None);
+                value.set(event_target_value(&ev));
+            }
+        />
+    }
+}

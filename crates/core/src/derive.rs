@@ -991,7 +991,7 @@ impl PermitState {
         ctx: &Ctx,
     ) -> Result<PresenceScan, Violation> {
         let badge = badge.trim();
-        if actor.profile.badge.trim().is_empty() || !actor.profile.badge.trim().eq_ignore_ascii_case(badge) {
+        if !actor.has_badge(badge) {
             return Err(Violation::BadgeNotTheirs { badge: badge.to_owned() });
         }
         require_text(location)?;

@@ -78,6 +78,23 @@ impl Person {
         self.frozen_since_ms.is_some_and(|since| ms >= since)
             || self.past_freezes.iter().any(|&(from, to)| ms >= from && ms < to)
     }
+    /// Whether the person is found by what was typed in a search of the register: part of the
+    /// name, trade, department or company, or the start of the badge id (any case). An empty
+    /// search finds everyone.
+    pub fn matches_search(&self, query: &str) -> bool {
+        let q = query.trim();
+        q.is_empty()
+            || self.name.contains(q)
+            || self.title.contains(q)
+            || self.profile.department.contains(q)
+            || self.profile.company.contains(q)
+            || self.profile.badge.to_lowercase().starts_with(&q.to_lowercase())
+    }
+    /// Whether `badge` (as scanned or typed) is this person's badge id, in any case.
+    pub fn has_badge(&self, badge: &str) -> bool {
+        let own = self.profile.badge.trim();
+        !own.is_empty() && own.eq_ignore_ascii_case(badge.trim())
+    }
 }
 
 /// A work location (作业地点) from the plant's location register.
@@ -246,10 +263,10 @@ impl Registry {
     pub fn certificates_of(&self, person: PersonId) -> impl Iterator<Item = &Certificate> {
         self.certificates.iter().filter(move |c| c.person == person)
     }
-    /// The person whose badge id is `badge` (compared as typed, without surrounding spaces).
+    /// The person whose badge id is `badge`, in any case and without surrounding spaces (so no
+    /// two people can hold badges that differ only in case: the register refuses the second).
     pub fn person_by_badge(&self, badge: &str) -> Option<&Person> {
-        let badge = badge.trim();
-        (!badge.is_empty()).then(|| self.people.iter().find(|p| p.profile.badge == badge)).flatten()
+        self.people.iter().find(|p| p.has_badge(badge))
     }
     /// The PIN hash of `person`, if the register has one.
     pub fn credential(&self, person: PersonId) -> Option<&str> {

@@ -218,3 +218,37 @@ fn a_check_in_before_the_permit_is_issued_is_refused() {
     let state = p.derive(&form, &events, T0 - 54 * MIN);
     assert!(matches!(rejection(&state, 1), Some(Violation::NotAllowedInStatus { .. })), "{:?}", rejection(&state, 1));
 }
+
+#[test]
+fn a_replayed_a_forged_and_a_backdated_scan_do_not_bend_the_trail() {
+    let p = plant();
+    let form = p.hot_work_form();
+    let base = started(&p, &form);
+
+    // The guardian's check-in replayed as it was counts once; replayed under a fresh id it is a
+    // second check-in, refused.
+    let mut replayed = base.clone();
+    replayed.push(base[4].clone());
+    let (copy, _) = p.event_struct(&form, p.guardian, T0 + 2 * MIN, check_in(GUARDIAN_BADGE, "T-101"));
+    replayed.push(p.sign(&copy));
+    let state = p.derive(&form, &replayed, T0 + 3 * MIN);
+    assert_eq!(state.presence.len(), 1);
+    assert!(state.rejected().any(|(_, v)| *v == Violation::AlreadyCheckedIn { person: p.guardian }));
+
+    // The other tablet signs a check-out for the guardian but claims this tablet's identity:
+    // the signature does not verify, the guardian stays on site and the work runs.
+    let (forged, _) = p.event_struct(&form, p.guardian, T0 + 5 * MIN, check_out(GUARDIAN_BADGE, "T-101"));
+    let mut lying = base.clone();
+    lying.push(ptw_core::event::SignedEvent::sign(&forged, &p.other_key).to_stored());
+    let state = p.derive(&form, &lying, T0 + 6 * MIN);
+    assert!(state.rejected().any(|(_, v)| *v == Violation::BadSignature), "{:?}", state.rejected().collect::<Vec<_>>());
+    assert!(state.on_site(p.guardian));
+    assert_eq!(state.status, Status::Active);
+
+    // A check-out dated before the check-in finds nobody checked in, and leaves it standing.
+    let mut early = base.clone();
+    early.push(p.event(&form, p.guardian, T0 - MIN, check_out(GUARDIAN_BADGE, "T-101")));
+    let state = p.derive(&form, &early, T0 + 6 * MIN);
+    assert!(state.rejected().any(|(_, v)| *v == Violation::NotCheckedIn { person: p.guardian }));
+    assert!(state.on_site(p.guardian));
+}

@@ -8,19 +8,6 @@ use ptw_core::api::{Action, ListQuery};
 use ptw_core::{GasReading, Status, Violation};
 use ptw_store::{Store, StoreError};
 
-fn gas() -> Action {
-    Action::GasTest {
-        reading: GasReading {
-            o2_pct: Some(20.9),
-            lel_pct: Some(0.0),
-            h2s_ppm: Some(0.0),
-            co_ppm: Some(0.0),
-            instrument: "MSA Altair 4XR".into(),
-            point: "法兰".into(),
-        },
-    }
-}
-
 #[test]
 fn a_hot_work_permit_is_filed_approved_worked_and_closed_and_survives_a_reopen() {
     let dir = tempfile::tempdir().expect("temp dir");

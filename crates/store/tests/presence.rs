@@ -6,21 +6,8 @@ mod common;
 use chrono::Duration;
 use common::*;
 use ptw_core::api::Action;
-use ptw_core::{GasReading, Status, Violation};
+use ptw_core::{Status, Violation};
 use ptw_store::StoreError;
-
-fn gas() -> Action {
-    Action::GasTest {
-        reading: GasReading {
-            o2_pct: Some(20.9),
-            lel_pct: Some(0.0),
-            h2s_ppm: Some(0.0),
-            co_ppm: Some(0.0),
-            instrument: "MSA Altair 4XR".into(),
-            point: "法兰".into(),
-        },
-    }
-}
 
 fn scan(badge: &str, location: &str, check_in: bool) -> Action {
     let (badge, location) = (badge.to_owned(), location.to_owned());

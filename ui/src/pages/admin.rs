@@ -13,7 +13,7 @@ use crate::i18n::*;
 use crate::messages::fill;
 use crate::state::{use_app, Page};
 use crate::time;
-use crate::widgets::{with_names, Choice, ErrorBanner, Icon, QrImage};
+use crate::widgets::{with_names, Choice, ErrorBanner, Icon, PinInput, QrImage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::CommandError;
@@ -74,18 +74,6 @@ fn pin_problem(pin: &str, min: u8) -> Option<Problem> {
     (!ok).then_some(Problem::PinDigits { min })
 }
 
-/// Whether `p` matches what was typed: part of the name, title, department or company, or the
-/// start of the badge id.
-fn matches(p: &Person, query: &str) -> bool {
-    let q = query.trim();
-    q.is_empty()
-        || p.name.contains(q)
-        || p.title.contains(q)
-        || p.profile.department.contains(q)
-        || p.profile.company.contains(q)
-        || p.profile.badge.to_lowercase().starts_with(&q.to_lowercase())
-}
-
 #[component]
 pub fn Admin() -> impl IntoView {
     let i18n = use_i18n();
@@ -120,12 +108,6 @@ fn Unlock(unlocked: RwSignal<bool>, error: RwSignal<Option<CommandError>>) -> im
     let i18n = use_i18n();
     let pin = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
-    let input = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        if let Some(i) = input.get() {
-            let _ = i.focus();
-        }
-    });
     let submit = move || {
         if busy.get_untracked() {
             return;
@@ -155,20 +137,7 @@ fn Unlock(unlocked: RwSignal<bool>, error: RwSignal<Option<CommandError>>) -> im
             }>
                 <label class="field">
                     <span>{t!(i18n, admin.your_pin)}</span>
-                    <input
-                        type="password"
-                        inputmode="numeric"
-                        pattern="[0-9]*"
-                        autocomplete="off"
-                        class="pin"
-                        data-testid="admin-pin"
-                        node_ref=input
-                        prop:value=move || pin.get()
-                        on:input=move |ev| {
-                            error.set(None);
-                            pin.set(event_target_value(&ev));
-                        }
-                    />
+                    <PinInput value=pin error=error testid="admin-pin"/>
                 </label>
                 <button type="submit" class="primary big" data-testid="admin-unlock" disabled=move || busy.get()>
                     {t!(i18n, admin.unlock)}
@@ -238,7 +207,7 @@ fn Register(unlocked: RwSignal<bool>, error: RwSignal<Option<CommandError>>) -> 
         let current = editing.get();
         app.directory.with(|d| {
             let Some(d) = d else { return ().into_any() };
-            let found: Vec<&Person> = d.people.iter().filter(|p| matches(p, &q)).collect();
+            let found: Vec<&Person> = d.people.iter().filter(|p| p.matches_search(&q)).collect();
             if found.is_empty() {
                 return view! { <p class="empty">{t!(i18n, sign_in.nobody)}</p> }.into_any();
             }
@@ -441,7 +410,7 @@ fn PersonEditor(editing: Editing, send: Callback<(AdminChange, Done)>, busy: RwS
                     let checked_code = code.clone();
                     let label = with_names(locale, None, |n| n.role(&def.code)).unwrap_or_default();
                     view! {
-                        <label class="check">
+                        <label class="check-row">
                             <input
                                 type="checkbox"
                                 data-testid=format!("admin-role-{}", code.as_str())
@@ -484,6 +453,27 @@ fn PersonEditor(editing: Editing, send: Callback<(AdminChange, Done)>, busy: RwS
             </label>
         }
     };
+
+    let reason_field = move |testid: &'static str, value: RwSignal<String>| {
+        view! {
+            <input
+                type="text"
+                data-testid=testid
+                aria-label=move || t_string!(i18n, admin.reason)
+                placeholder=move || t_string!(i18n, admin.reason)
+                prop:value=move || value.get()
+                on:input=move |ev| {
+                    problem.set(None);
+                    value.set(event_target_value(&ev));
+                }
+            />
+        }
+    };
+    // A new reason asks for the second tap again.
+    Effect::new(move |_| {
+        retire_reason.track();
+        retire_asked.set(false);
+    });
 
     let certificates = move || {
         let locale = i18n.get_locale();
@@ -625,17 +615,7 @@ fn PersonEditor(editing: Editing, send: Callback<(AdminChange, Done)>, busy: RwS
                     <h4>{t!(i18n, admin.freeze_title)}</h4>
                     <p class="hint">{t!(i18n, admin.freeze_hint)}</p>
                     <div class="inline-form">
-                        <input
-                            type="text"
-                            data-testid="admin-freeze-reason"
-                            aria-label=move || t_string!(i18n, admin.reason)
-                            placeholder=move || t_string!(i18n, admin.reason)
-                            prop:value=move || freeze_reason.get()
-                            on:input=move |ev| {
-                                problem.set(None);
-                                freeze_reason.set(event_target_value(&ev));
-                            }
-                        />
+                        {reason_field("admin-freeze-reason", freeze_reason)}
                         <button
                             class=move || if frozen() { "secondary big" } else { "danger big" }
                             data-testid=move || if frozen() { "admin-unfreeze" } else { "admin-freeze" }
@@ -654,18 +634,7 @@ fn PersonEditor(editing: Editing, send: Callback<(AdminChange, Done)>, busy: RwS
                     <h4>{t!(i18n, admin.retire_title)}</h4>
                     <p class="hint">{t!(i18n, admin.retire_hint)}</p>
                     <div class="inline-form">
-                        <input
-                            type="text"
-                            data-testid="admin-retire-reason"
-                            aria-label=move || t_string!(i18n, admin.reason)
-                            placeholder=move || t_string!(i18n, admin.reason)
-                            prop:value=move || retire_reason.get()
-                            on:input=move |ev| {
-                                problem.set(None);
-                                retire_asked.set(false);
-                                retire_reason.set(event_target_value(&ev));
-                            }
-                        />
+                        {reason_field("admin-retire-reason", retire_reason)}
                         <button class="danger big" data-testid="admin-retire" disabled=move || busy.get() on:click=retire>
                             {move || if retire_asked.get() { t!(i18n, admin.retire_confirm).into_any() } else { t!(i18n, admin.retire).into_any() }}
                         </button>
@@ -699,7 +668,7 @@ fn PrintSheet(sheet: Sheet, close: RwSignal<Option<Sheet>>) -> impl IntoView {
             Sheet::Badges(query) => d
                 .people
                 .iter()
-                .filter(|p| p.retired_ms.is_none() && !p.profile.badge.is_empty() && matches(p, query))
+                .filter(|p| p.retired_ms.is_none() && !p.profile.badge.is_empty() && p.matches_search(query))
                 .map(|p| {
                     let place = [p.profile.company.as_str(), p.profile.department.as_str()]
                         .into_iter()

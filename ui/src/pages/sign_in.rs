@@ -9,7 +9,7 @@ use crate::api;
 use crate::i18n::*;
 use crate::messages::fill;
 use crate::state::{use_app, Page};
-use crate::widgets::{with_names, Icon, Loading};
+use crate::widgets::{with_names, Icon, Loading, PinInput};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::api::CommandError;
@@ -19,17 +19,6 @@ use web_sys::HtmlInputElement;
 
 /// People shown at once; more are found by typing.
 const MAX_SHOWN: usize = 60;
-
-/// Whether `p` matches what was typed: part of the name, title or department, or the start of
-/// the badge id.
-fn matches(p: &Person, query: &str) -> bool {
-    let q = query.trim();
-    q.is_empty()
-        || p.name.contains(q)
-        || p.title.contains(q)
-        || p.profile.department.contains(q)
-        || p.profile.badge.to_lowercase().starts_with(&q.to_lowercase())
-}
 
 /// Why a badge scan signed nobody in.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,7 +39,7 @@ fn by_badge<'a>(people: &'a [Person], text: &str) -> Result<&'a Person, BadgePro
         Scan::NotOurs if !text.trim().is_empty() => text.trim().to_owned(),
         _ => return Err(BadgeProblem::NotABadge),
     };
-    people.iter().find(|p| p.profile.badge.eq_ignore_ascii_case(&badge)).ok_or(BadgeProblem::Unknown(badge))
+    people.iter().find(|p| p.has_badge(&badge)).ok_or(BadgeProblem::Unknown(badge))
 }
 
 #[component]
@@ -85,7 +74,7 @@ pub fn SignIn() -> impl IntoView {
                 return;
             }
             let badge = by_badge(&all, q);
-            let found: Vec<&Person> = all.iter().filter(|p| matches(p, q)).collect();
+            let found: Vec<&Person> = all.iter().filter(|p| p.matches_search(q)).collect();
             let one = match (&badge, found.as_slice()) {
                 (Ok(p), _) => Some(*p),
                 (Err(_), [p]) => Some(*p),
@@ -140,7 +129,7 @@ pub fn SignIn() -> impl IntoView {
         };
         let buttons = move || {
             let q = query.get();
-            let found: Vec<&Person> = people.iter().filter(|p| matches(p, &q)).collect();
+            let found: Vec<&Person> = people.iter().filter(|p| p.matches_search(&q)).collect();
             if found.is_empty() {
                 return view! { <p class="empty" data-testid="person-none">{t!(i18n, sign_in.nobody)}</p> }.into_any();
             }
@@ -251,14 +240,6 @@ fn PinEntry(person: Person, chosen: RwSignal<Option<Person>>) -> impl IntoView {
     let error = RwSignal::new(None::<CommandError>);
     let busy = RwSignal::new(false);
     let id = person.id;
-    // The PIN field takes the focus, so a tablet opens its number pad at once.
-    let pin_input = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        if let Some(input) = pin_input.get() {
-            let _ = input.focus();
-        }
-    });
-
     let submit = move || {
         if busy.get_untracked() {
             return;
@@ -298,20 +279,7 @@ fn PinEntry(person: Person, chosen: RwSignal<Option<Person>>) -> impl IntoView {
             }>
                 <label class="field">
                     <span>{t!(i18n, sign_in.pin)}</span>
-                    <input
-                        type="password"
-                        inputmode="numeric"
-                        pattern="[0-9]*"
-                        autocomplete="off"
-                        class="pin"
-                        data-testid="pin-input"
-                        node_ref=pin_input
-                        prop:value=move || pin.get()
-                        on:input=move |ev| {
-                            error.set(None);
-                            pin.set(event_target_value(&ev));
-                        }
-                    />
+                    <PinInput value=pin error=error testid="pin-input"/>
                 </label>
                 {move || error_text().map(|text| view! { <p class="error" role="alert" data-testid="sign-in-error">{text}</p> })}
                 <div class="buttons">

@@ -139,3 +139,17 @@ pub fn hot_work_form(store: &Store, start: DateTime<Utc>) -> PermitForm {
         details: Default::default(),
     }
 }
+
+/// A passing gas test: every reading inside hot work's limits.
+pub fn gas() -> ptw_core::api::Action {
+    ptw_core::api::Action::GasTest {
+        reading: ptw_core::GasReading {
+            o2_pct: Some(20.9),
+            lel_pct: Some(0.0),
+            h2s_ppm: Some(0.0),
+            co_ppm: Some(0.0),
+            instrument: "MSA Altair 4XR".into(),
+            point: "法兰".into(),
+        },
+    }
+}
