@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -81,11 +81,22 @@ def wait_text(driver: WebDriver, testid: str, expected: str, timeout: float = TI
     )
 
 
+def alerts_shown(driver: WebDriver) -> list[str]:
+    """The texts of the window's alerts and refusals, for a failed wait to say what it saw."""
+    try:
+        return [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, "[role=alert]") if e.text.strip()]
+    except WebDriverException:
+        return []
+
+
 def wait_text_contains(driver: WebDriver, testid: str, expected: str, timeout: float = TIMEOUT) -> str:
-    WebDriverWait(driver, timeout, poll_frequency=0.2).until(
-        lambda d: expected in text_of(d, testid),
-        message=f"[{testid}]: expected to contain {expected!r}, saw {text_of(driver, testid)!r}",
-    )
+    try:
+        WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: expected in text_of(d, testid))
+    except TimeoutException:
+        raise TimeoutException(
+            f"[{testid}]: expected to contain {expected!r}, saw {text_of(driver, testid)!r}; "
+            f"alerts on screen: {alerts_shown(driver)!r}"
+        ) from None
     return text_of(driver, testid)
 
 
