@@ -37,6 +37,7 @@ pub(crate) fn to_command_error(e: StoreError) -> CommandError {
         StoreError::Sync { failure, .. } => CommandError::Sync { failure },
         StoreError::Registry(_) => CommandError::Sync { failure: SyncFailure::BadRegistry },
         StoreError::InvalidBlob(message) => CommandError::BadInput { message },
+        StoreError::Photo(e) => crate::photos::photo_error(e),
         StoreError::AdminDenied => CommandError::NotAllowed,
         StoreError::RegistryRefused(problem) => CommandError::RegistryRefused { problem },
         other => CommandError::Internal { message: other.to_string() },
@@ -65,7 +66,7 @@ pub(crate) fn signed_in(state: &AppState) -> Reply<PersonId> {
 
 /// A permit as the UI shows it: its links, whether it waits for the server, and — for the
 /// person signed in — what they may do to it.
-fn present(store: &Store, view: PermitView, person: Option<PersonId>) -> Reply<PermitView> {
+pub(crate) fn present(store: &Store, view: PermitView, person: Option<PersonId>) -> Reply<PermitView> {
     let view = store.with_links(view).map_err(to_command_error)?;
     Ok(match person {
         Some(p) => store.with_offers(view, p),
@@ -269,7 +270,7 @@ pub fn enrol_device(state: State<AppState>, url: String, code: String) -> Reply<
 // `async`: decoding a photo takes a moment; it must not freeze the window.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn decode_qr(image: Vec<u8>) -> Reply<String> {
-    Ok(crate::qr::decode(&image)?)
+    ptw_media::qr::decode(&image).map_err(crate::qr::qr_failure)
 }
 
 /// `text` (a permit's, a badge's or a poster's QR text) drawn as an SVG QR code, for the window

@@ -5,6 +5,7 @@
 mod admin;
 mod clock;
 mod commands;
+mod photos;
 mod qr;
 mod session;
 mod sync_loop;
@@ -117,6 +118,10 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
             commands::export_certificate_report,
             commands::decode_qr,
             commands::qr_svg,
+            photos::add_photo,
+            photos::blob_image,
+            photos::put_signature,
+            photos::act_signed,
             admin::admin_unlock,
             admin::admin_lock,
             admin::admin_change,

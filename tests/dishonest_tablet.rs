@@ -104,6 +104,7 @@ impl Dishonest {
             device: self.id,
             actor,
             content_hash: content_hash.into(),
+            handwriting: None,
             kind,
         };
         SignedEvent::sign(&event, &self.key)

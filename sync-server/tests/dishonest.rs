@@ -274,6 +274,7 @@ fn dated(tablet: &TestDevice, permit: PermitId, n: u128, ms: i64, actor: PersonI
         device: tablet.id,
         actor,
         content_hash: "form".into(),
+        handwriting: None,
         kind: EventKind::Comment { text: format!("note {n}") },
     })
 }

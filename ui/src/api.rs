@@ -9,6 +9,7 @@
 
 use ptw_core::api::{Action, CommandError, Directory, ListQuery, PermitSummary, PermitView, Session, SyncStatus};
 use ptw_core::sync::AdminChange;
+use ptw_core::event::PhotoPhase;
 use ptw_core::{PermitForm, PermitId, PersonId, Status};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::json;
@@ -19,6 +20,10 @@ extern "C" {
     /// `window.__TAURI__.core.invoke` (present because `app.withGlobalTauri` is true).
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
     async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+
+    /// `invoke` with options (request headers): a raw body goes with them.
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
+    async fn tauri_invoke_with(cmd: &str, args: JsValue, options: JsValue) -> Result<JsValue, JsValue>;
 
     /// `window.__TAURI__.event.listen`.
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
@@ -79,6 +84,10 @@ async fn call<R: DeserializeOwned>(cmd: &str, args: serde_json::Value) -> ApiRes
 /// Calls command `cmd` with `args` already built as a JS object, and decodes its answer.
 async fn call_js<R: DeserializeOwned>(cmd: &str, args: JsValue) -> ApiResult<R> {
     let answer = tauri_invoke(cmd, args).await.map_err(read_rejection)?;
+    read_answer(cmd, answer)
+}
+
+fn read_answer<R: DeserializeOwned>(cmd: &str, answer: JsValue) -> ApiResult<R> {
     // `()` comes back as null/undefined; serde_json reads "null" as unit and as None.
     let text = if answer.is_undefined() {
         "null".to_owned()
@@ -206,6 +215,35 @@ pub async fn sync_now() -> ApiResult<SyncStatus> {
 /// The text of the QR code in a picture: `image` is the whole PNG or JPEG file (a photo from the
 /// camera, a screenshot). Fails with `CommandError::Qr` when it is not a picture or holds no
 /// readable code.
+/// A photo of permit `permit` showing `phase`, as the camera made it: the bytes go as the raw
+/// body of the request (a typed array, not JSON), the permit and phase as its headers.
+pub async fn add_photo(permit: PermitId, phase: PhotoPhase, bytes: &[u8]) -> ApiResult<PermitView> {
+    let headers = js_sys::Object::new();
+    let set = |o: &js_sys::Object, k: &str, v: &JsValue| js_sys::Reflect::set(o, &JsValue::from_str(k), v);
+    set(&headers, "x-openptw-permit", &JsValue::from_str(&permit.to_string())).map_err(read_rejection)?;
+    set(&headers, "x-openptw-phase", &JsValue::from_str(phase.code())).map_err(read_rejection)?;
+    let options = js_sys::Object::new();
+    set(&options, "headers", &headers).map_err(read_rejection)?;
+    let body = js_sys::Uint8Array::from(bytes);
+    let answer = tauri_invoke_with("add_photo", body.into(), options.into()).await.map_err(read_rejection)?;
+    read_answer("add_photo", answer)
+}
+
+/// Keep the pad's drawing (a PNG data URL); the hash that names it.
+pub async fn put_signature(data_url: &str) -> ApiResult<String> {
+    call("put_signature", json!({ "data_url": data_url })).await
+}
+
+/// [`act`] with a handwritten signature kept by [`put_signature`].
+pub async fn act_signed(permit_id: PermitId, action: &Action, handwriting: &str) -> ApiResult<PermitView> {
+    call("act_signed", json!({ "permit_id": arg(&permit_id), "action": arg(action), "handwriting": handwriting })).await
+}
+
+/// A photo, thumbnail or signature image by its hash, as a data URL for an `<img>`.
+pub async fn blob_image(hash: &str) -> ApiResult<String> {
+    call("blob_image", json!({ "hash": hash })).await
+}
+
 pub async fn decode_qr(image: &[u8]) -> ApiResult<String> {
     // Not through serde_json::Value: a photo of a few MB would be millions of JSON values in wasm
     // memory. The bytes go as a JS array of numbers, which the command reads as its `Vec<u8>`.

@@ -29,6 +29,10 @@ icon_set!(
     // the admin screen, and scanning a badge at sign-in
     "users",
     "scan-line",
+    // photos and handwritten signatures
+    "camera",
+    "signature",
+    "eraser",
     "arrow-left",
     "log-out",
     // the entry log of a confined space

@@ -13,11 +13,11 @@
 //! act on has a variant, and its sentence says what to do.
 
 use crate::i18n::*;
-use ptw_core::api::{CommandError, Directory, QrFailure, SyncFailure};
+use ptw_core::api::{CommandError, Directory, PhotoFailure, QrFailure, SyncFailure};
 use ptw_core::authority::OpProblem;
 use ptw_core::calendar::CalendarCondition;
 use ptw_core::catalog::{ActorRule, FieldKind, GradeDef, PermitParty, PermitTypeDef, Role};
-use ptw_core::event::{Entrant, EventKind, GasExceedance};
+use ptw_core::event::{Entrant, EventKind, GasExceedance, PhotoPhase};
 use ptw_core::form::{Field, FieldError, FieldProblem};
 use ptw_core::offers::{ActionKind, Turn};
 use ptw_core::qualification::{CertificateProblem, Disqualification, QualifiedParty, Unqualified, DAY_MS};
@@ -291,6 +291,7 @@ pub fn action_text(locale: Locale, code: &str) -> String {
         "reject_change" => td_string!(locale, event.reject_change),
         "check_in" => td_string!(locale, event.check_in),
         "check_out" => td_string!(locale, event.check_out),
+        "photo" => td_string!(locale, event.photo),
         other => return other.to_owned(),
     };
     text.to_owned()
@@ -658,6 +659,8 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
         Violation::NoEntrantRoster => td_string!(l, violation.no_entrant_roster).to_owned(),
         Violation::BadgeNotTheirs { badge } => fill(td_string!(l, violation.badge_not_theirs), &[("badge", badge)]),
         Violation::NotOnPermit => td_string!(l, violation.not_on_permit).to_owned(),
+        Violation::NotAPartyToPermit => td_string!(l, violation.not_a_party).to_owned(),
+        Violation::PhotoAttachedAlready => td_string!(l, violation.photo_attached_already).to_owned(),
         Violation::AlreadyCheckedIn { person } => {
             fill(td_string!(l, violation.already_checked_in), &[("person", &n.person(*person))])
         }
@@ -766,6 +769,7 @@ pub fn error_text(n: &Names, error: &CommandError) -> String {
         CommandError::DeviceRevoked => td_string!(l, error.device_revoked).to_owned(),
         CommandError::Sync { failure } => sync_failure_text(l, failure),
         CommandError::Qr { failure } => qr_failure_text(l, *failure).to_owned(),
+        CommandError::Photo { failure } => photo_failure_text(l, *failure).to_owned(),
         CommandError::AdminLocked => td_string!(l, error.admin_locked).to_owned(),
         CommandError::NotAllowed => td_string!(l, error.not_allowed).to_owned(),
         CommandError::RegistryRefused { problem } => {
@@ -849,6 +853,26 @@ fn qr_failure_text(l: Locale, failure: QrFailure) -> &'static str {
         QrFailure::TooLarge => td_string!(l, error.qr_too_large),
         QrFailure::NotFound => td_string!(l, error.qr_not_found),
         QrFailure::Unreadable => td_string!(l, error.qr_unreadable),
+    }
+}
+
+/// What part of the work a photo shows.
+pub fn photo_phase_text(l: Locale, phase: PhotoPhase) -> &'static str {
+    match phase {
+        PhotoPhase::Before => td_string!(l, photo.before),
+        PhotoPhase::During => td_string!(l, photo.during),
+        PhotoPhase::After => td_string!(l, photo.after),
+        PhotoPhase::GasTest => td_string!(l, photo.gas_test),
+    }
+}
+
+/// Why a photo could not be taken up, and what to do.
+fn photo_failure_text(l: Locale, failure: PhotoFailure) -> &'static str {
+    match failure {
+        PhotoFailure::NotAPicture => td_string!(l, error.photo_not_a_picture),
+        PhotoFailure::TooLarge => td_string!(l, error.photo_too_large),
+        PhotoFailure::Broken => td_string!(l, error.photo_broken),
+        PhotoFailure::BlankSignature => td_string!(l, error.signature_blank),
     }
 }
 

@@ -96,6 +96,23 @@ pub struct PermitLinks {
     /// The drafts that revise it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revised_by: Vec<PermitLink>,
+    /// Its photos that are attached to other permits too: the same bytes, or the same picture
+    /// by the difference hash (R-PHOTO). Shown on both permits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photo_reuse: Vec<PhotoReuse>,
+}
+
+/// A photo of this permit found on another one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoReuse {
+    /// This permit's photo (its blob hash).
+    pub photo: String,
+    pub other: PermitLink,
+    /// The other permit's photo.
+    pub other_photo: String,
+    /// The very same bytes; otherwise the same picture by the difference hash, `bits` apart.
+    pub same_bytes: bool,
+    pub bits: u32,
 }
 
 /// A list query. Every filter given must hold.
@@ -199,6 +216,10 @@ pub enum Action {
     CheckOut {
         badge: String,
         location: String,
+    },
+    /// Attach a photo whose picture and thumbnail are kept on this device already.
+    Photo {
+        photo: crate::event::PhotoRef,
     },
 }
 
@@ -315,6 +336,20 @@ pub enum QrFailure {
     Unreadable,
 }
 
+/// Why a photo could not be taken up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoFailure {
+    /// Not a JPEG or PNG picture.
+    NotAPicture,
+    /// More pixels than a photo may have.
+    TooLarge,
+    /// A picture, but damaged.
+    Broken,
+    /// A handwritten signature with nothing drawn on it.
+    BlankSignature,
+}
+
 /// How far the running sync round has got: changes sent up and received so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncProgress {
@@ -345,6 +380,8 @@ pub enum CommandError {
     Sync { failure: SyncFailure },
     #[error("the QR code could not be read: {failure:?}")]
     Qr { failure: QrFailure },
+    #[error("the photo could not be taken up: {failure:?}")]
+    Photo { failure: PhotoFailure },
     /// The admin screen asks the admin's PIN again before it changes anything.
     #[error("the admin screen is locked; enter the admin PIN")]
     AdminLocked,

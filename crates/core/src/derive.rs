@@ -200,6 +200,34 @@ pub struct Presence {
     pub checked_out: Option<PresenceScan>,
 }
 
+/// A photo attached to the permit: who took it, when (the event's trusted time), on which
+/// device, and what it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhotoRecord {
+    pub by: PersonId,
+    pub at_ms: i64,
+    pub time_verified: bool,
+    pub device: crate::ids::DeviceId,
+    pub photo: crate::event::PhotoRef,
+    /// The photo's event ([`SignedEvent::hash`]).
+    pub event: String,
+}
+
+/// A handwritten signature on an applied event: who drew it, when, on what (the event's kind
+/// and step), the PNG by its hash, and the hash of the form it was drawn over.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Handwritten {
+    pub by: PersonId,
+    pub at_ms: i64,
+    /// The event's kind ([`EventKind::code`]).
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    pub image: String,
+    pub content_hash: String,
+    pub event: String,
+}
+
 /// One scan of the trail: when, on which device, the badge and the location code scanned, and
 /// whether that location is the permit's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -295,6 +323,12 @@ pub struct PermitState {
     /// Check-ins and check-outs on site, in order (R-QR).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub presence: Vec<Presence>,
+    /// Photos of the work, in order (R-PHOTO).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<PhotoRecord>,
+    /// Handwritten signatures, in order (R-SIGN).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handwritten: Vec<Handwritten>,
     /// Why work is suspended, while it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspension: Option<Suspension>,
@@ -606,6 +640,8 @@ fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
         handover: None,
         inside: Vec::new(),
         presence: Vec::new(),
+        photos: Vec::new(),
+        handwritten: Vec::new(),
         suspension: None,
         fire_watch: None,
         changes: Vec::new(),
@@ -632,7 +668,44 @@ impl PermitState {
         Ok(())
     }
 
+    /// Apply `ev`, and keep its handwritten signature when it carries one.
     fn apply(&mut self, ev: &Event, hash: &str, ctx: &Ctx) -> Result<(), Violation> {
+        if let Some(image) = &ev.handwriting {
+            if !crate::sync::is_blob_hash(image) {
+                return Err(Violation::Malformed {
+                    reason: "the handwritten signature is not named by a SHA-256 hash".into(),
+                });
+            }
+            if !ev.kind.takes_handwriting() {
+                return Err(Violation::Malformed {
+                    reason: format!("a {} takes no handwritten signature", ev.kind.code()),
+                });
+            }
+        }
+        self.apply_kind(ev, hash, ctx)?;
+        if let Some(image) = &ev.handwriting {
+            let step = match &ev.kind {
+                EventKind::Approve { step, .. }
+                | EventKind::Reject { step, .. }
+                | EventKind::Accept { step, .. }
+                | EventKind::ApproveChange { step, .. }
+                | EventKind::RejectChange { step, .. } => Some(step.clone()),
+                _ => None,
+            };
+            self.handwritten.push(Handwritten {
+                by: ev.actor,
+                at_ms: ev.time_ms(),
+                action: ev.kind.code().to_owned(),
+                step,
+                image: image.clone(),
+                content_hash: ev.content_hash.clone(),
+                event: hash.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn apply_kind(&mut self, ev: &Event, hash: &str, ctx: &Ctx) -> Result<(), Violation> {
         if ev.permit != self.permit {
             return Err(Violation::WrongPermit);
         }
@@ -876,6 +949,26 @@ impl PermitState {
             EventKind::Entry { entrant, inside } => self.entry(ev, hash, entrant, *inside, actor, ctx),
             EventKind::CheckIn { badge, location } => self.check_in(ev, hash, badge, location, actor, ctx),
             EventKind::CheckOut { badge, location } => self.check_out(ev, hash, badge, location, actor, ctx),
+            EventKind::Photo { photo } => {
+                if let Some(refused) = self.photo_refusal(actor.id) {
+                    return Err(refused);
+                }
+                if let Some(reason) = photo.problem() {
+                    return Err(Violation::Malformed { reason });
+                }
+                if self.photos.iter().any(|p| p.photo.blob == photo.blob) {
+                    return Err(Violation::PhotoAttachedAlready);
+                }
+                self.photos.push(PhotoRecord {
+                    by: actor.id,
+                    at_ms: ev.time_ms(),
+                    time_verified: ev.time_verified(),
+                    device: ev.device,
+                    photo: photo.clone(),
+                    event: hash.to_owned(),
+                });
+                Ok(())
+            }
             EventKind::Handover { to, plant_state, open_items } => {
                 self.expect_status("handover", &[Status::Approved, Status::Active, Status::Suspended])?;
                 if self.guardian() != Some(actor.id) {
@@ -976,6 +1069,29 @@ impl PermitState {
             return Some(Violation::NotOnPermit);
         }
         self.on_site(person).then_some(Violation::AlreadyCheckedIn { person })
+    }
+
+    /// Whether handwritten signature `h` was drawn over a form that is no longer the form of
+    /// record (an approved change, or a draft edited after it was signed): it then does not
+    /// cover what the permit now says, and shows as broken.
+    pub fn signature_broken(&self, h: &Handwritten) -> bool {
+        h.content_hash != self.form_hash
+    }
+
+    /// Why `person` may not attach a photo now, if they may not: the permit's own people — its
+    /// applicant, guardians, crew, gas testers and signers — from filing until it is over.
+    pub fn photo_refusal(&self, person: PersonId) -> Option<Violation> {
+        if matches!(self.status, Status::Closed | Status::Cancelled | Status::Rejected) {
+            return Some(Violation::NotAllowedInStatus { action: "photo".into(), status: self.status });
+        }
+        let party = self.form.applicant == Some(person)
+            || self.form.guardian == Some(person)
+            || self.shifts.iter().any(|s| s.guardian == person)
+            || self.handover.as_ref().is_some_and(|h| h.to == person)
+            || self.form.crew.contains(&person)
+            || self.gas_tests.iter().any(|t| t.tester == person)
+            || self.steps.iter().any(|s| s.signatures.iter().any(|g| g.person == person));
+        (!party).then_some(Violation::NotAPartyToPermit)
     }
 
     /// A scan of the signer's badge and a location poster, as the trail keeps it. The badge

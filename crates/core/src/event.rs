@@ -199,6 +199,87 @@ pub enum EventKind {
         badge: String,
         location: String,
     },
+    /// A photo of the work (R-PHOTO), taken on this device at the event's time; the picture
+    /// itself is a blob named by its SHA-256.
+    Photo {
+        photo: PhotoRef,
+    },
+}
+
+/// What part of the work a photo shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoPhase {
+    /// 作业前: the site made safe, before work starts.
+    Before,
+    /// 作业中.
+    During,
+    /// 作业后: the site as left.
+    After,
+    /// With a gas test: the instrument's display.
+    GasTest,
+}
+
+impl PhotoPhase {
+    pub const ALL: [PhotoPhase; 4] = [PhotoPhase::Before, PhotoPhase::During, PhotoPhase::After, PhotoPhase::GasTest];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            PhotoPhase::Before => "before",
+            PhotoPhase::During => "during",
+            PhotoPhase::After => "after",
+            PhotoPhase::GasTest => "gas_test",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<PhotoPhase> {
+        PhotoPhase::ALL.into_iter().find(|p| p.code() == code)
+    }
+}
+
+/// A photo as its event names it: the kept picture and its thumbnail by the SHA-256 of their
+/// bytes, its size, the camera's own clock (a claim, shown beside the event's trusted time),
+/// and its difference hash, which finds the same picture again after it was re-encoded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoRef {
+    pub blob: String,
+    pub thumbnail: String,
+    pub phase: PhotoPhase,
+    pub width: u32,
+    pub height: u32,
+    /// EXIF DateTimeOriginal as the camera said it, `YYYY-MM-DD HH:MM:SS` (camera's local time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera_time: Option<String>,
+    /// 64-bit difference hash, 16 lower-case hex digits.
+    pub dhash: String,
+}
+
+impl PhotoRef {
+    /// The difference hash as a number, when it is 16 hex digits.
+    pub fn dhash_bits(&self) -> Option<u64> {
+        (self.dhash.len() == 16).then(|| u64::from_str_radix(&self.dhash, 16).ok()).flatten()
+    }
+
+    /// What is wrong with the reference itself, if anything.
+    pub fn problem(&self) -> Option<String> {
+        use crate::sync::is_blob_hash;
+        if !is_blob_hash(&self.blob) {
+            return Some("the photo is not named by a SHA-256 hash".into());
+        }
+        if !is_blob_hash(&self.thumbnail) {
+            return Some("the thumbnail is not named by a SHA-256 hash".into());
+        }
+        if self.dhash_bits().is_none() || self.dhash.chars().any(|c| c.is_ascii_uppercase()) {
+            return Some("the photo's difference hash is not 16 hex digits".into());
+        }
+        if self.width == 0 || self.height == 0 {
+            return Some("the photo has no size".into());
+        }
+        if self.camera_time.as_ref().is_some_and(|t| t.len() > 32) {
+            return Some("the camera's time is too long".into());
+        }
+        None
+    }
 }
 
 /// Who or what goes into a confined space: a worker of the crew, or a tool by its name.
@@ -220,6 +301,19 @@ impl Entrant {
 }
 
 impl EventKind {
+    /// Whether a signer may add a handwritten signature to this kind of event: the steps,
+    /// sign-offs and decisions of the permit, not its notes, scans and photos.
+    pub fn takes_handwriting(&self) -> bool {
+        !matches!(
+            self,
+            EventKind::Comment { .. }
+                | EventKind::Entry { .. }
+                | EventKind::CheckIn { .. }
+                | EventKind::CheckOut { .. }
+                | EventKind::Photo { .. }
+        )
+    }
+
     /// A short code for the kind, used in UI keys and logs.
     pub fn code(&self) -> &'static str {
         match self {
@@ -240,6 +334,7 @@ impl EventKind {
             EventKind::FireWatchEnd { .. } => "fire_watch_end",
             EventKind::CheckIn { .. } => "check_in",
             EventKind::CheckOut { .. } => "check_out",
+            EventKind::Photo { .. } => "photo",
             EventKind::ChangeRequest { .. } => "change_request",
             EventKind::ApproveChange { .. } => "approve_change",
             EventKind::RejectChange { .. } => "reject_change",
@@ -286,6 +381,11 @@ pub struct Event {
     pub actor: PersonId,
     /// SHA-256 of the form this event acts on (see [`crate::form::PermitForm::content_hash`]).
     pub content_hash: String,
+    /// The signer's handwritten signature (R-SIGN): the PNG drawn on the pad, by the SHA-256
+    /// of its bytes. Signed together with `content_hash`, so the image is bound to the content
+    /// it was drawn for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handwriting: Option<String>,
     #[serde(flatten)]
     pub kind: EventKind,
 }

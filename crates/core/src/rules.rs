@@ -92,6 +92,10 @@ pub enum Violation {
     BadgeNotTheirs { badge: String },
     #[error("only the permit's guardian, crew and applicant check in on its site")]
     NotOnPermit,
+    #[error("only the permit's own people (applicant, guardian, crew, gas testers, signers) attach its photos")]
+    NotAPartyToPermit,
+    #[error("this photo is attached to the permit already")]
+    PhotoAttachedAlready,
     #[error("{person} is checked in already")]
     AlreadyCheckedIn { person: PersonId },
     #[error("{person} is not checked in")]

@@ -156,3 +156,74 @@ impl Rng {
         (self.next_u64() % n as u64) as usize
     }
 }
+
+/// What this device shows of the permit numbered `number` (see `ptw-sim show`): status, the
+/// presence trail, the photos and the handwritten signatures, each picture fetched and checked
+/// against its hash (`intact`), and whether a signature still covers the form of record. With
+/// `save`, the pictures are written there, each named by its hash.
+pub fn show(
+    store: &mut Store,
+    number: &str,
+    save: Option<&std::path::Path>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context;
+    let query = ptw_core::api::ListQuery { text: Some(number.to_owned()), limit: 50, ..Default::default() };
+    let found = store.list(&query)?.into_iter().find(|s| s.number == number);
+    let id = found.with_context(|| format!("no permit {number} on this device"))?.id;
+    let view = store.with_links(store.permit(id, now)?)?;
+    let mut picture = |hash: &str| -> anyhow::Result<serde_json::Value> {
+        let Some((mime, bytes)) = store.fetch_blob(hash, now)? else {
+            return Ok(serde_json::json!({ "hash": hash, "present": false }));
+        };
+        let intact = ptw_core::sync::blob_hash(&bytes) == hash;
+        if let Some(dir) = save {
+            std::fs::write(dir.join(hash), &bytes).with_context(|| format!("saving {hash}"))?;
+        }
+        Ok(serde_json::json!({ "hash": hash, "present": true, "intact": intact, "mime": mime, "bytes": bytes.len() }))
+    };
+    let mut photos = Vec::new();
+    for p in &view.state.photos {
+        photos.push(serde_json::json!({
+            "phase": p.photo.phase.code(),
+            "by": p.by.to_string(),
+            "at_ms": p.at_ms,
+            "device": p.device.to_string(),
+            "photo": picture(&p.photo.blob)?,
+            "thumbnail": picture(&p.photo.thumbnail)?,
+        }));
+    }
+    let mut signatures = Vec::new();
+    for h in &view.state.handwritten {
+        signatures.push(serde_json::json!({
+            "by": h.by.to_string(),
+            "action": h.action,
+            "step": h.step,
+            "broken": view.state.signature_broken(h),
+            "image": picture(&h.image)?,
+        }));
+    }
+    let presence: Vec<_> = view
+        .state
+        .presence
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "person": p.person.to_string(),
+                "in_ms": p.checked_in.at_ms,
+                "location": p.checked_in.location,
+                "location_matches": p.checked_in.location_matches,
+                "device": p.checked_in.device.to_string(),
+                "out_ms": p.checked_out.as_ref().map(|s| s.at_ms),
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "number": view.number,
+        "status": view.state.status.code(),
+        "presence": presence,
+        "photos": photos,
+        "handwritten": signatures,
+        "rejected": view.state.rejected().count(),
+    }))
+}

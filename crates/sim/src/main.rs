@@ -48,6 +48,16 @@ enum Cmd {
     },
     /// One sync round; prints the report as one JSON line.
     Sync,
+    /// What this device shows of permit `--number`, as one JSON line: its status, presence
+    /// trail, photos and handwritten signatures, each picture fetched (from the server when this
+    /// device lacks it) and checked against its hash. `--save DIR` writes the pictures there,
+    /// named by their hash.
+    Show {
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        save: Option<PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -76,6 +86,7 @@ fn main() -> anyhow::Result<()> {
             let report = store.sync_now(now).context("sync")?;
             println!("{}", report_json(&report));
         }
+        Cmd::Show { number, save } => println!("{}", ptw_sim::show(&mut store, &number, save.as_deref(), now)?),
     }
     Ok(())
 }

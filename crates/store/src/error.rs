@@ -35,6 +35,8 @@ pub enum StoreError {
     BadRemoteChange { hash: String, reason: String },
     #[error("this photo or signature cannot be kept: {0}")]
     InvalidBlob(String),
+    #[error("{0}")]
+    Photo(#[from] ptw_media::MediaError),
     #[error("the server refused the admin: wrong PIN, no admin role, a frozen account, or waiting after wrong PINs")]
     AdminDenied,
     #[error("the registry change was not made: {0}")]

@@ -11,6 +11,7 @@ mod blobs;
 mod client;
 mod error;
 mod permits;
+mod photos;
 mod registry;
 mod schema;
 mod sync;

@@ -137,6 +137,7 @@ impl Store {
             .query_map(params![view.id.to_string(), Status::Rejected.code()], link)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         view.links.revised_by = rows.into_iter().map(parse).collect::<Result<_>>()?;
+        view.links.photo_reuse = self.photo_reuse(&view)?;
         view.pending = self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM outbox WHERE doc_id = ?1)",
             [view.id.to_string()],
@@ -220,6 +221,27 @@ impl Store {
     /// Do `action` on permit `id` as `actor`. Refused actions write nothing and say which rule
     /// refused them.
     pub fn act(&mut self, actor: PersonId, id: PermitId, action: Action, now: DateTime<Utc>) -> Result<PermitView> {
+        self.act_signed(actor, id, action, None, now)
+    }
+
+    /// [`Store::act`] with the signer's handwritten signature: `handwriting` names a PNG kept
+    /// here already ([`Store::put_signature`]), bound into the signed event with the hash of
+    /// the form it signs.
+    pub fn act_signed(
+        &mut self,
+        actor: PersonId,
+        id: PermitId,
+        action: Action,
+        handwriting: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<PermitView> {
+        if let Some(h) = &handwriting {
+            match self.blob(h)? {
+                Some((mime, _)) if mime == crate::photos::SIGNATURE_MIME => {}
+                Some(_) => return Err(StoreError::InvalidBlob(format!("{h} is not a handwritten signature"))),
+                None => return Err(StoreError::InvalidBlob(format!("the signature {h} is not on this device"))),
+            }
+        }
         let (actor_id, device) = self.writer()?;
         if self.is_revoked()? {
             return Err(StoreError::DeviceRevoked);
@@ -245,6 +267,7 @@ impl Store {
             device,
             actor,
             content_hash,
+            handwriting,
             kind,
         };
         let next = match check(&loaded.state, &loaded.form, &self.registry, &event, now) {
@@ -483,6 +506,7 @@ fn event_kind(action: Action, loaded: &Loaded) -> Result<EventKind> {
         Action::FireWatchEnd { note } => EventKind::FireWatchEnd { note },
         Action::CheckIn { badge, location } => EventKind::CheckIn { badge, location },
         Action::CheckOut { badge, location } => EventKind::CheckOut { badge, location },
+        Action::Photo { photo } => EventKind::Photo { photo },
         Action::Accept { comment } => EventKind::Accept { step: open_step()?, comment },
         Action::Cancel { reason } => EventKind::Cancel { reason },
         Action::Comment { text } => EventKind::Comment { text },
@@ -546,6 +570,16 @@ pub(crate) fn write_projection(
         turn_json,
         f.revises.map(|p| p.to_string()),
     ])?;
+    tx.prepare_cached("DELETE FROM photo_index WHERE permit_id = ?1")?.execute([&id])?;
+    if !s.photos.is_empty() {
+        let mut insert =
+            tx.prepare_cached("INSERT OR IGNORE INTO photo_index (permit_id, blob, dhash) VALUES (?1, ?2, ?3)")?;
+        for p in &s.photos {
+            // The 64 bits as SQLite's signed integer, bit for bit.
+            let bits = p.photo.dhash_bits().unwrap_or(0) as i64;
+            insert.execute(params![id, p.photo.blob, bits])?;
+        }
+    }
     tx.prepare_cached("DELETE FROM permit_turns WHERE permit_id = ?1")?.execute([&id])?;
     if turn.action.is_some() {
         let mut insert =

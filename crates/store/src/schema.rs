@@ -145,6 +145,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX outbox_by_doc ON outbox(doc_id);
     "#,
+    // 7: every permit's photos, to find one attached to two permits (by its bytes' hash, or by
+    // its difference hash: the same picture re-encoded).
+    r#"
+    CREATE TABLE photo_index (
+        permit_id  TEXT NOT NULL,
+        blob       TEXT NOT NULL,
+        dhash      INTEGER NOT NULL,
+        PRIMARY KEY (permit_id, blob)
+    );
+    CREATE INDEX photo_index_by_blob ON photo_index(blob);
+    "#,
 ];
 
 /// Bring the database to the newest schema.

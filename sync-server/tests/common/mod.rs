@@ -217,6 +217,7 @@ impl TestDevice {
             device: self.id,
             actor: PersonId(Uuid::from_u128(42)),
             content_hash: "form".into(),
+            handwriting: None,
             kind: EventKind::Comment { text: text.into() },
         })
     }

@@ -16,6 +16,7 @@ use crate::i18n::*;
 use crate::icons;
 use crate::messages::{self, fill};
 use crate::state::{use_app, AppState, Page};
+use super::signature::{Pad, SignaturePad};
 use crate::widgets::{enter_moves_on, with_names, Choice, ErrorBanner, Icon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -38,7 +39,7 @@ pub struct ActionCtx {
     pub busy: RwSignal<bool>,
 }
 
-fn action_code(action: &Action) -> &'static str {
+pub(crate) fn action_code(action: &Action) -> &'static str {
     match action {
         Action::Submit => "submit",
         Action::Approve { .. } => "approve",
@@ -57,6 +58,7 @@ fn action_code(action: &Action) -> &'static str {
         Action::FireWatchEnd { .. } => "fire_watch_end",
         Action::CheckIn { .. } => "check_in",
         Action::CheckOut { .. } => "check_out",
+        Action::Photo { .. } => "photo",
         Action::RequestChange { .. } => "change_request",
         Action::ApproveChange { .. } => "approve_change",
         Action::RejectChange { .. } => "reject_change",
@@ -67,6 +69,19 @@ impl ActionCtx {
     /// Asks the back end to record `action`; on success shows the new state, on refusal the rule.
     /// `then` runs after a success (e.g. to clear an input).
     pub fn run(self, action: Action, then: impl FnOnce() + 'static) {
+        let code = action_code(&action);
+        let id = self.id;
+        self.run_call(code, async move { api::act(id, &action).await }, then);
+    }
+
+    /// [`ActionCtx::run`] for a command other than `act` (a photo): `call` answers the permit
+    /// as it is after the action `code`.
+    pub fn run_call(
+        self,
+        code: &'static str,
+        call: impl std::future::Future<Output = api::ApiResult<PermitView>> + 'static,
+        then: impl FnOnce() + 'static,
+    ) {
         if self.busy.get_untracked() {
             return;
         }
@@ -74,9 +89,8 @@ impl ActionCtx {
         self.error.set(None);
         self.notice.set(None);
         let app = self.app;
-        let code = action_code(&action);
         spawn_local(async move {
-            let result = api::act(self.id, &action).await;
+            let result = call.await;
             self.busy.set(false);
             match result {
                 Ok(view) => {
@@ -162,6 +176,7 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             {(status == Status::Active && may(ActionKind::Suspend)).then(|| view! { <ReasonAction ctx=ctx kind="suspend"/> })}
             {may(ActionKind::TakeOver).then(|| view! { <TakeOverCard permit=permit.clone() ctx=ctx/> })}
             <super::presence::PresenceCard permit=permit.clone() ctx=ctx/>
+            <super::photos::PhotoCard permit=permit.clone() ctx=ctx/>
             {may(ActionKind::Entry).then(|| view! { <RosterForm permit=permit.clone() ctx=ctx/> })}
             {gas_allowed.then(|| view! { <GasTestForm permit=permit.clone() ctx=ctx/> })}
             {may(ActionKind::Handover).then(|| view! { <HandoverForm permit=permit.clone() ctx=ctx/> })}
@@ -285,6 +300,7 @@ fn ApprovalActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
         Some(fill(t_string!(i18n, actions.open_step), &[("step", &step.name.get(lang)), ("role", &role)]))
     };
     let clear = move || comment.set(String::new());
+    let pad = Pad::new();
     view! {
         <div class="action-group">
             <p class="open-step" data-testid="open-step">{step_text}</p>
@@ -297,12 +313,13 @@ fn ApprovalActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                     on:input=move |ev| comment.set(event_target_value(&ev))
                 ></textarea>
             </label>
+            <SignaturePad pad=pad/>
             <div class="buttons action-bar" data-testid="action-bar">
                 <button
                     class="danger big"
                     data-testid="action-reject"
                     disabled=move || ctx.busy.get()
-                    on:click=move |_| ctx.run(Action::Reject { comment: comment.get_untracked() }, clear)
+                    on:click=move |_| pad.sign(ctx, Action::Reject { comment: comment.get_untracked() }, clear)
                 >
                     <Icon name="x"/>
                     {t!(i18n, actions.reject)}
@@ -311,7 +328,7 @@ fn ApprovalActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                     class="primary big"
                     data-testid="action-approve"
                     disabled=move || ctx.busy.get()
-                    on:click=move |_| ctx.run(Action::Approve { comment: comment.get_untracked() }, clear)
+                    on:click=move |_| pad.sign(ctx, Action::Approve { comment: comment.get_untracked() }, clear)
                 >
                     <Icon name="check"/>
                     {t!(i18n, actions.approve)}
@@ -325,6 +342,7 @@ fn ApprovalActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
 fn AcceptanceActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let i18n = use_i18n();
     let comment = RwSignal::new(String::new());
+    let pad = Pad::new();
     let step = permit.state.current_step.clone().and_then(|id| permit.state.step(&id).cloned());
     let (t, g) = (permit.form.permit_type.clone(), permit.form.grade.clone());
     let step_text = move || {
@@ -345,12 +363,13 @@ fn AcceptanceActions(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                     on:input=move |ev| comment.set(event_target_value(&ev))
                 ></textarea>
             </label>
+            <SignaturePad pad=pad/>
             <div class="action-bar" data-testid="action-bar">
                 <button
                     class="primary big wide"
                     data-testid="action-accept"
                     disabled=move || ctx.busy.get()
-                    on:click=move |_| ctx.run(Action::Accept { comment: comment.get_untracked() }, move || comment.set(String::new()))
+                    on:click=move |_| pad.sign(ctx, Action::Accept { comment: comment.get_untracked() }, move || comment.set(String::new()))
                 >
                     <Icon name="check-check"/>
                     {t!(i18n, actions.accept)}

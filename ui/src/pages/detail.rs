@@ -387,11 +387,16 @@ fn Step(step: StepState, open: bool, permit: PermitView) -> impl IntoView {
             let person = s.person;
             let who = names_for(&permit, move |n| n.person(person));
             let comment = s.comment.clone();
+            let handwritten = permit.state.handwritten.iter().find(|h| h.event == s.event).map(|h| {
+                let broken = permit.state.signature_broken(h);
+                view! { <super::signature::HandwrittenImage handwritten=h.clone() broken=broken/> }
+            });
             view! {
-                <li class="signature">
+                <li class="signature" data-testid="step-signature">
                     <strong>"✔ " {who}</strong>
                     <span class="time">{time::show_ms(s.time_ms)}</span>
                     {(!comment.is_empty()).then(|| view! { <span class="comment">"“" {comment} "”"</span> })}
+                    {handwritten}
                 </li>
             }
         })
@@ -548,6 +553,7 @@ fn EventRow(entry: TimelineEntry, permit: PermitView) -> impl IntoView {
                 fill(td_string!(l, event.scan_detail), &[("badge", badge), ("location", location)])
             }
             EventKind::ChangeRequest { change } => change.explanation.clone(),
+            EventKind::Photo { photo } => messages::photo_phase_text(l, photo.phase).to_owned(),
             EventKind::ApproveChange { comment, .. } | EventKind::RejectChange { comment, .. } => comment.clone(),
             EventKind::Submit { .. } | EventKind::Start | EventKind::Resume | EventKind::Complete => String::new(),
         };

@@ -10,6 +10,8 @@ pub mod change;
 pub mod detail;
 pub mod form;
 pub mod list;
+pub mod photos;
 pub mod presence;
 pub mod settings;
+pub mod signature;
 pub mod sign_in;

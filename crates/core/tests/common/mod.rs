@@ -221,6 +221,7 @@ impl Plant {
             device: self.device,
             actor,
             content_hash: form.content_hash(),
+            handwriting: None,
             kind,
         };
         let stored = SignedEvent::sign(&ev, &self.key).to_stored();
