@@ -62,10 +62,15 @@ def test_the_guardian_logs_people_and_tools_in_and_out_and_the_work_ends_only_wh
     sign_in(driver, "李娜")
     open_permit(driver, number, from_home=True)
     wait_status(driver, "已批准")
+    wait_text_contains(driver, "countdown-validity", "有效期还剩")
     record_gas_test(driver)
+    # The test is good for 30 minutes: the clock says how long is left to start.
+    wait_text_contains(driver, "countdown-gas-age", "内开始作业")
     act(driver, "action-start")
     wait_status(driver, "作业中")
     wait_text(driver, "inside-list", "空间内无人员、无工具")
+    # While work runs, the next re-test (at least every 2 h) counts down.
+    wait_text_contains(driver, "countdown-retest", "下次气体复测")
 
     # 孙浩 goes in with a lamp.
     act(driver, "entry-孙浩")
@@ -96,6 +101,12 @@ def test_the_guardian_logs_people_and_tools_in_and_out_and_the_work_ends_only_wh
     act(driver, "action-suspend")
     wait_status(driver, "已暂停")
     fake_clock.advance(61)
+    # The pause has run past the hour after which the space is tested again.
+    WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(
+        lambda d: "overdue" in (find(d, "countdown-pause").get_attribute("class") or ""),
+        message=f"the pause is not shown as past its hour: {text_of(driver, 'countdown-pause')!r}",
+    )
+    assert "超过 60 分钟" in text_of(driver, "countdown-pause")
     # Resuming on the test from before the pause is refused; a re-test lets the work go on.
     click(driver, "action-resume")
     wait_text_contains(driver, "refusal-rule", "气体分析")

@@ -96,6 +96,10 @@ pub struct GasLimits {
     pub o2_min_pct: Option<f64>,
     pub o2_max_pct: Option<f64>,
     pub lel_max_pct: Option<f64>,
+    /// The flammables must stay strictly below `lel_max_pct` (confined space: "< 10 % LEL");
+    /// otherwise a reading at the limit passes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lel_below: bool,
     pub h2s_max_ppm: Option<f64>,
     pub co_max_ppm: Option<f64>,
     /// Limits on the flammable's concentration by volume, chosen by the lower explosive limit
@@ -899,7 +903,7 @@ mod tests {
     fn every_catalog_check_names_the_broken_entry() {
         let c = Catalog::gb30871().expect("catalog");
         type Break = fn(&mut Catalog);
-        let cases: [(&str, Break, &str); 20] = [
+        let cases: Vec<(&str, Break, &str)> = vec![
             (
                 "unknown role",
                 |c| c.permit_types[0].grades[0].flow[0].role = Role::new("wizard"),
@@ -1006,6 +1010,155 @@ mod tests {
                 |c| c.permit_types[2].fields[0].subtypes = vec!["balloon".into()],
                 "work_at_height: field height_m names unknown sub-type balloon",
             ),
+            ("nobody may start", |c| c.permit_types[0].grades[1].actions.start.clear(), "hot_work/grade_1: nobody may start"),
+            (
+                "an action for an unknown role",
+                |c| c.permit_types[0].grades[1].actions.start = vec![ActorRule::Role(Role::new("wizard"))],
+                "hot_work/grade_1: start names unknown role wizard",
+            ),
+            (
+                "a change step for an unknown role",
+                |c| {
+                    let mut step = c.permit_types[0].grades[1].flow[0].clone();
+                    step.role = Role::new("wizard");
+                    c.permit_types[0].grades[1].changes.as_mut().expect("changes").flow = vec![step];
+                },
+                "hot_work/grade_1: change step workshop_review: unknown role wizard",
+            ),
+            (
+                "a change step that is not an approval",
+                |c| {
+                    let mut step = c.permit_types[0].grades[1].flow[0].clone();
+                    step.phase = Phase::Acceptance;
+                    c.permit_types[0].grades[1].changes.as_mut().expect("changes").flow = vec![step];
+                },
+                "hot_work/grade_1: change step workshop_review must be an approval step",
+            ),
+            (
+                "sample points switched by a number field",
+                |c| {
+                    let gas = c.permit_types[1].grades[0].gas_test.as_mut().expect("gas test");
+                    gas.sample_points_when = Some("no_such_field".into())
+                },
+                "confined_space/standard: gas test: sample_points_when names no_such_field, which is not a yes/no field of the type, or there are no sample points",
+            ),
+            (
+                "the medium's LEL from a yes/no field",
+                |c| gas_rule(c).medium_lel_field = Some("pressure_vessel".into()),
+                "hot_work/grade_1: gas test: medium_lel_field names pressure_vessel, which is not a number field of the type",
+            ),
+            (
+                "a flammable limit above 100 %",
+                |c| set_limits(c, |l| l.flammable_by_lel[0].max_vol_pct = 120.0),
+                "hot_work/grade_1: gas test: flammable_by_lel percentages must be within 0–100 %",
+            ),
+            (
+                "re-test every 0 min",
+                |c| c.permit_types[1].grades[0].gas_test.as_mut().expect("gas test").retest_interval_minutes = Some(0),
+                "confined_space/standard: gas test: retest_interval_minutes must be above 0",
+            ),
+            (
+                "CO not a number",
+                |c| set_limits(c, |l| l.co_max_ppm = Some(f64::NAN)),
+                "hot_work/grade_1: gas test: co_max_ppm must be 0 or more",
+            ),
+            (
+                "a permit type twice",
+                |c| {
+                    let t = c.permit_types[7].clone();
+                    c.permit_types.push(t)
+                },
+                "permit type road_closure is defined twice",
+            ),
+            (
+                "a grade twice",
+                |c| {
+                    let g = c.permit_types[7].grades[0].clone();
+                    c.permit_types[7].grades.push(g)
+                },
+                "road_closure/standard is defined twice",
+            ),
+            (
+                "a sub-type twice",
+                |c| {
+                    let s = c.permit_types[2].subtypes[0].clone();
+                    c.permit_types[2].subtypes.push(s)
+                },
+                "work_at_height: sub-type scaffold is defined twice",
+            ),
+            (
+                "a field twice",
+                |c| {
+                    let f = c.permit_types[3].fields[1].clone();
+                    c.permit_types[3].fields.push(f)
+                },
+                "lifting: field crane is defined twice",
+            ),
+            (
+                "a text of no characters",
+                |c| c.permit_types[3].fields[1].kind = FieldKind::Text { max_chars: 0 },
+                "lifting: field crane: max_chars must be above 0",
+            ),
+            (
+                "a choice without options",
+                |c| c.permit_types[3].fields[1].kind = FieldKind::Choice { options: vec![] },
+                "lifting: field crane: a choice needs options",
+            ),
+            (
+                "a range that is not a number",
+                |c| {
+                    if let FieldKind::Number { max, .. } = &mut c.permit_types[3].fields[0].kind {
+                        *max = Some(f64::INFINITY)
+                    }
+                },
+                "lifting: field load_t: min and max must be finite numbers",
+            ),
+            (
+                "a qualification twice",
+                |c| {
+                    let q = c.permit_types[3].qualifications[0].clone();
+                    c.permit_types[3].qualifications.push(q)
+                },
+                "lifting: qualification crane_certified is defined twice",
+            ),
+            (
+                "a qualification of nobody",
+                |c| c.permit_types[3].qualifications[0].parties.clear(),
+                "lifting: qualification crane_certified names no party or no certificate type",
+            ),
+            (
+                "a qualification by an unknown certificate",
+                |c| c.permit_types[3].qualifications[0].any_of = vec!["wizard_licence".into()],
+                "lifting: qualification crane_certified names unknown certificate type wizard_licence",
+            ),
+            (
+                "a qualification for an unknown sub-type",
+                |c| c.permit_types[3].qualifications[0].subtypes = vec!["balloon".into()],
+                "lifting: qualification crane_certified names unknown sub-type balloon",
+            ),
+            (
+                "a qualification switched by a number field",
+                |c| c.permit_types[3].qualifications[0].when_yes = Some("load_t".into()),
+                "lifting: qualification crane_certified depends on load_t, which is not a yes/no field of the type",
+            ),
+            (
+                "a certificate type twice",
+                |c| {
+                    let t = c.certificate_types[0].clone();
+                    c.certificate_types.push(t)
+                },
+                "",
+            ),
+            (
+                "a grade floor of an unknown class",
+                |c| c.permit_types[0].grade_floors[0].location_class = "swamp".into(),
+                "hot_work: grade floor names unknown location class swamp",
+            ),
+            (
+                "a grade floor of an unknown grade",
+                |c| c.permit_types[0].grade_floors[0].min_grade = "grade_9".into(),
+                "hot_work: grade floor names unknown grade grade_9",
+            ),
         ];
         fn gas_rule(c: &mut Catalog) -> &mut GasTestRule {
             c.permit_types[0].grades[1].gas_test.as_mut().expect("grade 1 has a gas test")
@@ -1013,10 +1166,16 @@ mod tests {
         fn set_limits(c: &mut Catalog, f: impl FnOnce(&mut GasLimits)) {
             f(&mut gas_rule(c).limits)
         }
+        let certificate_type = c.certificate_types[0].code.clone();
         for (what, break_it, expected) in cases {
             let mut broken = c.clone();
             break_it(&mut broken);
-            assert_eq!(broken.problems(), vec![expected.to_owned()], "{what}");
+            let expected = if expected.is_empty() {
+                format!("certificate type {certificate_type} is defined twice")
+            } else {
+                expected.to_owned()
+            };
+            assert_eq!(broken.problems(), vec![expected], "{what}");
         }
     }
 

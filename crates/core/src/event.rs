@@ -81,21 +81,35 @@ impl GasReading {
     /// such a medium (`flammable_vol`: %LEL × LEL / 100).
     pub fn exceedances_for(&self, limits: &GasLimits, medium_lel_pct: Option<f64>) -> Vec<GasExceedance> {
         let mut out = Vec::new();
-        let mut check = |gas: &str, value: Option<f64>, limit: Option<f64>, high: bool| {
+        // `Bound::Below`: the reading must stay strictly below the limit.
+        enum Bound {
+            AtLeast,
+            AtMost,
+            Below,
+        }
+        let mut check = |gas: &str, value: Option<f64>, limit: Option<f64>, bound: Bound| {
             let Some(limit) = limit else { return };
             match value {
                 None => out.push(GasExceedance { gas: format!("{gas}_missing"), value: None, limit }),
-                Some(v) if !v.is_finite() || (high && v > limit) || (!high && v < limit) => {
+                Some(v)
+                    if !v.is_finite()
+                        || match bound {
+                            Bound::AtLeast => v < limit,
+                            Bound::AtMost => v > limit,
+                            Bound::Below => v >= limit,
+                        } =>
+                {
                     out.push(GasExceedance { gas: gas.to_string(), value: Some(v), limit })
                 }
                 Some(_) => {}
             }
         };
-        check("o2_low", self.o2_pct, limits.o2_min_pct, false);
-        check("o2_high", self.o2_pct, limits.o2_max_pct, true);
-        check("lel", self.lel_pct, limits.lel_max_pct, true);
-        check("h2s", self.h2s_ppm, limits.h2s_max_ppm, true);
-        check("co", self.co_ppm, limits.co_max_ppm, true);
+        check("o2_low", self.o2_pct, limits.o2_min_pct, Bound::AtLeast);
+        check("o2_high", self.o2_pct, limits.o2_max_pct, Bound::AtMost);
+        let lel = if limits.lel_below { Bound::Below } else { Bound::AtMost };
+        check("lel", self.lel_pct, limits.lel_max_pct, lel);
+        check("h2s", self.h2s_ppm, limits.h2s_max_ppm, Bound::AtMost);
+        check("co", self.co_ppm, limits.co_max_ppm, Bound::AtMost);
         if let (Some(lel), Some(reading)) = (medium_lel_pct, self.lel_pct) {
             if let Some(limit) = limits.flammable_vol_limit(lel) {
                 let vol = reading * lel / 100.0;

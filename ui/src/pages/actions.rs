@@ -171,6 +171,7 @@ pub fn ActionPanel(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             <h3>{t!(i18n, actions.title)}</h3>
             <ErrorBanner error=ctx.error permit=Signal::stored(Some(permit_key))/>
             {notice}
+            <Countdowns permit=permit.clone()/>
             {waiting}
             {main}
             {(status == Status::Active && may(ActionKind::Suspend)).then(|| view! { <ReasonAction ctx=ctx kind="suspend"/> })}
@@ -241,6 +242,119 @@ fn FireWatchCard(permit: PermitView, ctx: ActionCtx, may_sign: bool) -> impl Int
                     </button>
                 </div>
             })}
+        </div>
+    }
+    .into_any()
+}
+
+/// `ms` as "H:MM:SS" (a duration, rounded up to the second so it never reads as over early).
+fn clock_text(ms: i64) -> String {
+    let secs = (ms.max(0) + 999) / 1000;
+    format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// The clocks that run on an issued permit, ticking each second against the device's trusted
+/// time: the validity left; the gas test's age before work starts; the next re-test due while
+/// work runs (a type that re-tests at intervals); how long a pause has lasted against the
+/// pause after which the space is tested again.
+#[component]
+fn Countdowns(permit: PermitView) -> impl IntoView {
+    let i18n = use_i18n();
+    let state = &permit.state;
+    if !matches!(state.status, Status::Approved | Status::Active | Status::Suspended) {
+        return ().into_any();
+    }
+    let now = RwSignal::new(crate::time::now_ms());
+    let tick = set_interval_with_handle(move || now.set(crate::time::now_ms()), std::time::Duration::from_secs(1)).ok();
+    on_cleanup(move || {
+        if let Some(t) = tick {
+            t.clear();
+        }
+    });
+    let gas_rule = use_app().directory.with_untracked(|d| {
+        d.as_ref().and_then(|d| d.catalog.grade(&permit.form.permit_type, &permit.form.grade)).and_then(|g| g.gas_test.clone())
+    });
+    let last_pass = state.gas_tests.iter().rev().find(|t| t.passed()).map(|t| t.time_ms);
+    let row = move |testid: &'static str, text: Box<dyn Fn() -> (String, bool) + Send + Sync>| {
+        let text: std::sync::Arc<dyn Fn() -> (String, bool) + Send + Sync> = text.into();
+        let class = text.clone();
+        view! {
+            <p class=move || if class().1 { "countdown overdue" } else { "countdown" } role="timer" data-testid=testid>
+                {move || text().0}
+            </p>
+        }
+    };
+    let end_ms = permit.form.planned_end.map(|e| e.timestamp_millis());
+    let validity = end_ms.map(|end| {
+        let until = crate::time::show_ms(end);
+        row(
+            "countdown-validity",
+            Box::new(move || {
+                let left = end - now.get();
+                if left > 0 {
+                    (fill(t_string!(i18n, countdown.validity), &[("left", &clock_text(left)), ("until", &until)]), false)
+                } else {
+                    (fill(t_string!(i18n, countdown.validity_over), &[("until", &until)]), true)
+                }
+            }),
+        )
+    });
+    let gas_age = (state.status == Status::Approved).then_some(()).and(gas_rule.clone()).and_then(|r| {
+        let last = last_pass?;
+        let limit = last + r.max_age_minutes * 60_000;
+        let until = crate::time::show_ms(limit);
+        Some(row(
+            "countdown-gas-age",
+            Box::new(move || {
+                let left = limit - now.get();
+                if left > 0 {
+                    (fill(t_string!(i18n, countdown.gas_age), &[("left", &clock_text(left)), ("until", &until)]), false)
+                } else {
+                    (t_string!(i18n, countdown.gas_age_over).to_owned(), true)
+                }
+            }),
+        ))
+    });
+    let retest = (state.status == Status::Active).then_some(()).and(gas_rule.clone()).and_then(|r| {
+        let every = r.retest_interval_minutes?;
+        let due = last_pass? + every * 60_000;
+        let at = crate::time::show_ms(due);
+        Some(row(
+            "countdown-retest",
+            Box::new(move || {
+                let left = due - now.get();
+                if left >= 0 {
+                    (fill(t_string!(i18n, countdown.retest), &[("left", &clock_text(left)), ("at", &at)]), false)
+                } else {
+                    (fill(t_string!(i18n, countdown.retest_over), &[("late", &clock_text(-left)), ("at", &at)]), true)
+                }
+            }),
+        ))
+    });
+    let paused_at = match &state.suspension {
+        Some(ptw_core::derive::Suspension::Stopped { at_ms, .. })
+        | Some(ptw_core::derive::Suspension::GasTestFailed { at_ms, .. })
+        | Some(ptw_core::derive::Suspension::GuardianLeft { at_ms, .. }) => Some(*at_ms),
+        None => None,
+    };
+    let pause = paused_at.zip(gas_rule.and_then(|r| r.retest_after_pause_minutes)).map(|(since, minutes)| {
+        let limit = minutes.to_string();
+        row(
+            "countdown-pause",
+            Box::new(move || {
+                let paused = now.get() - since;
+                let over = paused > minutes * 60_000;
+                let key = if over { t_string!(i18n, countdown.pause_over) } else { t_string!(i18n, countdown.pause) };
+                (fill(key, &[("paused", &clock_text(paused)), ("minutes", &limit)]), over)
+            }),
+        )
+    });
+    view! {
+        <div class="countdowns" data-testid="countdowns">
+            {validity}
+            {gas_age}
+            {retest}
+            {pause}
         </div>
     }
     .into_any()

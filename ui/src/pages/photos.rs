@@ -18,6 +18,7 @@ use leptos::task::spawn_local;
 use ptw_core::api::{CommandError, PermitView, PhotoFailure, PhotoReuse};
 use ptw_core::derive::PhotoRecord;
 use ptw_core::event::PhotoPhase;
+use ptw_core::Status;
 use web_sys::HtmlInputElement;
 
 #[component]
@@ -28,7 +29,12 @@ pub fn PhotoCard(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     if !may_take && permit.state.photos.is_empty() {
         return ().into_any();
     }
-    let phase = RwSignal::new(PhotoPhase::During);
+    // The part of the work the permit is at: before it starts, while it runs, once it is done.
+    let phase = RwSignal::new(match permit.state.status {
+        Status::Active | Status::Suspended => PhotoPhase::During,
+        Status::Completed => PhotoPhase::After,
+        _ => PhotoPhase::Before,
+    });
     let input = NodeRef::<leptos::html::Input>::new();
     let taking = RwSignal::new(false);
     let taken = move |ev: leptos::ev::Event| {
