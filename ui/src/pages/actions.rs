@@ -848,7 +848,16 @@ fn GasTestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             <summary>{t!(i18n, actions.gas_test)}</summary>
             <div class="grid2">
                 {input(o2, "gas-o2", "O₂ (%)".to_owned(), range(limits.o2_min_pct, limits.o2_max_pct), true)}
-                {input(lel, "gas-lel", "LEL (%)".to_owned(), range(None, limits.lel_max_pct), true)}
+                {input(
+                    lel,
+                    "gas-lel",
+                    "LEL (%)".to_owned(),
+                    match limits.lel_max_pct {
+                        Some(hi) if limits.lel_below => format!("< {hi}"),
+                        hi => range(None, hi),
+                    },
+                    true,
+                )}
                 {input(h2s, "gas-h2s", "H₂S (ppm)".to_owned(), range(None, limits.h2s_max_ppm), true)}
                 {input(co, "gas-co", "CO (ppm)".to_owned(), range(None, limits.co_max_ppm), true)}
             </div>
