@@ -8,8 +8,8 @@
 //! `ptw_core::api`, on both ends.
 
 use ptw_core::api::{Action, CommandError, Directory, ListQuery, PermitSummary, PermitView, Session, SyncStatus};
-use ptw_core::sync::AdminChange;
 use ptw_core::event::PhotoPhase;
+use ptw_core::sync::AdminChange;
 use ptw_core::{PermitForm, PermitId, PersonId, Status};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::json;

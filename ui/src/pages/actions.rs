@@ -10,13 +10,13 @@
 //! The buttons of the current step are in one `.action-bar`: on a narrow or upright screen it
 //! is fixed to the bottom of the screen, so the next thing to do is always in reach (main.css).
 
+use super::signature::{Pad, SignaturePad};
 use crate::api;
 use crate::device_memory;
 use crate::i18n::*;
 use crate::icons;
 use crate::messages::{self, fill};
 use crate::state::{use_app, AppState, Page};
-use super::signature::{Pad, SignaturePad};
 use crate::widgets::{enter_moves_on, with_names, Choice, ErrorBanner, Icon};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -272,7 +272,9 @@ fn Countdowns(permit: PermitView) -> impl IntoView {
         }
     });
     let gas_rule = use_app().directory.with_untracked(|d| {
-        d.as_ref().and_then(|d| d.catalog.grade(&permit.form.permit_type, &permit.form.grade)).and_then(|g| g.gas_test.clone())
+        d.as_ref()
+            .and_then(|d| d.catalog.grade(&permit.form.permit_type, &permit.form.grade))
+            .and_then(|g| g.gas_test.clone())
     });
     let last_pass = state.gas_tests.iter().rev().find(|t| t.passed()).map(|t| t.time_ms);
     let row = move |testid: &'static str, text: Box<dyn Fn() -> (String, bool) + Send + Sync>| {
@@ -292,7 +294,10 @@ fn Countdowns(permit: PermitView) -> impl IntoView {
             Box::new(move || {
                 let left = end - now.get();
                 if left > 0 {
-                    (fill(t_string!(i18n, countdown.validity), &[("left", &clock_text(left)), ("until", &until)]), false)
+                    (
+                        fill(t_string!(i18n, countdown.validity), &[("left", &clock_text(left)), ("until", &until)]),
+                        false,
+                    )
                 } else {
                     (fill(t_string!(i18n, countdown.validity_over), &[("until", &until)]), true)
                 }

@@ -13,5 +13,5 @@ pub mod list;
 pub mod photos;
 pub mod presence;
 pub mod settings;
-pub mod signature;
 pub mod sign_in;
+pub mod signature;

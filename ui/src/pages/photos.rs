@@ -143,7 +143,8 @@ fn PhotoTile(photo: PhotoRecord, reuse: Vec<PhotoReuse>) -> impl IntoView {
     let device = photo.device.to_string();
     let short: String = device.chars().take(8).collect();
     let device = fill(td_string!(locale, photo.device), &[("device", &short)]);
-    let unverified = (!photo.time_verified).then(|| view! { <span class="chip frozen">{t!(i18n, photo.unverified)}</span> });
+    let unverified =
+        (!photo.time_verified).then(|| view! { <span class="chip frozen">{t!(i18n, photo.unverified)}</span> });
     let flags = reuse
         .into_iter()
         .map(|r| {
