@@ -67,17 +67,33 @@ pub async fn add_photo(state: State<'_, AppState>, request: Request<'_>) -> Repl
 /// `NotFound` when neither has it.
 #[tauri::command(async, rename_all = "snake_case")]
 pub fn blob_image(state: State<AppState>, hash: String) -> Reply<String> {
-    let store = &mut *lock(&state.store)?;
-    let found = match store.blob(&hash).map_err(to_command_error)? {
-        Some(found) => Some(found),
-        None if store.sync_server().map_err(to_command_error)?.is_some() => {
-            // The HTTP client blocks, and may not run on the async runtime's threads.
-            let now = crate::clock::now();
-            std::thread::scope(|s| s.spawn(|| store.fetch_blob(&hash, now)).join())
-                .map_err(|_| CommandError::Internal { message: "fetching the picture crashed".into() })?
-                .map_err(to_command_error)?
+    signed_in(&state)?;
+    let (here, fetcher) = {
+        let store = &mut *lock(&state.store)?;
+        match store.blob(&hash).map_err(to_command_error)? {
+            Some(found) => (Some(found), None),
+            None if store.sync_server().map_err(to_command_error)?.is_some() => {
+                (None, Some(store.blob_fetcher().map_err(to_command_error)?))
+            }
+            None => (None, None),
         }
-        None => None,
+    };
+    let found = match (here, fetcher) {
+        (Some(found), _) => Some(found),
+        (None, Some(fetcher)) => {
+            // Fetched with the store unlocked (the rest of the app goes on meanwhile), on a
+            // thread of its own: the HTTP client blocks, and may not run on the async runtime's.
+            let fetched = std::thread::scope(|s| s.spawn(|| fetcher.fetch(&hash)).join())
+                .map_err(|_| CommandError::Internal { message: "fetching the picture crashed".into() })?
+                .map_err(to_command_error)?;
+            if let Some((mime, bytes)) = &fetched {
+                lock(&state.store)?
+                    .keep_fetched_blob(&hash, mime, bytes, crate::clock::now())
+                    .map_err(to_command_error)?;
+            }
+            fetched
+        }
+        (None, None) => None,
     };
     let (mime, bytes) = found.ok_or(CommandError::NotFound { what: format!("picture {hash}") })?;
     // What the event names is the hash: bytes that no longer match it (a damaged or altered

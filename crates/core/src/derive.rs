@@ -681,6 +681,9 @@ impl PermitState {
                     reason: format!("a {} takes no handwritten signature", ev.kind.code()),
                 });
             }
+            if self.handwritten.iter().any(|h| &h.image == image && h.by != ev.actor) {
+                return Err(Violation::Malformed { reason: "the handwritten signature is someone else's".into() });
+            }
         }
         self.apply_kind(ev, hash, ctx)?;
         if let Some(image) = &ev.handwriting {
@@ -723,7 +726,17 @@ impl PermitState {
             self.note_unverified(hash, ev.kind.code());
         }
         if let (Some(record), false) = (&self.submitted_hash, matches!(ev.kind, EventKind::Submit { .. })) {
-            if &ev.content_hash != record {
+            // What records a fact on site — a photo, a scan, the entry log — stands when it was
+            // made offline over a form of record that a change has since replaced: it agrees to
+            // nothing, and the evidence must not be lost. Everything else signs the form now.
+            let a_fact = matches!(
+                ev.kind,
+                EventKind::Photo { .. }
+                    | EventKind::CheckIn { .. }
+                    | EventKind::CheckOut { .. }
+                    | EventKind::Entry { .. }
+            );
+            if &ev.content_hash != record && !(a_fact && self.was_form_of_record(&ev.content_hash)) {
                 return Err(Violation::ContentHashMismatch);
             }
         }
@@ -1072,10 +1085,20 @@ impl PermitState {
     }
 
     /// Whether handwritten signature `h` was drawn over a form that is no longer the form of
-    /// record (an approved change, or a draft edited after it was signed): it then does not
-    /// cover what the permit now says, and shows as broken.
+    /// record (an approved change moved it on): it then does not cover what the permit now
+    /// says, and shows as broken. A signature on a change itself (asking for it, approving or
+    /// refusing it) covers that change to the form it was asked of, and stays whole.
     pub fn signature_broken(&self, h: &Handwritten) -> bool {
-        h.content_hash != self.form_hash
+        if h.content_hash == self.form_hash {
+            return false;
+        }
+        let on_a_change = matches!(h.action.as_str(), "change_request" | "approve_change" | "reject_change");
+        !(on_a_change && self.changes.iter().any(|c| c.before.content_hash() == h.content_hash))
+    }
+
+    /// Whether `hash` is the hash of a form this permit has had as its form of record.
+    fn was_form_of_record(&self, hash: &str) -> bool {
+        self.submitted_hash.as_deref() == Some(hash) || self.changes.iter().any(|c| c.before.content_hash() == hash)
     }
 
     /// Why `person` may not attach a photo now, if they may not: the permit's own people — its

@@ -271,7 +271,8 @@ pub struct PhotoRef {
 impl PhotoRef {
     /// The difference hash as a number, when it is 16 hex digits.
     pub fn dhash_bits(&self) -> Option<u64> {
-        (self.dhash.len() == 16).then(|| u64::from_str_radix(&self.dhash, 16).ok()).flatten()
+        let hex = self.dhash.len() == 16 && self.dhash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        hex.then(|| u64::from_str_radix(&self.dhash, 16).ok()).flatten()
     }
 
     /// What is wrong with the reference itself, if anything.
@@ -283,14 +284,18 @@ impl PhotoRef {
         if !is_blob_hash(&self.thumbnail) {
             return Some("the thumbnail is not named by a SHA-256 hash".into());
         }
-        if self.dhash_bits().is_none() || self.dhash.chars().any(|c| c.is_ascii_uppercase()) {
+        if self.dhash_bits().is_none() {
             return Some("the photo's difference hash is not 16 hex digits".into());
         }
         if self.width == 0 || self.height == 0 {
             return Some("the photo has no size".into());
         }
-        if self.camera_time.as_ref().is_some_and(|t| t.len() > 32) {
-            return Some("the camera's time is too long".into());
+        if self
+            .camera_time
+            .as_ref()
+            .is_some_and(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").is_err())
+        {
+            return Some("the camera's time is not a date and time (YYYY-MM-DD HH:MM:SS)".into());
         }
         None
     }

@@ -93,10 +93,18 @@ fn a_photo_is_attached_once_and_a_reference_that_does_not_name_its_picture_by_ha
     let mut no_size = photo(11, PhotoPhase::During);
     no_size.width = 0;
     events.push(p.event(&form, p.guardian, T0 + 6 * MIN, attach(no_size)));
-    let state = p.derive(&form, &events, T0 + 7 * MIN);
+    let mut signed_hash = photo(13, PhotoPhase::During);
+    signed_hash.dhash = "+bcdef0123456789".into();
+    events.push(p.event(&form, p.guardian, T0 + 7 * MIN, attach(signed_hash)));
+    let mut says_verified = photo(14, PhotoPhase::During);
+    says_verified.camera_time = Some("已校准 trusted".into());
+    events.push(p.event(&form, p.guardian, T0 + 8 * MIN, attach(says_verified)));
+    let state = p.derive(&form, &events, T0 + 9 * MIN);
     assert_eq!(state.photos.len(), 1);
     assert_eq!(rejection(&state, 6), Some(&Violation::PhotoAttachedAlready));
-    for (i, what) in [(7, "SHA-256"), (8, "difference hash"), (9, "size")] {
+    for (i, what) in
+        [(7, "SHA-256"), (8, "difference hash"), (9, "size"), (10, "difference hash"), (11, "camera's time")]
+    {
         match rejection(&state, i) {
             Some(Violation::Malformed { reason }) => assert!(reason.contains(what), "{reason}"),
             other => panic!("event {i}: {other:?}"),
@@ -197,4 +205,58 @@ fn a_handwritten_signature_is_refused_where_it_means_nothing_or_names_no_picture
     assert!(matches!(rejection(&state, 6), Some(Violation::Malformed { reason }) if reason.contains("SHA-256")));
     assert!(state.handwritten.is_empty());
     assert_eq!(state.status, Status::Active, "the completion with a bad signature did not count");
+
+    // The director's drawing from his approval, put under someone else's step.
+    let directors = "ef".repeat(32);
+    let signed = vec![
+        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
+        handwritten(&p, &form, p.director, T0 - 50 * MIN, Plant::approve("workshop_review"), &directors),
+        handwritten(&p, &form, p.safety, T0 - 40 * MIN, Plant::approve("safety_approval"), &directors),
+    ];
+    let copied = p.derive(&form, &signed, T0 - 39 * MIN);
+    assert_eq!(rejection(&copied, 1), None);
+    assert!(
+        matches!(rejection(&copied, 2), Some(Violation::Malformed { reason }) if reason.contains("someone else")),
+        "{:?} {:?}",
+        rejection(&copied, 2),
+        copied.handwritten
+    );
+}
+
+#[test]
+fn a_photo_taken_offline_over_the_form_a_change_replaced_stands_and_an_approval_does_not() {
+    // A crew tablet offline photographs the work while another device's change is approved:
+    // the photo records a fact and stands; a signature over the replaced form is refused.
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    let mut events = p.hot_work_story(&form)[..5].to_vec();
+    let change = PermitChange {
+        reason: ChangeReason::Weather,
+        explanation: "大风停工一小时，结束时间顺延".into(),
+        planned_start: None,
+        planned_end: Some(at(T0 + 5 * 60 * MIN)),
+        add_precautions: vec![],
+        crew_add: vec![],
+        crew_remove: vec![],
+    };
+    let (ask, stored) =
+        p.event_struct(&form, p.applicant, T0 + 30 * MIN, EventKind::ChangeRequest { change: Box::new(change) });
+    events.push(stored);
+    let approve =
+        |step: &str| EventKind::ApproveChange { change: ask.hash(), step: step.into(), comment: "同意".into() };
+    events.push(p.event(&form, p.director, T0 + 35 * MIN, approve("workshop_review")));
+    events.push(p.event(&form, p.safety, T0 + 36 * MIN, approve("safety_approval")));
+    // Made offline, over the form as it was before the change.
+    events.push(p.event(&form, p.welder, T0 + 40 * MIN, attach(photo(15, PhotoPhase::During))));
+    events.push(p.event(&form, p.guardian, T0 + 41 * MIN, Plant::good_gas()));
+    // Over a form this permit never had.
+    let mut other = form.clone();
+    other.title = "另一张票".into();
+    events.push(p.event(&other, p.welder, T0 + 42 * MIN, attach(photo(16, PhotoPhase::During))));
+    let state = p.derive(&form, &events, T0 + 43 * MIN);
+    assert_ne!(state.form_hash, form.content_hash());
+    assert_eq!(rejection(&state, 8), None, "the photo stands");
+    assert_eq!(rejection(&state, 9), Some(&Violation::ContentHashMismatch), "a gas test signs the form now");
+    assert_eq!(rejection(&state, 10), Some(&Violation::ContentHashMismatch));
+    assert_eq!(state.photos.len(), 1);
 }

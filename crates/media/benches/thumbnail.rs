@@ -13,7 +13,11 @@ fn twelve_megapixels() -> Vec<u8> {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let n = (seed & 0x1F) as u8;
-        Rgb([(x / 20) as u8 + n, (y / 15) as u8 + n, ((x + y) / 30) as u8 + n])
+        Rgb([
+            ((x / 20) as u8).wrapping_add(n),
+            ((y / 15) as u8).wrapping_add(n),
+            (((x + y) / 30) as u8).wrapping_add(n),
+        ])
     });
     let mut out = Vec::new();
     DynamicImage::ImageRgb8(img).write_with_encoder(JpegEncoder::new_with_quality(&mut out, 92)).expect("encode");

@@ -30,9 +30,10 @@ pub const MAX_KEPT_SIDE: u32 = 3072;
 pub const MAX_KEPT_BYTES: usize = 8 * 1024 * 1024;
 /// Longer side of a thumbnail, in pixels.
 pub const THUMBNAIL_SIDE: u32 = 320;
-/// The most pixels a picture may have (a 100-megapixel camera's), each side at most
-/// [`MAX_SIDE`]; anything larger is refused before it is decoded.
-pub const MAX_PIXELS: u64 = 100_000_000;
+/// The most pixels a picture may have (a 48-megapixel tablet camera's, with room), each side at
+/// most [`MAX_SIDE`]; anything larger is refused before it is decoded, which keeps a photo's
+/// preparation within about 250 MB.
+pub const MAX_PIXELS: u64 = 50_000_000;
 pub const MAX_SIDE: u32 = 20_000;
 /// Two difference hashes this many bits apart or fewer are the same picture.
 pub const NEAR_DUPLICATE_BITS: u32 = 6;
@@ -85,18 +86,16 @@ pub fn prepare_photo(bytes: &[u8]) -> Result<Prepared, MediaError> {
     let camera_time = exif.as_deref().and_then(camera_time);
     let mut image = image;
     let turned = orientation != Orientation::NoTransforms;
+    let longest = image.width().max(image.height());
+    let reencoded = turned || longest > MAX_KEPT_SIDE || bytes.len() > MAX_KEPT_BYTES || format != ImageFormat::Jpeg;
+    // Shrunk before it is turned: turning a full-size picture would hold it twice.
+    if longest > MAX_KEPT_SIDE {
+        image = image.thumbnail(MAX_KEPT_SIDE, MAX_KEPT_SIDE);
+    }
     image.apply_orientation(orientation);
-    let (w, h) = (image.width(), image.height());
-    let too_big = w.max(h) > MAX_KEPT_SIDE || bytes.len() > MAX_KEPT_BYTES;
-    let reencoded = turned || too_big || format != ImageFormat::Jpeg;
-    let (photo, width, height) = if reencoded {
-        if too_big && w.max(h) > MAX_KEPT_SIDE {
-            image = image.thumbnail(MAX_KEPT_SIDE, MAX_KEPT_SIDE);
-        }
-        (jpeg(&image, PHOTO_QUALITY)?, image.width(), image.height())
-    } else {
-        (Encoded { mime: "image/jpeg", bytes: bytes.to_vec() }, w, h)
-    };
+    let (width, height) = (image.width(), image.height());
+    let photo =
+        if reencoded { jpeg(&image, PHOTO_QUALITY)? } else { Encoded { mime: "image/jpeg", bytes: bytes.to_vec() } };
     let small = image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE);
     drop(image);
     let thumbnail = jpeg(&small, THUMBNAIL_QUALITY)?;

@@ -39,24 +39,36 @@ fn a_50_mb_photo_is_shrunk_and_thumbnailed_within_250_mb() {
         Rgb([p[0] / 2 + n / 2, p[1] / 2 + (n >> 1), p[2] / 2 + (n >> 2)])
     });
     drop(scene);
-    let path = std::env::temp_dir().join(format!("ptw-media-large-{}.jpg", std::process::id()));
-    std::fs::write(&path, common::jpeg(&noisy, 100)).expect("write");
+    let dir = std::env::temp_dir();
+    let upright = dir.join(format!("ptw-media-large-{}.jpg", std::process::id()));
+    let on_its_side = dir.join(format!("ptw-media-large-{}-turned.jpg", std::process::id()));
+    let jpeg = common::jpeg(&noisy, 100);
     drop(noisy);
+    std::fs::write(&on_its_side, common::with_exif(&jpeg, 6, "2026:12:02 09:15:07")).expect("write");
+    std::fs::write(&upright, jpeg).expect("write");
 
-    reset_peak();
-    let bytes = std::fs::read(&path).expect("read");
-    let _ = std::fs::remove_file(&path);
-    assert!(bytes.len() >= 50 * 1024 * 1024, "the photo is {} bytes, meant to be 50 MB or more", bytes.len());
-    let size = bytes.len();
-    let prepared = prepare_photo(&bytes).expect("a photo");
-    drop(bytes);
-    let peak = peak_rss();
-    println!("a {:.1} MB photo prepared with a peak RSS of {:.1} MB", size as f64 / 1048576.0, peak as f64 / 1048576.0);
-
-    assert!(prepared.reencoded);
-    assert_eq!((prepared.width, prepared.height), (MAX_KEPT_SIDE, 2048));
-    assert!(prepared.photo.bytes.len() < 16 * 1024 * 1024, "kept photo fits a blob");
-    let thumb = image::load_from_memory(&prepared.thumbnail.bytes).expect("thumbnail");
-    assert_eq!(thumb.dimensions(), (320, 213));
-    assert!(peak < LIMIT_BYTES, "peak RSS {:.1} MB, the most allowed is 250 MB", peak as f64 / 1048576.0);
+    // As it was taken, and taken on its side (to be turned upright as well as shrunk).
+    for (path, expected) in [(upright, (MAX_KEPT_SIDE, 2048)), (on_its_side, (2048, MAX_KEPT_SIDE))] {
+        reset_peak();
+        let bytes = std::fs::read(&path).expect("read");
+        let _ = std::fs::remove_file(&path);
+        assert!(bytes.len() >= 50 * 1024 * 1024, "the photo is {} bytes, meant to be 50 MB or more", bytes.len());
+        let size = bytes.len();
+        let prepared = prepare_photo(&bytes).expect("a photo");
+        drop(bytes);
+        let peak = peak_rss();
+        println!(
+            "a {:.1} MB photo ({}) prepared with a peak RSS of {:.1} MB",
+            size as f64 / 1048576.0,
+            if prepared.turned { "turned upright" } else { "upright" },
+            peak as f64 / 1048576.0
+        );
+        assert!(prepared.reencoded);
+        assert_eq!((prepared.width, prepared.height), expected);
+        assert!(prepared.photo.bytes.len() < 16 * 1024 * 1024, "kept photo fits a blob");
+        let thumb = image::load_from_memory(&prepared.thumbnail.bytes).expect("thumbnail");
+        let (w, h) = expected;
+        assert_eq!(thumb.dimensions(), if w > h { (320, 213) } else { (213, 320) });
+        assert!(peak < LIMIT_BYTES, "peak RSS {:.1} MB, the most allowed is 250 MB", peak as f64 / 1048576.0);
+    }
 }

@@ -101,8 +101,49 @@ impl Store {
         if let Some(found) = self.blob(hash)? {
             return Ok(Some(found));
         }
+        let Some((mime, bytes)) = self.blob_fetcher()?.fetch(hash)? else { return Ok(None) };
+        self.keep_fetched_blob(hash, &mime, &bytes, now)?;
+        Ok(Some((mime, bytes)))
+    }
+
+    /// What fetches blobs from the sync server without the store: a caller that must not hold
+    /// the store while the network answers (the app's window) takes it, fetches, and keeps what
+    /// came with [`Store::keep_fetched_blob`].
+    pub fn blob_fetcher(&mut self) -> Result<BlobFetcher> {
         let (client, token) = self.sync_connection()?;
-        let Some((mime, bytes)) = client.get_blob(&token, hash)? else { return Ok(None) };
+        Ok(BlobFetcher { client, token })
+    }
+
+    /// Keep a blob a [`BlobFetcher`] brought, checked against its hash once more.
+    pub fn keep_fetched_blob(&mut self, hash: &str, mime: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<()> {
+        if blob_hash(bytes) != hash {
+            return Err(StoreError::InvalidBlob(format!("the bytes given for blob {hash} hash to something else")));
+        }
+        self.conn.execute(
+            "INSERT INTO blobs (hash, mime, bytes, created_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(hash) DO NOTHING",
+            params![hash, mime, bytes, now.timestamp_millis()],
+        )?;
+        Ok(())
+    }
+}
+
+/// Fetches blobs from the sync server a device is enrolled with ([`Store::blob_fetcher`]).
+pub struct BlobFetcher {
+    client: crate::client::SyncClient,
+    token: String,
+}
+
+impl BlobFetcher {
+    /// The blob named `hash` from the server, checked against its hash; `None` when the server
+    /// does not have it.
+    pub fn fetch(&self, hash: &str) -> Result<Option<(String, Vec<u8>)>> {
+        if !is_blob_hash(hash) {
+            return Err(StoreError::InvalidBlob(format!(
+                "'{}' is not a blob hash (64 lower-case hex digits)",
+                hash.chars().take(80).collect::<String>().escape_default()
+            )));
+        }
+        let Some((mime, bytes)) = self.client.get_blob(&self.token, hash)? else { return Ok(None) };
         let actual = blob_hash(&bytes);
         if actual != hash {
             return Err(StoreError::sync(
@@ -111,10 +152,6 @@ impl Store {
             ));
         }
         let mime = if blob_mime_problem(&mime).is_none() { mime } else { FALLBACK_MIME.to_owned() };
-        self.conn.execute(
-            "INSERT INTO blobs (hash, mime, bytes, created_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(hash) DO NOTHING",
-            params![hash, mime, bytes, now.timestamp_millis()],
-        )?;
         Ok(Some((mime, bytes)))
     }
 }

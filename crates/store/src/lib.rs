@@ -17,6 +17,7 @@ mod schema;
 mod sync;
 pub mod time;
 
+pub use blobs::BlobFetcher;
 pub use client::{
     certificate_fingerprint, new_person_id, ChangeWatch, SyncClient, SyncOptions, SyncReport, PULL_MAX_CHANGES,
     PUSH_BATCH,

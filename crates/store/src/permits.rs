@@ -235,6 +235,15 @@ impl Store {
         handwriting: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<PermitView> {
+        // A photo is attached only once its picture and thumbnail are kept here
+        // ([`Store::attach_photo`]): an event must not name pictures this device cannot show.
+        if let Action::Photo { photo } = &action {
+            for h in [&photo.blob, &photo.thumbnail] {
+                if self.blob(h)?.is_none() {
+                    return Err(StoreError::InvalidBlob(format!("the picture {h} is not on this device")));
+                }
+            }
+        }
         if let Some(h) = &handwriting {
             match self.blob(h)? {
                 Some((mime, _)) if mime == crate::photos::SIGNATURE_MIME => {}

@@ -93,11 +93,15 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut found = Vec::new();
+        // A picture with next to no detail (a plain wall, a dark frame) hashes near all-zero or
+        // all-one bits and would look like every other such picture: only its bytes count.
+        let telling = |bits: u64| (8..=56).contains(&bits.count_ones());
         for mine in &view.state.photos {
-            let bits = mine.photo.dhash_bits();
+            let bits = mine.photo.dhash_bits().filter(|b| telling(*b));
             for (other_id, number, other_blob, other_bits) in &others {
                 let same_bytes = *other_blob == mine.photo.blob;
-                let distance = bits.map(|b| ptw_media::distance(b, *other_bits as u64));
+                let distance =
+                    bits.filter(|_| telling(*other_bits as u64)).map(|b| ptw_media::distance(b, *other_bits as u64));
                 let near = distance.is_some_and(|d| d <= ptw_media::NEAR_DUPLICATE_BITS);
                 if !(same_bytes || near) {
                     continue;

@@ -277,6 +277,8 @@ fn Countdowns(permit: PermitView) -> impl IntoView {
             .and_then(|g| g.gas_test.clone())
     });
     let last_pass = state.gas_tests.iter().rev().find(|t| t.passed()).map(|t| t.time_ms);
+    // Work starts on the latest test only: a failed one after a pass leaves nothing to count.
+    let latest_passed = state.gas_tests.last().is_some_and(|t| t.passed());
     let row = move |testid: &'static str, text: Box<dyn Fn() -> (String, bool) + Send + Sync>| {
         let text: std::sync::Arc<dyn Fn() -> (String, bool) + Send + Sync> = text.into();
         let class = text.clone();
@@ -306,7 +308,7 @@ fn Countdowns(permit: PermitView) -> impl IntoView {
     });
     let gas_age = (state.status == Status::Approved).then_some(()).and(gas_rule.clone()).and_then(|r| {
         let last = last_pass?;
-        let limit = last + r.max_age_minutes * 60_000;
+        let limit = if latest_passed { last + r.max_age_minutes * 60_000 } else { i64::MIN };
         let until = crate::time::show_ms(limit);
         Some(row(
             "countdown-gas-age",
@@ -342,6 +344,8 @@ fn Countdowns(permit: PermitView) -> impl IntoView {
         | Some(ptw_core::derive::Suspension::GuardianLeft { at_ms, .. }) => Some(*at_ms),
         None => None,
     };
+    // Once the gas was tested again since the pause began, that rule is met.
+    let paused_at = paused_at.filter(|since| last_pass.is_none_or(|t| t <= *since));
     let pause = paused_at.zip(gas_rule.and_then(|r| r.retest_after_pause_minutes)).map(|(since, minutes)| {
         let limit = minutes.to_string();
         row(

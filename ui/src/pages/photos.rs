@@ -124,17 +124,13 @@ fn PhotoTile(photo: PhotoRecord, reuse: Vec<PhotoReuse>) -> impl IntoView {
     let i18n = use_i18n();
     let app = crate::state::use_app();
     let thumb = RwSignal::new(None::<Result<String, CommandError>>);
-    let full = RwSignal::new(None::<String>);
+    let full = RwSignal::new(None::<Result<String, CommandError>>);
     let hash = photo.photo.thumbnail.clone();
     spawn_local(async move { thumb.set(Some(api::blob_image(&hash).await)) });
     let blob = photo.photo.blob.clone();
     let open = move |_| {
         let blob = blob.clone();
-        spawn_local(async move {
-            if let Ok(url) = api::blob_image(&blob).await {
-                full.set(Some(url));
-            }
-        });
+        spawn_local(async move { full.set(Some(api::blob_image(&blob).await)) });
     };
     let locale = i18n.get_locale_untracked();
     let who = with_names(locale, None, |n| n.person(photo.by)).unwrap_or_default();
@@ -179,6 +175,10 @@ fn PhotoTile(photo: PhotoRecord, reuse: Vec<PhotoReuse>) -> impl IntoView {
                     </button>
                 }
                 .into_any(),
+                Some(Err(CommandError::Photo { .. })) => view! {
+                    <div class="photo-thumb missing" data-testid="photo-damaged">{t!(i18n, photo.damaged)}</div>
+                }
+                .into_any(),
                 Some(Err(_)) => view! { <div class="photo-thumb missing" data-testid="photo-missing">{t!(i18n, photo.missing)}</div> }.into_any(),
             }}
             <div class="photo-caption">
@@ -189,9 +189,13 @@ fn PhotoTile(photo: PhotoRecord, reuse: Vec<PhotoReuse>) -> impl IntoView {
                 {unverified}
                 {flags}
             </div>
-            {move || full.get().map(|url| view! {
+            {move || full.get().map(|shown| view! {
                 <div class="photo-full" data-testid="photo-full" role="dialog">
-                    <img src=url alt=move || photo_phase_text(i18n.get_locale(), phase)/>
+                    {match shown {
+                        Ok(url) => view! { <img src=url alt=move || photo_phase_text(i18n.get_locale(), phase)/> }.into_any(),
+                        Err(CommandError::Photo { .. }) => view! { <p class="notice">{t!(i18n, photo.damaged)}</p> }.into_any(),
+                        Err(_) => view! { <p class="notice">{t!(i18n, photo.missing)}</p> }.into_any(),
+                    }}
                     <button type="button" class="secondary big" data-testid="photo-close" on:click=move |_| full.set(None)>
                         {t!(i18n, photo.close)}
                     </button>
