@@ -29,7 +29,8 @@ from test_hot_work_story import (
 
 
 def test_a_change_goes_through_the_approval_chain_before_the_crew_changes(driver, screenshot):
-    number = an_approved_hot_work_permit(driver)
+    # 刘洋 signs his approval by hand: the drawing covers the permit as it is now.
+    number = an_approved_hot_work_permit(driver, by_hand=("刘洋",))
     sign_in(driver, "李娜")
     open_permit(driver, number, from_home=True)
     record_gas_test(driver)
@@ -75,6 +76,9 @@ def test_a_change_goes_through_the_approval_chain_before_the_crew_changes(driver
     assert new_window != old_window, new_window
     wait_text_contains(driver, "change-lines", "计划结束时间：")
     find(driver, "changes")
+    # 刘洋's drawing was over the permit before the change: it no longer covers what it says.
+    assert find(driver, "handwritten").get_attribute("data-broken") == "true"
+    wait_text_contains(driver, "handwritten-broken", "内容已变更")
     screenshot("change-approved")
 
     # The calendar of planned work shows it in its area, with the new end.

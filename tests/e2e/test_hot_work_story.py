@@ -200,9 +200,9 @@ def fill_a_hot_work_permit(driver: WebDriver) -> None:
     click(driver, "precautions-all")
 
 
-def an_approved_hot_work_permit(driver: WebDriver) -> str:
-    """赵磊 files the grade-1 hot-work permit, 刘洋 and 王强 approve it; its number. Nobody is
-    signed in afterwards."""
+def an_approved_hot_work_permit(driver: WebDriver, by_hand: tuple[str, ...] = ()) -> str:
+    """赵磊 files the grade-1 hot-work permit, 刘洋 and 王强 approve it — those named in `by_hand`
+    drawing their signature on the pad; its number. Nobody is signed in afterwards."""
     sign_in(driver, "赵磊")
     click(driver, "new-permit")
     fill_a_hot_work_permit(driver)
@@ -213,9 +213,33 @@ def an_approved_hot_work_permit(driver: WebDriver) -> str:
     for approver in ["刘洋", "王强"]:
         sign_in(driver, approver)
         open_permit(driver, number, from_home=True)
+        if approver in by_hand:
+            draw_a_signature(driver)
         act(driver, "action-approve")
         sign_out(driver)
     return number
+
+
+def draw_a_signature(driver: WebDriver) -> None:
+    """A stroke across the signature pad with the pointer, as a finger or stylus would draw it."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    canvas = find(driver, "signature-canvas")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", canvas)
+    (
+        ActionChains(driver)
+        .move_to_element_with_offset(canvas, -160, 10)
+        .click_and_hold()
+        .move_by_offset(50, -35)
+        .move_by_offset(60, 45)
+        .move_by_offset(60, -40)
+        .move_by_offset(70, 30)
+        .release()
+        .perform()
+    )
+    WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(
+        lambda d: find(d, "signature-clear").is_enabled(), message="the pad shows nothing drawn"
+    )
 
 
 def record_gas_test(driver: WebDriver, lel: str = "0") -> None:

@@ -10,7 +10,7 @@ import base64
 import json
 from pathlib import Path
 
-from selenium.webdriver.common.action_chains import ActionChains
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -19,6 +19,7 @@ from test_hot_work_story import (
     act,
     click,
     css,
+    draw_a_signature,
     fill_a_hot_work_permit,
     find,
     open_permit,
@@ -31,8 +32,6 @@ from test_hot_work_story import (
 from test_live_sync import Sim
 from test_presence import wait_value
 from test_settings import choose_file
-
-import pytest
 
 # A scene drawn by the webview's own canvas and saved as its camera would: a JPEG.
 DRAW_A_PHOTO = """
@@ -56,26 +55,6 @@ def a_photo(driver, path: Path, hue: int, bar: int) -> bytes:
     data = base64.b64decode(url.split(",", 1)[1])
     path.write_bytes(data)
     return data
-
-
-def draw_a_signature(driver) -> None:
-    """A stroke across the pad with the pointer, as a finger or stylus would draw it."""
-    canvas = find(driver, "signature-canvas")
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", canvas)
-    (
-        ActionChains(driver)
-        .move_to_element_with_offset(canvas, -160, 10)
-        .click_and_hold()
-        .move_by_offset(50, -35)
-        .move_by_offset(60, 45)
-        .move_by_offset(60, -40)
-        .move_by_offset(70, 30)
-        .release()
-        .perform()
-    )
-    WebDriverWait(driver, TIMEOUT, poll_frequency=0.2).until(
-        lambda d: find(d, "signature-clear").is_enabled(), message="the pad shows nothing drawn"
-    )
 
 
 def photo_tiles(driver) -> list:

@@ -214,6 +214,7 @@ fn FireWatchCard(permit: PermitView, ctx: ActionCtx, may_sign: bool) -> impl Int
         }
     };
     let note = RwSignal::new(String::new());
+    let pad = Pad::new();
     view! {
         <div class="action-group fire-watch" data-testid="fire-watch">
             <h4>{t!(i18n, fire_watch.title)}</h4>
@@ -228,13 +229,14 @@ fn FireWatchCard(permit: PermitView, ctx: ActionCtx, may_sign: bool) -> impl Int
                         on:input=move |ev| note.set(event_target_value(&ev))
                     />
                 </label>
+                <SignaturePad pad=pad/>
                 <div class="action-bar" data-testid="action-bar">
                     <button
                         class="primary big wide"
                         data-testid="action-fire-watch-end"
                         disabled=move || ctx.busy.get()
                         on:click=move |_| {
-                            ctx.run(Action::FireWatchEnd { note: note.get_untracked() }, move || note.set(String::new()))
+                            pad.sign(ctx, Action::FireWatchEnd { note: note.get_untracked() }, move || note.set(String::new()))
                         }
                     >
                         <Icon name=icons::action("fire_watch_end")/>
@@ -601,6 +603,7 @@ fn HandoverForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let to = RwSignal::new(None::<PersonId>);
     let plant_state = RwSignal::new(String::new());
     let open_items = RwSignal::new(String::new());
+    let pad = Pad::new();
     // Whom the rules let take over (the back end judges it again).
     let candidates: Vec<(PersonId, String, String)> = ctx
         .app
@@ -651,6 +654,7 @@ fn HandoverForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
             </div>
             {move || text_field(plant_state, "handover-plant-state", t_string!(i18n, handover.plant_state).to_owned())}
             {move || text_field(open_items, "handover-open-items", t_string!(i18n, handover.open_items).to_owned())}
+            <SignaturePad pad=pad/>
             <button
                 class="secondary big wide"
                 data-testid="action-handover"
@@ -662,7 +666,7 @@ fn HandoverForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                             plant_state: plant_state.get_untracked(),
                             open_items: open_items.get_untracked(),
                         };
-                        ctx.run(action, move || {
+                        pad.sign(ctx, action, move || {
                             plant_state.set(String::new());
                             open_items.set(String::new());
                             to.set(None);
@@ -682,6 +686,7 @@ fn HandoverForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
 fn TakeOverCard(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
     let i18n = use_i18n();
     let pending = permit.state.handover.clone()?;
+    let pad = Pad::new();
     let heading = with_names(i18n.get_locale_untracked(), None, |n| {
         fill(
             td_string!(n.locale, handover.pending),
@@ -700,8 +705,17 @@ fn TakeOverCard(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                 <dt>{t!(i18n, handover.plant_state)}</dt><dd data-testid="handover-state">{pending.plant_state.clone()}</dd>
                 <dt>{t!(i18n, handover.open_items)}</dt><dd data-testid="handover-items">{pending.open_items.clone()}</dd>
             </dl>
+            <SignaturePad pad=pad/>
             <div class="action-bar" data-testid="action-bar">
-                <SimpleAction ctx=ctx action=Action::TakeOver testid="action-take-over" primary=true/>
+                <button
+                    class="primary big wide"
+                    data-testid="action-take-over"
+                    disabled=move || ctx.busy.get()
+                    on:click=move |_| pad.sign(ctx, Action::TakeOver, || ())
+                >
+                    <Icon name=icons::action("take_over")/>
+                    {move || messages::action_text(i18n.get_locale(), "take_over")}
+                </button>
             </div>
         </div>
     })

@@ -285,6 +285,7 @@ pub fn ChangesCard(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                 .unwrap_or_default()
             };
             let comment = RwSignal::new(String::new());
+            let pad = super::signature::Pad::new();
             let buttons = (pending && may_sign).then(|| {
                 view! {
                     <label class="field">
@@ -296,12 +297,13 @@ pub fn ChangesCard(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                             on:input=move |ev| comment.set(event_target_value(&ev))
                         />
                     </label>
+                    <super::signature::SignaturePad pad=pad/>
                     <div class="action-bar" data-testid="action-bar">
                         <button
                             class="primary big"
                             data-testid="action-approve-change"
                             disabled=move || ctx.busy.get()
-                            on:click=move |_| ctx.run(Action::ApproveChange { comment: comment.get_untracked() }, || ())
+                            on:click=move |_| pad.sign(ctx, Action::ApproveChange { comment: comment.get_untracked() }, || ())
                         >
                             <Icon name="check"/>
                             {t!(i18n, change.approve)}
@@ -310,7 +312,7 @@ pub fn ChangesCard(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                             class="danger big"
                             data-testid="action-reject-change"
                             disabled=move || ctx.busy.get()
-                            on:click=move |_| ctx.run(Action::RejectChange { comment: comment.get_untracked() }, || ())
+                            on:click=move |_| pad.sign(ctx, Action::RejectChange { comment: comment.get_untracked() }, || ())
                         >
                             <Icon name="x"/>
                             {t!(i18n, change.reject)}
