@@ -98,8 +98,12 @@ pub fn PermitList() -> impl IntoView {
     });
     Effect::new(move |_| {
         if filter.get_untracked().is_none() {
-            if let Some(Ok(n)) = mine.get() {
-                filter.set(Some(if n > 0 { Filter::Mine } else { Filter::All }));
+            match mine.get() {
+                Some(Ok(n)) => filter.set(Some(if n > 0 { Filter::Mine } else { Filter::All })),
+                // What waits for the person could not be read: the whole list, rather than a
+                // spinner that never ends (the list's own answer says what went wrong).
+                Some(Err(_)) => filter.set(Some(Filter::All)),
+                None => {}
             }
         }
     });
