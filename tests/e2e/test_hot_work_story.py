@@ -200,9 +200,9 @@ def fill_a_hot_work_permit(driver: WebDriver) -> None:
     click(driver, "precautions-all")
 
 
-def an_approved_hot_work_permit(driver: WebDriver, by_hand: tuple[str, ...] = ()) -> str:
-    """赵磊 files the grade-1 hot-work permit, 刘洋 and 王强 approve it — those named in `by_hand`
-    drawing their signature on the pad; its number. Nobody is signed in afterwards."""
+def a_submitted_hot_work_permit(driver: WebDriver) -> str:
+    """赵磊 files and submits the grade-1 hot-work permit; its number. Nobody is signed in
+    afterwards."""
     sign_in(driver, "赵磊")
     click(driver, "new-permit")
     fill_a_hot_work_permit(driver)
@@ -210,6 +210,13 @@ def an_approved_hot_work_permit(driver: WebDriver, by_hand: tuple[str, ...] = ()
     wait_status(driver, "审批中")
     number = text_of(driver, "permit-number")
     sign_out(driver)
+    return number
+
+
+def an_approved_hot_work_permit(driver: WebDriver, by_hand: tuple[str, ...] = ()) -> str:
+    """赵磊 files the grade-1 hot-work permit, 刘洋 and 王强 approve it — those named in `by_hand`
+    drawing their signature on the pad; its number. Nobody is signed in afterwards."""
+    number = a_submitted_hot_work_permit(driver)
     for approver in ["刘洋", "王强"]:
         sign_in(driver, approver)
         open_permit(driver, number, from_home=True)

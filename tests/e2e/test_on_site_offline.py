@@ -10,26 +10,25 @@ import base64
 import json
 from pathlib import Path
 
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from test_hot_work_story import (
     TIMEOUT,
+    a_submitted_hot_work_permit,
     act,
     click,
     css,
     draw_a_signature,
-    fill_a_hot_work_permit,
     find,
     open_permit,
     sign_in,
     sign_out,
-    text_of,
     wait_status,
     wait_synced,
 )
-from test_live_sync import Sim
+from test_layout import check_layout, resize
+from test_live_sync import sim  # noqa: F401  (the second device, a pytest fixture)
 from test_presence import wait_value
 from test_settings import choose_file
 
@@ -72,19 +71,8 @@ def full_size_bytes(driver, index: int) -> bytes:
     return base64.b64decode(src.split(",", 1)[1])
 
 
-@pytest.fixture
-def second_device(app_binary: Path, plant, tmp_path: Path) -> Sim:
-    binary = app_binary.parent / "ptw-sim"
-    if not binary.is_file():
-        pytest.fail(f"no ptw-sim at {binary}: run `./openptw e2e` (it builds the workspace)")
-    s = Sim(binary, tmp_path / "second.db")
-    s.run("--code", plant.enrol_qr("SIM-T"), "enrol")
-    s.sync()
-    return s
-
-
 def test_check_in_photos_and_a_drawn_signature_with_the_server_stopped_reach_a_second_device(
-    plant, driver, second_device, screenshot, tmp_path
+    plant, driver, sim, screenshot, tmp_path
 ):
     badge = tmp_path / "badge-li.png"
     li = next(line.split("\t")[0] for line in plant.admin("user", "list").splitlines() if "\t李娜\t" in line)
@@ -92,13 +80,7 @@ def test_check_in_photos_and_a_drawn_signature_with_the_server_stopped_reach_a_s
     poster = tmp_path / "poster-t101.png"
     plant.admin("plant", "poster", "--code", "T-101", "--png", str(poster))
 
-    sign_in(driver, "赵磊")
-    click(driver, "new-permit")
-    fill_a_hot_work_permit(driver)
-    click(driver, "submit-permit")
-    wait_status(driver, "审批中")
-    number = text_of(driver, "permit-number")
-    sign_out(driver)
+    number = a_submitted_hot_work_permit(driver)
 
     # No signal from here on.
     plant.stop()
@@ -141,15 +123,23 @@ def test_check_in_photos_and_a_drawn_signature_with_the_server_stopped_reach_a_s
     # An upright camera JPEG of this size is kept byte for byte.
     assert shown == [before, gas]
     screenshot("offline-01-trail-photos")
+    # On a tablet, upright and on its side: the photos and the pad's permit fit, 48 px targets.
+    for width, height in [(800, 1280), (1024, 768)]:
+        resize(driver, width, height)
+        find(driver, "photo-gallery")
+        check_layout(driver, f"a permit with its photos at {width}x{height}")
+        driver.execute_script("document.querySelector('[data-testid=\"photos\"]').scrollIntoView({block: 'start'});")
+        screenshot(f"offline-photos-{width}x{height}")
+    resize(driver, 1280, 800)
 
     # The signal is back: the window's changes and pictures go up, the other tablet takes them.
     plant.start_again()
     wait_synced(driver)
     saved = tmp_path / "second"
     saved.mkdir()
-    report = second_device.sync()
+    report = sim.sync()
     assert report["pulled"] >= 1, report
-    other = json.loads(second_device.run("show", "--number", number, "--save", str(saved)).strip().splitlines()[-1])
+    other = json.loads(sim.run("show", "--number", number, "--save", str(saved)).strip().splitlines()[-1])
     assert other["status"] == "approved", other
     assert other["rejected"] == 0, other
     assert len(other["presence"]) == 1, other

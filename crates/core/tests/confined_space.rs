@@ -12,14 +12,10 @@ use ptw_core::*;
 /// A confined-space permit, approved, tested and started at T0 + 1 min; 孙焊工 and 张伟's
 /// guardian 李娜 on it (孙焊工 the only worker).
 fn started(p: &Plant, form: &PermitForm) -> Vec<String> {
-    vec![
-        p.event(form, p.applicant, T0 - 60 * MIN, Plant::submit(form)),
-        p.event(form, p.guardian, T0 - 55 * MIN, Plant::approve("guardian_confirmation")),
-        p.event(form, p.safety, T0 - 50 * MIN, Plant::approve("safety_review")),
-        p.event(form, p.director, T0 - 45 * MIN, Plant::approve("workshop_approval")),
-        p.event(form, p.guardian, T0 - 10 * MIN, Plant::good_gas()),
-        p.event(form, p.guardian, T0 + MIN, EventKind::Start),
-    ]
+    let mut events = p.approved_confined_space(form);
+    events.push(p.event(form, p.guardian, T0 - 10 * MIN, Plant::good_gas()));
+    events.push(p.event(form, p.guardian, T0 + MIN, EventKind::Start));
+    events
 }
 
 fn entry(entrant: Entrant, inside: bool) -> EventKind {

@@ -72,12 +72,7 @@ fn hot_work_gas_limits_pass_at_their_boundary_and_fail_just_past_it() {
 fn a_confined_space_reading_at_ten_percent_lel_is_a_failed_test_and_work_does_not_start_on_it() {
     let p = Plant::new();
     let form = p.form("confined_space", "standard", 6 * 60);
-    let approved = vec![
-        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
-        p.event(&form, p.guardian, T0 - 55 * MIN, Plant::approve("guardian_confirmation")),
-        p.event(&form, p.safety, T0 - 50 * MIN, Plant::approve("safety_review")),
-        p.event(&form, p.director, T0 - 45 * MIN, Plant::approve("workshop_approval")),
-    ];
+    let approved = p.approved_confined_space(&form);
     let story = |lel: f64| {
         let mut events = approved.clone();
         events.push(p.event(
@@ -157,14 +152,9 @@ fn a_permit_whose_window_is_over_can_be_neither_submitted_nor_approved() {
 fn a_confined_space_at_work_is_re_tested_at_least_every_two_hours() {
     let p = Plant::new();
     let form = p.form("confined_space", "standard", 6 * 60);
-    let events = vec![
-        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
-        p.event(&form, p.guardian, T0 - 55 * MIN, Plant::approve("guardian_confirmation")),
-        p.event(&form, p.safety, T0 - 50 * MIN, Plant::approve("safety_review")),
-        p.event(&form, p.director, T0 - 45 * MIN, Plant::approve("workshop_approval")),
-        p.event(&form, p.guardian, T0 - 10 * MIN, Plant::good_gas()),
-        p.event(&form, p.guardian, T0 + MIN, EventKind::Start),
-    ];
+    let mut events = p.approved_confined_space(&form);
+    events.push(p.event(&form, p.guardian, T0 - 10 * MIN, Plant::good_gas()));
+    events.push(p.event(&form, p.guardian, T0 + MIN, EventKind::Start));
     let due =
         |state: &PermitState| state.alerts.iter().any(|a| matches!(a, Alert::GasRetestDue { max_minutes: 120, .. }));
     let last = T0 - 10 * MIN;

@@ -20,6 +20,19 @@ fn photo(n: u8, phase: PhotoPhase) -> PhotoRef {
     }
 }
 
+/// Strong wind stops the work for an hour: the end moves from T0 + 4 h to T0 + 5 h.
+fn weather_delay() -> PermitChange {
+    PermitChange {
+        reason: ChangeReason::Weather,
+        explanation: "大风停工一小时，结束时间顺延".into(),
+        planned_start: None,
+        planned_end: Some(at(T0 + 5 * 60 * MIN)),
+        add_precautions: vec![],
+        crew_add: vec![],
+        crew_remove: vec![],
+    }
+}
+
 fn attach(p: PhotoRef) -> EventKind {
     EventKind::Photo { photo: p }
 }
@@ -162,15 +175,7 @@ fn a_handwritten_signature_is_bound_to_the_content_it_signed_and_broken_once_tha
         p.event(&form, p.guardian, T0 - 10 * MIN, Plant::good_gas()),
         p.event(&form, p.guardian, T0 + MIN, EventKind::Start),
     ]);
-    let change = PermitChange {
-        reason: ChangeReason::Weather,
-        explanation: "大风停工一小时，结束时间顺延".into(),
-        planned_start: None,
-        planned_end: Some(at(T0 + 5 * 60 * MIN)),
-        add_precautions: vec![],
-        crew_add: vec![],
-        crew_remove: vec![],
-    };
+    let change = weather_delay();
     let (ask, stored) =
         p.event_struct(&form, p.applicant, T0 + 30 * MIN, EventKind::ChangeRequest { change: Box::new(change) });
     events.push(stored);
@@ -230,15 +235,7 @@ fn a_photo_taken_offline_over_the_form_a_change_replaced_stands_and_an_approval_
     let p = Plant::new();
     let form = p.hot_work_form();
     let mut events = p.hot_work_story(&form)[..5].to_vec();
-    let change = PermitChange {
-        reason: ChangeReason::Weather,
-        explanation: "大风停工一小时，结束时间顺延".into(),
-        planned_start: None,
-        planned_end: Some(at(T0 + 5 * 60 * MIN)),
-        add_precautions: vec![],
-        crew_add: vec![],
-        crew_remove: vec![],
-    };
+    let change = weather_delay();
     let (ask, stored) =
         p.event_struct(&form, p.applicant, T0 + 30 * MIN, EventKind::ChangeRequest { change: Box::new(change) });
     events.push(stored);

@@ -8,16 +8,13 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use image::{codecs::jpeg::JpegEncoder, DynamicImage, GrayImage, Luma};
 use ptw_core::api::Action;
-use ptw_core::authority::{Authority, RegistryOp};
 use ptw_core::codes::Scan;
-use ptw_core::demo::DemoPlant;
-use ptw_core::{PermitForm, PersonId, Status};
-use ptw_store::{Enrolment, Store};
+use ptw_core::{PermitForm, Status};
+use ptw_store::Store;
 use std::time::Instant;
 
-fn person(name: &str) -> PersonId {
-    DemoPlant::load().expect("demo").person(name).expect("person").id
-}
+mod common;
+use common::{open_store, percentiles, person};
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).single().expect("time")
@@ -48,32 +45,6 @@ fn form(store: &Store) -> PermitForm {
     }
 }
 
-/// A store enrolled in the demo plant, its registry log written by a stand-in for the server.
-fn open_store(dir: &std::path::Path) -> Store {
-    let now = start() - Duration::hours(2);
-    let mut store = Store::open(&dir.join("bench.db"), "bench", now).expect("open");
-    let mut server = Authority::new(ed25519_zebra::SigningKey::from_bytes(&[42; 32]), None);
-    let device = ptw_core::DeviceId(uuid::Uuid::from_u128(0x0190_c5a0_0000_7000_8000_0000_0000_0900));
-    let mut ops = vec![RegistryOp::Genesis { plant: "bench".into() }];
-    ops.extend(
-        DemoPlant::load().expect("demo").registry_ops(|pin| ptw_store::hash_pin(pin).expect("hash")).expect("ops"),
-    );
-    ops.push(RegistryOp::EnrolDevice { device, name: "bench".into(), public_key: store.public_key() });
-    let entries: Vec<_> = ops.into_iter().map(|op| server.append(op, now.timestamp_millis())).collect();
-    store
-        .adopt_enrolment(&Enrolment {
-            url: "http://127.0.0.1:9".into(),
-            token: String::new(),
-            device_id: device,
-            name: "bench".into(),
-            server_key: server.public_key(),
-            tls_fingerprint: None,
-        })
-        .expect("enrol");
-    store.apply_registry(&entries, now).expect("registry");
-    store
-}
-
 /// A camera frame of a wall with the badge held up: its QR code, 320 pixels, off centre.
 fn frame(text: &str) -> Vec<u8> {
     let code = qrcode::QrCode::new(text.as_bytes()).expect("QR").render::<Luma<u8>>().min_dimensions(320, 320).build();
@@ -84,22 +55,10 @@ fn frame(text: &str) -> Vec<u8> {
     out
 }
 
-fn percentiles(name: &str, mut samples: Vec<f64>) {
-    samples.sort_by(|a, b| a.total_cmp(b));
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    println!(
-        "{name}: n={} p50={:.3} ms p95={:.3} ms max={:.3} ms",
-        samples.len(),
-        at(0.50),
-        at(0.95),
-        samples[samples.len() - 1]
-    );
-}
-
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = open_store(dir.path());
+    let mut store = open_store(dir.path(), start() - Duration::hours(2));
     let (zhao, li) = (person("赵磊"), person("李娜"));
     let mut at = start() - Duration::minutes(90);
     let mut tick = || {

@@ -10,15 +10,12 @@
 use chrono::{Duration, TimeZone, Utc};
 use criterion::{criterion_group, Criterion};
 use ptw_core::api::{Action, ListQuery, PermitView};
-use ptw_core::authority::{Authority, RegistryOp};
-use ptw_core::demo::DemoPlant;
-use ptw_core::{PermitForm, PermitId, PersonId, Status};
-use ptw_store::{Enrolment, Store};
+use ptw_core::{PermitForm, PermitId, Status};
+use ptw_store::Store;
 use std::time::Instant;
 
-fn person(name: &str) -> PersonId {
-    DemoPlant::load().expect("demo").person(name).expect("person").id
-}
+mod common;
+use common::{open_store, percentiles, person};
 
 fn form(store: &Store) -> PermitForm {
     let r = store.registry();
@@ -50,44 +47,6 @@ fn full_run() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
-fn percentiles(name: &str, mut samples: Vec<f64>) {
-    samples.sort_by(|a, b| a.total_cmp(b));
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    println!(
-        "{name}: n={} p50={:.3} ms p95={:.3} ms max={:.3} ms",
-        samples.len(),
-        at(0.50),
-        at(0.95),
-        samples[samples.len() - 1]
-    );
-}
-
-/// A store enrolled in the demo plant, its registry log written by a stand-in for the server.
-fn open_store(dir: &std::path::Path) -> Store {
-    let now = Utc::now();
-    let mut store = Store::open(&dir.join("bench.db"), "bench", now).expect("open");
-    let mut server = Authority::new(ed25519_zebra::SigningKey::from_bytes(&[42; 32]), None);
-    let device = ptw_core::DeviceId(uuid::Uuid::from_u128(0x0190_c5a0_0000_7000_8000_0000_0000_0900));
-    let mut ops = vec![RegistryOp::Genesis { plant: "bench".into() }];
-    ops.extend(
-        DemoPlant::load().expect("demo").registry_ops(|pin| ptw_store::hash_pin(pin).expect("hash")).expect("ops"),
-    );
-    ops.push(RegistryOp::EnrolDevice { device, name: "bench".into(), public_key: store.public_key() });
-    let entries: Vec<_> = ops.into_iter().map(|op| server.append(op, now.timestamp_millis())).collect();
-    store
-        .adopt_enrolment(&Enrolment {
-            url: "http://127.0.0.1:9".into(),
-            token: String::new(),
-            device_id: device,
-            name: "bench".into(),
-            server_key: server.public_key(),
-            tls_fingerprint: None,
-        })
-        .expect("enrol");
-    store.apply_registry(&entries, now).expect("registry");
-    store
-}
-
 fn permit_with_events(store: &mut Store, n: usize) -> PermitId {
     let zhang = person("张伟");
     let now = Utc::now();
@@ -100,7 +59,7 @@ fn permit_with_events(store: &mut Store, n: usize) -> PermitId {
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut store = open_store(dir.path());
+    let mut store = open_store(dir.path(), Utc::now());
     let zhang = person("张伟");
     let samples = if full_run() { 2000 } else { 20 };
 

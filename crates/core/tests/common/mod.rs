@@ -265,6 +265,16 @@ impl Plant {
         EventKind::FireWatchEnd { note: "无余火，现场已清理".into() }
     }
 
+    /// A confined-space `form` submitted and through its three approvals, before T0.
+    pub fn approved_confined_space(&self, form: &PermitForm) -> Vec<String> {
+        vec![
+            self.event(form, self.applicant, T0 - 60 * MIN, Plant::submit(form)),
+            self.event(form, self.guardian, T0 - 55 * MIN, Plant::approve("guardian_confirmation")),
+            self.event(form, self.safety, T0 - 50 * MIN, Plant::approve("safety_review")),
+            self.event(form, self.director, T0 - 45 * MIN, Plant::approve("workshop_approval")),
+        ]
+    }
+
     pub fn hot_work_story(&self, form: &PermitForm) -> Vec<String> {
         vec![
             self.event(form, self.applicant, T0 - 60 * MIN, Plant::submit(form)),
