@@ -704,6 +704,103 @@ pub struct Catalog {
     /// The certificate types the register knows, with their expiry warning thresholds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificate_types: Vec<CertificateType>,
+    /// When alerts warn ahead and how an overdue step escalates (R-ALERT, R-SLA). A catalog
+    /// signed before they existed reads with [`AlertingRules::default`].
+    #[serde(default)]
+    pub alerting: AlertingRules,
+}
+
+/// The alert engine's thresholds and escalation chain ([`crate::alerts`]), catalog data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertingRules {
+    /// Minutes before a step's time limit that its signers are reminded.
+    pub step_reminder_minutes: i64,
+    /// Whom an overdue step reaches next, level by level, in order of `after_minutes` past the
+    /// step's limit.
+    pub escalation: Vec<EscalationLevel>,
+    /// Minutes before the end of a running permit's window that it warns.
+    pub validity_warning_minutes: i64,
+    /// Minutes before a gas re-test is due that it warns.
+    pub gas_retest_warning_minutes: i64,
+    /// Minutes before the fire watch has run its time that the fire watcher is told.
+    pub fire_watch_warning_minutes: i64,
+    /// Minutes within which an alert counts as handled in time (the response rate, R-KPI).
+    pub response_minutes: i64,
+    pub source: String,
+}
+
+/// One level of an overdue step's escalation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EscalationLevel {
+    /// Minutes past the step's limit (0: at the limit).
+    pub after_minutes: i64,
+    #[serde(flatten)]
+    pub to: EscalateTo,
+}
+
+/// Who an escalation level reaches, besides everyone the levels before reached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum EscalateTo {
+    /// The holders of the role of the flow's next step of the same phase (the level above in
+    /// the chain); the overdue step's own role when it is the last.
+    NextStep,
+    /// The holders of a role.
+    Role { role: Role },
+}
+
+impl Default for AlertingRules {
+    fn default() -> Self {
+        AlertingRules {
+            step_reminder_minutes: 15,
+            escalation: vec![
+                EscalationLevel { after_minutes: 0, to: EscalateTo::NextStep },
+                EscalationLevel { after_minutes: 60, to: EscalateTo::Role { role: Role::new("safety_manager") } },
+                EscalationLevel { after_minutes: 120, to: EscalateTo::Role { role: Role::new("plant_manager") } },
+            ],
+            validity_warning_minutes: 60,
+            gas_retest_warning_minutes: 15,
+            fire_watch_warning_minutes: 10,
+            response_minutes: 30,
+            source: "plant rule (seed: 临期提醒、超时升级)".into(),
+        }
+    }
+}
+
+impl AlertingRules {
+    /// What is inconsistent: a negative threshold, levels out of order, an unknown role.
+    fn problems(&self, catalog: &Catalog) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, v) in [
+            ("step_reminder_minutes", self.step_reminder_minutes),
+            ("validity_warning_minutes", self.validity_warning_minutes),
+            ("gas_retest_warning_minutes", self.gas_retest_warning_minutes),
+            ("fire_watch_warning_minutes", self.fire_watch_warning_minutes),
+        ] {
+            if v < 0 {
+                out.push(format!("alerting: {name} must not be negative"));
+            }
+        }
+        if self.response_minutes <= 0 {
+            out.push("alerting: response_minutes must be above 0".into());
+        }
+        let mut last = -1;
+        for (i, level) in self.escalation.iter().enumerate() {
+            if level.after_minutes < 0 || level.after_minutes <= last {
+                out.push(format!(
+                    "alerting: escalation level {} must come after the one before it, at 0 minutes or later",
+                    i + 1
+                ));
+            }
+            last = level.after_minutes;
+            if let EscalateTo::Role { role } = &level.to {
+                if catalog.role(role).is_none() {
+                    out.push(format!("alerting: escalation level {} names unknown role {}", i + 1, role.0));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The default catalog could not be read; only a broken build can cause this.
@@ -773,7 +870,7 @@ impl Catalog {
     /// What is inconsistent in the catalog: grades without a flow, steps or actions naming a
     /// role the catalog does not define, codes used twice. Empty = consistent.
     pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out = self.alerting.problems(self);
         let mut cert_types = std::collections::BTreeSet::new();
         for c in &self.certificate_types {
             if !cert_types.insert(&c.code) {
@@ -939,6 +1036,26 @@ mod tests {
                 "gas test age 0",
                 |c| gas_rule(c).max_age_minutes = 0,
                 "hot_work/grade_1: gas test: max_age_minutes must be above 0",
+            ),
+            (
+                "escalation to an unknown role",
+                |c| c.alerting.escalation[1].to = EscalateTo::Role { role: Role::new("wizard") },
+                "alerting: escalation level 2 names unknown role wizard",
+            ),
+            (
+                "escalation levels out of order",
+                |c| c.alerting.escalation[2].after_minutes = 30,
+                "alerting: escalation level 3 must come after the one before it, at 0 minutes or later",
+            ),
+            (
+                "negative reminder",
+                |c| c.alerting.step_reminder_minutes = -1,
+                "alerting: step_reminder_minutes must not be negative",
+            ),
+            (
+                "response limit 0",
+                |c| c.alerting.response_minutes = 0,
+                "alerting: response_minutes must be above 0",
             ),
             (
                 "validity 0",

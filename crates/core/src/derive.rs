@@ -347,6 +347,9 @@ pub struct PermitState {
     pub last_hlc: Hlc,
     pub timeline: Vec<TimelineEntry>,
     pub alerts: Vec<Alert>,
+    /// Acknowledged alerts, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acks: Vec<crate::alerts::Acknowledgement>,
     /// Applied events whose time rules rested on a time that was not verified: (event hash,
     /// action code).
     pub unverified_times: Vec<(String, String)>,
@@ -651,6 +654,7 @@ fn initial_state(permit: PermitId, ctx: &Ctx) -> PermitState {
         last_hlc: Hlc::default(),
         timeline: Vec::new(),
         alerts: Vec::new(),
+        acks: Vec::new(),
         unverified_times: Vec::new(),
     }
 }
@@ -735,6 +739,7 @@ impl PermitState {
                     | EventKind::CheckIn { .. }
                     | EventKind::CheckOut { .. }
                     | EventKind::Entry { .. }
+                    | EventKind::Acknowledge { .. }
             );
             if &ev.content_hash != record && !(a_fact && self.was_form_of_record(&ev.content_hash)) {
                 return Err(Violation::ContentHashMismatch);
@@ -962,6 +967,7 @@ impl PermitState {
             EventKind::Entry { entrant, inside } => self.entry(ev, hash, entrant, *inside, actor, ctx),
             EventKind::CheckIn { badge, location } => self.check_in(ev, hash, badge, location, actor, ctx),
             EventKind::CheckOut { badge, location } => self.check_out(ev, hash, badge, location, actor, ctx),
+            EventKind::Acknowledge { alert } => self.acknowledge(alert, ev, hash, actor, ctx),
             EventKind::Photo { photo } => {
                 if let Some(refused) = self.photo_refusal(actor.id) {
                     return Err(refused);
@@ -1097,6 +1103,30 @@ impl PermitState {
     }
 
     /// Whether `hash` is the hash of a form this permit has had as its form of record.
+    /// An acknowledgement: of an alert raised at the event's time, by someone it asks to act,
+    /// once.
+    fn acknowledge(&mut self, key: &str, ev: &Event, hash: &str, actor: &Person, ctx: &Ctx) -> Result<(), Violation> {
+        if self.status == Status::Draft {
+            return Err(Violation::NotAllowedInStatus { action: "acknowledge".into(), status: self.status });
+        }
+        if self.acks.iter().any(|a| a.key == key) {
+            return Err(Violation::AlertAcknowledgedAlready);
+        }
+        let watch = crate::alerts::PermitWatch::of(self, ctx.draft, ctx.registry);
+        let raised = crate::alerts::permit_alerts(&watch, ctx.registry, ev.time_ms());
+        let alert = raised.iter().find(|r| r.key == key).ok_or(Violation::NoSuchAlert)?;
+        if !alert.act.contains(&actor.id) {
+            return Err(Violation::NotAskedToAct);
+        }
+        self.acks.push(crate::alerts::Acknowledgement {
+            key: key.to_owned(),
+            by: actor.id,
+            at_ms: ev.time_ms(),
+            event: hash.to_owned(),
+        });
+        Ok(())
+    }
+
     fn was_form_of_record(&self, hash: &str) -> bool {
         self.submitted_hash.as_deref() == Some(hash) || self.changes.iter().any(|c| c.before.content_hash() == hash)
     }
@@ -1647,70 +1677,6 @@ fn require_text(text: &str) -> Result<(), Violation> {
 }
 
 fn alerts(state: &PermitState, ctx: &Ctx, now: DateTime<Utc>) -> Vec<Alert> {
-    let now_ms = now.timestamp_millis();
-    let mut out = Vec::new();
-    if let Some(step) = state.current_step.as_deref().and_then(|id| state.step(id)) {
-        if let Some(opened) = step.opened_at {
-            let due_ms = opened + step.time_limit_minutes * 60_000;
-            if now_ms > due_ms {
-                out.push(Alert::StepOverdue { step: step.id.clone(), due_ms });
-            }
-        }
-    }
-    if matches!(state.status, Status::Active | Status::Suspended) {
-        if let Some(end) = state.form.planned_end {
-            if now_ms >= end.timestamp_millis() {
-                out.push(Alert::ValidityExpired { end_ms: end.timestamp_millis() });
-            }
-        }
-    }
-    if state.status == Status::Suspended && !state.inside.is_empty() {
-        let people = state.inside.iter().filter(|e| matches!(e, Entrant::Person(_))).count() as u32;
-        out.push(Alert::InsideWhileSuspended { people, tools: state.inside.len() as u32 - people });
-    }
-    if let (Status::Suspended, Some(Suspension::GasTestFailed { at_ms, .. })) = (state.status, &state.suspension) {
-        out.push(Alert::GasFailedDuringWork { at_ms: *at_ms });
-    }
-    if state.status == Status::Active {
-        let retest = ctx.grade(&state.form).and_then(|g| g.gas_test.as_ref()).and_then(|r| r.retest_interval_minutes);
-        if let (Some(max_minutes), Some(last)) = (retest, state.gas_tests.iter().rev().find(|t| t.passed())) {
-            if now_ms - last.time_ms > max_minutes * 60_000 {
-                out.push(Alert::GasRetestDue { last_ms: last.time_ms, max_minutes });
-            }
-        }
-    }
-    if let Some(watch) = state.fire_watch.as_ref().filter(|w| w.signed_off.is_none() && now_ms >= w.until_ms) {
-        out.push(Alert::FireWatchOver { until_ms: watch.until_ms });
-    }
-    if state.submitted_hash.is_some() && state.draft_hash != state.filed_hash() {
-        out.push(Alert::FormChangedAfterSubmit);
-    }
-    for (event, action) in &state.unverified_times {
-        out.push(Alert::UnverifiedTime { event: event.clone(), action: action.clone() });
-    }
-    let expected = state.form.location.and_then(|l| ctx.registry.location(l)).map(|l| l.code.clone());
-    for p in &state.presence {
-        for scan in std::iter::once(&p.checked_in).chain(p.checked_out.as_ref()).filter(|s| !s.location_matches) {
-            let alert =
-                Alert::WrongLocation { person: p.person, scanned: scan.location.clone(), expected: expected.clone() };
-            // One alert per person and place, however often they scanned it.
-            if !out.contains(&alert) {
-                out.push(alert);
-            }
-        }
-    }
-    if let (Status::Suspended, Some(Suspension::GuardianLeft { at_ms, guardian, .. })) =
-        (state.status, &state.suspension)
-    {
-        out.push(Alert::GuardianLeft { guardian: *guardian, at_ms: *at_ms });
-    }
-    if matches!(state.status, Status::Closed | Status::Cancelled) {
-        let mut people: Vec<PersonId> =
-            state.presence.iter().filter(|p| p.checked_out.is_none()).map(|p| p.person).collect();
-        people.dedup();
-        if !people.is_empty() {
-            out.push(Alert::NotCheckedOut { people });
-        }
-    }
-    out
+    let watch = crate::alerts::PermitWatch::of(state, ctx.draft, ctx.registry);
+    crate::alerts::permit_alerts(&watch, ctx.registry, now.timestamp_millis()).into_iter().map(|r| r.alert).collect()
 }

@@ -218,6 +218,11 @@ pub enum EventKind {
     Photo {
         photo: PhotoRef,
     },
+    /// Someone the alert `alert` ([`crate::alerts::Raised::key`]) asks to act says they have it
+    /// in hand; an overdue step escalates no further.
+    Acknowledge {
+        alert: String,
+    },
 }
 
 /// What part of the work a photo shows.
@@ -330,6 +335,7 @@ impl EventKind {
                 | EventKind::CheckIn { .. }
                 | EventKind::CheckOut { .. }
                 | EventKind::Photo { .. }
+                | EventKind::Acknowledge { .. }
         )
     }
 
@@ -354,6 +360,7 @@ impl EventKind {
             EventKind::CheckIn { .. } => "check_in",
             EventKind::CheckOut { .. } => "check_out",
             EventKind::Photo { .. } => "photo",
+            EventKind::Acknowledge { .. } => "acknowledge",
             EventKind::ChangeRequest { .. } => "change_request",
             EventKind::ApproveChange { .. } => "approve_change",
             EventKind::RejectChange { .. } => "reject_change",

@@ -15,6 +15,7 @@
 //! - an event that breaks a rule is kept and reported with the [`rules::Violation`] it broke,
 //!   never silently applied.
 
+pub mod alerts;
 pub mod api;
 pub mod authority;
 pub mod calendar;

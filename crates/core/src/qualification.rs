@@ -193,6 +193,18 @@ pub fn check(
     person: PersonId,
     at_ms: i64,
 ) -> Option<Unqualified> {
+    check_rules(registry, ptype.qualifications.iter().filter(|r| r.applies(form, party)), party, person, at_ms)
+}
+
+/// Why `person` does not meet every one of `rules` (those that apply to their part) as
+/// `party` at `at_ms`: the first rule failed; `None` when they qualify.
+pub fn check_rules<'a>(
+    registry: &Registry,
+    rules: impl IntoIterator<Item = &'a QualificationRule>,
+    party: QualifiedParty,
+    person: PersonId,
+    at_ms: i64,
+) -> Option<Unqualified> {
     let fail = |why| Some(Unqualified { person, party, why });
     let Some(p) = registry.person(person) else {
         return fail(Disqualification::UnknownPerson);
@@ -200,7 +212,7 @@ pub fn check(
     if let Some(why) = standing(p, at_ms) {
         return fail(why);
     }
-    for rule in ptype.qualifications.iter().filter(|r| r.applies(form, party)) {
+    for rule in rules {
         let mut best: Option<(CertificateSeen, (u8, i64))> = None;
         let mut ok = false;
         for cert in registry.certificates_of(person).filter(|c| rule.any_of.contains(&c.cert_type)) {

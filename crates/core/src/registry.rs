@@ -239,6 +239,7 @@ impl Registry {
                 permit_types: vec![],
                 location_classes: vec![],
                 certificate_types: vec![],
+                alerting: Default::default(),
             },
             settings: PlantSettings::default(),
             people: vec![],

@@ -122,6 +122,12 @@ pub enum Violation {
     ChangesNotAllowed,
     #[error("a change of this permit is waiting for approval already")]
     ChangePending,
+    #[error("no such alert is raised on this permit now")]
+    NoSuchAlert,
+    #[error("the alert does not ask this person to act")]
+    NotAskedToAct,
+    #[error("the alert is acknowledged already")]
+    AlertAcknowledgedAlready,
     #[error("the change changes nothing")]
     ChangeChangesNothing,
     #[error("no change '{change}' is waiting for approval")]
@@ -132,12 +138,28 @@ pub enum Violation {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "alert", rename_all = "snake_case")]
 pub enum Alert {
-    /// An open step has passed its time limit.
-    StepOverdue { step: String, due_ms: i64 },
+    /// An open step comes to its time limit soon (the catalog's reminder minutes).
+    StepDueSoon { step: String, due_ms: i64 },
+    /// An open step has passed its time limit, and has reached `level` levels of the
+    /// escalation chain.
+    StepOverdue { step: String, due_ms: i64, level: u32 },
+    /// The permit's work runs and its window ends soon.
+    ValidityEnding { end_ms: i64 },
     /// The permit is active or suspended past its planned end.
     ValidityExpired { end_ms: i64 },
+    /// Work is active and a gas re-test is due soon.
+    GasRetestDueSoon { last_ms: i64, max_minutes: i64, due_ms: i64 },
     /// Work is active and the last passing gas test is older than the grade allows.
     GasRetestDue { last_ms: i64, max_minutes: i64 },
+    /// The fire watch runs out soon: the fire watcher will be asked to sign it off.
+    FireWatchEnding { until_ms: i64 },
+    /// Someone named on a live permit no longer qualifies: a certificate expired or was
+    /// revoked, or the person was frozen or retired.
+    Unqualified { unqualified: Unqualified },
+    /// A certificate expires within its type's warning days.
+    CertificateExpiring { person: PersonId, cert_type: String, number: String, valid_to_ms: i64 },
+    /// A certificate of someone in the register has expired.
+    CertificateExpired { person: PersonId, cert_type: String, number: String, valid_to_ms: i64 },
     /// A gas test failed while people worked: the work was suspended at once, and waits for a
     /// passing re-test and the issuer's revalidation.
     GasFailedDuringWork { at_ms: i64 },
@@ -158,4 +180,30 @@ pub enum Alert {
     NotCheckedOut { people: Vec<PersonId> },
     /// Work is suspended because its guardian checked out of the site.
     GuardianLeft { guardian: PersonId, at_ms: i64 },
+}
+
+impl Alert {
+    /// A short code naming the kind of alert (reports, routing, keys).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Alert::StepDueSoon { .. } => "step_due_soon",
+            Alert::StepOverdue { .. } => "step_overdue",
+            Alert::ValidityEnding { .. } => "validity_ending",
+            Alert::ValidityExpired { .. } => "validity_expired",
+            Alert::GasRetestDueSoon { .. } => "gas_retest_due_soon",
+            Alert::GasRetestDue { .. } => "gas_retest_due",
+            Alert::GasFailedDuringWork { .. } => "gas_failed_during_work",
+            Alert::FireWatchEnding { .. } => "fire_watch_ending",
+            Alert::FireWatchOver { .. } => "fire_watch_over",
+            Alert::InsideWhileSuspended { .. } => "inside_while_suspended",
+            Alert::FormChangedAfterSubmit => "form_changed_after_submit",
+            Alert::UnverifiedTime { .. } => "unverified_time",
+            Alert::WrongLocation { .. } => "wrong_location",
+            Alert::NotCheckedOut { .. } => "not_checked_out",
+            Alert::GuardianLeft { .. } => "guardian_left",
+            Alert::Unqualified { .. } => "unqualified",
+            Alert::CertificateExpiring { .. } => "certificate_expiring",
+            Alert::CertificateExpired { .. } => "certificate_expired",
+        }
+    }
 }

@@ -486,7 +486,7 @@ fn an_open_step_past_its_time_limit_and_an_active_permit_past_its_end_raise_aler
     let form = p.hot_work_form();
     let events = p.hot_work_story(&form);
     let state = p.derive(&form, &events[..1], T0 - 60 * MIN + 61 * MIN);
-    assert_eq!(state.alerts, vec![Alert::StepOverdue { step: "workshop_review".into(), due_ms: T0 }]);
+    assert_eq!(state.alerts, vec![Alert::StepOverdue { step: "workshop_review".into(), due_ms: T0, level: 1 }]);
     let state = p.derive(&form, &events[..5], T0 + 4 * 60 * MIN);
     assert_eq!(state.alerts, vec![Alert::ValidityExpired { end_ms: T0 + 4 * 60 * MIN }]);
 }
