@@ -221,6 +221,33 @@ pub enum Action {
     Photo {
         photo: crate::event::PhotoRef,
     },
+    /// Acknowledge alert `alert` ([`crate::alerts::Raised::key`]) of the permit.
+    Acknowledge {
+        alert: String,
+    },
+}
+
+/// An alert as the inbox lists it: the alert and the permit it is on, when it is on one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboxItem {
+    pub alert: crate::alerts::Raised,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// The alerts of one person (or everyone's), counted for the top bar.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inbox {
+    /// Most severe first; the unacknowledged before the acknowledged.
+    pub items: Vec<InboxItem>,
+    /// Not acknowledged yet.
+    pub open: u32,
+    /// Critical and not acknowledged yet: the tablet's alarm sounds while this is above 0.
+    pub critical: u32,
+    /// The trusted time they were computed at.
+    pub at_ms: i64,
 }
 
 /// Everything the UI needs to draw forms and names: read once after sign-in. (Never the PIN

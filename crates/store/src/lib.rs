@@ -7,6 +7,7 @@
 //! the projection row and the outbox entry together. Only after the commit is the caller told
 //! "saved" (Invariant: no loss). SQL lives in this crate and nowhere else on the device.
 
+mod alerts;
 mod blobs;
 mod client;
 mod error;

@@ -341,13 +341,26 @@ impl Store {
 
     /// A page of permits from the projection table, newest change first, that meet every
     /// filter of `query`.
+    /// Each row's alert count is as of the permit's last write; [`Store::list_at`] counts them
+    /// at a moment.
     pub fn list(&self, query: &ListQuery) -> Result<Vec<PermitSummary>> {
+        self.list_rows(query, None)
+    }
+
+    /// [`Store::list`] with each row's alerts counted at `now` (this device's trusted time), so
+    /// a time-based alert shows in the list the moment it is due.
+    pub fn list_at(&self, query: &ListQuery, now: DateTime<Utc>) -> Result<Vec<PermitSummary>> {
+        let now_ms = self.trusted_now(now)?.ms;
+        self.list_rows(query, Some(now_ms))
+    }
+
+    fn list_rows(&self, query: &ListQuery, now_ms: Option<i64>) -> Result<Vec<PermitSummary>> {
         let limit = query.limit.clamp(1, MAX_PAGE);
         let mut sql = String::from(
             "SELECT id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
                 guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count, turn,
                 EXISTS (SELECT 1 FROM permit_turns t WHERE t.permit_id = permits.id AND t.person_id = ?1),
-                EXISTS (SELECT 1 FROM outbox o WHERE o.doc_id = permits.id)
+                EXISTS (SELECT 1 FROM outbox o WHERE o.doc_id = permits.id), watch
              FROM permits WHERE 1 = 1",
         );
         let mut args: Vec<rusqlite::types::Value> = vec![query.me.map(|p| p.to_string()).unwrap_or_default().into()];
@@ -409,8 +422,22 @@ impl Store {
         arg(&mut sql, " ORDER BY updated_ms DESC, id LIMIT ?", i64::from(limit).into());
         arg(&mut sql, " OFFSET ?", i64::from(query.offset).into());
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), summary_from_row)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().collect()
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((summary_from_row(r)?, r.get::<_, Option<String>>(18)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (summary, watch) = row?;
+            let mut summary = summary?;
+            if let Some(now_ms) = now_ms {
+                summary.alert_count = match watch {
+                    Some(w) => ptw_core::alerts::permit_alerts(&parse_watch(&w)?, &self.registry, now_ms).len() as u32,
+                    None => 0,
+                };
+            }
+            out.push(summary);
+        }
+        Ok(out)
     }
 
     /// How many permits are in each status.
@@ -516,6 +543,7 @@ fn event_kind(action: Action, loaded: &Loaded) -> Result<EventKind> {
         Action::CheckIn { badge, location } => EventKind::CheckIn { badge, location },
         Action::CheckOut { badge, location } => EventKind::CheckOut { badge, location },
         Action::Photo { photo } => EventKind::Photo { photo },
+        Action::Acknowledge { alert } => EventKind::Acknowledge { alert },
         Action::Accept { comment } => EventKind::Accept { step: open_step()?, comment },
         Action::Cancel { reason } => EventKind::Cancel { reason },
         Action::Comment { text } => EventKind::Comment { text },
@@ -548,17 +576,23 @@ pub(crate) fn write_projection(
     let id = view.id.to_string();
     let turn = ptw_core::offers::turn(s, f, registry);
     let turn_json = serde_json::to_string(&turn).map_err(|e| StoreError::Corrupt(format!("turn of {id}: {e}")))?;
+    let watch = ptw_core::alerts::PermitWatch::of(s, f, registry);
+    let watch_json = match watch.is_empty() {
+        true => None,
+        false => Some(serde_json::to_string(&watch).map_err(|e| StoreError::Corrupt(format!("watch of {id}: {e}")))?),
+    };
     tx.prepare_cached(
         "INSERT INTO permits (id, number, permit_type, grade, title, location_id, status, current_step, applicant_id,
-            guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count, turn, revises)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+            guardian_id, planned_start_ms, planned_end_ms, updated_ms, alert_count, rejected_count, turn, revises,
+            watch)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT(id) DO UPDATE SET number = excluded.number, permit_type = excluded.permit_type,
             grade = excluded.grade, title = excluded.title, location_id = excluded.location_id,
             status = excluded.status, current_step = excluded.current_step, applicant_id = excluded.applicant_id,
             guardian_id = excluded.guardian_id, planned_start_ms = excluded.planned_start_ms,
             planned_end_ms = excluded.planned_end_ms, updated_ms = excluded.updated_ms,
             alert_count = excluded.alert_count, rejected_count = excluded.rejected_count, turn = excluded.turn,
-            revises = excluded.revises",
+            revises = excluded.revises, watch = excluded.watch",
     )?
     .execute(params![
         id,
@@ -578,6 +612,7 @@ pub(crate) fn write_projection(
         s.rejected().count() as i64,
         turn_json,
         f.revises.map(|p| p.to_string()),
+        watch_json,
     ])?;
     tx.prepare_cached("DELETE FROM photo_index WHERE permit_id = ?1")?.execute([&id])?;
     if !s.photos.is_empty() {
@@ -598,6 +633,10 @@ pub(crate) fn write_projection(
         }
     }
     Ok(())
+}
+
+pub(crate) fn parse_watch(json: &str) -> Result<ptw_core::alerts::PermitWatch> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("a permit's watch: {e}")))
 }
 
 fn summary_from_row(r: &rusqlite::Row) -> rusqlite::Result<Result<PermitSummary>> {

@@ -156,6 +156,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX photo_index_by_blob ON photo_index(blob);
     "#,
+    // 8: what each permit waits for, for the alert engine (NULL: nothing); every row is
+    // projected again on the next open, to fill it.
+    r#"
+    ALTER TABLE permits ADD COLUMN watch TEXT;
+    CREATE INDEX permits_watched ON permits(id) WHERE watch IS NOT NULL;
+    UPDATE permits SET turn = NULL;
+    "#,
 ];
 
 /// Bring the database to the newest schema.
