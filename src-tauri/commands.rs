@@ -4,7 +4,7 @@
 
 use crate::session::{idle_limit, Session as SignedIn};
 use ptw_core::api::{
-    Action, CommandError, Directory, ListQuery, PermitSummary, PermitView, RefusedAction, Session, SyncFailure,
+    Action, CommandError, Directory, Inbox, ListQuery, PermitSummary, PermitView, RefusedAction, Session, SyncFailure,
     SyncStatus,
 };
 use ptw_core::sync::EnrolQr;
@@ -131,7 +131,17 @@ pub fn list_permits(state: State<AppState>, mut query: ListQuery) -> Reply<Vec<P
     query.me = signed_in(&state).ok();
     let mut store = lock(&state.store)?;
     store.refresh().map_err(to_command_error)?;
-    store.list(&query).map_err(to_command_error)
+    store.list_at(&query, crate::clock::now()).map_err(to_command_error)
+}
+
+/// The alerts the person signed in must act on, computed now at this device's trusted time
+/// (R-ALERT): the top bar's counts, the inbox and the tablet's alarm.
+#[tauri::command(rename_all = "snake_case")]
+pub fn inbox(state: State<AppState>) -> Reply<Inbox> {
+    let person = signed_in(&state)?;
+    let mut store = lock(&state.store)?;
+    store.refresh().map_err(to_command_error)?;
+    store.inbox(Some(person), crate::clock::now()).map_err(to_command_error)
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -105,6 +105,7 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
             commands::sign_out,
             commands::session,
             commands::list_permits,
+            commands::inbox,
             commands::status_counts,
             commands::get_permit,
             commands::revise_permit,

@@ -7,7 +7,9 @@
 //! reads exactly what serde_json wrote on the other side — the same types, compiled from
 //! `ptw_core::api`, on both ends.
 
-use ptw_core::api::{Action, CommandError, Directory, ListQuery, PermitSummary, PermitView, Session, SyncStatus};
+use ptw_core::api::{
+    Action, CommandError, Directory, Inbox, ListQuery, PermitSummary, PermitView, Session, SyncStatus,
+};
 use ptw_core::event::PhotoPhase;
 use ptw_core::sync::AdminChange;
 use ptw_core::{PermitForm, PermitId, PersonId, Status};
@@ -123,6 +125,10 @@ pub async fn session() -> ApiResult<Option<Session>> {
 /// A page of the list; the back end marks the rows whose turn it is for whoever is signed in.
 pub async fn list_permits(query: ListQuery) -> ApiResult<Vec<PermitSummary>> {
     call("list_permits", json!({ "query": arg(&query) })).await
+}
+
+pub async fn inbox() -> ApiResult<Inbox> {
+    call("inbox", json!({})).await
 }
 
 pub async fn status_counts() -> ApiResult<Vec<(Status, u64)>> {

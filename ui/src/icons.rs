@@ -38,6 +38,9 @@ icon_set!(
     // the entry log of a confined space
     "log-in",
     "settings",
+    // alerts: the inbox and muting the alarm
+    "bell",
+    "volume-x",
     "languages",
     "menu",
     "x",

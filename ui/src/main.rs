@@ -33,6 +33,8 @@ use std::time::Duration;
 
 /// How often the top bar asks for the sync status (pending changes, server reachable).
 const SYNC_POLL: Duration = Duration::from_secs(3);
+/// How often the inbox is computed again, for the alerts that come due with time.
+const INBOX_POLL: Duration = Duration::from_secs(5);
 
 fn main() {
     console_error_panic_hook::set_once();
@@ -75,9 +77,22 @@ fn Shell() -> impl IntoView {
     });
     app.refresh_sync();
     let poll = set_interval_with_handle(move || app.refresh_sync(), SYNC_POLL).ok();
-    api::on_sync_round(move || app.refresh_sync());
+    // Time-based alerts come due with no write and no sync: the inbox is asked for again on
+    // its own timer, after each sync round and whenever someone signs in or out.
+    let alerts = set_interval_with_handle(move || app.refresh_inbox(), INBOX_POLL).ok();
+    api::on_sync_round(move || {
+        app.refresh_sync();
+        app.refresh_inbox();
+    });
+    Effect::new(move |_| {
+        app.session.track();
+        app.refresh_inbox();
+    });
     on_cleanup(move || {
         if let Some(handle) = poll {
+            handle.clear();
+        }
+        if let Some(handle) = alerts {
             handle.clear();
         }
     });
@@ -105,6 +120,7 @@ fn Shell() -> impl IntoView {
 
     view! {
         <top_bar::TopBar/>
+        <pages::alerts::CriticalAlarm/>
         <main>
             <Body/>
         </main>
@@ -144,6 +160,7 @@ fn CurrentPage() -> impl IntoView {
             Page::Calendar => view! { <pages::calendar::PlannedWork/> }.into_any(),
             Page::Certificates => view! { <pages::certificates::Certificates/> }.into_any(),
             Page::Admin => view! { <pages::admin::Admin/> }.into_any(),
+            Page::Alerts => view! { <pages::alerts::AlertInbox/> }.into_any(),
         }
     }
 }

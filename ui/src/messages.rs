@@ -292,6 +292,7 @@ pub fn action_text(locale: Locale, code: &str) -> String {
         "check_in" => td_string!(locale, event.check_in),
         "check_out" => td_string!(locale, event.check_out),
         "photo" => td_string!(locale, event.photo),
+        "acknowledge" => td_string!(locale, event.acknowledge),
         other => return other.to_owned(),
     };
     text.to_owned()
@@ -704,15 +705,56 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
         Violation::ChangePending => td_string!(l, violation.change_pending).to_owned(),
         Violation::ChangeChangesNothing => td_string!(l, violation.change_changes_nothing).to_owned(),
         Violation::NoSuchChange { .. } => td_string!(l, violation.no_such_change).to_owned(),
+        Violation::NoSuchAlert => td_string!(l, violation.no_such_alert).to_owned(),
+        Violation::NotAskedToAct => td_string!(l, violation.not_asked_to_act).to_owned(),
+        Violation::AlertAcknowledgedAlready => td_string!(l, violation.alert_acknowledged_already).to_owned(),
     }
 }
 
 pub fn alert_text(n: &Names, alert: &Alert) -> String {
     let l = n.locale;
     match alert {
-        Alert::StepOverdue { step, due_ms } => {
-            fill(td_string!(l, alert.step_overdue), &[("step", &n.step(step)), ("due", &crate::time::show_ms(*due_ms))])
+        Alert::StepOverdue { step, due_ms, level } => {
+            let template =
+                if *level > 1 { td_string!(l, alert.step_overdue_level) } else { td_string!(l, alert.step_overdue) };
+            let due = crate::time::show_ms(*due_ms);
+            fill(template, &[("step", &n.step(step)), ("due", &due), ("level", level)])
         }
+        Alert::StepDueSoon { step, due_ms } => fill(
+            td_string!(l, alert.step_due_soon),
+            &[("step", &n.step(step)), ("due", &crate::time::show_ms(*due_ms))],
+        ),
+        Alert::ValidityEnding { end_ms } => {
+            fill(td_string!(l, alert.validity_ending), &[("end", &crate::time::show_ms(*end_ms))])
+        }
+        Alert::GasRetestDueSoon { last_ms, due_ms, .. } => fill(
+            td_string!(l, alert.gas_retest_due_soon),
+            &[("last", &crate::time::show_ms(*last_ms)), ("due", &crate::time::show_ms(*due_ms))],
+        ),
+        Alert::FireWatchEnding { until_ms } => {
+            fill(td_string!(l, alert.fire_watch_ending), &[("until", &crate::time::show_ms(*until_ms))])
+        }
+        Alert::Unqualified { unqualified } => {
+            fill(td_string!(l, alert.unqualified), &[("why", &unqualified_text(n, unqualified))])
+        }
+        Alert::CertificateExpiring { person, cert_type, number, valid_to_ms } => fill(
+            td_string!(l, alert.certificate_expiring),
+            &[
+                ("person", &n.person(*person)),
+                ("cert_type", &n.certificate_type(cert_type)),
+                ("number", number),
+                ("to", &crate::time::format_day(*valid_to_ms - 1)),
+            ],
+        ),
+        Alert::CertificateExpired { person, cert_type, number, valid_to_ms } => fill(
+            td_string!(l, alert.certificate_expired),
+            &[
+                ("person", &n.person(*person)),
+                ("cert_type", &n.certificate_type(cert_type)),
+                ("number", number),
+                ("to", &crate::time::format_day(*valid_to_ms - 1)),
+            ],
+        ),
         Alert::ValidityExpired { end_ms } => {
             fill(td_string!(l, alert.validity_expired), &[("end", &crate::time::show_ms(*end_ms))])
         }

@@ -13,7 +13,7 @@
 use crate::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use ptw_core::api::{Directory, Session, SyncStatus};
+use ptw_core::api::{Directory, Inbox, Session, SyncStatus};
 use ptw_core::{PermitId, Registry};
 use std::sync::Arc;
 
@@ -29,6 +29,8 @@ pub enum Page {
     Certificates,
     /// The register, for admins (online).
     Admin,
+    /// The alerts the person signed in must act on.
+    Alerts,
 }
 
 #[derive(Clone, Copy)]
@@ -45,6 +47,8 @@ pub struct AppState {
     pub writes: RwSignal<u64>,
     /// The settings sheet is shown over the current page.
     pub settings_open: RwSignal<bool>,
+    /// The alerts of the person signed in, as last computed by the back end.
+    pub inbox: RwSignal<Option<Inbox>>,
     /// How far the page underneath was scrolled when the settings opened.
     settings_scroll: StoredValue<f64>,
 }
@@ -61,6 +65,7 @@ impl AppState {
             browser_online: RwSignal::new(online),
             writes: RwSignal::new(0),
             settings_open: RwSignal::new(false),
+            inbox: RwSignal::new(None),
             settings_scroll: StoredValue::new(0.0),
         }
     }
@@ -133,6 +138,28 @@ impl AppState {
     pub fn wrote(&self) {
         self.writes.update(|n| *n += 1);
         self.refresh_sync();
+        self.refresh_inbox();
+    }
+
+    /// Asks the back end for the alerts of the person signed in (computed at its trusted time);
+    /// nobody signed in, none. Kept only when they changed, so nothing redraws for nothing.
+    pub fn refresh_inbox(&self) {
+        let inbox = self.inbox;
+        if self.session.with_untracked(Option::is_none) {
+            if inbox.with_untracked(Option::is_some) {
+                inbox.set(None);
+            }
+            return;
+        }
+        spawn_local(async move {
+            if let Ok(fresh) = api::inbox().await {
+                let same = inbox
+                    .with_untracked(|old| old.as_ref().is_some_and(|o| o.items == fresh.items && o.open == fresh.open));
+                if !same {
+                    inbox.set(Some(fresh));
+                }
+            }
+        });
     }
 }
 

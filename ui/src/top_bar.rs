@@ -46,6 +46,7 @@ pub fn TopBar() -> impl IntoView {
         <header class="app-bar" class:menu-open=move || menu_open.get()>
             <h1 id="app-title">{t!(i18n, app_title)}</h1>
             <SyncIndicator/>
+            <crate::pages::alerts::InboxButton/>
             <button
                 class="menu-toggle"
                 data-testid="menu-toggle"

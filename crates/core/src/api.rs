@@ -235,6 +235,9 @@ pub struct InboxItem {
     pub number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// The permit's type and grade (for its steps' names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permit_type: Option<(String, String)>,
 }
 
 /// The alerts of one person (or everyone's), counted for the top bar.

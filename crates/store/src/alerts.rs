@@ -10,28 +10,34 @@ use ptw_core::api::{Inbox, InboxItem};
 use ptw_core::{PermitId, PersonId};
 use std::collections::HashMap;
 
+/// A permit's number, title, and type and grade.
+type Named = (String, String, (String, String));
+
 impl Store {
     /// Every alert on this device at trusted `now`, with the permit's number and title.
     pub fn alerts_at(&self, now: DateTime<Utc>) -> Result<(Vec<InboxItem>, i64)> {
         let now_ms = self.trusted_now(now)?.ms;
-        let mut stmt =
-            self.conn.prepare_cached("SELECT id, number, title, watch FROM permits WHERE watch IS NOT NULL")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT number, title, permit_type, grade, watch FROM permits WHERE watch IS NOT NULL")?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?, (r.get(2)?, r.get(3)?)), r.get::<_, String>(4)?))
         })?;
-        let mut names: HashMap<PermitId, (String, String)> = HashMap::new();
+        let mut names: HashMap<PermitId, Named> = HashMap::new();
         let mut watches = Vec::new();
         for row in rows {
-            let (_, number, title, watch) = row?;
+            let (named, watch) = row?;
             let watch = parse_watch(&watch)?;
-            names.insert(watch.permit, (number, title));
+            names.insert(watch.permit, named);
             watches.push(watch);
         }
         let items = alerts::scan(&watches, &self.registry, now_ms)
             .into_iter()
-            .map(|alert: Raised| {
-                let (number, title) = alert.permit().and_then(|p| names.get(&p)).cloned().unzip();
-                InboxItem { alert, number, title }
+            .map(|alert: Raised| match alert.permit().and_then(|p| names.get(&p)).cloned() {
+                Some((number, title, permit_type)) => {
+                    InboxItem { alert, number: Some(number), title: Some(title), permit_type: Some(permit_type) }
+                }
+                None => InboxItem { alert, number: None, title: None, permit_type: None },
             })
             .collect();
         Ok((items, now_ms))

@@ -62,6 +62,7 @@ pub(crate) fn action_code(action: &Action) -> &'static str {
         Action::RequestChange { .. } => "change_request",
         Action::ApproveChange { .. } => "approve_change",
         Action::RejectChange { .. } => "reject_change",
+        Action::Acknowledge { .. } => "acknowledge",
     }
 }
 

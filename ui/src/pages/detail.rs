@@ -555,7 +555,11 @@ fn EventRow(entry: TimelineEntry, permit: PermitView) -> impl IntoView {
             EventKind::ChangeRequest { change } => change.explanation.clone(),
             EventKind::Photo { photo } => messages::photo_phase_text(l, photo.phase).to_owned(),
             EventKind::ApproveChange { comment, .. } | EventKind::RejectChange { comment, .. } => comment.clone(),
-            EventKind::Submit { .. } | EventKind::Start | EventKind::Resume | EventKind::Complete => String::new(),
+            EventKind::Submit { .. }
+            | EventKind::Start
+            | EventKind::Resume
+            | EventKind::Complete
+            | EventKind::Acknowledge { .. } => String::new(),
         };
         (time::show_ms(ev.time_ms()), n.person(ev.actor), messages::event_kind_text(l, &ev.kind), detail)
     });

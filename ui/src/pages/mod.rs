@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod alerts;
 pub mod calendar;
 pub mod certificates;
 pub mod change;
