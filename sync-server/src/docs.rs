@@ -119,6 +119,11 @@ impl DocCache {
     }
 }
 
+/// Load a stored document as it is stored (the alerting derives it).
+pub(crate) fn load_stored(storage: &dyn Storage, doc_id: &str) -> Result<std::result::Result<Automerge, String>> {
+    load(storage, doc_id, &[])
+}
+
 /// Load a stored document and apply `pending` on top.
 fn load(storage: &dyn Storage, doc_id: &str, pending: &[Change]) -> Result<std::result::Result<Automerge, String>> {
     let Some(input) = storage.compaction_input(doc_id)? else {

@@ -20,12 +20,14 @@
 //! - [`compact`]: compacted documents for devices that start cold
 //! - [`serve`]: the listener — TLS, timeouts and connection limits
 //! - [`admin`]: registry changes by an admin person over HTTP
+//! - [`alerting`]: alerts raised while devices are offline, and the channels' durable outbox
 //! - [`limits`]: rate limits on enrolment and admin attempts
 //! - [`notify`]: telling waiting devices that something changed
 //! - [`secret`]: tokens, enrolment codes and the server's key
 //! - [`error`]: the one error type and its HTTP answers
 
 pub mod admin;
+pub mod alerting;
 pub mod auth;
 pub mod compact;
 pub mod docs;
@@ -82,6 +84,9 @@ pub struct Config {
     /// `<data_dir>/tls-key.pem` when both exist (`ptw-sync-server tls init` makes them).
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// The alert channels and the scheduler's timing (`[alerts]`, `[[alerts.channel]]`).
+    #[serde(default)]
+    pub alerts: alerting::AlertsConfig,
 }
 
 impl Config {

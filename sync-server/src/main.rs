@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use ptw_core::authority::RegistryOp;
 use ptw_core::sync::EnrolQr;
 use ptw_core::{DeviceId, PersonId, Role};
+use ptw_sync_server::alerting::{AlertBook, Alerting};
 use ptw_sync_server::registry::ServerRegistry;
 use ptw_sync_server::secret::{load_or_create_key, new_enrol_code, normalise_code, sha256_hex, ENROL_CODE_LIFETIME_MS};
 use ptw_sync_server::storage::postgres::PostgresStorage;
@@ -97,10 +98,30 @@ enum Command {
         #[command(subcommand)]
         command: TlsCommand,
     },
+    /// The alerts the server raised and the notifications it sent.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
     /// The database's epoch, which tells devices whether they talk to the same database.
     Epoch {
         #[command(subcommand)]
         command: EpochCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCommand {
+    /// Every notification, newest first, as JSON lines: its alert state, channel, status
+    /// (waiting, sending, sent, failed, uncertain), tries and last error.
+    Outbox,
+    /// The alert response rate (handled within the catalog's response minutes / raised) per
+    /// area, of alerts raised from FROM until TO (RFC 3339), as JSON.
+    Response {
+        #[arg(long)]
+        from: chrono::DateTime<chrono::Utc>,
+        #[arg(long)]
+        to: chrono::DateTime<chrono::Utc>,
     },
 }
 
@@ -391,6 +412,7 @@ fn main() -> anyhow::Result<()> {
             println!("{}", files.fingerprint()?);
             Ok(())
         }
+        Command::Alerts { command } => alerts(&ctx, command),
         Command::Epoch { command: EpochCommand::Show } => {
             println!("{}", ctx.storage()?.epoch()?);
             Ok(())
@@ -406,6 +428,29 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+fn alerts(ctx: &Ctx, command: AlertsCommand) -> anyhow::Result<()> {
+    let book = AlertBook::open(&ctx.data_dir.clone().unwrap_or_else(|| PathBuf::from(".")))?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        AlertsCommand::Outbox => {
+            for n in book.outbox()? {
+                let line = serde_json::json!({
+                    "permit": n.permit, "state": n.state_key, "channel": n.channel, "status": n.status,
+                    "tries": n.tries, "sent_ms": n.sent_ms, "last_error": n.last_error, "title": n.title,
+                });
+                writeln!(out, "{line}")?;
+            }
+        }
+        AlertsCommand::Response { from, to } => {
+            let store = ctx.storage()?;
+            let minutes = ctx.registry(store.as_ref())?.current().catalog.alerting.response_minutes;
+            let rows = book.response(from.timestamp_millis(), to.timestamp_millis(), minutes)?;
+            writeln!(out, "{}", serde_json::to_string(&rows)?)?;
+        }
+    }
+    Ok(())
+}
+
 fn serve(ctx: &Ctx, bind: Option<SocketAddr>) -> anyhow::Result<()> {
     let bind = ctx.bind(bind)?;
     let tls = ctx.tls()?;
@@ -418,6 +463,13 @@ fn serve(ctx: &Ctx, bind: Option<SocketAddr>) -> anyhow::Result<()> {
     }
     let acceptor = tls.as_ref().map(TlsFiles::acceptor).transpose()?;
     let state = AppState::new(ctx.storage()?, ctx.key()?)?;
+    // Alerts are raised here while the devices are offline, and pushed to the plant's channels
+    // (the alerting keeps its own database in the data directory, or the working directory with
+    // PostgreSQL and none given).
+    let alert_dir = ctx.data_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&alert_dir).with_context(|| format!("creating {}", alert_dir.display()))?;
+    let book = Arc::new(AlertBook::open(&alert_dir)?);
+    Alerting::new(book, state.storage.clone(), state.registry.clone(), ctx.config.alerts.clone(), now_ms)?.start();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
         let mut out = std::io::stdout();

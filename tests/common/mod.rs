@@ -37,25 +37,49 @@ pub struct Server {
     pub data_dir: PathBuf,
     /// The file the server reads its clock from.
     pub clock: PathBuf,
+    /// Its configuration file, if it was given one.
+    pub config: Option<PathBuf>,
 }
 
 impl Server {
     /// Start on a free loopback port with its data in `data_dir`, its clock at [`t0`], holding
     /// the demo plant.
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_configured(data_dir, None)
+    }
+
+    /// [`Server::start`] with `config` (TOML) as its configuration file.
+    pub fn start_with_config(data_dir: &Path, config: &str) -> Server {
+        Server::start_configured(data_dir, Some(config))
+    }
+
+    fn start_configured(data_dir: &Path, config: Option<&str>) -> Server {
         std::fs::create_dir_all(data_dir).expect("data dir");
-        let clock = data_dir
-            .parent()
-            .unwrap_or(data_dir)
-            .join(format!("{}.clock", data_dir.file_name().and_then(|n| n.to_str()).unwrap_or("server")));
+        let sibling = |ext: &str| {
+            data_dir
+                .parent()
+                .unwrap_or(data_dir)
+                .join(format!("{}.{ext}", data_dir.file_name().and_then(|n| n.to_str()).unwrap_or("server")))
+        };
+        let clock = sibling("clock");
         std::fs::write(&clock, t0().timestamp_millis().to_string()).expect("clock file");
-        let server = Server::try_start(data_dir, &clock, "127.0.0.1:0").expect("the server printed its address");
+        let config = config.map(|text| {
+            let path = sibling("toml");
+            std::fs::write(&path, text).expect("config file");
+            path
+        });
+        let server = Server::try_start(data_dir, &clock, config.as_deref(), "127.0.0.1:0")
+            .expect("the server printed its address");
         server.admin(&["demo", "seed"]);
         server
     }
 
-    fn try_start(data_dir: &Path, clock: &Path, bind: &str) -> Option<Server> {
-        let mut child = Command::new(server_binary())
+    fn try_start(data_dir: &Path, clock: &Path, config: Option<&Path>, bind: &str) -> Option<Server> {
+        let mut command = Command::new(server_binary());
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--fake-clock-file")
@@ -82,6 +106,7 @@ impl Server {
             addr,
             data_dir: data_dir.to_path_buf(),
             clock: clock.into(),
+            config: config.map(Path::to_path_buf),
         })
     }
 
@@ -121,7 +146,7 @@ impl Server {
     /// Start again on the same data directory and address (the tablets remember the URL).
     pub fn restart(&mut self) {
         for _ in 0..100 {
-            if let Some(s) = Server::try_start(&self.data_dir, &self.clock, &self.addr) {
+            if let Some(s) = Server::try_start(&self.data_dir, &self.clock, self.config.as_deref(), &self.addr) {
                 *self = s;
                 return;
             }

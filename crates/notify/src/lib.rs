@@ -12,6 +12,8 @@
 
 pub mod dingtalk;
 pub mod limit;
+#[cfg(feature = "loopback")]
+pub mod loopback;
 pub mod sms;
 pub mod transport;
 pub mod webhook;

@@ -26,6 +26,9 @@ pub struct HttpTransport {
 
 impl HttpTransport {
     pub fn new(timeout: Duration) -> Result<HttpTransport, TransportError> {
+        // reqwest's TLS takes the process's rustls provider; ring, unless one is installed
+        // already (then this changes nothing).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::blocking::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)

@@ -4,11 +4,10 @@
 //! and its one-use nonce, the webhook's signature. The receivers compute every signature
 //! themselves, from the services' documented recipes, not with the code under test.
 
-mod common;
 use base64::Engine;
 use chrono::{TimeZone, Utc};
-use common::{start, Answer, Received};
 use hmac::{Hmac, Mac};
+use ptw_notify::loopback::{self, start, Answer, Received};
 use ptw_notify::{deliver, dingtalk, limit, sms, webhook, wecom, HttpTransport, Outcome};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -26,65 +25,8 @@ fn answer(errcode: i64, errmsg: &str) -> Answer {
     Some((200, json!({ "errcode": errcode, "errmsg": errmsg }).to_string()))
 }
 
-/// DingTalk as its documentation describes it: the token, a timestamp within an hour of its own
-/// clock, the signature of timestamp + "\n" + secret, a JSON body of a known type with its
-/// fields, and no more than 20 messages a minute.
 fn dingtalk_receiver(now_ms: i64) -> impl Fn(&Received, &[Received]) -> Answer {
-    move |r, before| {
-        if r.method != "POST" || r.path != "/robot/send" {
-            return Some((404, "{}".into()));
-        }
-        if r.param("access_token") != Some(TOKEN) {
-            return answer(300001, "token is not exist");
-        }
-        let Some(ts) = r.param("timestamp").and_then(|t| t.parse::<i64>().ok()) else {
-            return answer(310000, "sign not match: timestamp missing");
-        };
-        if (now_ms - ts).abs() > 3_600_000 {
-            return answer(310000, "timestamp is too far from now");
-        }
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
-        mac.update(format!("{ts}\n{SECRET}").as_bytes());
-        let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        if r.param("sign") != Some(expected.as_str()) {
-            return answer(310000, "sign not match");
-        }
-        if !r.header("content-type").is_some_and(|c| c.starts_with("application/json")) {
-            return answer(40035, "content type is not json");
-        }
-        let Some(body) = r.json() else { return answer(40035, "body is not json") };
-        let ok = match body["msgtype"].as_str() {
-            Some("text") => body["text"]["content"].as_str().is_some_and(|c| !c.is_empty()),
-            Some("markdown") => {
-                body["markdown"]["title"].as_str().is_some()
-                    && body["markdown"]["text"].as_str().is_some_and(|t| !t.is_empty())
-            }
-            Some("actionCard") => {
-                ["title", "text", "singleTitle", "singleURL"].iter().all(|f| body["actionCard"][f].is_string())
-            }
-            _ => false,
-        };
-        if !ok {
-            return answer(40035, "missing parameter");
-        }
-        if let Some(at) = body.get("at") {
-            let mobiles_ok = at["atMobiles"].as_array().is_some_and(|m| m.iter().all(Value::is_string));
-            if !mobiles_ok {
-                return answer(40035, "atMobiles is not a list of strings");
-            }
-        }
-        // Accepted messages of the last minute, by their own timestamps.
-        let recent = before
-            .iter()
-            .filter(|b| {
-                b.param("timestamp").and_then(|t| t.parse::<i64>().ok()).is_some_and(|t| ts - t < 60_000 && t <= ts)
-            })
-            .count();
-        if recent >= 20 {
-            return answer(dingtalk::RATE_LIMITED, "send too fast, exceed 20 times per minute");
-        }
-        answer(0, "ok")
-    }
+    loopback::dingtalk(TOKEN, SECRET, move || now_ms)
 }
 
 fn robot(base: &str, secret: &str) -> dingtalk::Robot {
