@@ -144,6 +144,15 @@ pub fn inbox(state: State<AppState>) -> Reply<Inbox> {
     store.inbox(Some(person), crate::clock::now()).map_err(to_command_error)
 }
 
+/// Every alert of the plant now, whoever it asks: the safety manager's view of the inbox.
+#[tauri::command(rename_all = "snake_case")]
+pub fn plant_alerts(state: State<AppState>) -> Reply<Inbox> {
+    signed_in(&state)?;
+    let mut store = lock(&state.store)?;
+    store.refresh().map_err(to_command_error)?;
+    store.inbox(None, crate::clock::now()).map_err(to_command_error)
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub fn status_counts(state: State<AppState>) -> Reply<Vec<(Status, u64)>> {
     lock(&state.store)?.status_counts().map_err(to_command_error)

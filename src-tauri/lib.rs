@@ -106,6 +106,7 @@ pub fn run(context: tauri::Context<tauri::Wry>) {
             commands::session,
             commands::list_permits,
             commands::inbox,
+            commands::plant_alerts,
             commands::status_counts,
             commands::get_permit,
             commands::revise_permit,

@@ -5,7 +5,7 @@
 //! acknowledgement reaches the server and counts for the response rate.
 
 mod common;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::*;
 use ptw_core::api::Action;
 use ptw_notify::loopback::{self, Received};
@@ -154,4 +154,243 @@ min_severity = "warning"
     assert_eq!(area["acknowledged"], 1, "the acknowledgement reached the server: {r}");
     assert_eq!(area["handled_in_time"], 0, "{r}");
     assert_eq!(accepted(&rx.requests(), "已升级 4 级"), 0);
+}
+
+const AK: &str = "LTAI5tPlantDuty";
+const AK_SECRET: &str = "PlantDutySecretForTests";
+
+/// The requests a receiver took.
+fn delivered(got: &[Received]) -> Vec<&Received> {
+    got.iter().filter(|r| r.accepted()).collect()
+}
+
+/// Taken requests that say `needle` (in the body or the query).
+fn mentions(got: &[Received], needle: &str) -> usize {
+    delivered(got).into_iter().filter(|r| format!("{}{:?}", text_of(r), r.params()).contains(needle)).count()
+}
+
+/// The server's open alerts (`alerts open`): (permit, key, level).
+fn open_alerts(server: &Server) -> Vec<(String, String, u64)> {
+    server
+        .admin(&["alerts", "open"])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line"))
+        .map(|a| {
+            (
+                a["permit"].as_str().unwrap_or_default().to_owned(),
+                a["key"].as_str().unwrap_or_default().to_owned(),
+                a["level"].as_u64().unwrap_or(u64::MAX),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn each_channel_takes_only_its_area_role_and_severity_in_its_own_wire_format_and_the_server_sees_what_the_tablet_sees()
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = Arc::new(AtomicI64::new(t0().timestamp_millis()));
+    let tank = loopback::start(loopback::wecom("k-tank"));
+    let synthesis = loopback::start(loopback::wecom("k-synthesis"));
+    let c = clock.clone();
+    let account = loopback::SmsAccount {
+        access_key_id: AK,
+        access_key_secret: AK_SECRET,
+        sign_name: "安全生产",
+        template_code: "SMS_154950909",
+    };
+    let sms = loopback::start(loopback::sms(account, move || c.load(Ordering::SeqCst)));
+    let hook = loopback::start(|r, _| {
+        Some(if r.path == "/hooks/ptw" && loopback::webhook_signed("hook-secret", r) {
+            (204, String::new())
+        } else {
+            (401, "{}".into())
+        })
+    });
+    let config = format!(
+        r#"
+[alerts]
+interval_seconds = 1
+
+[[alerts.channel]]
+name = "罐区企微"
+kind = "wecom"
+base = "{tank}"
+key = "k-tank"
+areas = ["罐区"]
+
+[[alerts.channel]]
+name = "合成车间企微"
+kind = "wecom"
+base = "{synthesis}"
+key = "k-synthesis"
+areas = ["合成车间"]
+
+[[alerts.channel]]
+name = "值班短信"
+kind = "sms"
+endpoint = "{sms}"
+access_key_id = "{AK}"
+access_key_secret = "{AK_SECRET}"
+sign_name = "安全生产"
+template_code = "SMS_154950909"
+min_severity = "notice"
+
+[[alerts.channel]]
+name = "厂长"
+kind = "webhook"
+url = "{hook}/hooks/ptw"
+secret = "hook-secret"
+roles = ["plant_manager"]
+"#,
+        tank = tank.base,
+        synthesis = synthesis.base,
+        sms = sms.base,
+        hook = hook.base,
+    );
+    let server = Server::start_with_config(&dir.path().join("server"), &config);
+    let at = |minutes: i64| t0() + Duration::minutes(minutes);
+    let set = |now: DateTime<Utc>| {
+        clock.store(now.timestamp_millis(), Ordering::SeqCst);
+        server.set_clock(now);
+    };
+    let mut tablet = server.tablet(&dir.path().join("tablet.db"), "T-01", at(0));
+    let zhao = person("赵磊");
+    let mut form = hot_work(&tablet, "T-101 罐顶人孔法兰补焊", at(30));
+    form.location = tablet.registry().locations.iter().find(|l| l.code == "T-101").map(|l| l.id);
+    let area = form.location.and_then(|l| tablet.registry().location(l)).map(|l| l.area.clone());
+    assert_eq!(area.as_deref(), Some("罐区"), "the story needs a permit in the tank farm");
+    let id = tablet.create_permit(zhao, form, at(1)).expect("draft").id;
+    let number = tablet.act(zhao, id, Action::Submit, at(1)).expect("submitted").number;
+    server.sync(&mut tablet, at(2)).expect("synced");
+
+    // Level 1 (a warning): the tank farm's group only, @ the approver.
+    set(at(62));
+    wait_for(&tank, "level 1 in the tank farm's group", |g| mentions(g, "已升级 1 级") == 1);
+    // Level 2 (critical): the group and the duty SMS, to the safety manager too.
+    set(at(122));
+    wait_for(&tank, "level 2 in the tank farm's group", |g| mentions(g, "已升级 2 级") == 1);
+    let texts = wait_for(&sms, "the level-2 SMS", |g| delivered(g).len() == 1);
+    // Level 3: the plant manager's webhook as well.
+    set(at(182));
+    let got_tank = wait_for(&tank, "level 3 in the tank farm's group", |g| mentions(g, "已升级 3 级") == 1);
+    let got_sms = wait_for(&sms, "the level-3 SMS", |g| delivered(g).len() == 2);
+    let got_hook = wait_for(&hook, "the plant manager's webhook", |g| delivered(g).len() == 1);
+
+    let first = delivered(&got_tank)[0].json().expect("json");
+    assert_eq!(first["msgtype"], "text");
+    let content = first["text"]["content"].as_str().expect("content");
+    assert!(content.contains(&number) && content.contains("车间审核"), "{content}");
+    assert!(
+        first["text"]["mentioned_mobile_list"].as_array().expect("mobiles").iter().any(|m| m == "13800000003"),
+        "刘洋 is @-ed: {first}"
+    );
+    assert_eq!(mentions(&got_tank, "已升级 1 级") + mentions(&got_tank, "已升级 2 级"), 2, "each level once");
+    assert!(synthesis.requests().is_empty(), "another area's group hears nothing: {:?}", synthesis.requests());
+
+    // The SMS: only the critical levels (whatever the channel's min_severity says), each
+    // signed with a nonce of its own, to the people asked.
+    let first_sms = delivered(&texts)[0].params();
+    assert!(first_sms["PhoneNumbers"].split(',').any(|n| n == "13800000004"), "王强: {first_sms:?}");
+    let template: serde_json::Value = serde_json::from_str(&first_sms["TemplateParam"]).expect("template json");
+    assert!(template["title"].as_str().expect("title").contains(&number), "{template}");
+    assert!(template["detail"].as_str().expect("detail").contains("已升级 2 级"), "{template}");
+    assert_eq!(mentions(&got_sms, "已升级 1 级"), 0, "a warning sends no SMS");
+    assert_eq!(got_sms.len(), 2, "nothing refused, nothing sent twice: {got_sms:?}");
+
+    // The webhook: signed, only the level that asks the plant manager.
+    assert_eq!(got_hook.len(), 1, "{got_hook:?}");
+    let payload = got_hook[0].json().expect("json");
+    let alerts = payload["alerts"].as_array().expect("alerts");
+    assert_eq!(alerts.len(), 1, "{payload}");
+    assert_eq!(alerts[0]["permit"], id.to_string());
+    assert!(alerts[0]["state"].as_str().expect("state").ends_with("#3"), "{payload}");
+
+    let outbox = server.admin(&["alerts", "outbox"]);
+    let lines: Vec<serde_json::Value> = outbox.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 3 + 2 + 1, "{outbox}");
+    assert!(lines.iter().all(|l| l["status"] == "sent"), "{outbox}");
+
+    // The same alerts on the tablet (same data, same moment) as on the server.
+    let mut on_tablet: Vec<(String, String, u64)> = tablet
+        .inbox(None, at(182))
+        .expect("inbox")
+        .items
+        .into_iter()
+        .map(|i| {
+            (i.alert.permit().map(|p| p.to_string()).unwrap_or_default(), i.alert.key.clone(), u64::from(i.alert.level))
+        })
+        .collect();
+    on_tablet.sort();
+    let mut on_server = Vec::new();
+    for _ in 0..600 {
+        on_server = open_alerts(&server);
+        if on_server.iter().any(|(_, k, level)| k.starts_with("step_overdue") && *level == 3) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!on_tablet.is_empty());
+    assert_eq!(on_server, on_tablet, "the server raises what the tablet shows");
+}
+
+#[test]
+fn an_expired_certificate_reaches_the_plant_wide_channel_and_no_area_group() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hook = loopback::start(|r, _| {
+        Some(if loopback::webhook_signed("hook-secret", r) { (204, String::new()) } else { (401, "{}".into()) })
+    });
+    let tank = loopback::start(loopback::wecom("k-tank"));
+    let config = format!(
+        r#"
+[alerts]
+interval_seconds = 1
+
+[[alerts.channel]]
+name = "安全部"
+kind = "webhook"
+url = "{hook}/hooks/ptw"
+secret = "hook-secret"
+
+[[alerts.channel]]
+name = "罐区企微"
+kind = "wecom"
+base = "{tank}"
+key = "k-tank"
+areas = ["罐区"]
+"#,
+        hook = hook.base,
+        tank = tank.base,
+    );
+    let server = Server::start_with_config(&dir.path().join("server"), &config);
+    // 孙浩's and 钱勇's confined-space certificates end on 2028-01-09 (plant time).
+    let morning_after = Utc.with_ymd_and_hms(2028, 1, 10, 1, 0, 0).single().expect("time");
+    server.set_clock(morning_after);
+    let got = wait_for(&hook, "both expired certificates", |g| delivered(g).len() == 2);
+    assert_eq!(got.len(), 2, "each once, nothing refused: {got:?}");
+    let texts: Vec<String> = got.iter().map(text_of).collect();
+    for number in ["SX-2025-0117", "SX-2025-0121"] {
+        assert_eq!(texts.iter().filter(|t| t.contains(number) && t.contains("已到期")).count(), 1, "{texts:?}");
+    }
+    assert!(texts.iter().all(|t| t.contains("人员资格")), "{texts:?}");
+    let payload = got[0].json().expect("json");
+    assert!(payload["alerts"][0]["permit"].is_null(), "the register's alert is under no permit: {payload}");
+    assert!(tank.requests().is_empty(), "an area's group does not take the plant's register alerts");
+    let open = open_alerts(&server);
+    assert_eq!(
+        open.iter().filter(|(p, k, _)| p.is_empty() && k.starts_with("certificate_expired/")).count(),
+        2,
+        "{open:?}"
+    );
+    let report = server.admin(&[
+        "alerts",
+        "response",
+        "--from",
+        &(morning_after - Duration::days(30)).to_rfc3339(),
+        "--to",
+        &(morning_after + Duration::days(1)).to_rfc3339(),
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(report.trim()).expect("json");
+    let plant = rows.as_array().and_then(|r| r.iter().find(|a| a["area"] == "")).cloned().expect("the plant's row");
+    assert_eq!(plant["raised"], 2, "{rows}");
 }

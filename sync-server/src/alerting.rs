@@ -103,7 +103,8 @@ impl ChannelConfig {
     }
 }
 
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     -- What each permit with anything to watch waits for.
     CREATE TABLE watches (
@@ -145,7 +146,15 @@ const MIGRATIONS: &[&str] = &["
         PRIMARY KEY (permit, state_key, channel)
     );
     CREATE INDEX outbox_due ON outbox(status, next_try_ms);
-"];
+",
+    "
+    -- The alerts still open, which each round compares with those raised: a plant's closed
+    -- permits leave many resolved rows behind.
+    CREATE INDEX alert_log_open ON alert_log(permit, key) WHERE resolved_ms IS NULL;
+    -- What each channel sent in the last minute (the robots' window).
+    CREATE INDEX outbox_sent ON outbox(channel, sent_ms);
+",
+];
 
 /// A notification as the outbox keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,6 +169,20 @@ pub struct Notification {
     pub title: String,
     pub text: String,
     pub mobiles: Vec<String>,
+}
+
+/// An alert open as of the last scan, as the alert log keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OpenAlert {
+    /// The permit's document id; empty for the register's own alerts.
+    pub permit: String,
+    pub key: String,
+    pub kind: String,
+    pub severity: String,
+    pub area: Option<String>,
+    pub level: u32,
+    pub raised_ms: i64,
+    pub acked_ms: Option<i64>,
 }
 
 /// The alert response rate of a period (R-KPI): alerts raised in it, and those acknowledged or
@@ -264,6 +287,32 @@ impl AlertBook {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
     }
 
+    /// The alerts open as of the last scan, by permit and key.
+    pub fn open_alerts(&self) -> Result<Vec<OpenAlert>> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT permit, key, kind, severity, area, level, raised_ms, acked_ms FROM alert_log
+                 WHERE resolved_ms IS NULL ORDER BY permit, key",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(OpenAlert {
+                    permit: r.get(0)?,
+                    key: r.get(1)?,
+                    kind: r.get(2)?,
+                    severity: r.get(3)?,
+                    area: r.get(4)?,
+                    level: r.get(5)?,
+                    raised_ms: r.get(6)?,
+                    acked_ms: r.get(7)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+    }
+
     /// The response rate of alerts raised in `[from_ms, to_ms)`, per area, handled in time if
     /// acknowledged or resolved within `response_minutes` of their raise. Reminders (notices)
     /// ask no response and are not counted.
@@ -331,6 +380,8 @@ impl Alerting {
 
     /// One round: fold changes, scan, queue new notifications, send what is due.
     pub fn tick(&self) -> Result<()> {
+        // The admin CLI writes the registry straight to the database: take up what it added.
+        self.registry.refresh(self.storage.as_ref())?;
         let registry = self.registry.current();
         self.fold(&registry)?;
         let now = (self.now)();
@@ -404,8 +455,8 @@ impl Alerting {
         Ok(())
     }
 
-    /// Every permit alert now (the register's own certificate alerts go to the people's
-    /// devices, not to the channels).
+    /// Every alert now: each watched permit's, with its number, title and type/grade, and the
+    /// register's own (certificates expiring or expired), with none.
     fn scan(&self, registry: &Registry, now: i64) -> Result<Vec<(Raised, String, String, String)>> {
         let mut out = Vec::new();
         for (number, title, grade, watch) in self.book.watches()? {
@@ -413,6 +464,11 @@ impl Alerting {
                 out.push((r, number.clone(), title.clone(), format!("{}/{grade}", watch.permit_type)));
             }
         }
+        out.extend(
+            alerts::registry_alerts(registry, now)
+                .into_iter()
+                .map(|r| (r, String::new(), String::new(), String::new())),
+        );
         Ok(out)
     }
 
@@ -423,7 +479,8 @@ impl Alerting {
         let tx = conn.transaction().map_err(db)?;
         let mut live = std::collections::HashSet::new();
         for (r, number, title, type_grade) in raised {
-            let Some(permit) = r.permit().map(|p| p.to_string()) else { continue };
+            // The register's alerts are the plant's, under no permit.
+            let permit = r.permit().map(|p| p.to_string()).unwrap_or_default();
             live.insert((permit.clone(), r.key.clone()));
             let area = r.location.and_then(|l| registry.location(l)).map(|l| l.area.clone());
             tx.execute(
@@ -470,7 +527,8 @@ impl Alerting {
             }
         }
         let open: Vec<(String, String)> = {
-            let mut stmt = tx.prepare("SELECT permit, key FROM alert_log WHERE resolved_ms IS NULL").map_err(db)?;
+            let mut stmt =
+                tx.prepare_cached("SELECT permit, key FROM alert_log WHERE resolved_ms IS NULL").map_err(db)?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db)?;
             rows.collect::<rusqlite::Result<_>>().map_err(db)?
         };
@@ -555,7 +613,7 @@ impl Alerting {
         let built = match &channel.kind {
             ChannelKind::Dingtalk(robot) => {
                 let message = match (&self.config.permit_url, keys) {
-                    (Some(url), [(permit, _)]) => dingtalk::Message::ActionCard {
+                    (Some(url), [(permit, _)]) if !permit.is_empty() => dingtalk::Message::ActionCard {
                         title: title.to_owned(),
                         text: format!("### {title}\n\n{text}"),
                         button: "查看作业票".into(),
@@ -586,7 +644,7 @@ impl Alerting {
                 gateway.request(&sms, now_dt, &nonce).map(|r| (r, sms::outcome as fn(&_) -> _, false))
             }
             ChannelKind::Webhook(hook) => {
-                let payload = serde_json::json!({ "title": title, "text": text, "alerts": keys.iter().map(|(p, k)| serde_json::json!({ "permit": p, "state": k })).collect::<Vec<_>>() });
+                let payload = serde_json::json!({ "title": title, "text": text, "alerts": keys.iter().map(|(p, k)| serde_json::json!({ "permit": (!p.is_empty()).then_some(p), "state": k })).collect::<Vec<_>>() });
                 hook.request(&payload, now).map(|r| (r, webhook::outcome as fn(&_) -> _, true))
             }
         };
@@ -764,5 +822,9 @@ fn words(r: &Raised, registry: &Registry, number: &str, title: &str, type_grade:
         Severity::Notice => "提醒",
     };
     let who = r.act.iter().map(|p| person(*p)).collect::<Vec<_>>().join("、");
-    (format!("【{loud}】{number} {title}"), format!("{what}。请 {who} 处理。"))
+    let about = match r.subject {
+        alerts::Subject::Permit { .. } => format!("{number} {title}"),
+        alerts::Subject::Certificate { person: p, .. } => format!("人员资格 {}", person(p)),
+    };
+    (format!("【{loud}】{about}"), format!("{what}。请 {who} 处理。"))
 }

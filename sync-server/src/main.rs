@@ -115,6 +115,9 @@ enum AlertsCommand {
     /// Every notification, newest first, as JSON lines: its alert state, channel, status
     /// (waiting, sending, sent, failed, uncertain), tries and last error.
     Outbox,
+    /// The alerts open as of the last scan, as JSON lines: permit (empty for the register's
+    /// own), key, kind, severity, escalation level, raised, acknowledged.
+    Open,
     /// The alert response rate (handled within the catalog's response minutes / raised) per
     /// area, of alerts raised from FROM until TO (RFC 3339), as JSON.
     Response {
@@ -439,6 +442,11 @@ fn alerts(ctx: &Ctx, command: AlertsCommand) -> anyhow::Result<()> {
                     "tries": n.tries, "sent_ms": n.sent_ms, "last_error": n.last_error, "title": n.title,
                 });
                 writeln!(out, "{line}")?;
+            }
+        }
+        AlertsCommand::Open => {
+            for a in book.open_alerts()? {
+                writeln!(out, "{}", serde_json::to_string(&a)?)?;
             }
         }
         AlertsCommand::Response { from, to } => {

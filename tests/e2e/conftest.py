@@ -18,15 +18,22 @@ certificate — as `./openptw run` does. A test marked `unenrolled` gets a fresh
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import hmac
+import http.server
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -329,11 +336,134 @@ def fake_clock(tmp_path: Path) -> FakeClock:
     return FakeClock(tmp_path / "fake-clock")
 
 
-def _serve(binary: Path, data_dir: Path, bind: str, log, clock: Path | None = None) -> tuple[subprocess.Popen, str]:
+class DingTalkRobot:
+    """A DingTalk custom robot on loopback, as strict as DingTalk: `POST /robot/send` with the
+    robot's access_token, a millisecond timestamp within an hour of its clock (the test's fake
+    clock, when there is one) and sign = urlencode(base64(HMAC-SHA256(secret, timestamp + "\\n" +
+    secret))); a JSON body of a known msgtype with its required fields; at most 20 messages a
+    minute. It answers as DingTalk does — HTTP 200 and an errcode (300001 no such token, 310000
+    bad timestamp or signature, 130101 over the rate limit, 400 bad body) — and keeps what it
+    accepted and what it refused."""
+
+    TOKEN = "e2e-robot-token"
+    SECRET = "SECe2e0123456789abcdef0123456789"
+    REQUIRED = {
+        "text": [("text", "content")],
+        "markdown": [("markdown", "title"), ("markdown", "text")],
+        "actionCard": [("actionCard", "title"), ("actionCard", "text"), ("actionCard", "singleTitle"), ("actionCard", "singleURL")],
+        "link": [("link", "title"), ("link", "text"), ("link", "messageUrl")],
+    }
+
+    def __init__(self, clock: FakeClock | None):
+        self.clock = clock
+        self.accepted: list[dict] = []
+        self.refused: list[tuple[int, str]] = []
+        self._sent_at: list[int] = []
+        self._lock = threading.Lock()
+        robot = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (the standard library's name)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                errcode, errmsg = robot._judge(self.path, self.headers.get("Content-Type", ""), body)
+                answer = json.dumps({"errcode": errcode, "errmsg": errmsg}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + (self.clock.offset_ms if self.clock else 0)
+
+    def _judge(self, path: str, content_type: str, body: bytes) -> tuple[int, str]:
+        url = urlsplit(path)
+        query = parse_qs(url.query, keep_blank_values=True)
+        with self._lock:
+            verdict = self._check(url.path, query, content_type, body)
+            if verdict[0] == 0:
+                self.accepted.append(json.loads(body))
+                self._sent_at.append(self.now_ms())
+            else:
+                self.refused.append(verdict)
+            return verdict
+
+    def _check(self, path: str, query: dict, content_type: str, body: bytes) -> tuple[int, str]:
+        if path != "/robot/send":
+            return 404, "not found"
+        if query.get("access_token") != [self.TOKEN]:
+            return 300001, "token is not exist"
+        [timestamp] = query.get("timestamp") or [""]
+        [sign] = query.get("sign") or [""]
+        if not timestamp.isdigit() or abs(self.now_ms() - int(timestamp)) > 3_600_000:
+            return 310000, "invalid timestamp"
+        digest = hmac.new(self.SECRET.encode(), f"{timestamp}\n{self.SECRET}".encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(sign, base64.b64encode(digest).decode()):
+            return 310000, "sign not match"
+        if not content_type.startswith("application/json"):
+            return 400, "content type must be application/json"
+        try:
+            message = json.loads(body)
+        except ValueError:
+            return 400, "body is not json"
+        fields = self.REQUIRED.get(message.get("msgtype"))
+        if fields is None:
+            return 400, "unknown msgtype"
+        for outer, inner in fields:
+            if not isinstance((message.get(outer) or {}).get(inner), str) or not message[outer][inner]:
+                return 400, f"missing {outer}.{inner}"
+        if len([t for t in self._sent_at if t > self.now_ms() - 60_000]) >= 20:
+            return 130101, "send too fast, exceed 20 times per minute"
+        return 0, "ok"
+
+    def texts(self) -> list[str]:
+        """Every accepted message's words."""
+        with self._lock:
+            return [json.dumps(m, ensure_ascii=False) for m in self.accepted]
+
+    def server_config(self) -> str:
+        return f"""
+[alerts]
+interval_seconds = 1
+permit_url = "openptw://permits/{{permit}}"
+
+[[alerts.channel]]
+name = "安全群"
+kind = "dingtalk"
+webhook = "{self.url}/robot/send"
+access_token = "{self.TOKEN}"
+secret = "{self.SECRET}"
+min_severity = "warning"
+"""
+
+    def close(self) -> None:
+        self._server.shutdown()
+
+
+@pytest.fixture
+def dingtalk(request):
+    clock = request.getfixturevalue("fake_clock") if request.node.get_closest_marker("fake_clock") else None
+    robot = DingTalkRobot(clock)
+    yield robot
+    robot.close()
+
+
+def _serve(
+    binary: Path, data_dir: Path, bind: str, log, clock: Path | None = None, config: Path | None = None
+) -> tuple[subprocess.Popen, str]:
     """Starts `ptw-sync-server serve` on `bind`; the process and the address it listens on."""
     fake = ["--fake-clock-file", str(clock)] if clock else []
+    configured = ["--config", str(config)] if config else []
     proc = subprocess.Popen(
-        [str(binary), "--data-dir", str(data_dir), *fake, "serve", "--bind", bind],
+        [str(binary), "--data-dir", str(data_dir), *fake, *configured, "serve", "--bind", bind],
         env=_server_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -353,10 +483,11 @@ def _serve(binary: Path, data_dir: Path, bind: str, log, clock: Path | None = No
 class RunningPlant(SyncServer):
     """The test's plant server, which a test may stop and start again on the same address."""
 
-    def __init__(self, binary: Path, data_dir: Path, log, clock: Path | None = None):
+    def __init__(self, binary: Path, data_dir: Path, log, clock: Path | None = None, config: Path | None = None):
         self._log = log
         self._clock = clock
-        self.proc, addr = _serve(binary, data_dir, "127.0.0.1:0", log, clock)
+        self._config = config
+        self.proc, addr = _serve(binary, data_dir, "127.0.0.1:0", log, clock, config)
         self.addr = addr
         super().__init__(binary=binary, data_dir=data_dir, url=f"https://{addr}")
 
@@ -368,7 +499,7 @@ class RunningPlant(SyncServer):
         is still being let go."""
         for _ in range(50):
             try:
-                self.proc, _ = _serve(self.binary, self.data_dir, self.addr, self._log, self._clock)
+                self.proc, _ = _serve(self.binary, self.data_dir, self.addr, self._log, self._clock, self._config)
                 return
             except RuntimeError:
                 time.sleep(0.2)
@@ -396,9 +527,14 @@ def plant(request, app_binary: Path, tmp_path: Path, artifacts: Path):
         setup.admin("plant", "calendar", "--rest-weekdays", "", "--holidays", "", "--night", night)
     # A test marked `fake_clock` moves time by hand, for the server and the app alike.
     clock = request.getfixturevalue("fake_clock").path if request.node.get_closest_marker("fake_clock") else None
+    # A test marked `dingtalk` has the server send its alerts to the `dingtalk` robot.
+    config = None
+    if request.node.get_closest_marker("dingtalk") is not None:
+        config = data_dir / "server.toml"
+        config.write_text(request.getfixturevalue("dingtalk").server_config(), encoding="utf-8")
     log_path = artifacts / f"{request.node.name}.sync-server.log"
     with open(log_path, "wb") as log:
-        server = RunningPlant(binary, data_dir, log, clock)
+        server = RunningPlant(binary, data_dir, log, clock, config)
         try:
             yield server
         finally:
@@ -433,3 +569,4 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "unenrolled: the app starts on a fresh tablet, enrolled with nothing")
     config.addinivalue_line("markers", "app_env(**vars): more environment variables for the app")
     config.addinivalue_line("markers", "fake_clock: the app and its server read the test's fake clock (fixture `fake_clock`)")
+    config.addinivalue_line("markers", "dingtalk: the plant server sends its alerts to a DingTalk robot on loopback (fixture `dingtalk`)")

@@ -1,9 +1,15 @@
 """Alerts in the real window (R-ALERT, R-SLA): an approval step runs past its time limit on the
 test clock, and the approver's tablet says so — a reminder first, then the step overdue and
 escalated, then critical, with the alarm over every page — until the approver acknowledges it
-and signs."""
+and signs. Meanwhile the plant server raises the same escalations on its own and sends them to
+the plant's DingTalk group (a strict robot on loopback), and counts the acknowledgement for the
+response rate."""
 
 from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -46,8 +52,31 @@ def alerts_listed(driver) -> list[dict[str, str]]:
     ]
 
 
+def wait_robot(dingtalk, needle: str, number: str) -> dict:
+    """The one message the DingTalk group got that says `needle` about permit `number`."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        found = [t for t in dingtalk.texts() if needle in t and number in t]
+        if found:
+            assert len(found) == 1, found
+            return json.loads(found[0])
+        time.sleep(0.3)
+    raise AssertionError(f"the DingTalk group never got {needle!r} for {number}: {dingtalk.texts()} {dingtalk.refused}")
+
+
+def response_report(plant, fake_clock) -> list[dict]:
+    now = datetime.now(timezone.utc) + timedelta(milliseconds=fake_clock.offset_ms)
+    text = plant.admin(
+        "alerts", "response", "--from", (now - timedelta(days=1)).isoformat(), "--to", (now + timedelta(days=1)).isoformat()
+    )
+    return json.loads(text)
+
+
 @pytest.mark.fake_clock
-def test_an_overdue_approval_reminds_escalates_and_alarms_the_approver_until_acknowledged(driver, screenshot, fake_clock):
+@pytest.mark.dingtalk
+def test_an_overdue_approval_reminds_escalates_and_alarms_the_approver_until_acknowledged(
+    driver, screenshot, fake_clock, dingtalk, plant
+):
     number = a_submitted_hot_work_permit(driver)
     # The workshop review opened at the submit and is due 60 minutes later.
     sign_in(driver, "刘洋")
@@ -73,6 +102,12 @@ def test_an_overdue_approval_reminds_escalates_and_alarms_the_approver_until_ack
     assert late["severity"] == "warning" and late["level"] == "1", late
     assert "已超时" in late["text"], late
     assert not driver.find_elements(By.CSS_SELECTOR, css("critical-alarm")), "a warning sounds no alarm"
+    # The server saw it too, with no tablet asking: the plant's group gets the escalation as
+    # a card that opens the permit; the reminder before it was below the group's severity.
+    card = wait_robot(dingtalk, "已升级 1 级", number)
+    assert card["msgtype"] == "actionCard", card
+    assert "车间审核" in card["actionCard"]["text"] and "刘洋" in card["actionCard"]["text"], card
+    assert not [t for t in dingtalk.texts() if "即将超时" in t], dingtalk.texts()
 
     # An hour later still: critical, and the alarm shows over every page.
     fake_clock.advance(60)
@@ -82,6 +117,7 @@ def test_an_overdue_approval_reminds_escalates_and_alarms_the_approver_until_ack
     assert critical["severity"] == "critical" and critical["level"] == "2", critical
     assert "已升级 2 级" in critical["text"], critical
     assert "has-critical" in find(driver, "open-inbox").get_attribute("class")
+    wait_robot(dingtalk, "已升级 2 级", number)
     screenshot("alerts-02-critical")
     click(driver, "back-to-list")
     assert alarm.is_displayed() and find(driver, "critical-alarm").is_displayed(), "the alarm stays on other pages"
@@ -98,6 +134,25 @@ def test_an_overdue_approval_reminds_escalates_and_alarms_the_approver_until_ack
     [taken] = alerts_listed(driver)
     assert taken["acknowledged"] == "true" and taken["level"] == "2", taken
     screenshot("alerts-04-acknowledged")
+    # The acknowledgement left the tablet at once; the server counts it for the response rate
+    # (raised at +61 min, taken at +121: not within the catalog's 30 minutes).
+    deadline = time.monotonic() + TIMEOUT
+    while not any(r["acknowledged"] >= 1 for r in response_report(plant, fake_clock)):
+        assert time.monotonic() < deadline, f"the server never counted the acknowledgement: {response_report(plant, fake_clock)}"
+        time.sleep(0.5)
+    [row] = [r for r in response_report(plant, fake_clock) if r["acknowledged"] >= 1]
+    assert row["acknowledged"] == 1 and row["raised"] >= 1 and row["handled_in_time"] == 0, row
+    # The whole plant's view: the same alert, whom it asks, no button for what is taken.
+    click(driver, "inbox-plant")
+    WebDriverWait(driver, TIMEOUT, poll_frequency=0.3).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, css("inbox-alert-asks")), message="the plant's view lists nothing"
+    )
+    [whole] = alerts_listed(driver)
+    assert whole["kind"] == "step_overdue" and whole["acknowledged"] == "true", whole
+    assert "刘洋" in find(driver, "inbox-alert-asks").text
+    assert not driver.find_elements(By.CSS_SELECTOR, css("inbox-acknowledge"))
+    screenshot("alerts-04b-whole-plant")
+    click(driver, "inbox-mine")
     fake_clock.advance(60)
     # (The plant manager's level would be reached now; acknowledged, it stays at 2.)
     WebDriverWait(driver, TIMEOUT, poll_frequency=0.3).until(
@@ -117,3 +172,6 @@ def test_an_overdue_approval_reminds_escalates_and_alarms_the_approver_until_ack
     rows = driver.find_elements(By.CSS_SELECTOR, css("event-row"))
     kinds = [r.find_element(By.CSS_SELECTOR, ".kind").text for r in rows]
     assert "确认警报" in kinds, kinds
+    # Acknowledged, the escalation went no further on the server either; nothing was refused.
+    assert not [t for t in dingtalk.texts() if "已升级 3 级" in t], dingtalk.texts()
+    assert dingtalk.refused == [], dingtalk.refused

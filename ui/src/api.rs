@@ -131,6 +131,10 @@ pub async fn inbox() -> ApiResult<Inbox> {
     call("inbox", json!({})).await
 }
 
+pub async fn plant_alerts() -> ApiResult<Inbox> {
+    call("plant_alerts", json!({})).await
+}
+
 pub async fn status_counts() -> ApiResult<Vec<(Status, u64)>> {
     call("status_counts", json!({})).await
 }

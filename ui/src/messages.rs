@@ -48,6 +48,8 @@ pub struct GradeWhy<'a> {
     pub subtype: Option<&'a str>,
     pub computed_from: Option<&'a str>,
     pub aggravated_by: &'a [String],
+    /// The questions answered yes that set a least grade, by field code.
+    pub set_by: &'a [String],
 }
 
 /// Looks up the names of data (people, roles, steps…) in the current language.
@@ -140,6 +142,10 @@ impl<'a> Names<'a> {
         if !why.aggravated_by.is_empty() {
             let factors = self.join(why.aggravated_by.iter().map(|f| self.detail(f)));
             parts.push(fill(td_string!(l, problem.reason_aggravated), &[("factors", &factors)]));
+        }
+        if !why.set_by.is_empty() {
+            let fields = self.join(why.set_by.iter().map(|f| self.detail(f)));
+            parts.push(fill(td_string!(l, problem.reason_set_by), &[("fields", &fields)]));
         }
         let raised_by = why.raised_by;
         if !raised_by.is_empty() {
@@ -467,6 +473,7 @@ pub fn field_problem_text(n: &Names, problem: &FieldProblem) -> String {
             subtype,
             computed_from,
             aggravated_by,
+            set_by,
         } => {
             let why = GradeWhy {
                 location_class: location_class.as_deref(),
@@ -474,6 +481,7 @@ pub fn field_problem_text(n: &Names, problem: &FieldProblem) -> String {
                 subtype: subtype.as_deref(),
                 computed_from: computed_from.as_deref(),
                 aggravated_by,
+                set_by,
             };
             fill(
                 td_string!(l, problem.grade_below_required),

@@ -434,6 +434,15 @@ pub struct GradeFloor {
     pub source: String,
 }
 
+/// A yes/no question of the type that, answered yes, sets the least grade: hot work on running
+/// equipment, pipes or vessels — hot tapping included — is special grade (GB 30871).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldFloor {
+    pub field: String,
+    pub min_grade: String,
+    pub source: String,
+}
+
 /// Planned on a holiday, a rest day or at night, a permit of the type is one grade more severe
 /// than it would be otherwise (GB 30871 for hot work).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -588,6 +597,9 @@ pub struct PermitTypeDef {
     /// The grade computed from a field, for types graded by a number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grade_by: Option<GradeBy>,
+    /// Yes/no questions whose yes sets a least grade.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub field_floors: Vec<FieldFloor>,
     /// The certificates the work asks of its crew, guardian, gas tester… (R-GATE).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub qualifications: Vec<QualificationRule>,
@@ -676,6 +688,14 @@ impl PermitTypeDef {
                 if !matches!(self.field(r).map(|f| &f.kind), Some(FieldKind::YesNo)) {
                     out.push(format!("grade_by raise_if names {r}, which is not a yes/no field of the type"));
                 }
+            }
+        }
+        for f in &self.field_floors {
+            if !matches!(self.field(&f.field).map(|d| &d.kind), Some(FieldKind::YesNo)) {
+                out.push(format!("field floor names {}, which is not a yes/no field of the type", f.field));
+            }
+            if self.grade(&f.min_grade).is_none() {
+                out.push(format!("field floor {} names unknown grade {}", f.field, f.min_grade));
             }
         }
         out
@@ -1102,6 +1122,16 @@ mod tests {
                 "bands that fall",
                 |c| c.permit_types[2].grade_by.as_mut().expect("grade_by").bands[1].up_to = Some(4.0),
                 "work_at_height: grade_by bands must rise, and only the last may be open-ended",
+            ),
+            (
+                "field floor on a number",
+                |c| c.permit_types[0].field_floors[0].field = "medium_lel_pct".into(),
+                "hot_work: field floor names medium_lel_pct, which is not a yes/no field of the type",
+            ),
+            (
+                "field floor of an unknown grade",
+                |c| c.permit_types[0].field_floors[0].min_grade = "grade_0".into(),
+                "hot_work: field floor running_equipment names unknown grade grade_0",
             ),
             (
                 "aggravating factor that is a number",

@@ -5,7 +5,9 @@
 //! Field validation lives here so the UI (wasm) and the store give the same answer.
 
 use crate::calendar::CalendarCondition;
-use crate::catalog::{Catalog, FieldKind, GradeBy, GradeDef, GradeFloor, GradeRaise, PermitTypeDef, SubtypeDef};
+use crate::catalog::{
+    Catalog, FieldFloor, FieldKind, GradeBy, GradeDef, GradeFloor, GradeRaise, PermitTypeDef, SubtypeDef,
+};
 use crate::ids::{LocationId, PermitId, PersonId};
 use crate::qualification::{self, QualifiedParty, Unqualified};
 use crate::registry::Registry;
@@ -176,6 +178,9 @@ pub enum FieldProblem {
         /// The aggravating factors answered yes, by field code.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         aggravated_by: Vec<String>,
+        /// The questions answered yes that set a least grade, by field code.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        set_by: Vec<String>,
     },
     /// The planned window is longer than the grade allows.
     ValidityTooLong {
@@ -238,6 +243,8 @@ pub struct GradeRequirement<'r> {
     pub computed: Option<(&'r str, &'r GradeBy)>,
     /// The aggravating factors answered yes, by field code.
     pub aggravated_by: Vec<String>,
+    /// The questions answered yes that set a least grade (work on running equipment).
+    pub set_by: Vec<&'r FieldFloor>,
     /// What in the planned window raised the grade, and the rule that did.
     pub raised_by: Vec<CalendarCondition>,
     pub raise: Option<&'r GradeRaise>,
@@ -312,10 +319,18 @@ impl PermitForm {
             .filter(|code| self.details.get(*code) == Some(&FieldValue::YesNo(true)))
             .cloned()
             .collect();
+        let set_by: Vec<&FieldFloor> =
+            t.field_floors.iter().filter(|f| self.details.get(&f.field) == Some(&FieldValue::YesNo(true))).collect();
         let raised = !raised_by.is_empty() || !aggravated_by.is_empty();
         let set =
             [floor.map(|f| f.min_grade.as_str()), subtype.and_then(|s| s.min_grade.as_deref()), computed.map(|c| c.0)];
-        let base = match set.iter().flatten().filter_map(|g| t.severity_rank(g)).min() {
+        let base = match set
+            .into_iter()
+            .flatten()
+            .chain(set_by.iter().map(|f| f.min_grade.as_str()))
+            .filter_map(|g| t.severity_rank(g))
+            .min()
+        {
             Some(rank) => rank,
             None if !raised => return None,
             None => t.grades.len().checked_sub(1)?,
@@ -327,6 +342,7 @@ impl PermitForm {
             subtype,
             computed,
             aggravated_by,
+            set_by,
             raise: t.grade_raise.as_ref().filter(|_| !raised_by.is_empty()),
             raised_by,
         })
@@ -416,6 +432,7 @@ impl PermitForm {
                         subtype: required.subtype.map(|s| s.code.clone()),
                         computed_from: required.computed.map(|(_, by)| by.field.clone()),
                         aggravated_by: required.aggravated_by,
+                        set_by: required.set_by.iter().map(|f| f.field.clone()).collect(),
                     },
                 ));
             }

@@ -270,6 +270,7 @@ fn raised(min_grade: &str, location_class: Option<&str>, raised_by: &[CalendarCo
         subtype: None,
         computed_from: None,
         aggravated_by: vec![],
+        set_by: vec![],
     }]
 }
 
@@ -338,6 +339,40 @@ fn a_grade_two_permit_planned_into_the_night_is_refused_at_submit_on_every_devic
 }
 
 #[test]
+fn hot_work_on_running_equipment_or_hot_tapping_is_special_grade_whatever_else_the_form_says() {
+    let p = Plant::new();
+    let mut form = p.form("hot_work", "grade_1", 4 * 60);
+    assert_eq!(grade_problems(&p, &form), vec![]);
+    // Answered "no", the question sets nothing.
+    form.details.insert("running_equipment".into(), FieldValue::YesNo(false));
+    assert_eq!(grade_problems(&p, &form), vec![]);
+    form.details.insert("running_equipment".into(), FieldValue::YesNo(true));
+    let special = FieldProblem::GradeBelowRequired {
+        min_grade: "special".into(),
+        location_class: None,
+        raised_by: vec![],
+        subtype: None,
+        computed_from: None,
+        aggravated_by: vec![],
+        set_by: vec!["running_equipment".into()],
+    };
+    assert_eq!(grade_problems(&p, &form), vec![special]);
+    assert_eq!(form.proposed_grade(&p.registry), "special", "filing proposes it");
+    let required = form.grade_requirement(&p.registry).expect("a requirement");
+    assert!(required.set_by[0].source.contains("GB 30871"), "the rule carries its clause");
+    // On a pipe rack (a grade-1 floor) the question still wins: the most severe applies.
+    form.location = Some(p.pipe_rack);
+    assert_eq!(form.grade_requirement(&p.registry).map(|r| r.min_grade), Some("special"));
+    // A dishonest tablet that files it as grade 1 anyway cannot submit it.
+    let submit = p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form));
+    let state = p.derive(&form, &[submit], T0);
+    assert!(matches!(rejection(&state, 0), Some(Violation::FormInvalid { .. })), "{:?}", rejection(&state, 0));
+    assert_eq!(state.status, Status::Draft);
+    form.grade = "special".into();
+    assert_eq!(grade_problems(&p, &form), vec![]);
+}
+
+#[test]
 fn hot_work_on_a_pipe_rack_is_at_least_grade_one_and_a_grade_two_permit_there_is_refused_at_submit() {
     let p = Plant::new();
     let mut form = p.form("hot_work", "grade_2", 4 * 60);
@@ -350,6 +385,7 @@ fn hot_work_on_a_pipe_rack_is_at_least_grade_one_and_a_grade_two_permit_there_is
         subtype: None,
         computed_from: None,
         aggravated_by: vec![],
+        set_by: vec![],
     };
     let errors = form.validate(&p.registry);
     assert_eq!(errors.iter().map(|e| (e.field, e.problem.clone())).collect::<Vec<_>>(), vec![(Field::Grade, floor)]);

@@ -1,16 +1,14 @@
 //! Every channel against a receiver on loopback that checks the wire format as strictly as the
 //! real service: DingTalk's signature and timestamp and its answer past 20 a minute (errcode
 //! 130101), WeCom's key and byte limits, the SMS gateway's parameters and HMAC-SHA1 signature
-//! and its one-use nonce, the webhook's signature. The receivers compute every signature
-//! themselves, from the services' documented recipes, not with the code under test.
+//! and its one-use nonce, the webhook's signature. The receivers (`ptw_notify::loopback`) compute
+//! every signature themselves, from the services' documented recipes, not with the code under
+//! test.
 
-use base64::Engine;
 use chrono::{TimeZone, Utc};
-use hmac::{Hmac, Mac};
 use ptw_notify::loopback::{self, start, Answer, Received};
 use ptw_notify::{deliver, dingtalk, limit, sms, webhook, wecom, HttpTransport, Outcome};
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use serde_json::json;
 use std::time::Duration;
 
 const NOW_MS: i64 = 1_796_025_600_000;
@@ -19,10 +17,6 @@ const SECRET: &str = "SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456
 
 fn transport() -> HttpTransport {
     HttpTransport::new(Duration::from_secs(5)).expect("client")
-}
-
-fn answer(errcode: i64, errmsg: &str) -> Answer {
-    Some((200, json!({ "errcode": errcode, "errmsg": errmsg }).to_string()))
 }
 
 fn dingtalk_receiver(now_ms: i64) -> impl Fn(&Received, &[Received]) -> Answer {
@@ -129,44 +123,8 @@ fn dingtalk_answers_130101_past_twenty_a_minute_and_the_window_and_digest_keep_e
     }
 }
 
-/// WeCom as documented: its key, a text of at most 2,048 bytes or a markdown of at most 4,096,
-/// mobiles as a list of strings, 20 a minute.
 fn wecom_receiver(key: &'static str) -> impl Fn(&Received, &[Received]) -> Answer {
-    move |r, before| {
-        if r.method != "POST" || r.path != "/cgi-bin/webhook/send" {
-            return Some((404, "{}".into()));
-        }
-        if r.param("key") != Some(key) {
-            return answer(93000, "invalid webhook url");
-        }
-        let Some(body) = r.json() else { return answer(40035, "invalid json") };
-        match body["msgtype"].as_str() {
-            Some("text") => {
-                let Some(content) = body["text"]["content"].as_str() else { return answer(40035, "missing content") };
-                if content.len() > 2_048 {
-                    return answer(40058, "content exceed max length 2048");
-                }
-                if let Some(m) = body["text"].get("mentioned_mobile_list") {
-                    if !m.as_array().is_some_and(|m| m.iter().all(Value::is_string)) {
-                        return answer(40035, "mentioned_mobile_list");
-                    }
-                }
-            }
-            Some("markdown") => {
-                let Some(content) = body["markdown"]["content"].as_str() else {
-                    return answer(40035, "missing content");
-                };
-                if content.len() > 4_096 {
-                    return answer(40058, "content exceed max length 4096");
-                }
-            }
-            _ => return answer(40008, "invalid message type"),
-        }
-        if before.len() >= 20 {
-            return answer(wecom::RATE_LIMITED, "api freq out of limit");
-        }
-        answer(0, "ok")
-    }
+    loopback::wecom(key)
 }
 
 #[test]
@@ -211,80 +169,16 @@ fn wecom_past_twenty_a_minute_is_rate_limited_not_refused() {
 const AK: &str = "LTAI5tExample";
 const AK_SECRET: &str = "ExampleSecretForTests";
 
-/// Aliyun's POP encoding: URL-encoding with space as %20, * as %2A and ~ kept.
-fn pop(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(*b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// The SMS gateway as Aliyun documents SendSms: every common parameter, a signature it
-/// recomputes, a fresh nonce, a timestamp within 15 minutes, 11-digit numbers, the plant's sign
-/// name and template, and TemplateParam a JSON object of strings.
 fn sms_receiver(now_ms: i64) -> impl Fn(&Received, &[Received]) -> Answer {
-    move |r, before| {
-        let code = |c: &str, m: &str| Some((200, json!({ "Code": c, "Message": m, "RequestId": "R1" }).to_string()));
-        if r.method != "GET" || r.path != "/" {
-            return Some((404, "{}".into()));
-        }
-        let p = r.params();
-        for (k, v) in [
-            ("Action", "SendSms"),
-            ("Version", "2017-05-25"),
-            ("Format", "JSON"),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureVersion", "1.0"),
-            ("RegionId", "cn-hangzhou"),
-        ] {
-            if p.get(k).map(String::as_str) != Some(v) {
-                return code("MissingParameter", k);
-            }
-        }
-        if p.get("AccessKeyId").map(String::as_str) != Some(AK) {
-            return code("InvalidAccessKeyId.NotFound", "Specified access key is not found.");
-        }
-        let mut unsigned: BTreeMap<String, String> = p.clone();
-        let Some(sig) = unsigned.remove("Signature") else { return code("MissingParameter", "Signature") };
-        let canonical: Vec<String> = unsigned.iter().map(|(k, v)| format!("{}={}", pop(k), pop(v))).collect();
-        let to_sign = format!("GET&%2F&{}", pop(&canonical.join("&")));
-        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(format!("{AK_SECRET}&").as_bytes()).expect("key");
-        mac.update(to_sign.as_bytes());
-        if base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()) != sig {
-            return code("SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
-        }
-        let nonce = p.get("SignatureNonce").cloned().unwrap_or_default();
-        if nonce.is_empty() || before.iter().any(|b| b.param("SignatureNonce") == Some(nonce.as_str())) {
-            return code("SignatureNonceUsed", "Specified signature nonce was used already.");
-        }
-        let ts = p.get("Timestamp").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-        if ts.is_none_or(|t| (t.timestamp_millis() - now_ms).abs() > 15 * 60_000) {
-            return code("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.");
-        }
-        let numbers = p.get("PhoneNumbers").cloned().unwrap_or_default();
-        if numbers.is_empty() || !numbers.split(',').all(|n| n.len() == 11 && n.bytes().all(|b| b.is_ascii_digit())) {
-            return code("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号");
-        }
-        if p.get("SignName").map(String::as_str) != Some("安全生产") {
-            return code("isv.SMS_SIGNATURE_ILLEGAL", "签名不合法");
-        }
-        if p.get("TemplateCode").map(String::as_str) != Some("SMS_154950909") {
-            return code("isv.SMS_TEMPLATE_ILLEGAL", "模板不合法");
-        }
-        let params: Option<serde_json::Map<String, Value>> =
-            p.get("TemplateParam").and_then(|t| serde_json::from_str(t).ok());
-        if !params.is_some_and(|m| m.values().all(Value::is_string)) {
-            return code("isv.INVALID_JSON_PARAM", "JSON参数不合法");
-        }
-        Some((
-            200,
-            json!({ "Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "R1" }).to_string(),
-        ))
-    }
+    loopback::sms(
+        loopback::SmsAccount {
+            access_key_id: AK,
+            access_key_secret: AK_SECRET,
+            sign_name: "安全生产",
+            template_code: "SMS_154950909",
+        },
+        move || now_ms,
+    )
 }
 
 fn gateway(base: &str) -> sms::Gateway {
@@ -364,12 +258,7 @@ fn an_sms_whose_answer_never_came_is_uncertain_and_a_robots_is_retried() {
 #[test]
 fn a_webhook_is_signed_over_its_timestamp_and_body_and_its_status_says_what_to_do() {
     let rx = start(|r, before| {
-        let ts = r.header("x-openptw-timestamp").unwrap_or_default().to_owned();
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"hook-secret").expect("key");
-        mac.update(format!("{ts}.").as_bytes());
-        mac.update(&r.body);
-        let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-        if r.header("x-openptw-signature") != Some(expected.as_str()) {
+        if !loopback::webhook_signed("hook-secret", r) {
             return Some((401, "{}".into()));
         }
         match before.len() {

@@ -1,6 +1,7 @@
 //! The alerts (R-ALERT): the inbox of what the person signed in must act on, most severe and
 //! soonest first, each with its permit, its deadline, how far it has escalated and who took it
-//! in hand; and the alarm over every page while a critical alert is open — loud on the tablet
+//! in hand; the whole plant's alerts beside it (the safety manager's view: whom each asks); and
+//! the alarm over every page while a critical alert is open — loud on the tablet
 //! (a tone from the webview's own audio, no network needed) until someone acknowledges it or
 //! mutes it.
 //!
@@ -17,7 +18,7 @@ use crate::widgets::{with_names, ErrorBanner, Icon, Loading};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use ptw_core::alerts::Severity;
-use ptw_core::api::{Action, CommandError, InboxItem};
+use ptw_core::api::{Action, CommandError, Inbox, InboxItem};
 use ptw_core::PermitId;
 use std::time::Duration;
 
@@ -43,6 +44,36 @@ pub fn AlertInbox() -> impl IntoView {
     let app = use_app();
     let error = RwSignal::new(None::<CommandError>);
     let busy = RwSignal::new(None::<String>);
+    // Mine, or the whole plant's (fetched while shown, as often as the inbox refreshes).
+    let whole_plant = RwSignal::new(false);
+    let plant = RwSignal::new(None::<Inbox>);
+    let load_plant = move || {
+        spawn_local(async move {
+            match api::plant_alerts().await {
+                Ok(fresh) => {
+                    if plant.with_untracked(|old| old.as_ref().is_none_or(|o| o.items != fresh.items)) {
+                        plant.set(Some(fresh));
+                    }
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        })
+    };
+    let poll = set_interval_with_handle(
+        move || {
+            if whole_plant.get_untracked() {
+                load_plant();
+            }
+        },
+        PLANT_POLL,
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(handle) = poll {
+            handle.clear();
+        }
+    });
+    let me = move || app.session.with_untracked(|s| s.as_ref().map(|s| s.person.id));
     app.refresh_inbox();
     let acknowledge = move |permit: PermitId, key: String| {
         busy.set(Some(key.clone()));
@@ -51,6 +82,9 @@ pub fn AlertInbox() -> impl IntoView {
                 Ok(_) => {
                     error.set(None);
                     app.wrote();
+                    if whole_plant.get_untracked() {
+                        load_plant();
+                    }
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -71,6 +105,11 @@ pub fn AlertInbox() -> impl IntoView {
         };
         let deadline = a.deadline_ms.map(|ms| fill(td_string!(locale, inbox.deadline), &[("at", &time::show_ms(ms))]));
         let level = (a.level > 0).then(|| fill(td_string!(locale, inbox.level), &[("level", &a.level)]));
+        // In the plant's view, whom it asks.
+        let asks = (whole_plant.get_untracked() && !a.act.is_empty()).then(|| {
+            let people = with_names(locale, None, |n| n.people(&a.act)).unwrap_or_default();
+            fill(td_string!(locale, inbox.asks), &[("people", &people)])
+        });
         let taken = a.acknowledged.as_ref().map(|ack| {
             let who = with_names(locale, None, |n| n.person(ack.by)).unwrap_or_default();
             fill(td_string!(locale, inbox.acknowledged), &[("person", &who), ("at", &time::show_ms(ack.at_ms))])
@@ -82,7 +121,8 @@ pub fn AlertInbox() -> impl IntoView {
                 </button>
             }
         });
-        let ack = match (a.permit(), a.acknowledged.is_none()) {
+        let asked = me().is_some_and(|me| a.act.contains(&me));
+        let ack = match (a.permit(), a.acknowledged.is_none() && asked) {
             (Some(p), true) => {
                 let key = a.key.clone();
                 let mine = key.clone();
@@ -118,6 +158,7 @@ pub fn AlertInbox() -> impl IntoView {
                         {deadline.map(|d| view! { <span class="alert-deadline">{d}</span> })}
                         {level.map(|l| view! { <span class="alert-level" data-testid="inbox-alert-level">{l}</span> })}
                     </p>
+                    {asks.map(|t| view! { <p class="alert-asks" data-testid="inbox-alert-asks">{t}</p> })}
                     {taken.map(|t| view! { <p class="alert-taken" data-testid="inbox-alert-taken">{t}</p> })}
                 </div>
                 <div class="alert-actions">{open_permit}{ack}</div>
@@ -133,9 +174,37 @@ pub fn AlertInbox() -> impl IntoView {
                 </button>
                 <h2>{t!(i18n, inbox.title)}</h2>
             </div>
+            <nav class="tabs" aria-label=move || t_string!(i18n, inbox.title)>
+                <button
+                    class="tab"
+                    class:active=move || !whole_plant.get()
+                    aria-pressed=move || (!whole_plant.get()).to_string()
+                    data-testid="inbox-mine"
+                    on:click=move |_| whole_plant.set(false)
+                >
+                    {t!(i18n, inbox.mine)}
+                    <span class="count">{move || app.inbox.with(|i| i.as_ref().map_or(0, |i| i.open))}</span>
+                </button>
+                <button
+                    class="tab"
+                    class:active=move || whole_plant.get()
+                    aria-pressed=move || whole_plant.get().to_string()
+                    data-testid="inbox-plant"
+                    on:click=move |_| {
+                        whole_plant.set(true);
+                        load_plant();
+                    }
+                >
+                    {t!(i18n, inbox.plant)}
+                    {move || plant.with(|p| p.as_ref().map(|p| view! { <span class="count">{p.open}</span> }))}
+                </button>
+            </nav>
             <ErrorBanner error=error/>
-            {move || match app.inbox.get() {
+            {move || match if whole_plant.get() { plant.get() } else { app.inbox.get() } {
                 None => view! { <Loading/> }.into_any(),
+                Some(inbox) if inbox.items.is_empty() && whole_plant.get_untracked() => {
+                    view! { <p class="empty" data-testid="inbox-empty">{t!(i18n, inbox.plant_empty)}</p> }.into_any()
+                }
                 Some(inbox) if inbox.items.is_empty() => {
                     view! { <p class="empty" data-testid="inbox-empty">{t!(i18n, inbox.empty)}</p> }.into_any()
                 }
@@ -175,6 +244,9 @@ pub fn InboxButton() -> impl IntoView {
         </Show>
     }
 }
+
+/// How often the whole plant's alerts are fetched again while they are shown.
+const PLANT_POLL: Duration = Duration::from_secs(5);
 
 /// How often the alarm sounds while a critical alert is open and not muted.
 const ALARM_EVERY: Duration = Duration::from_secs(5);

@@ -546,8 +546,10 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                 .into_iter()
                 .chain(required.subtype.map(|x| x.source.clone()))
                 .chain(required.computed.map(|(_, by)| by.source.clone()))
+                .chain(required.set_by.iter().map(|x| x.source.clone()))
                 .chain(required.raise.map(|x| x.source.clone()))
                 .collect();
+            let set_by: Vec<String> = required.set_by.iter().map(|x| x.field.clone()).collect();
             with_names(locale, Some((&f.permit_type, &f.grade)), |n| {
                 let why = GradeWhy {
                     location_class: required.floor.map(|x| x.location_class.as_str()),
@@ -555,6 +557,7 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                     subtype: required.subtype.map(|x| x.code.as_str()),
                     computed_from: required.computed.map(|(_, by)| by.field.as_str()),
                     aggravated_by: &required.aggravated_by,
+                    set_by: &set_by,
                 };
                 (n.grade_reasons(&why), n.grade_name(required.min_grade), sources)
             })
