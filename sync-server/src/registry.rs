@@ -96,9 +96,10 @@ impl ServerRegistry {
             }
             newer
         });
-        match self.current.write() {
-            Ok(mut c) => *c = Arc::new(registry),
-            Err(p) => *p.into_inner() = Arc::new(registry),
+        // Never back: a refresh that read the log before an append finished must not undo it.
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if head >= current.head.as_ref().map(|h| h.seq) {
+            *current = Arc::new(registry);
         }
     }
 
