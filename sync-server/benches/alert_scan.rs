@@ -14,13 +14,14 @@
 //! short smoke pass over a plant of 1,000 permits, 20 live.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+#[path = "../../crates/store/benches/common/mod.rs"]
+mod common;
+use common::{device, open_store_with_log, percentiles, person, SERVER_KEY};
 use ptw_core::api::Action;
-use ptw_core::authority::{Authority, RegistryOp};
-use ptw_core::demo::DemoPlant;
 use ptw_core::sync::WireChange;
-use ptw_core::{GasReading, PermitForm, PersonId};
+use ptw_core::{GasReading, PermitForm};
 use ptw_notify::loopback;
-use ptw_store::{Enrolment, Store};
+use ptw_store::Store;
 use ptw_sync_server::alerting::{AlertBook, Alerting, AlertsConfig};
 use ptw_sync_server::registry::ServerRegistry;
 use ptw_sync_server::storage::sqlite::SqliteStorage;
@@ -39,64 +40,9 @@ fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).single().expect("time")
 }
 
-fn person(name: &str) -> PersonId {
-    DemoPlant::load().expect("demo").person(name).expect("person").id
-}
-
-const KEY: [u8; 32] = [42; 32];
-
-fn device() -> ptw_core::DeviceId {
-    ptw_core::DeviceId(uuid::Uuid::from_u128(0x0190_c5a0_0000_7000_8000_0000_0000_0900))
-}
-
-/// A tablet of the demo plant whose registry log is signed with [`KEY`], as the server's is.
-fn tablet(dir: &std::path::Path, now: DateTime<Utc>) -> (Store, Vec<ptw_core::authority::SignedEntry>) {
-    let mut store = Store::open(&dir.join("tablet.db"), "bench", now).expect("open");
-    let mut server = Authority::new(ed25519_zebra::SigningKey::from_bytes(&KEY), None);
-    let mut ops = vec![RegistryOp::Genesis { plant: "bench".into() }];
-    ops.extend(
-        DemoPlant::load().expect("demo").registry_ops(|pin| ptw_store::hash_pin(pin).expect("hash")).expect("ops"),
-    );
-    ops.push(RegistryOp::EnrolDevice { device: device(), name: "bench".into(), public_key: store.public_key() });
-    let entries: Vec<_> = ops.into_iter().map(|op| server.append(op, now.timestamp_millis())).collect();
-    store
-        .adopt_enrolment(&Enrolment {
-            url: "http://127.0.0.1:9".into(),
-            token: String::new(),
-            device_id: device(),
-            name: "bench".into(),
-            server_key: server.public_key(),
-            tls_fingerprint: None,
-        })
-        .expect("enrol");
-    store.apply_registry(&entries, now).expect("registry");
-    (store, entries)
-}
-
 fn form(store: &Store, n: usize) -> PermitForm {
-    let r = store.registry();
     let places = ["T-101", "PR-3", "R-201", "E-02", "W-01"];
-    PermitForm {
-        permit_type: "hot_work".into(),
-        grade: "grade_1".into(),
-        title: format!("bench {n}"),
-        location: r.locations.iter().find(|l| l.code == places[n % places.len()]).map(|l| l.id),
-        work_description: "bench".into(),
-        planned_start: Some(start()),
-        planned_end: Some(start() + Duration::hours(8)),
-        guardian: Some(person("李娜")),
-        crew: vec![person("孙浩")],
-        hazards: "bench".into(),
-        precautions: r
-            .catalog
-            .permit_type("hot_work")
-            .expect("type")
-            .precautions
-            .iter()
-            .map(|p| p.code.clone())
-            .collect(),
-        ..Default::default()
-    }
+    common::hot_work_form(store, format!("bench {n}"), places[n % places.len()], start())
 }
 
 /// Moves what the tablet made since the last call into the server's storage, as the writer
@@ -169,24 +115,12 @@ fn history(dir: &std::path::Path, closed: usize, before_ms: i64) {
     tx.commit().expect("commit");
 }
 
-fn percentiles(name: &str, mut samples: Vec<f64>) {
-    samples.sort_by(|a, b| a.total_cmp(b));
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    println!(
-        "{name}: n={} p50={:.3} ms p95={:.3} ms max={:.3} ms",
-        samples.len(),
-        at(0.50),
-        at(0.95),
-        samples[samples.len() - 1]
-    );
-}
-
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let (live, plant) = if full { (2_000, 100_000) } else { (20, 1_000) };
     let dir = tempfile::tempdir().expect("temp dir");
     let t = start() - Duration::hours(2);
-    let (mut tablet, entries) = tablet(dir.path(), t);
+    let (mut tablet, entries) = open_store_with_log(dir.path(), t);
     let zhao = person("赵磊");
     let gas = Action::GasTest {
         reading: GasReading {
@@ -218,8 +152,12 @@ fn main() {
     let numbered: Vec<(u64, _)> = entries.into_iter().enumerate().map(|(i, e)| (i as u64, e)).collect();
     storage.append_registry(&numbered).expect("registry log");
     let registry = Arc::new(
-        ServerRegistry::open(storage.as_ref(), ed25519_zebra::SigningKey::from_bytes(&KEY), t.timestamp_millis())
-            .expect("registry"),
+        ServerRegistry::open(
+            storage.as_ref(),
+            ed25519_zebra::SigningKey::from_bytes(&SERVER_KEY),
+            t.timestamp_millis(),
+        )
+        .expect("registry"),
     );
     let changes = push(&mut tablet, storage.as_ref(), t);
     // Seven hours in: the half in approval overdue and escalated, the half at work near the end

@@ -20,28 +20,7 @@ fn start() -> DateTime<Utc> {
 }
 
 fn form(store: &Store, n: usize) -> PermitForm {
-    let r = store.registry();
-    PermitForm {
-        permit_type: "hot_work".into(),
-        grade: "grade_1".into(),
-        title: format!("bench {n}"),
-        location: r.locations.iter().find(|l| l.code == "T-101").map(|l| l.id),
-        work_description: "bench".into(),
-        planned_start: Some(start()),
-        planned_end: Some(start() + Duration::hours(8)),
-        guardian: Some(person("李娜")),
-        crew: vec![person("孙浩")],
-        hazards: "bench".into(),
-        precautions: r
-            .catalog
-            .permit_type("hot_work")
-            .expect("type")
-            .precautions
-            .iter()
-            .map(|p| p.code.clone())
-            .collect(),
-        ..Default::default()
-    }
+    common::hot_work_form(store, format!("bench {n}"), "T-101", start())
 }
 
 fn main() {
