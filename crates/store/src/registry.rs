@@ -75,6 +75,14 @@ pub(crate) fn load_registry(
     Ok(registry)
 }
 
+fn entry_at(conn: &rusqlite::Connection, seq: u64) -> Result<Option<SignedEntry>> {
+    Ok(conn
+        .query_row("SELECT body, sig FROM registry_log WHERE seq = ?1", [i64::try_from(seq).unwrap_or(i64::MAX)], |r| {
+            Ok(SignedEntry { body: r.get(0)?, sig: r.get(1)? })
+        })
+        .optional()?)
+}
+
 fn entries_after(conn: &rusqlite::Connection, after: Option<u64>) -> Result<Vec<SignedEntry>> {
     let from = after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX));
     let mut stmt = conn.prepare_cached("SELECT body, sig FROM registry_log WHERE seq > ?1 ORDER BY seq")?;
@@ -157,13 +165,22 @@ impl Store {
     pub fn apply_registry(&mut self, entries: &[SignedEntry], now: DateTime<Utc>) -> Result<RegistryReport> {
         self.refresh()?;
         let key = read_meta(&self.conn, "server_key")?.ok_or(StoreError::NotEnrolled)?;
-        let mut registry = self.registry.clone();
+        // Decided under the write lock: another connection to this database (the app's sync
+        // worker beside its commands) may have kept some of these entries since the refresh.
+        let tx = write_tx(&mut self.conn)?;
+        let held = self.registry.head.as_ref().map(|h| h.seq);
+        let stored: Option<i64> = tx.query_row("SELECT MAX(seq) FROM registry_log", [], |r| r.get(0))?;
+        let mut registry = if stored.map(|s| u64::try_from(s).unwrap_or(0)) == held {
+            self.registry.clone()
+        } else {
+            load_registry(&tx, &self.memo)?
+        };
         let mut fresh: Vec<(u64, &SignedEntry)> = Vec::new();
         let mut refusal = None;
         for e in entries {
             let entry = e.entry().map_err(StoreError::Registry)?;
             if registry.head.as_ref().is_some_and(|h| entry.seq <= h.seq) {
-                if self.registry_entry(entry.seq)?.as_ref() != Some(e) {
+                if entry_at(&tx, entry.seq)?.as_ref() != Some(e) {
                     // The server's log no longer holds what this device was sent before.
                     refusal = Some(ptw_core::authority::LogError::BrokenChain { seq: entry.seq });
                     break;
@@ -177,8 +194,8 @@ impl Store {
             fresh.push((entry.seq, e));
         }
         let mut report = RegistryReport { applied: fresh.len(), rederived: 0 };
+        let changed = !fresh.is_empty() || registry.head != self.registry.head;
         if !fresh.is_empty() {
-            let tx = write_tx(&mut self.conn)?;
             {
                 let mut insert = tx.prepare_cached("INSERT INTO registry_log (seq, body, sig) VALUES (?1, ?2, ?3)")?;
                 for (seq, e) in &fresh {
@@ -186,7 +203,9 @@ impl Store {
                 }
             }
             report.rederived = crate::sync::rederive_everything(&tx, &registry, &self.memo, now)?;
-            tx.commit()?;
+        }
+        tx.commit()?;
+        if changed {
             self.registry = registry;
             self.cache.clear();
         }
@@ -194,17 +213,6 @@ impl Store {
             Some(err) => Err(StoreError::Registry(err)),
             None => Ok(report),
         }
-    }
-
-    fn registry_entry(&self, seq: u64) -> Result<Option<SignedEntry>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT body, sig FROM registry_log WHERE seq = ?1",
-                [i64::try_from(seq).unwrap_or(i64::MAX)],
-                |r| Ok(SignedEntry { body: r.get(0)?, sig: r.get(1)? }),
-            )
-            .optional()?)
     }
 
     /// Check a person's PIN (offline, against the Argon2 hash in the registry). After

@@ -173,3 +173,41 @@ fn what_another_connection_commits_is_seen_by_the_next_action() {
     let v = ui.act(person("王强"), id, Action::Approve { comment: "ok".into() }, t).expect("approve here");
     assert_eq!(v.state.status, Status::Approved, "built on the other connection's approval");
 }
+
+#[test]
+fn two_connections_taking_the_same_registry_entries_at_once_both_end_with_them() {
+    // The app's sync worker and its commands (an admin's change answered with its entries) may
+    // hand one file the same new entries at the same moment: neither may fail on the other.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("a.db");
+    let mut plant = TestPlant::demo();
+    let mut a = plant.open(&db, "test tablet");
+    let mut b = plant.open(&db, "test tablet");
+    let li = person("刘洋");
+    for round in 0..40 {
+        let op = if round % 2 == 0 {
+            RegistryOp::Freeze { person: li, reason: format!("round {round}") }
+        } else {
+            RegistryOp::Unfreeze { person: li, reason: format!("round {round}") }
+        };
+        plant.append(op);
+        let entries = plant.entries.clone();
+        let barrier = std::sync::Barrier::new(2);
+        let (ra, rb) = std::thread::scope(|s| {
+            let ta = s.spawn(|| {
+                barrier.wait();
+                a.apply_registry(&entries, t0())
+            });
+            let tb = s.spawn(|| {
+                barrier.wait();
+                b.apply_registry(&entries, t0())
+            });
+            (ta.join().expect("thread a"), tb.join().expect("thread b"))
+        });
+        let (ra, rb) = (ra.expect("connection a takes the entries"), rb.expect("connection b takes the entries"));
+        assert_eq!(ra.applied + rb.applied, 1, "round {round}: the one new entry is kept once");
+        assert_eq!(a.registry_head(), b.registry_head(), "round {round}");
+        assert_eq!(a.registry().person(li).map(|p| p.frozen_since_ms.is_some()), Some(round % 2 == 0), "round {round}");
+        assert_eq!(b.registry(), a.registry(), "round {round}: both fold the same registry");
+    }
+}
