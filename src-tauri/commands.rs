@@ -68,6 +68,7 @@ pub(crate) fn signed_in(state: &AppState) -> Reply<PersonId> {
 /// person signed in — what they may do to it.
 pub(crate) fn present(store: &Store, view: PermitView, person: Option<PersonId>) -> Reply<PermitView> {
     let view = store.with_links(view).map_err(to_command_error)?;
+    let view = store.with_conflicts(view, crate::clock::now()).map_err(to_command_error)?;
     Ok(match person {
         Some(p) => store.with_offers(view, p),
         None => view,

@@ -394,3 +394,97 @@ areas = ["罐区"]
     let plant = rows.as_array().and_then(|r| r.iter().find(|a| a["area"] == "")).cloned().expect("the plant's row");
     assert_eq!(plant["raised"], 2, "{rows}");
 }
+
+#[test]
+fn hot_work_filed_beside_a_line_blinding_job_reaches_the_areas_group_as_a_conflict_and_the_server_sees_what_the_tablet_sees(
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tank = loopback::start(loopback::wecom("k-tank"));
+    let config = format!(
+        r#"
+[alerts]
+interval_seconds = 1
+
+[[alerts.channel]]
+name = "罐区企微"
+kind = "wecom"
+base = "{tank}"
+key = "k-tank"
+areas = ["罐区"]
+"#,
+        tank = tank.base,
+    );
+    let server = Server::start_with_config(&dir.path().join("server"), &config);
+    let at = |minutes: i64| t0() + Duration::minutes(minutes);
+    let mut tablet = server.tablet(&dir.path().join("tablet.db"), "T-01", at(0));
+    let zhao = person("赵磊");
+    let tank_101 = tablet.registry().locations.iter().find(|l| l.code == "T-101").map(|l| l.id);
+    let mut hot = hot_work(&tablet, "T-101 罐顶人孔法兰补焊", at(30));
+    hot.location = tank_101;
+    let mut blind = hot_work(&tablet, "T-101 出料线加盲板 MB-017", at(90));
+    let precautions =
+        tablet.registry().catalog.permit_type("line_blinding").expect("line blinding").precautions.clone();
+    blind.permit_type = "line_blinding".into();
+    blind.grade = "standard".into();
+    blind.subtype = Some("fit".into());
+    blind.location = tank_101;
+    blind.precautions = precautions.iter().map(|p| p.code.clone()).collect();
+    blind.details = [
+        ("blind_number", ptw_core::FieldValue::Text("MB-017".into())),
+        ("pipe", ptw_core::FieldValue::Text("T-101 出料线 DN150".into())),
+        ("medium", ptw_core::FieldValue::Text("甲苯".into())),
+        ("temperature_c", ptw_core::FieldValue::Number(35.0)),
+        ("pressure_mpa", ptw_core::FieldValue::Number(0.0)),
+        ("blind_spec", ptw_core::FieldValue::Text("DN150 PN16 304".into())),
+        ("diagram_ref", ptw_core::FieldValue::Text("MB-图-2026-031".into())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let hot = tablet.create_permit(zhao, hot, at(1)).expect("hot work").id;
+    let hot_number = tablet.act(zhao, hot, Action::Submit, at(1)).expect("submitted").number;
+    let blind = tablet.create_permit(zhao, blind, at(2)).expect("line blinding").id;
+    let blind_number = tablet.act(zhao, blind, Action::Submit, at(2)).expect("submitted").number;
+    server.set_clock(at(5));
+    server.sync(&mut tablet, at(5)).expect("synced");
+
+    // Both permits' conflict reaches the tank farm's group, in the plant's words.
+    let got = wait_for(&tank, "the conflict on both permits", |g| {
+        mentions(g, "交叉作业冲突") >= 1 && mentions(g, &hot_number) >= 1 && mentions(g, &blind_number) >= 1
+    });
+    assert!(
+        mentions(&got, "盲板抽堵作业点附近动火") >= 1,
+        "the rule's name: {:?}",
+        got.iter().map(text_of).collect::<Vec<_>>()
+    );
+    assert!(mentions(&got, "T-101 出料线加盲板 MB-017") >= 1, "the other permit's title");
+
+    let mut on_tablet: Vec<(String, String, u64)> = tablet
+        .inbox(None, at(5))
+        .expect("inbox")
+        .items
+        .into_iter()
+        .map(|i| {
+            (i.alert.permit().map(|p| p.to_string()).unwrap_or_default(), i.alert.key.clone(), u64::from(i.alert.level))
+        })
+        .collect();
+    on_tablet.sort();
+    assert_eq!(
+        on_tablet.iter().filter(|(_, k, _)| k.starts_with("conflict/")).count(),
+        2,
+        "one on each permit: {on_tablet:?}"
+    );
+    assert_eq!(open_alerts(&server), on_tablet, "the server raises what the tablet shows");
+
+    // The line-blinding job cancelled: the conflict ends on the server too.
+    tablet.act(zhao, blind, Action::Cancel { reason: "改期".into() }, at(6)).expect("cancelled");
+    server.set_clock(at(7));
+    server.sync(&mut tablet, at(7)).expect("synced");
+    for _ in 0..600 {
+        if !open_alerts(&server).iter().any(|(_, k, _)| k.starts_with("conflict/")) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the conflict never ended on the server: {:?}", open_alerts(&server));
+}

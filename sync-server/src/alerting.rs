@@ -459,9 +459,20 @@ impl Alerting {
     /// register's own (certificates expiring or expired), with none.
     fn scan(&self, registry: &Registry, now: i64) -> Result<Vec<(Raised, String, String, String)>> {
         let mut out = Vec::new();
-        for (number, title, grade, watch) in self.book.watches()? {
-            for r in alerts::permit_alerts(&watch, registry, now) {
-                out.push((r, number.clone(), title.clone(), format!("{}/{grade}", watch.permit_type)));
+        let watches = self.book.watches()?;
+        let mut names = std::collections::HashMap::new();
+        for (number, title, grade, watch) in &watches {
+            let type_grade = format!("{}/{grade}", watch.permit_type);
+            for r in alerts::permit_alerts(watch, registry, now) {
+                out.push((r, number.clone(), title.clone(), type_grade.clone()));
+            }
+            names.insert(watch.permit, (number, title, type_grade));
+        }
+        let all: Vec<&PermitWatch> = watches.iter().map(|(_, _, _, w)| w).collect();
+        for r in alerts::conflict_alerts(&all, registry, now) {
+            if let Some((number, title, type_grade)) = r.permit().and_then(|p| names.get(&p)) {
+                let named = ((*number).clone(), (*title).clone(), type_grade.clone());
+                out.push((r, named.0, named.1, named.2));
             }
         }
         out.extend(
@@ -815,6 +826,18 @@ fn words(r: &Raised, registry: &Registry, number: &str, title: &str, type_grade:
         }
         Alert::CertificateExpiring { person: p, number, .. } => format!("{}的证书 {number} 即将到期", person(*p)),
         Alert::CertificateExpired { person: p, number, .. } => format!("{}的证书 {number} 已到期", person(*p)),
+        Alert::Conflict { rule, other_title, shared, .. } => {
+            let name = registry
+                .catalog
+                .alerting
+                .conflicts
+                .iter()
+                .find(|c| &c.code == rule)
+                .map_or_else(|| rule.clone(), |c| c.name.get("zh-CN").to_owned());
+            let on =
+                if shared.is_empty() { "同一作业地点".to_owned() } else { format!("同一对象「{shared}」") };
+            format!("交叉作业冲突（{name}）：与「{other_title}」在{on}上的计划时间重叠")
+        }
     };
     let loud = match r.severity {
         Severity::Critical => "紧急",

@@ -82,6 +82,17 @@ impl<'a> Names<'a> {
         self.dir.catalog.certificate_type(code).map_or_else(|| code.to_owned(), |t| t.name.get(self.lang()).to_owned())
     }
 
+    /// A conflict rule's name (SIMOPS), by its code.
+    pub fn conflict(&self, code: &str) -> String {
+        self.dir
+            .catalog
+            .alerting
+            .conflicts
+            .iter()
+            .find(|c| c.code == code)
+            .map_or_else(|| code.to_owned(), |c| c.name.get(self.lang()).to_owned())
+    }
+
     pub fn person(&self, id: PersonId) -> String {
         self.dir.people.iter().find(|p| p.id == id).map(|p| p.name.clone()).unwrap_or_else(|| short_id(id))
     }
@@ -797,6 +808,14 @@ pub fn alert_text(n: &Names, alert: &Alert) -> String {
         ),
         Alert::UnverifiedTime { action, .. } => {
             fill(td_string!(l, alert.unverified_time), &[("action", &action_text(l, action))])
+        }
+        Alert::Conflict { rule, other_title, shared, .. } => {
+            let rule = n.conflict(rule);
+            if shared.is_empty() {
+                fill(td_string!(l, alert.conflict_place), &[("rule", &rule), ("other", other_title)])
+            } else {
+                fill(td_string!(l, alert.conflict_item), &[("rule", &rule), ("other", other_title), ("shared", shared)])
+            }
         }
     }
 }

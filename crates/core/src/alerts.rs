@@ -24,6 +24,7 @@ use crate::qualification::{self, QualifiedParty, Standing, Unqualified, DAY_MS};
 use crate::registry::{Person, Registry};
 use crate::rules::Alert;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// How loud an alert is. SMS and the tablet's alarm are for critical ones only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -158,6 +159,21 @@ pub struct PermitWatch {
     pub standing: Vec<Alert>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acks: Vec<Acknowledgement>,
+    /// A live permit's planned window and what the catalog's conflict rules compare, when its
+    /// type is named in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simops: Option<Simops>,
+}
+
+/// What another permit's watch is compared with for simultaneous operations (SIMOPS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Simops {
+    pub title: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// The fields the rules compare, as [`crate::form::FieldValue::as_key`] gives them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
 }
 
 impl PermitWatch {
@@ -215,6 +231,7 @@ impl PermitWatch {
             needs,
             standing: standing_alerts(state, registry),
             acks: state.acks.clone(),
+            simops: live.then(|| simops(state, registry)).flatten(),
         }
     }
 
@@ -226,11 +243,29 @@ impl PermitWatch {
             && self.fire_watch.is_none()
             && self.needs.is_empty()
             && self.standing.is_empty()
+            && self.simops.is_none()
     }
 
     fn ack(&self, key: &str) -> Option<&Acknowledgement> {
         self.acks.iter().find(|a| a.key == key)
     }
+}
+
+/// A live permit's window and compared fields, when some conflict rule names its type.
+fn simops(state: &PermitState, registry: &Registry) -> Option<Simops> {
+    let form = &state.form;
+    let rules: Vec<_> =
+        registry.catalog.alerting.conflicts.iter().filter(|r| r.types.contains(&form.permit_type)).collect();
+    if rules.is_empty() {
+        return None;
+    }
+    let (from, to) = (form.planned_start?, form.planned_end?);
+    let fields = rules
+        .iter()
+        .filter_map(|r| r.field.as_ref())
+        .filter_map(|f| form.details.get(f).and_then(|v| v.as_key()).map(|v| (f.clone(), v)))
+        .collect();
+    Some(Simops { title: form.title.clone(), from_ms: from.timestamp_millis(), to_ms: to.timestamp_millis(), fields })
 }
 
 fn open_step(state: &PermitState, signers: impl Fn(ActionKind) -> Vec<PersonId>) -> Option<OpenStep> {
@@ -603,10 +638,85 @@ pub fn registry_alerts(registry: &Registry, now_ms: i64) -> Vec<Raised> {
         .collect()
 }
 
-/// Every alert of the plant at `now_ms`: each watched permit's and the register's, most
-/// severe first, then by deadline.
+/// The conflicts between live permits (SIMOPS) at `now_ms`, by the catalog's rules: for each
+/// pair whose planned windows overlap on one item or at one location, an alert on both — a
+/// warning, critical once either's work runs — to each permit's applicant and guardian and
+/// the safety managers. It ends when either permit is closed, cancelled or changed apart.
+pub fn conflict_alerts(watches: &[&PermitWatch], registry: &Registry, now_ms: i64) -> Vec<Raised> {
+    let rules = &registry.catalog.alerting.conflicts;
+    let mut out = Vec::new();
+    if rules.is_empty() {
+        return out;
+    }
+    let live: Vec<(&PermitWatch, &Simops)> =
+        watches.iter().filter_map(|w| w.simops.as_ref().map(|s| (*w, s))).collect();
+    let managers = Role::new("safety_manager");
+    let raise = |rule: &crate::catalog::ConflictRule,
+                 (w, s): (&PermitWatch, &Simops),
+                 (o, os): (&PermitWatch, &Simops),
+                 shared: &str| {
+        let running = |w: &PermitWatch| matches!(w.status, Status::Active | Status::Suspended);
+        let mut act = People::default();
+        act.add(w.applicant).add(w.guardian).add(holders(registry, &managers, now_ms));
+        let key = format!("conflict/{}/{}", rule.code, o.permit);
+        Raised {
+            alert: Alert::Conflict {
+                rule: rule.code.clone(),
+                other: o.permit,
+                other_title: os.title.clone(),
+                shared: shared.to_owned(),
+            },
+            severity: if running(w) || running(o) { Severity::Critical } else { Severity::Warning },
+            subject: Subject::Permit { permit: w.permit },
+            location: w.location,
+            act: act.0,
+            roles: vec![managers.clone()],
+            level: 0,
+            deadline_ms: Some(s.from_ms.max(os.from_ms)),
+            since_ms: None,
+            acknowledged: w.ack(&key).cloned(),
+            key,
+        }
+    };
+    for rule in rules {
+        let of = |t: &str| -> Vec<(&PermitWatch, &Simops)> {
+            live.iter().copied().filter(|(w, _)| w.permit_type == t).collect()
+        };
+        let (firsts, seconds) = (of(&rule.types[0]), of(&rule.types[1]));
+        for (i, &a) in firsts.iter().enumerate() {
+            for (j, &b) in seconds.iter().enumerate() {
+                // Two of one type: each pair once.
+                if a.0.permit == b.0.permit || (rule.types[0] == rule.types[1] && j <= i) {
+                    continue;
+                }
+                // A draft that revises a rejected permit is not live, nor is the rejected one:
+                // two live permits are two jobs whatever their forms say.
+                let (sa, sb) = (a.1, b.1);
+                if sa.from_ms >= sb.to_ms || sb.from_ms >= sa.to_ms {
+                    continue;
+                }
+                let shared = match &rule.field {
+                    Some(f) => match (sa.fields.get(f), sb.fields.get(f)) {
+                        (Some(x), Some(y)) if x == y => x.clone(),
+                        _ => continue,
+                    },
+                    None if a.0.location.is_some() && a.0.location == b.0.location => String::new(),
+                    None => continue,
+                };
+                out.push(raise(rule, a, b, &shared));
+                out.push(raise(rule, b, a, &shared));
+            }
+        }
+    }
+    out
+}
+
+/// Every alert of the plant at `now_ms`: each watched permit's, the conflicts between them and
+/// the register's, most severe first, then by deadline.
 pub fn scan<'a>(watches: impl IntoIterator<Item = &'a PermitWatch>, registry: &Registry, now_ms: i64) -> Vec<Raised> {
-    let mut out: Vec<Raised> = watches.into_iter().flat_map(|w| permit_alerts(w, registry, now_ms)).collect();
+    let watches: Vec<&PermitWatch> = watches.into_iter().collect();
+    let mut out: Vec<Raised> = watches.iter().flat_map(|w| permit_alerts(w, registry, now_ms)).collect();
+    out.extend(conflict_alerts(&watches, registry, now_ms));
     out.extend(registry_alerts(registry, now_ms));
     out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.deadline_ms.cmp(&b.deadline_ms)));
     out

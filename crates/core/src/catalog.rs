@@ -448,6 +448,10 @@ pub struct FieldFloor {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GradeRaise {
     pub when: Vec<crate::calendar::CalendarCondition>,
+    /// Yes/no fields of the type that raise it the same way when answered yes (special
+    /// weather for hot work).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
     pub source: String,
 }
 
@@ -690,6 +694,11 @@ impl PermitTypeDef {
                 }
             }
         }
+        for f in self.grade_raise.iter().flat_map(|r| &r.fields) {
+            if !matches!(self.field(f).map(|d| &d.kind), Some(FieldKind::YesNo)) {
+                out.push(format!("grade raise names {f}, which is not a yes/no field of the type"));
+            }
+        }
         for f in &self.field_floors {
             if !matches!(self.field(&f.field).map(|d| &d.kind), Some(FieldKind::YesNo)) {
                 out.push(format!("field floor names {}, which is not a yes/no field of the type", f.field));
@@ -747,6 +756,31 @@ pub struct AlertingRules {
     /// Minutes within which an alert counts as handled in time (the response rate, R-KPI).
     pub response_minutes: i64,
     pub source: String,
+    /// Pairs of permits that must not run at the same time (SIMOPS): each live pair whose
+    /// windows overlap raises a conflict on both. A catalog signed before them has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<ConflictRule>,
+}
+
+/// Two kinds of work that must not overlap in time at one place or on one item (SIMOPS).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConflictRule {
+    pub code: String,
+    pub name: LocalText,
+    /// The two permit types (the same twice for two of one kind).
+    pub types: [String; 2],
+    /// A form field both types have whose values must differ (the pipe); with none, the two
+    /// must not be at the same location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub source: String,
+}
+
+impl ConflictRule {
+    /// Whether a permit of `a` and one of `b` fall under this rule (in either order).
+    pub fn pairs(&self, a: &str, b: &str) -> bool {
+        (self.types[0] == a && self.types[1] == b) || (self.types[0] == b && self.types[1] == a)
+    }
 }
 
 /// One level of an overdue step's escalation.
@@ -783,6 +817,7 @@ impl Default for AlertingRules {
             fire_watch_warning_minutes: 10,
             response_minutes: 30,
             source: "plant rule (seed: 临期提醒、超时升级)".into(),
+            conflicts: Vec::new(),
         }
     }
 }
@@ -816,6 +851,28 @@ impl AlertingRules {
             if let EscalateTo::Role { role } = &level.to {
                 if catalog.role(role).is_none() {
                     out.push(format!("alerting: escalation level {} names unknown role {}", i + 1, role.0));
+                }
+            }
+        }
+        let mut codes = std::collections::BTreeSet::new();
+        for rule in &self.conflicts {
+            let at = format!("alerting: conflict {}", rule.code);
+            if rule.code.trim().is_empty() {
+                out.push("alerting: a conflict has no code".into());
+            } else if !codes.insert(rule.code.as_str()) {
+                out.push(format!("{at} is defined twice"));
+            }
+            let distinct = if rule.types[0] == rule.types[1] { &rule.types[..1] } else { &rule.types[..] };
+            for t in distinct {
+                match catalog.permit_type(t) {
+                    None => out.push(format!("{at} names unknown permit type {t}")),
+                    Some(def) => {
+                        if let Some(field) = &rule.field {
+                            if def.field(field).is_none() {
+                                out.push(format!("{at}: permit type {t} has no field {field}"));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -1058,6 +1115,24 @@ mod tests {
                 "hot_work/grade_1: gas test: max_age_minutes must be above 0",
             ),
             (
+                "conflict with an unknown permit type",
+                |c| c.alerting.conflicts[0].types[1] = "juggling".into(),
+                "alerting: conflict two_blinds_one_pipe names unknown permit type juggling",
+            ),
+            (
+                "conflict on a field a type lacks",
+                |c| c.alerting.conflicts[0].field = Some("boom_length".into()),
+                "alerting: conflict two_blinds_one_pipe: permit type line_blinding has no field boom_length",
+            ),
+            (
+                "a conflict defined twice",
+                |c| {
+                    let again = c.alerting.conflicts[0].clone();
+                    c.alerting.conflicts.push(again);
+                },
+                "alerting: conflict two_blinds_one_pipe is defined twice",
+            ),
+            (
                 "escalation to an unknown role",
                 |c| c.alerting.escalation[1].to = EscalateTo::Role { role: Role::new("wizard") },
                 "alerting: escalation level 2 names unknown role wizard",
@@ -1132,6 +1207,11 @@ mod tests {
                 "field floor of an unknown grade",
                 |c| c.permit_types[0].field_floors[0].min_grade = "grade_0".into(),
                 "hot_work: field floor running_equipment names unknown grade grade_0",
+            ),
+            (
+                "a grade raise by a field that is not yes/no",
+                |c| c.permit_types[0].grade_raise.as_mut().expect("raise").fields.push("medium_lel_pct".into()),
+                "hot_work: grade raise names medium_lel_pct, which is not a yes/no field of the type",
             ),
             (
                 "aggravating factor that is a number",

@@ -122,6 +122,17 @@ impl FieldValue {
         }
     }
 
+    /// The value as words to compare (a pipe's number, a yes/no): trimmed, case folded, with
+    /// runs of white space as one; `None` when blank.
+    pub fn as_key(&self) -> Option<String> {
+        let text = match self {
+            FieldValue::YesNo(b) => (if *b { "yes" } else { "no" }).to_owned(),
+            FieldValue::Number(v) => v.to_string(),
+            FieldValue::Text(t) => t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase(),
+        };
+        (!text.is_empty()).then_some(text)
+    }
+
     /// Whether a value was given: blank text counts as none.
     fn is_blank(&self) -> bool {
         matches!(self, FieldValue::Text(t) if t.trim().is_empty())
@@ -287,7 +298,8 @@ impl PermitForm {
     /// The least severe grade the form may have, and why: the most severe of the location's
     /// floor, the sub-type's least grade and the grade computed from the type's field (working
     /// height, load), raised one grade when the planned window touches a holiday, rest day or
-    /// night the type's raise names, or an aggravating factor is answered yes (from the type's
+    /// night the type's raise names, or an aggravating factor (or a field of the type's raise,
+    /// special weather) is answered yes (from the type's
     /// least severe grade when nothing else sets one). `None` when nothing sets one.
     pub fn grade_requirement<'r>(&self, registry: &'r Registry) -> Option<GradeRequirement<'r>> {
         let t = registry.catalog.permit_type(&self.permit_type)?;
@@ -316,6 +328,7 @@ impl PermitForm {
             .grade_by
             .iter()
             .flat_map(|by| &by.raise_if)
+            .chain(t.grade_raise.iter().flat_map(|r| &r.fields))
             .filter(|code| self.details.get(*code) == Some(&FieldValue::YesNo(true)))
             .cloned()
             .collect();

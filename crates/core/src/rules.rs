@@ -7,7 +7,7 @@ use crate::catalog::{ActorRule, Role};
 use crate::derive::Status;
 use crate::event::{Entrant, GasExceedance};
 use crate::form::FieldError;
-use crate::ids::{DeviceId, PersonId};
+use crate::ids::{DeviceId, PermitId, PersonId};
 use crate::qualification::Unqualified;
 use serde::{Deserialize, Serialize};
 
@@ -180,6 +180,10 @@ pub enum Alert {
     NotCheckedOut { people: Vec<PersonId> },
     /// Work is suspended because its guardian checked out of the site.
     GuardianLeft { guardian: PersonId, at_ms: i64 },
+    /// Another live permit's planned window overlaps this one's where the catalog's conflict
+    /// `rule` forbids it (SIMOPS): on the same item (`shared`, the field's value, e.g. the
+    /// pipe) or at the same location (`shared` empty).
+    Conflict { rule: String, other: PermitId, other_title: String, shared: String },
 }
 
 impl Alert {
@@ -204,6 +208,7 @@ impl Alert {
             Alert::Unqualified { .. } => "unqualified",
             Alert::CertificateExpiring { .. } => "certificate_expiring",
             Alert::CertificateExpired { .. } => "certificate_expired",
+            Alert::Conflict { .. } => "conflict",
         }
     }
 }

@@ -295,3 +295,146 @@ fn the_engine_raises_the_same_alerts_from_a_watch_kept_as_json_as_from_the_deriv
     let closed = p.derive(&form, &p.hot_work_story(&form), T0 + 5 * 60 * MIN);
     assert!(PermitWatch::of(&closed, &form, &p.registry).is_empty());
 }
+
+/// A line-blinding job (fitting a blind) on `pipe`, submitted at T0 − 60 min as permit `n`,
+/// for 4 hours from T0 + `from_min`: its watch.
+fn blinding(p: &mut Plant, n: u128, pipe: &str, from_min: i64) -> PermitWatch {
+    let mut form = p.form("line_blinding", "standard", 4 * 60);
+    form.planned_start = Some(at(T0 + from_min * MIN));
+    form.planned_end = Some(at(T0 + (from_min + 240) * MIN));
+    form.title = format!("{pipe} 加盲板 #{n}");
+    form.subtype = Some("fit".into());
+    form.details = [
+        ("blind_number", FieldValue::Text(format!("MB-{n:03}"))),
+        ("pipe", FieldValue::Text(pipe.into())),
+        ("medium", FieldValue::Text("甲苯".into())),
+        ("temperature_c", FieldValue::Number(35.0)),
+        ("pressure_mpa", FieldValue::Number(0.0)),
+        ("blind_spec", FieldValue::Text("DN150 PN16 304".into())),
+        ("diagram_ref", FieldValue::Text("MB-图-2026-031".into())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let hot_work = p.permit;
+    p.permit = PermitId(uuid::Uuid::from_u128(0x0190_c5a0_0000_7000_8000_0000_0000_5000 + n));
+    let events = vec![p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form))];
+    let state = p.derive(&form, &events, T0 - 30 * MIN);
+    assert_eq!(state.status, Status::InApproval, "{:?}", state.rejected().collect::<Vec<_>>());
+    let watch = PermitWatch::of(&state, &form, &p.registry);
+    p.permit = hot_work;
+    watch
+}
+
+fn conflicts(watches: &[&PermitWatch], p: &Plant, now_ms: i64) -> Vec<Raised> {
+    alerts::scan(watches.iter().copied(), &p.registry, now_ms)
+        .into_iter()
+        .filter(|r| r.alert.code() == "conflict")
+        .collect()
+}
+
+#[test]
+fn never_two_line_blinding_jobs_on_one_pipe_at_once() {
+    let mut p = Plant::new();
+    let a = blinding(&mut p, 1, "T-101 出料线 DN150", 0);
+    // The same pipe written another way is the same pipe.
+    let b = blinding(&mut p, 2, "t-101  出料线 dn150 ", 60);
+    let elsewhere = blinding(&mut p, 3, "T-102 进料线 DN100", 0);
+    let later = blinding(&mut p, 4, "T-101 出料线 DN150", 300);
+    let now = T0 - 30 * MIN;
+    let found = conflicts(&[&a, &b, &elsewhere, &later], &p, now);
+    assert_eq!(found.len(), 2, "one pair, an alert on each: {found:#?}");
+    let on_a = found.iter().find(|r| r.permit() == Some(a.permit)).expect("on the first");
+    assert_eq!(
+        on_a.alert,
+        Alert::Conflict {
+            rule: "two_blinds_one_pipe".into(),
+            other: b.permit,
+            other_title: "t-101  出料线 dn150  加盲板 #2".into(),
+            shared: "t-101 出料线 dn150".into(),
+        }
+    );
+    assert_eq!(on_a.severity, Severity::Warning, "neither job has started");
+    assert_eq!(on_a.deadline_ms, Some(T0 + 60 * MIN), "the overlap begins when the second job does");
+    assert_eq!(on_a.key, format!("conflict/two_blinds_one_pipe/{}", b.permit));
+    assert!(on_a.act.contains(&p.applicant) && on_a.act.contains(&p.safety), "the applicant and the safety managers");
+    assert_eq!(on_a.roles, vec![Role::new("safety_manager")]);
+    let on_b = found.iter().find(|r| r.permit() == Some(b.permit)).expect("on the second");
+    assert!(matches!(&on_b.alert, Alert::Conflict { other, .. } if *other == a.permit));
+    // The job planned to start as the second one's window ends overlaps neither.
+    assert!(found.iter().all(|r| r.permit() != Some(later.permit) && r.permit() != Some(elsewhere.permit)));
+    // The other closed (no longer watched for conflicts): the alert ends.
+    let mut closed = b.clone();
+    closed.simops = None;
+    assert!(conflicts(&[&a, &closed], &p, now).is_empty());
+}
+
+#[test]
+fn no_hot_work_at_a_line_blinding_job_and_critical_once_the_hot_work_runs() {
+    let mut p = Plant::new();
+    let form = p.hot_work_form();
+    let blind = blinding(&mut p, 1, "T-101 出料线 DN150", -30);
+    let approved = p.derive(&form, &p.hot_work_story(&form)[..3], T0 - 30 * MIN);
+    assert_eq!(approved.status, Status::Approved);
+    let hot = PermitWatch::of(&approved, &form, &p.registry);
+    let found = conflicts(&[&blind, &hot], &p, T0 - 30 * MIN);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let on_hot = found.iter().find(|r| r.permit() == Some(p.permit)).expect("on the hot work");
+    assert_eq!(
+        on_hot.alert,
+        Alert::Conflict {
+            rule: "hot_work_near_blinding".into(),
+            other: blind.permit,
+            other_title: "T-101 出料线 DN150 加盲板 #1".into(),
+            shared: String::new(),
+        }
+    );
+    assert_eq!(on_hot.severity, Severity::Warning);
+    assert!(on_hot.act.contains(&p.guardian), "the hot work's guardian is told");
+
+    let active = p.derive(&form, &p.hot_work_story(&form)[..5], T0 + 2 * MIN);
+    assert_eq!(active.status, Status::Active);
+    let running = PermitWatch::of(&active, &form, &p.registry);
+    let found = conflicts(&[&blind, &running], &p, T0 + 2 * MIN);
+    assert!(found.iter().all(|r| r.severity == Severity::Critical), "work runs beside the blind job: {found:#?}");
+
+    // Hot work at another location is no conflict of this rule.
+    let mut away = running.clone();
+    away.location = Some(p.pipe_rack);
+    assert!(conflicts(&[&blind, &away], &p, T0 + 2 * MIN).is_empty());
+    // A catalog with no conflict rules raises none.
+    let mut plain = p.registry.clone();
+    plain.catalog.alerting.conflicts.clear();
+    assert!(alerts::conflict_alerts(&[&blind, &running], &plain, T0 + 2 * MIN).is_empty());
+}
+
+#[test]
+fn special_grade_hot_work_is_monitored_continuously_a_reading_at_least_every_two_hours_and_grade_one_is_not() {
+    let p = Plant::new();
+    let mut form = p.form("hot_work", "special", 6 * 60);
+    form.details.insert("running_equipment".into(), FieldValue::YesNo(true));
+    form.assignees.insert("leadership_approval".into(), vec![p.manager]);
+    let events = vec![
+        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
+        p.event(&form, p.director, T0 - 50 * MIN, Plant::approve("workshop_review")),
+        p.event(&form, p.safety, T0 - 40 * MIN, Plant::approve("safety_review")),
+        p.event(&form, p.manager, T0 - 30 * MIN, Plant::approve("leadership_approval")),
+        p.event(&form, p.guardian, T0 - 10 * MIN, Plant::good_gas()),
+        p.event(&form, p.guardian, T0 + MIN, EventKind::Start),
+    ];
+    let state = p.derive(&form, &events, T0 + 2 * MIN);
+    assert_eq!(state.status, Status::Active, "{:?}", state.rejected().collect::<Vec<_>>());
+    let due = T0 - 10 * MIN + 120 * MIN;
+    assert!(one(&raised(&p, &form, &events, due), "gas_retest_due").is_none(), "two hours old is still in time");
+    let late = raised(&p, &form, &events, due + 1);
+    let r = one(&late, "gas_retest_due").expect("the reading is overdue");
+    assert_eq!(r.alert, Alert::GasRetestDue { last_ms: T0 - 10 * MIN, max_minutes: 120 });
+    assert_eq!(r.severity, Severity::Critical);
+    let grade = p.registry.catalog.grade("hot_work", "special").expect("special");
+    assert!(grade.gas_test.as_ref().expect("gas rule").source.contains("continuous monitoring"));
+
+    // Grade 1 asks a test before the start only.
+    let form = p.hot_work_form();
+    let story = p.hot_work_story(&form)[..5].to_vec();
+    assert!(one(&raised(&p, &form, &story, due + 60 * MIN), "gas_retest_due").is_none());
+}

@@ -709,3 +709,38 @@ fn at_a_shift_change_both_guardians_sign_and_the_incoming_one_is_the_guardian_fr
     assert_eq!(rejection(&state, base + 9), None);
     assert_eq!(state.status, Status::Suspended);
 }
+
+#[test]
+fn hot_work_in_wind_of_force_five_or_other_special_weather_is_managed_one_grade_higher() {
+    let p = Plant::new();
+    let mut form = p.form("hot_work", "grade_2", 4 * 60);
+    assert_eq!(grade_problems(&p, &form), vec![], "grade 2 in fair weather, where no class sets a floor");
+    form.details.insert("special_weather".into(), FieldValue::YesNo(false));
+    assert_eq!(grade_problems(&p, &form), vec![], "answered no, nothing is raised");
+    form.details.insert("special_weather".into(), FieldValue::YesNo(true));
+    let raised = FieldProblem::GradeBelowRequired {
+        min_grade: "grade_1".into(),
+        location_class: None,
+        raised_by: vec![],
+        subtype: None,
+        computed_from: None,
+        aggravated_by: vec!["special_weather".into()],
+        set_by: vec![],
+    };
+    assert_eq!(grade_problems(&p, &form), vec![raised]);
+    assert_eq!(form.proposed_grade(&p.registry), "grade_1", "filing proposes it");
+    let required = form.grade_requirement(&p.registry).expect("a requirement");
+    assert!(required.raise.is_none(), "no calendar day or hour raised it");
+    // On a pipe rack (at least grade 1) the weather raises it to special.
+    form.location = Some(p.pipe_rack);
+    assert_eq!(form.grade_requirement(&p.registry).map(|r| r.min_grade), Some("special"));
+    // Special grade has no grade above it: it stays special.
+    form.location = Some(p.location);
+    form.details.insert("running_equipment".into(), FieldValue::YesNo(true));
+    assert_eq!(form.grade_requirement(&p.registry).map(|r| r.min_grade), Some("special"));
+    // A dishonest tablet that files it as grade 2 anyway cannot submit it.
+    form.details.remove("running_equipment");
+    let submit = p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form));
+    let state = p.derive(&form, &[submit], T0);
+    assert!(matches!(rejection(&state, 0), Some(Violation::FormInvalid { .. })), "{:?}", rejection(&state, 0));
+}

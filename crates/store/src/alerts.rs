@@ -6,7 +6,7 @@ use crate::permits::parse_watch;
 use crate::{Result, Store};
 use chrono::{DateTime, Utc};
 use ptw_core::alerts::{self, Raised};
-use ptw_core::api::{Inbox, InboxItem};
+use ptw_core::api::{Inbox, InboxItem, PermitView};
 use ptw_core::{PermitId, PersonId};
 use std::collections::HashMap;
 
@@ -41,6 +41,32 @@ impl Store {
             })
             .collect();
         Ok((items, now_ms))
+    }
+
+    /// `view` with its conflicts (SIMOPS) with the other live permits on this device at `now`
+    /// among its alerts: a permit's own derivation cannot see the others.
+    pub fn with_conflicts(&self, mut view: PermitView, now: DateTime<Utc>) -> Result<PermitView> {
+        let rules = &self.registry.catalog.alerting.conflicts;
+        if !rules.iter().any(|r| r.types.contains(&view.form.permit_type)) {
+            return Ok(view);
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT permit_type, watch FROM permits WHERE watch IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut watches = Vec::new();
+        for row in rows {
+            let (permit_type, watch) = row?;
+            if rules.iter().any(|r| r.types.contains(&permit_type)) {
+                watches.push(parse_watch(&watch)?);
+            }
+        }
+        let all: Vec<_> = watches.iter().collect();
+        let now_ms = self.trusted_now(now)?.ms;
+        for r in alerts::conflict_alerts(&all, &self.registry, now_ms) {
+            if r.permit() == Some(view.id) && !view.state.alerts.contains(&r.alert) {
+                view.state.alerts.push(r.alert);
+            }
+        }
+        Ok(view)
     }
 
     /// The alerts `person` must act on at trusted `now` (everyone's with `None`), the

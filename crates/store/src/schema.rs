@@ -163,6 +163,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX permits_watched ON permits(id) WHERE watch IS NOT NULL;
     UPDATE permits SET turn = NULL;
     "#,
+    // 9: a live permit's watch keeps its window for the conflict rules (SIMOPS): projected
+    // again on the next open.
+    r#"
+    UPDATE permits SET turn = NULL;
+    "#,
 ];
 
 /// Bring the database to the newest schema.

@@ -71,3 +71,73 @@ fn the_inbox_and_the_list_count_follow_the_clock_and_an_acknowledgement_quietens
     store.act(liu, id, Action::Approve { comment: "同意".into() }, t + Duration::minutes(201)).expect("signed");
     assert!(store.inbox(Some(liu), t + Duration::minutes(202)).expect("inbox").items.is_empty());
 }
+
+#[test]
+fn hot_work_filed_at_a_line_blinding_job_shows_the_conflict_on_both_until_one_is_cancelled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("device.db");
+    let t = t0();
+    let mut store = open_demo(&db);
+    let zhao = person("赵磊");
+    let start = t + Duration::minutes(30);
+    let hot = store.create_permit(zhao, hot_work_form(&store, start), t).expect("hot work").id;
+    store.act(zhao, hot, Action::Submit, t).expect("hot work submitted");
+    let mut blind = hot_work_form(&store, start + Duration::hours(2));
+    let precautions = store.registry().catalog.permit_type("line_blinding").expect("line blinding").precautions.clone();
+    blind.permit_type = "line_blinding".into();
+    blind.grade = "standard".into();
+    blind.subtype = Some("fit".into());
+    blind.title = "T-101 出料线加盲板 MB-017".into();
+    blind.precautions = precautions.iter().map(|p| p.code.clone()).collect();
+    blind.details = [
+        ("blind_number", ptw_core::FieldValue::Text("MB-017".into())),
+        ("pipe", ptw_core::FieldValue::Text("T-101 出料线 DN150".into())),
+        ("medium", ptw_core::FieldValue::Text("甲苯".into())),
+        ("temperature_c", ptw_core::FieldValue::Number(35.0)),
+        ("pressure_mpa", ptw_core::FieldValue::Number(0.0)),
+        ("blind_spec", ptw_core::FieldValue::Text("DN150 PN16 304".into())),
+        ("diagram_ref", ptw_core::FieldValue::Text("MB-图-2026-031".into())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let blind = store.create_permit(zhao, blind, t).expect("line blinding").id;
+    let conflicts = |store: &ptw_store::Store| -> Vec<(ptw_core::PermitId, Alert)> {
+        let inbox = store.inbox(None, t + Duration::minutes(5)).expect("inbox");
+        inbox
+            .items
+            .into_iter()
+            .filter(|i| i.alert.alert.code() == "conflict")
+            .filter_map(|i| i.alert.permit().map(|p| (p, i.alert.alert)))
+            .collect()
+    };
+    assert!(conflicts(&store).is_empty(), "a draft is not yet planned work");
+
+    store.act(zhao, blind, Action::Submit, t + Duration::minutes(1)).expect("line blinding submitted");
+    let found = conflicts(&store);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().any(|(p, a)| *p == hot
+        && *a
+            == Alert::Conflict {
+                rule: "hot_work_near_blinding".into(),
+                other: blind,
+                other_title: "T-101 出料线加盲板 MB-017".into(),
+                shared: String::new(),
+            }));
+    // The detail page of each shows it too, though a permit's own derivation cannot see the other.
+    let view = store.permit(hot, t + Duration::minutes(5)).expect("hot work");
+    assert!(!view.state.alerts.iter().any(|a| a.code() == "conflict"));
+    let view = store.with_conflicts(view, t + Duration::minutes(5)).expect("with conflicts");
+    assert!(view.state.alerts.iter().any(|a| matches!(a, Alert::Conflict { other, .. } if *other == blind)));
+
+    store.act(zhao, blind, Action::Cancel { reason: "改期".into() }, t + Duration::minutes(6)).expect("cancelled");
+    assert!(conflicts(&store).is_empty(), "the conflict ends with the line-blinding job");
+    let view = store.permit(hot, t + Duration::minutes(7)).expect("hot work");
+    assert!(!store
+        .with_conflicts(view, t + Duration::minutes(7))
+        .expect("view")
+        .state
+        .alerts
+        .iter()
+        .any(|a| a.code() == "conflict"));
+}

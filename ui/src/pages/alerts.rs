@@ -122,7 +122,10 @@ pub fn AlertInbox() -> impl IntoView {
             }
         });
         let asked = me().is_some_and(|me| a.act.contains(&me));
-        let ack = match (a.permit(), a.acknowledged.is_none() && asked) {
+        // A conflict lies between two permits: it ends when one is changed or cancelled, and
+        // neither permit's events can acknowledge it.
+        let ackable = a.acknowledged.is_none() && asked && a.alert.code() != "conflict";
+        let ack = match (a.permit(), ackable) {
             (Some(p), true) => {
                 let key = a.key.clone();
                 let mine = key.clone();
