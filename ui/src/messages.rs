@@ -713,6 +713,16 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
         Violation::GasRetestAfterPause { paused_minutes, max_minutes } => {
             fill(td_string!(l, violation.gas_retest_after_pause), &[("paused", paused_minutes), ("max", max_minutes)])
         }
+        Violation::StartPhotoMissing { phase } => {
+            let what = n
+                .grade
+                .and_then(|g| g.start_photo.as_ref())
+                .map_or_else(|| photo_phase_text(l, *phase).to_owned(), |r| r.name.get(n.lang()).to_owned());
+            fill(
+                td_string!(l, violation.start_photo_missing),
+                &[("what", &what), ("phase", &photo_phase_text(l, *phase))],
+            )
+        }
         Violation::FireWatchRunning { until_ms } => {
             fill(td_string!(l, violation.fire_watch_running), &[("until", &crate::time::show_ms(*until_ms))])
         }

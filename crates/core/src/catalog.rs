@@ -370,6 +370,19 @@ pub struct GradeDef {
     /// change needs a new permit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeRule>,
+    /// A photo the work may not start without (line blinding: the numbered blind-location
+    /// diagram); `None`: none is asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_photo: Option<StartPhoto>,
+}
+
+/// A photo of `phase` that must be on the permit before its work starts, and what it shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartPhoto {
+    pub phase: crate::event::PhotoPhase,
+    /// What the photo must show, in words for the person taking it.
+    pub name: LocalText,
+    pub source: String,
 }
 
 /// How a change of an issued permit is approved: by `flow`, or — when it is empty — again by

@@ -815,6 +815,11 @@ impl PermitState {
                 self.check_window(ev, hash)?;
                 self.gate(ev, hash, ctx, &self.working_parties())?;
                 self.check_gas(ev, hash, grade)?;
+                if let Some(rule) = &grade.start_photo {
+                    if !self.photos.iter().any(|p| p.photo.phase == rule.phase) {
+                        return Err(Violation::StartPhotoMissing { phase: rule.phase });
+                    }
+                }
                 self.status = Status::Active;
                 self.started_at.get_or_insert(ev.time_ms());
                 Ok(())

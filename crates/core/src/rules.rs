@@ -114,6 +114,10 @@ pub enum Violation {
     GasRetestAfterPause { paused_minutes: i64, max_minutes: i64 },
     #[error("the fire watch runs until {until_ms}; it cannot be signed off before")]
     FireWatchRunning { until_ms: i64 },
+    /// The grade asks a photo before the work starts (the blind-location diagram) and the
+    /// permit has none of that phase yet.
+    #[error("the work may not start before a {phase:?} photo is on the permit")]
+    StartPhotoMissing { phase: crate::event::PhotoPhase },
     #[error("the fire watch has not been signed off")]
     FireWatchNotSignedOff { until_ms: i64 },
     #[error("this permit has no fire watch waiting")]

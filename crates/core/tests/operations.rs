@@ -471,3 +471,148 @@ fn a_fire_watch_signed_off_on_an_unverified_clock_is_flagged() {
         state.alerts
     );
 }
+
+#[test]
+fn line_blinding_work_does_not_start_before_the_blind_location_diagram_is_photographed_onto_the_permit() {
+    let p = Plant::new();
+    let complete = [
+        ("blind_number", text("MB-017")),
+        ("pipe", text("T-101 出料线 DN150")),
+        ("medium", text("甲苯")),
+        ("temperature_c", number(35.0)),
+        ("pressure_mpa", number(0.0)),
+        ("blind_spec", text("DN150 PN16 304")),
+        ("diagram_ref", text("MB-图-2026-031")),
+    ];
+    let form = filled(&p, "line_blinding", "standard", Some("fit"), &complete);
+    let rule = p.registry.catalog.grade("line_blinding", "standard").and_then(|g| g.start_photo.clone());
+    let rule = rule.expect("the diagram rule");
+    assert_eq!(rule.phase, ptw_core::event::PhotoPhase::Before);
+    assert!(rule.source.contains("diagram"), "{}", rule.source);
+    let photo = |phase| ptw_core::event::PhotoRef {
+        blob: "ab".repeat(32),
+        thumbnail: "cd".repeat(32),
+        phase,
+        width: 3072,
+        height: 2304,
+        camera_time: None,
+        dhash: "0123456789abcdef".into(),
+    };
+    let approved = vec![
+        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
+        p.event(&form, p.director, T0 - 50 * MIN, Plant::approve("workshop_approval")),
+        p.event(&form, p.safety, T0 - 40 * MIN, Plant::approve("safety_review")),
+    ];
+    let mut events = approved.clone();
+    // A photo of the work under way is not the diagram.
+    events.push(p.event(
+        &form,
+        p.guardian,
+        T0 - 5 * MIN,
+        EventKind::Photo { photo: photo(ptw_core::event::PhotoPhase::During) },
+    ));
+    events.push(p.event(&form, p.guardian, T0 + MIN, EventKind::Start));
+    let state = p.derive(&form, &events, T0 + 2 * MIN);
+    assert_eq!(state.status, Status::Approved);
+    assert_eq!(
+        rejection(&state, 4),
+        Some(&Violation::StartPhotoMissing { phase: ptw_core::event::PhotoPhase::Before })
+    );
+
+    let mut events = approved;
+    events.push(p.event(
+        &form,
+        p.guardian,
+        T0 - 5 * MIN,
+        EventKind::Photo { photo: photo(ptw_core::event::PhotoPhase::Before) },
+    ));
+    events.push(p.event(&form, p.guardian, T0 + MIN, EventKind::Start));
+    let state = p.derive(&form, &events, T0 + 2 * MIN);
+    assert_eq!(state.status, Status::Active, "{:?}", state.rejected().collect::<Vec<_>>());
+
+    // Hot work asks no such photo.
+    let hot = p.hot_work_form();
+    let story = p.hot_work_story(&hot)[..5].to_vec();
+    assert_eq!(p.derive(&hot, &story, T0 + 2 * MIN).status, Status::Active);
+}
+
+/// A lift over 100 t is grade 1: the workshop and the safety manager approve, then the plant's
+/// leadership (a plant manager); a workshop director cannot sign in
+/// their place, and a lighter lift needs fewer approvers.
+#[test]
+fn lifting_approvers_rise_with_the_grade_and_a_grade_one_lift_needs_the_plant_leadership() {
+    let p = Plant::new();
+    let lift = |load: f64, grade: &str| {
+        filled(
+            &p,
+            "lifting",
+            grade,
+            None,
+            &[("load_t", number(load)), ("crane", text("QY130K 汽车吊")), ("radius_m", number(12.0))],
+        )
+    };
+    let heavy = lift(120.0, "grade_1");
+    assert_eq!(required_grade(&p, &heavy).as_deref(), Some("grade_1"));
+    assert!(heavy.validate(&p.registry).is_empty(), "{:?}", heavy.validate(&p.registry));
+    let mut events = vec![
+        p.event(&heavy, p.applicant, T0 - 60 * MIN, Plant::submit(&heavy)),
+        p.event(&heavy, p.director, T0 - 50 * MIN, Plant::approve("workshop_approval")),
+        p.event(&heavy, p.safety, T0 - 40 * MIN, Plant::approve("safety_approval")),
+        // The workshop director is not the plant's leadership.
+        p.event(&heavy, p.director, T0 - 35 * MIN, Plant::approve("leadership_approval")),
+    ];
+    let state = p.derive(&heavy, &events, T0 - 34 * MIN);
+    assert!(
+        matches!(rejection(&state, 3), Some(Violation::MissingRole { .. })),
+        "a director at the leadership step is refused: {:?}",
+        rejection(&state, 3)
+    );
+    assert_eq!(state.status, Status::InApproval, "the leadership step still waits");
+    events.push(p.event(&heavy, p.manager, T0 - 30 * MIN, Plant::approve("leadership_approval")));
+    assert_eq!(p.derive(&heavy, &events, T0 - 29 * MIN).status, Status::Approved);
+
+    let steps = |grade: &str| {
+        let g = p.registry.catalog.grade("lifting", grade).expect("grade");
+        g.flow
+            .iter()
+            .filter(|s| s.phase == ptw_core::catalog::Phase::Approval)
+            .map(|s| s.role.0.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(steps("grade_1"), ["workshop_director", "safety_manager", "plant_manager"]);
+    assert_eq!(steps("grade_2"), ["workshop_director", "safety_manager"]);
+    assert_eq!(steps("grade_3"), ["workshop_director"]);
+    assert_eq!(required_grade(&p, &lift(40.0, "grade_3")).as_deref(), Some("grade_2"), "40 t is grade 2");
+    assert_eq!(required_grade(&p, &lift(39.9, "grade_3")).as_deref(), Some("grade_3"));
+}
+
+/// A road closure names the road and the detour, and is filed only once the departments are
+/// told and the signs, barriers, night lamps and the fire lane are confirmed.
+#[test]
+fn a_road_closure_is_filed_only_with_departments_notified_signs_barriers_night_lamps_and_a_fire_lane() {
+    let p = Plant::new();
+    let form = filled(
+        &p,
+        "road_closure",
+        "standard",
+        None,
+        &[
+            ("road", text("厂区 3 号路 东段")),
+            ("detour", text("经 5 号路绕行")),
+            ("full_closure", FieldValue::YesNo(true)),
+        ],
+    );
+    assert!(form.validate(&p.registry).is_empty(), "{:?}", form.validate(&p.registry));
+    for code in ["departments_notified", "signs_barriers", "night_lamps", "fire_lane"] {
+        let mut missing = form.clone();
+        missing.precautions.retain(|c| c != code);
+        assert_eq!(
+            problems(&p, &missing, Field::Precautions),
+            vec![FieldProblem::PrecautionNotConfirmed { code: code.into() }],
+            "{code}"
+        );
+        let submit = p.event(&missing, p.applicant, T0 - 60 * MIN, Plant::submit(&missing));
+        let state = p.derive(&missing, &[submit], T0 - 59 * MIN);
+        assert_eq!(state.status, Status::Draft, "{code}: refused at submit");
+    }
+}
