@@ -188,11 +188,19 @@ pub fn now_ms() -> i64 {
     let system = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    CLOCK_FILE
-        .get()
-        .and_then(|path| std::fs::read_to_string(path).ok())
-        .and_then(|text| ptw_core::hlc::fake_clock_ms(&text, system))
-        .unwrap_or(system)
+    let Some(path) = CLOCK_FILE.get() else { return system };
+    // A file caught while being rewritten keeps the time last read, never jumps to the system's.
+    static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(i64::MIN);
+    match std::fs::read_to_string(path).ok().and_then(|text| ptw_core::hlc::fake_clock_ms(&text, system)) {
+        Some(ms) => {
+            LAST.store(ms, std::sync::atomic::Ordering::Relaxed);
+            ms
+        }
+        None => match LAST.load(std::sync::atomic::Ordering::Relaxed) {
+            i64::MIN => system,
+            last => last,
+        },
+    }
 }
 
 /// The HTTP API.

@@ -62,7 +62,7 @@ impl Server {
                 .join(format!("{}.{ext}", data_dir.file_name().and_then(|n| n.to_str()).unwrap_or("server")))
         };
         let clock = sibling("clock");
-        std::fs::write(&clock, t0().timestamp_millis().to_string()).expect("clock file");
+        write_clock(&clock, t0());
         let config = config.map(|text| {
             let path = sibling("toml");
             std::fs::write(&path, text).expect("config file");
@@ -112,7 +112,7 @@ impl Server {
 
     /// Set the server's clock.
     pub fn set_clock(&self, now: DateTime<Utc>) {
-        std::fs::write(&self.clock, now.timestamp_millis().to_string()).expect("clock file");
+        write_clock(&self.clock, now);
     }
 
     /// A sync round of `store` at `now`, with the server's clock at `now` too.
@@ -290,4 +290,12 @@ impl Rng {
     pub fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
+}
+
+/// Write the fake clock file whole: a reader never sees it half written (truncated, it would
+/// read as no fake clock, and the server would fall back to the system's).
+fn write_clock(path: &Path, now: DateTime<Utc>) {
+    let tmp = path.with_extension("clock-tmp");
+    std::fs::write(&tmp, now.timestamp_millis().to_string()).expect("clock file");
+    std::fs::rename(&tmp, path).expect("clock file in place");
 }
