@@ -50,6 +50,8 @@ pub struct GradeWhy<'a> {
     pub aggravated_by: &'a [String],
     /// The questions answered yes that set a least grade, by field code.
     pub set_by: &'a [String],
+    /// The waiver answered yes that lowered the location's floor, by field code.
+    pub waived_by: Option<&'a str>,
 }
 
 /// Looks up the names of data (people, roles, steps…) in the current language.
@@ -157,6 +159,9 @@ impl<'a> Names<'a> {
         if !why.set_by.is_empty() {
             let fields = self.join(why.set_by.iter().map(|f| self.detail(f)));
             parts.push(fill(td_string!(l, problem.reason_set_by), &[("fields", &fields)]));
+        }
+        if let Some(field) = why.waived_by {
+            parts.push(fill(td_string!(l, problem.reason_waived), &[("field", &self.detail(field))]));
         }
         let raised_by = why.raised_by;
         if !raised_by.is_empty() {
@@ -485,6 +490,7 @@ pub fn field_problem_text(n: &Names, problem: &FieldProblem) -> String {
             computed_from,
             aggravated_by,
             set_by,
+            waived_by,
         } => {
             let why = GradeWhy {
                 location_class: location_class.as_deref(),
@@ -493,6 +499,7 @@ pub fn field_problem_text(n: &Names, problem: &FieldProblem) -> String {
                 computed_from: computed_from.as_deref(),
                 aggravated_by,
                 set_by,
+                waived_by: waived_by.as_deref(),
             };
             fill(
                 td_string!(l, problem.grade_below_required),

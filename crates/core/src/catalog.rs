@@ -76,6 +76,10 @@ pub struct FlowStep {
     /// Who, besides holding the role, may sign.
     #[serde(default)]
     pub signer: StepSigner,
+    /// A yes/no field of the type: the step is part of a permit's flow only when it is answered
+    /// yes (the approval a shut-down unit's lower grade needs); `None`: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
 }
 
 /// Who may sign a step, besides holding its role.
@@ -415,6 +419,13 @@ pub struct FireWatchRule {
 }
 
 impl GradeDef {
+    /// The steps of the flow a permit with `form` goes through: those without a `when`, and
+    /// those whose field is answered yes.
+    pub fn flow_for<'g>(&'g self, form: &'g crate::form::PermitForm) -> impl Iterator<Item = &'g FlowStep> + 'g {
+        let yes = |f: &String| form.details.get(f) == Some(&crate::form::FieldValue::YesNo(true));
+        self.flow.iter().filter(move |s| s.when.as_ref().is_none_or(yes))
+    }
+
     pub fn step(&self, id: &str) -> Option<&FlowStep> {
         self.flow.iter().find(|s| s.id == id)
     }
@@ -453,6 +464,18 @@ pub struct GradeFloor {
 pub struct FieldFloor {
     pub field: String,
     pub min_grade: String,
+    pub source: String,
+}
+
+/// A yes/no question whose yes lifts the floors of some location classes and sets `grade`
+/// instead: hot work in a unit that is shut down, purged and analysed may be managed as grade 2
+/// with approval (GB 30871). The approval is the step of the grade's flow that asks the same
+/// field (`FlowStep::when`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FloorWaiver {
+    pub field: String,
+    pub location_classes: Vec<String>,
+    pub grade: String,
     pub source: String,
 }
 
@@ -617,6 +640,9 @@ pub struct PermitTypeDef {
     /// Yes/no questions whose yes sets a least grade.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub field_floors: Vec<FieldFloor>,
+    /// Yes/no questions whose yes lifts location floors, with approval.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub floor_waivers: Vec<FloorWaiver>,
     /// The certificates the work asks of its crew, guardian, gas tester… (R-GATE).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub qualifications: Vec<QualificationRule>,
@@ -712,6 +738,33 @@ impl PermitTypeDef {
                 out.push(format!("grade raise names {f}, which is not a yes/no field of the type"));
             }
         }
+        for w in &self.floor_waivers {
+            if !matches!(self.field(&w.field).map(|d| &d.kind), Some(FieldKind::YesNo)) {
+                out.push(format!("floor waiver names {}, which is not a yes/no field of the type", w.field));
+                continue;
+            }
+            match self.grade(&w.grade) {
+                None => out.push(format!("floor waiver {} names unknown grade {}", w.field, w.grade)),
+                Some(g) if !g.flow.iter().any(|s| s.phase == Phase::Approval && s.when.as_ref() == Some(&w.field)) => {
+                    out.push(format!(
+                        "floor waiver {} lowers to {}, whose flow has no approval step asking {}",
+                        w.field, w.grade, w.field
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        for g in &self.grades {
+            for s in g.flow.iter().filter(|s| s.when.is_some()) {
+                let when = s.when.as_deref().unwrap_or_default();
+                if !matches!(self.field(when).map(|d| &d.kind), Some(FieldKind::YesNo)) {
+                    out.push(format!(
+                        "{}/{} is asked when {when}, which is not a yes/no field of the type",
+                        g.code, s.id
+                    ));
+                }
+            }
+        }
         for f in &self.field_floors {
             if !matches!(self.field(&f.field).map(|d| &d.kind), Some(FieldKind::YesNo)) {
                 out.push(format!("field floor names {}, which is not a yes/no field of the type", f.field));
@@ -725,9 +778,14 @@ impl PermitTypeDef {
 
     /// The most severe floor that a location of `classes` imposes, if any does.
     pub fn grade_floor(&self, classes: &[String]) -> Option<&GradeFloor> {
+        self.grade_floor_except(classes, &[])
+    }
+
+    /// The most severe floor of `classes` other than the `waived` ones.
+    pub fn grade_floor_except(&self, classes: &[String], waived: &[String]) -> Option<&GradeFloor> {
         self.grade_floors
             .iter()
-            .filter(|f| classes.contains(&f.location_class))
+            .filter(|f| classes.contains(&f.location_class) && !waived.contains(&f.location_class))
             .filter_map(|f| Some((self.severity_rank(&f.min_grade)?, f)))
             .min_by_key(|(rank, _)| *rank)
             .map(|(_, f)| f)
@@ -973,6 +1031,11 @@ impl Catalog {
                 out.push(format!("permit type {} is defined twice", t.code));
             }
             out.extend(self.qualification_problems(t));
+            for w in &t.floor_waivers {
+                for class in w.location_classes.iter().filter(|c| self.location_class(c).is_none()) {
+                    out.push(format!("{}: floor waiver {} names unknown location class {class}", t.code, w.field));
+                }
+            }
             for f in &t.grade_floors {
                 if self.location_class(&f.location_class).is_none() {
                     out.push(format!("{}: grade floor names unknown location class {}", t.code, f.location_class));
@@ -989,7 +1052,7 @@ impl Catalog {
                 }
                 if g.flow.is_empty() {
                     out.push(format!("{}/{} has no flow", t.code, g.code));
-                } else if !g.flow.iter().any(|s| s.phase == Phase::Approval) {
+                } else if !g.flow.iter().any(|s| s.phase == Phase::Approval && s.when.is_none()) {
                     out.push(format!("{}/{}: the flow has no approval step", t.code, g.code));
                 }
                 if g.max_validity_minutes <= 0 {
@@ -1098,8 +1161,8 @@ mod tests {
             ),
             (
                 "no approval step",
-                |c| c.permit_types[0].grades[2].flow.retain(|s| s.phase != Phase::Approval),
-                "hot_work/grade_2: the flow has no approval step",
+                |c| c.permit_types[0].grades[0].flow.retain(|s| s.phase != Phase::Approval),
+                "hot_work/special: the flow has no approval step",
             ),
             ("no flow", |c| c.permit_types[1].grades[0].flow.clear(), "confined_space/standard has no flow"),
             (
@@ -1388,6 +1451,34 @@ mod tests {
                     c.certificate_types.push(t)
                 },
                 "",
+            ),
+            (
+                "a floor waiver asking a number",
+                |c| c.permit_types[0].floor_waivers[0].field = "medium_lel_pct".into(),
+                "hot_work: floor waiver names medium_lel_pct, which is not a yes/no field of the type",
+            ),
+            (
+                "a floor waiver with no approval for it",
+                |c| c.permit_types[0].grades[2].flow.retain(|s| s.when.is_none()),
+                "hot_work: floor waiver unit_shut_down lowers to grade_2, whose flow has no approval step asking unit_shut_down",
+            ),
+            (
+                "a floor waiver of an unknown class",
+                |c| c.permit_types[0].floor_waivers[0].location_classes.push("swamp".into()),
+                "hot_work: floor waiver unit_shut_down names unknown location class swamp",
+            ),
+            (
+                "a step asked on an unknown field",
+                |c| c.permit_types[0].grades[1].flow[1].when = Some("moon_phase".into()),
+                "hot_work: grade_1/safety_approval is asked when moon_phase, which is not a yes/no field of the type",
+            ),
+            (
+                "a flow whose only approval is conditional",
+                |c| {
+                    let g = &mut c.permit_types[0].grades[2];
+                    g.flow.retain(|s| s.phase != Phase::Approval || s.when.is_some())
+                },
+                "hot_work/grade_2: the flow has no approval step",
             ),
             (
                 "a grade floor of an unknown class",

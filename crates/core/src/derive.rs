@@ -402,12 +402,25 @@ impl PermitState {
         self.form.guardian == Some(person) || self.shifts.iter().any(|s| s.guardian == person)
     }
 
-    /// Who may resume the work now: after a failing gas reading, the issuer who revalidates it;
-    /// otherwise the type's resume rule.
+    /// Who may resume the work now: after a failing gas reading, or a stop ordered from outside
+    /// the work (a safety officer's or inspector's 停工), the issuer who revalidates it (HSG250:
+    /// restart only after the issuer revalidates); after a pause the work's own guardian or
+    /// applicant called, the type's resume rule.
     pub fn resume_rules<'a>(&self, rules: &'a crate::catalog::ActionRules) -> &'a [ActorRule] {
-        match self.suspension {
-            Some(Suspension::GasTestFailed { .. }) => &rules.revalidate,
-            _ => &rules.resume,
+        if self.needs_revalidation() {
+            &rules.revalidate
+        } else {
+            &rules.resume
+        }
+    }
+
+    /// Whether the suspension is lifted only by the issuer's revalidation (see
+    /// [`PermitState::resume_rules`]).
+    pub fn needs_revalidation(&self) -> bool {
+        match &self.suspension {
+            Some(Suspension::GasTestFailed { .. }) => true,
+            Some(Suspension::Stopped { by, .. }) => self.guardian() != Some(*by) && self.form.applicant != Some(*by),
+            Some(Suspension::GuardianLeft { .. }) | None => false,
         }
     }
 
@@ -607,8 +620,7 @@ impl<'a> Ctx<'a> {
 fn steps_of(grade: Option<&GradeDef>, form: &PermitForm) -> Vec<StepState> {
     grade
         .map(|g| {
-            g.flow
-                .iter()
+            g.flow_for(form)
                 .map(|s| StepState {
                     id: s.id.clone(),
                     name: s.name.clone(),

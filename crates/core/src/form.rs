@@ -192,6 +192,9 @@ pub enum FieldProblem {
         /// The questions answered yes that set a least grade, by field code.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         set_by: Vec<String>,
+        /// The waiver answered yes that lowered the location's floor (a shut-down unit).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waived_by: Option<String>,
     },
     /// The planned window is longer than the grade allows.
     ValidityTooLong {
@@ -256,6 +259,9 @@ pub struct GradeRequirement<'r> {
     pub aggravated_by: Vec<String>,
     /// The questions answered yes that set a least grade (work on running equipment).
     pub set_by: Vec<&'r FieldFloor>,
+    /// The waiver answered yes that lifted the location's floor (a shut-down unit), whose
+    /// approval step the flow then asks.
+    pub waived: Option<&'r crate::catalog::FloorWaiver>,
     /// What in the planned window raised the grade, and the rule that did.
     pub raised_by: Vec<CalendarCondition>,
     pub raise: Option<&'r GradeRaise>,
@@ -303,7 +309,16 @@ impl PermitForm {
     /// least severe grade when nothing else sets one). `None` when nothing sets one.
     pub fn grade_requirement<'r>(&self, registry: &'r Registry) -> Option<GradeRequirement<'r>> {
         let t = registry.catalog.permit_type(&self.permit_type)?;
-        let floor = self.grade_floor(registry);
+        let classes =
+            self.location.and_then(|l| registry.location(l)).map(|l| l.classes.as_slice()).unwrap_or_default();
+        // A waiver answered yes lifts its classes' floors, where the location has one of them.
+        let waived = t.floor_waivers.iter().find(|w| {
+            self.details.get(&w.field) == Some(&FieldValue::YesNo(true))
+                && t.grade_floors
+                    .iter()
+                    .any(|f| classes.contains(&f.location_class) && w.location_classes.contains(&f.location_class))
+        });
+        let floor = t.grade_floor_except(classes, waived.map(|w| w.location_classes.as_slice()).unwrap_or_default());
         let subtype = self.subtype.as_deref().and_then(|s| t.subtype(s)).filter(|s| s.min_grade.is_some());
         // A number outside its field's range gives no grade: it is an error of its own.
         let computed = t.grade_by.as_ref().and_then(|by| {
@@ -335,8 +350,12 @@ impl PermitForm {
         let set_by: Vec<&FieldFloor> =
             t.field_floors.iter().filter(|f| self.details.get(&f.field) == Some(&FieldValue::YesNo(true))).collect();
         let raised = !raised_by.is_empty() || !aggravated_by.is_empty();
-        let set =
-            [floor.map(|f| f.min_grade.as_str()), subtype.and_then(|s| s.min_grade.as_deref()), computed.map(|c| c.0)];
+        let set = [
+            floor.map(|f| f.min_grade.as_str()),
+            subtype.and_then(|s| s.min_grade.as_deref()),
+            computed.map(|c| c.0),
+            waived.map(|w| w.grade.as_str()),
+        ];
         let base = match set
             .into_iter()
             .flatten()
@@ -356,6 +375,7 @@ impl PermitForm {
             computed,
             aggravated_by,
             set_by,
+            waived,
             raise: t.grade_raise.as_ref().filter(|_| !raised_by.is_empty()),
             raised_by,
         })
@@ -446,6 +466,7 @@ impl PermitForm {
                         computed_from: required.computed.map(|(_, by)| by.field.clone()),
                         aggravated_by: required.aggravated_by,
                         set_by: required.set_by.iter().map(|f| f.field.clone()).collect(),
+                        waived_by: required.waived.map(|w| w.field.clone()),
                     },
                 ));
             }
@@ -476,7 +497,7 @@ impl PermitForm {
                     errors.push(FieldError::new(F::Precautions, P::PrecautionNotConfirmed { code: item.code.clone() }));
                 }
             }
-            for step in g.flow.iter().filter(|s| s.mode == crate::catalog::SignMode::Countersign) {
+            for step in g.flow_for(self).filter(|s| s.mode == crate::catalog::SignMode::Countersign) {
                 let named = self.assignees.get(&step.id).map(Vec::as_slice).unwrap_or_default();
                 if named.is_empty() {
                     errors.push(FieldError::new(F::Assignees, P::AssigneesMissing { step: step.id.clone() }));

@@ -279,3 +279,40 @@ proptest! {
         prop_assert_eq!(p.derive(&form, &mixed, T0 + 300 * MIN), together);
     }
 }
+
+#[test]
+fn work_a_safety_officer_stops_restarts_only_on_the_issuers_revalidation_and_a_pause_the_guardian_called_on_the_guardians_word(
+) {
+    let p = Plant::new();
+    let form = p.hot_work_form();
+    // 王强 (safety officer, and the permit's safety approver) stops the work: a stop-work order.
+    let mut events = active(&p, &form);
+    events.push(p.event(&form, p.safety, T0 + 5 * MIN, EventKind::Suspend { reason: "现场有泄漏".into() }));
+    let stopped = p.derive(&form, &events, T0 + 6 * MIN);
+    assert_eq!(stopped.status, Status::Suspended);
+    assert!(stopped.needs_revalidation());
+    // The guardian and the applicant cannot lift it …
+    events.push(p.event(&form, p.guardian, T0 + 7 * MIN, EventKind::Resume));
+    events.push(p.event(&form, p.applicant, T0 + 8 * MIN, EventKind::Resume));
+    // … the issuer — here the workshop director who approved it — revalidates and resumes.
+    events.push(p.event(&form, p.director, T0 + 9 * MIN, EventKind::Resume));
+    let state = p.derive(&form, &events, T0 + 10 * MIN);
+    let revalidate = vec![ActorRule::Permit(PermitParty::Approver)];
+    for i in [events.len() - 3, events.len() - 2] {
+        assert_eq!(
+            rejection(&state, i),
+            Some(&Violation::NotPermitActor { action: "resume".into(), allowed: revalidate.clone() }),
+            "event {i}"
+        );
+    }
+    assert_eq!(rejection(&state, events.len() - 1), None);
+    assert_eq!(state.status, Status::Active);
+    // The guardian's own pause (the wind rose) is the guardian's to resume.
+    let mut events = active(&p, &form);
+    events.push(p.event(&form, p.guardian, T0 + 5 * MIN, EventKind::Suspend { reason: "风力增大".into() }));
+    assert!(!p.derive(&form, &events, T0 + 6 * MIN).needs_revalidation());
+    events.push(p.event(&form, p.guardian, T0 + 9 * MIN, EventKind::Resume));
+    let state = p.derive(&form, &events, T0 + 10 * MIN);
+    assert!(state.rejected().next().is_none(), "{:?}", state.rejected().collect::<Vec<_>>());
+    assert_eq!(state.status, Status::Active);
+}

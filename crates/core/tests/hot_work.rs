@@ -271,6 +271,7 @@ fn raised(min_grade: &str, location_class: Option<&str>, raised_by: &[CalendarCo
         computed_from: None,
         aggravated_by: vec![],
         set_by: vec![],
+        waived_by: None,
     }]
 }
 
@@ -355,6 +356,7 @@ fn hot_work_on_running_equipment_or_hot_tapping_is_special_grade_whatever_else_t
         computed_from: None,
         aggravated_by: vec![],
         set_by: vec!["running_equipment".into()],
+        waived_by: None,
     };
     assert_eq!(grade_problems(&p, &form), vec![special]);
     assert_eq!(form.proposed_grade(&p.registry), "special", "filing proposes it");
@@ -386,6 +388,7 @@ fn hot_work_on_a_pipe_rack_is_at_least_grade_one_and_a_grade_two_permit_there_is
         computed_from: None,
         aggravated_by: vec![],
         set_by: vec![],
+        waived_by: None,
     };
     let errors = form.validate(&p.registry);
     assert_eq!(errors.iter().map(|e| (e.field, e.problem.clone())).collect::<Vec<_>>(), vec![(Field::Grade, floor)]);
@@ -726,6 +729,7 @@ fn hot_work_in_wind_of_force_five_or_other_special_weather_is_managed_one_grade_
         computed_from: None,
         aggravated_by: vec!["special_weather".into()],
         set_by: vec![],
+        waived_by: None,
     };
     assert_eq!(grade_problems(&p, &form), vec![raised]);
     assert_eq!(form.proposed_grade(&p.registry), "grade_1", "filing proposes it");
@@ -743,4 +747,73 @@ fn hot_work_in_wind_of_force_five_or_other_special_weather_is_managed_one_grade_
     let submit = p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form));
     let state = p.derive(&form, &[submit], T0);
     assert!(matches!(rejection(&state, 0), Some(Violation::FormInvalid { .. })), "{:?}", rejection(&state, 0));
+}
+
+#[test]
+fn hot_work_in_a_shut_down_purged_and_analysed_unit_may_be_grade_two_but_only_with_the_plant_leaderships_approval() {
+    let mut p = Plant::new();
+    p.round_the_clock();
+    // T-101 is a fire and explosion hazard place: hot work there is at least grade 1.
+    p.registry.locations.iter_mut().filter(|l| l.id == p.location).for_each(|l| {
+        l.classes = vec!["fire_explosion_hazard".into()];
+    });
+    let mut form = p.form("hot_work", "grade_2", 4 * 60);
+    let floor = FieldProblem::GradeBelowRequired {
+        min_grade: "grade_1".into(),
+        location_class: Some("fire_explosion_hazard".into()),
+        raised_by: vec![],
+        subtype: None,
+        computed_from: None,
+        aggravated_by: vec![],
+        set_by: vec![],
+        waived_by: None,
+    };
+    assert_eq!(grade_problems(&p, &form), vec![floor.clone()]);
+    form.details.insert("unit_shut_down".into(), FieldValue::YesNo(false));
+    assert_eq!(grade_problems(&p, &form), vec![floor], "answered no, nothing is lowered");
+
+    // The unit is shut down, purged and analysed: grade 2 is allowed, and the form says why.
+    form.details.insert("unit_shut_down".into(), FieldValue::YesNo(true));
+    assert_eq!(grade_problems(&p, &form), vec![]);
+    let required = form.grade_requirement(&p.registry).expect("a requirement");
+    assert_eq!(required.min_grade, "grade_2");
+    assert_eq!(required.floor, None, "the hazard place's floor is lifted");
+    assert!(required.waived.is_some_and(|w| w.source.contains("GB 30871")), "the rule carries its clause");
+    assert_eq!(form.proposed_grade(&p.registry), "grade_2");
+
+    // … but only with the plant leadership's approval: the grade-2 flow gains the step.
+    let events = vec![
+        p.event(&form, p.applicant, T0 - 60 * MIN, Plant::submit(&form)),
+        p.event(&form, p.director, T0 - 50 * MIN, Plant::approve("workshop_approval")),
+    ];
+    let state = p.derive(&form, &events, T0 - 45 * MIN);
+    let steps: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(steps, ["workshop_approval", "shutdown_approval", "acceptance"]);
+    assert_eq!(state.status, Status::InApproval, "the workshop alone cannot issue it");
+    assert_eq!(state.current_step.as_deref(), Some("shutdown_approval"));
+    // 王强 of the safety management department is not the plant leadership: refused.
+    let mut refused = events.clone();
+    refused.push(p.event(&form, p.safety, T0 - 40 * MIN, Plant::approve("shutdown_approval")));
+    let state = p.derive(&form, &refused, T0 - 35 * MIN);
+    assert!(matches!(rejection(&state, 2), Some(Violation::MissingRole { .. })), "{:?}", rejection(&state, 2));
+    let mut approved = events.clone();
+    approved.push(p.event(&form, p.manager, T0 - 40 * MIN, Plant::approve("shutdown_approval")));
+    let state = p.derive(&form, &approved, T0 - 35 * MIN);
+    assert_eq!(state.status, Status::Approved);
+
+    // An ordinary grade-2 permit, where nothing was lowered, has no such step.
+    let plain = p.form("hot_work", "grade_2", 4 * 60);
+    let state = p.derive(&plain, &[p.event(&plain, p.applicant, T0 - 60 * MIN, Plant::submit(&plain))], T0);
+    let steps: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(steps, ["workshop_approval", "acceptance"]);
+
+    // The waiver lifts the hazard place's floor only: on running equipment the work stays
+    // special grade, and inside a major-hazard tank dike too.
+    form.details.insert("running_equipment".into(), FieldValue::YesNo(true));
+    assert_eq!(form.grade_requirement(&p.registry).map(|r| r.min_grade), Some("special"));
+    form.details.insert("running_equipment".into(), FieldValue::YesNo(false));
+    p.registry.locations.iter_mut().filter(|l| l.id == p.location).for_each(|l| {
+        l.classes = vec!["fire_explosion_hazard".into(), "major_hazard_tank_dike".into()];
+    });
+    assert_eq!(form.grade_requirement(&p.registry).map(|r| r.min_grade), Some("special"));
 }

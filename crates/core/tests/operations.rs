@@ -119,6 +119,7 @@ fn an_aggravating_factor_raises_the_height_grade_one_step_and_never_past_the_top
             computed_from: Some("height_m".into()),
             aggravated_by: vec!["strong_wind".into()],
             set_by: vec![],
+            waived_by: None,
         }]
     );
     // Two factors still raise one step; a factor answered "no" raises nothing.

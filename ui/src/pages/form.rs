@@ -547,6 +547,7 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                 .chain(required.subtype.map(|x| x.source.clone()))
                 .chain(required.computed.map(|(_, by)| by.source.clone()))
                 .chain(required.set_by.iter().map(|x| x.source.clone()))
+                .chain(required.waived.map(|x| x.source.clone()))
                 .chain(required.raise.map(|x| x.source.clone()))
                 .collect();
             let set_by: Vec<String> = required.set_by.iter().map(|x| x.field.clone()).collect();
@@ -558,6 +559,7 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                     computed_from: required.computed.map(|(_, by)| by.field.as_str()),
                     aggravated_by: &required.aggravated_by,
                     set_by: &set_by,
+                    waived_by: required.waived.map(|x| x.field.as_str()),
                 };
                 (n.grade_reasons(&why), n.grade_name(required.min_grade), sources)
             })
@@ -779,12 +781,12 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
     let d = dir.clone();
     let assignee_pickers = move || {
         let lang = lang();
-        let (t, g) = form.with(|f| (f.permit_type.clone(), f.grade.clone()));
-        let steps: Vec<_> = d
-            .catalog
-            .grade(&t, &g)
-            .map(|g| g.flow.iter().filter(|s| s.mode == SignMode::Countersign).cloned().collect())
-            .unwrap_or_default();
+        let steps: Vec<_> = form.with(|f| {
+            d.catalog
+                .grade(&f.permit_type, &f.grade)
+                .map(|g| g.flow_for(f).filter(|s| s.mode == SignMode::Countersign).cloned().collect())
+                .unwrap_or_default()
+        });
         if steps.is_empty() {
             return None;
         }
