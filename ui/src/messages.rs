@@ -371,6 +371,16 @@ pub fn event_kind_text(locale: Locale, kind: &EventKind) -> String {
     }
 }
 
+/// A group of gases, as "可燃气体" / "flammables".
+fn gas_group_text(locale: Locale, group: ptw_core::catalog::GasGroup) -> &'static str {
+    use ptw_core::catalog::GasGroup;
+    match group {
+        GasGroup::Oxygen => td_string!(locale, gas_group.oxygen),
+        GasGroup::Flammables => td_string!(locale, gas_group.flammables),
+        GasGroup::Toxics => td_string!(locale, gas_group.toxics),
+    }
+}
+
 /// A party to one permit, as "本票监护人" / "this permit's guardian".
 fn party_text(locale: Locale, party: PermitParty) -> &'static str {
     match party {
@@ -664,6 +674,10 @@ pub fn violation_text(n: &Names, v: &Violation) -> String {
         }
         Violation::GasReadingEmpty => td_string!(l, violation.gas_reading_empty).to_owned(),
         Violation::GasInstrumentMissing => td_string!(l, violation.gas_instrument_missing).to_owned(),
+        Violation::GasTestOrder { missing, measured } => fill(
+            td_string!(l, violation.gas_test_order),
+            &[("missing", &gas_group_text(l, *missing)), ("measured", &gas_group_text(l, *measured))],
+        ),
         Violation::GasTestMissingAt { point } => {
             fill(td_string!(l, violation.gas_test_missing_at), &[("point", &n.sample_point(point))])
         }

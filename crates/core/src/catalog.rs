@@ -157,6 +157,42 @@ pub struct GasTestRule {
     pub sample_points: Vec<SamplePoint>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_points_when: Option<String>,
+    /// The order gases are tested in (confined space: oxygen, then flammables, then toxics —
+    /// a flammables sensor reads wrong without enough oxygen): a test that measures a group
+    /// measures every group before it too. Empty: any reading stands alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_order: Option<GasOrder>,
+}
+
+/// The gas groups in the order they are tested, and where the rule comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GasOrder {
+    pub groups: Vec<GasGroup>,
+    pub source: String,
+}
+
+/// What a gas reading measures: oxygen, flammables (%LEL) or toxics (H2S, CO).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GasGroup {
+    Oxygen,
+    Flammables,
+    Toxics,
+}
+
+impl GasOrder {
+    /// The first group `reading` skips before one it measures, with that one: `(missing,
+    /// measured)`.
+    pub fn skipped(&self, reading: &crate::event::GasReading) -> Option<(GasGroup, GasGroup)> {
+        let measured = |g: GasGroup| match g {
+            GasGroup::Oxygen => reading.o2_pct.is_some(),
+            GasGroup::Flammables => reading.lel_pct.is_some(),
+            GasGroup::Toxics => reading.h2s_ppm.is_some() || reading.co_ppm.is_some(),
+        };
+        let last = self.groups.iter().rposition(|g| measured(*g))?;
+        let missing = self.groups[..last].iter().find(|g| !measured(**g))?;
+        Some((*missing, self.groups[last]))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -192,6 +228,12 @@ impl GasTestRule {
                 out.push(format!("{name} must be within 0–100 %"));
             }
         };
+        if let Some(order) = &self.test_order {
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(g) = order.groups.iter().find(|g| !seen.insert(**g)) {
+                out.push(format!("test_order lists {g:?} twice"));
+            }
+        }
         pct("o2_min_pct", l.o2_min_pct, &mut out);
         pct("o2_max_pct", l.o2_max_pct, &mut out);
         pct("lel_max_pct", l.lel_max_pct, &mut out);
@@ -1179,6 +1221,16 @@ mod tests {
                 "LEL below 0",
                 |c| set_limits(c, |l| l.lel_max_pct = Some(-1.0)),
                 "hot_work/grade_1: gas test: lel_max_pct must be within 0–100 %",
+            ),
+            (
+                "a gas group twice in the test order",
+                |c| {
+                    gas_rule(c).test_order = Some(GasOrder {
+                        groups: vec![GasGroup::Oxygen, GasGroup::Toxics, GasGroup::Oxygen],
+                        source: "plant rule".into(),
+                    })
+                },
+                "hot_work/grade_1: gas test: test_order lists Oxygen twice",
             ),
             (
                 "negative ppm",

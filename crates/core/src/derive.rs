@@ -797,6 +797,11 @@ impl PermitState {
                 if reading.instrument.trim().is_empty() {
                     return Err(Violation::GasInstrumentMissing);
                 }
+                if let Some((missing, measured)) =
+                    grade.gas_test.as_ref().and_then(|g| g.test_order.as_ref()?.skipped(reading))
+                {
+                    return Err(Violation::GasTestOrder { missing, measured });
+                }
                 let exceedances = grade
                     .gas_test
                     .as_ref()

@@ -66,6 +66,8 @@ pub enum Violation {
     GasTestMissingAt { point: String },
     #[error("a gas test names the instrument that took it")]
     GasInstrumentMissing,
+    #[error("gases are tested in order: {missing:?} before {measured:?}")]
+    GasTestOrder { missing: crate::catalog::GasGroup, measured: crate::catalog::GasGroup },
     #[error("the last gas test failed")]
     GasTestFailed { exceedances: Vec<GasExceedance> },
     #[error("the permit's planned window has not begun")]

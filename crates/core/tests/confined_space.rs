@@ -193,3 +193,44 @@ fn nobody_comes_off_the_crew_by_a_change_while_inside() {
     assert_eq!(rejection(&state, 9), None, "out first, then off the crew");
     assert!(state.pending_change().is_some());
 }
+
+#[test]
+fn gases_in_a_confined_space_are_tested_oxygen_first_then_flammables_then_toxics() {
+    use ptw_core::catalog::GasGroup::*;
+    let p = Plant::new();
+    let form = p.form("confined_space", "standard", 6 * 60);
+    let reading = |o2: Option<f64>, lel: Option<f64>, h2s: Option<f64>, co: Option<f64>| EventKind::GasTest {
+        reading: GasReading {
+            o2_pct: o2,
+            lel_pct: lel,
+            h2s_ppm: h2s,
+            co_ppm: co,
+            instrument: "MSA Altair 4XR #A123".into(),
+            point: "人孔处".into(),
+        },
+    };
+    let cases = [
+        // A flammables reading with no oxygen reading before it: the sensor may read low.
+        (reading(None, Some(0.0), None, None), Some((Oxygen, Flammables))),
+        // Toxics without the flammables before them.
+        (reading(Some(20.9), None, Some(0.0), None), Some((Flammables, Toxics))),
+        (reading(None, None, None, Some(2.0)), Some((Oxygen, Toxics))),
+        // Oxygen alone, oxygen then flammables, or all three, in order: taken.
+        (reading(Some(20.9), None, None, None), None),
+        (reading(Some(20.9), Some(0.0), None, None), None),
+        (reading(Some(20.9), Some(0.0), None, Some(2.0)), None),
+    ];
+    for (i, (kind, refused)) in cases.into_iter().enumerate() {
+        let mut events = p.approved_confined_space(&form);
+        events.push(p.event(&form, p.guardian, T0 - 10 * MIN, kind));
+        let state = p.derive(&form, &events, T0);
+        let expected = refused.map(|(missing, measured)| Violation::GasTestOrder { missing, measured });
+        assert_eq!(rejection(&state, events.len() - 1), expected.as_ref(), "case {i}");
+        assert_eq!(state.gas_tests.len(), usize::from(expected.is_none()), "case {i}: a refused test is not stored");
+    }
+    // Hot work has no such order: a flammables reading alone is a test.
+    let hot = p.hot_work_form();
+    let mut events = p.hot_work_story(&hot)[..3].to_vec();
+    events.push(p.event(&hot, p.guardian, T0 - 10 * MIN, reading(None, Some(0.0), None, None)));
+    assert_eq!(p.derive(&hot, &events, T0).gas_tests.len(), 1);
+}
