@@ -242,6 +242,7 @@ pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
     let stamp = store.trusted_now(crate::clock::now()).map_err(to_command_error)?;
     let time_verified = stamp.trust == TimeTrust::Server;
     let revoked = store.is_revoked().map_err(to_command_error)?;
+    let catalog_refused = store.registry().catalog_refused.as_ref().map(|r| r.seq);
     Ok(SyncStatus {
         online,
         pending_changes,
@@ -253,6 +254,7 @@ pub fn sync_status(state: State<AppState>) -> Reply<SyncStatus> {
         quarantined,
         time_verified,
         revoked,
+        catalog_refused,
         now_ms: stamp.ms,
     })
 }

@@ -302,6 +302,9 @@ pub struct SyncStatus {
     /// IT revoked this device.
     #[serde(default)]
     pub revoked: bool,
+    /// The log entry of a catalog this device's checks refused, keeping the one before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_refused: Option<u64>,
     /// The device's trusted time when it answered (Unix ms): what the UI's clock shows and
     /// counts down against, whatever the webview's own clock says.
     #[serde(default)]

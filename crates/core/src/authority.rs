@@ -365,7 +365,21 @@ impl Registry {
         if !signature::verify(server_key, &signed.sig, signed.body.as_bytes(), Some(memo)) {
             return Err(LogError::BadSignature { seq: entry.seq });
         }
-        self.fold(entry.op, entry.at_ms);
+        // The server checked the catalog before signing it, but with its own version of the
+        // checks: a device whose checks find it inconsistent keeps the catalog it has.
+        let refused = match &entry.op {
+            RegistryOp::SetCatalog { catalog } => Some(catalog.problems()).filter(|p| !p.is_empty()),
+            _ => None,
+        };
+        match refused {
+            Some(problems) => self.catalog_refused = Some(crate::registry::CatalogRefusal { seq: entry.seq, problems }),
+            None => {
+                if matches!(entry.op, RegistryOp::SetCatalog { .. }) {
+                    self.catalog_refused = None;
+                }
+                self.fold(entry.op, entry.at_ms);
+            }
+        }
         self.head = Some(LogHead { seq: entry.seq, hash: signed.hash() });
         Ok(())
     }
@@ -579,6 +593,41 @@ mod tests {
         assert_eq!(r, before);
         r.apply_entry(&entries[3], &a.public_key(), &memo).expect("the genuine one");
         assert!(r.people[0].frozen_since_ms.is_some());
+    }
+
+    #[test]
+    fn a_signed_catalog_the_device_finds_inconsistent_is_not_taken_up_and_the_last_good_one_stays() {
+        let (mut a, mut entries) = plant();
+        let good = Catalog::gb30871().expect("catalog");
+        // A server with older checks signs a catalog whose hot-work step names no known role.
+        let mut broken = good.clone();
+        broken.permit_types[0].grades[0].flow[0].role = Role::new("wizard");
+        entries.push(a.append(RegistryOp::SetCatalog { catalog: broken }, 10_000));
+        let person = PersonId(Uuid::from_u128(2));
+        entries.push(a.append(
+            RegistryOp::PutPerson {
+                id: person,
+                name: "孙浩".into(),
+                title: String::new(),
+                roles: vec![],
+                profile: Default::default(),
+            },
+            10_001,
+        ));
+        let r = Registry::from_log(&entries, &a.public_key()).expect("the log still folds");
+        assert_eq!(r.catalog, good, "the last good catalog stays");
+        let refused = r.catalog_refused.clone().expect("the refusal is kept");
+        assert_eq!(refused.seq, 5);
+        assert_eq!(refused.problems, vec!["hot_work/special/workshop_review: unknown role wizard".to_owned()]);
+        assert!(r.person(person).is_some(), "the entries after it are taken up");
+        assert_eq!(r.head.as_ref().map(|h| h.seq), Some(6));
+        // The next consistent catalog is taken up, and the refusal is over.
+        let mut next = good.clone();
+        next.version += 1;
+        entries.push(a.append(RegistryOp::SetCatalog { catalog: next.clone() }, 10_002));
+        let r = Registry::from_log(&entries, &a.public_key()).expect("fold");
+        assert_eq!(r.catalog, next);
+        assert_eq!(r.catalog_refused, None);
     }
 
     #[test]

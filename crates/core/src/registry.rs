@@ -227,6 +227,17 @@ pub struct Registry {
     /// The last log entry folded in; `None` for a registry no log has made.
     #[serde(default)]
     pub head: Option<LogHead>,
+    /// The last catalog the log set that this device's checks found inconsistent: the device
+    /// kept the catalog before it (a server running older checks signed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_refused: Option<CatalogRefusal>,
+}
+
+/// A catalog entry of the log that was signed but not taken up, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogRefusal {
+    pub seq: u64,
+    pub problems: Vec<String>,
 }
 
 impl Registry {
@@ -247,6 +258,7 @@ impl Registry {
             devices: vec![],
             certificates: vec![],
             credentials: BTreeMap::new(),
+            catalog_refused: None,
             head: None,
         }
     }

@@ -110,6 +110,15 @@ fn SyncState() -> impl IntoView {
             }
         })
     };
+    let catalog_fact = move || {
+        let seq = app.sync.with(|s| s.as_ref().and_then(|s| s.catalog_refused))?;
+        Some(view! {
+            <dt>{t!(i18n, settings.catalog_refused)}</dt>
+            <dd class="failure" data-testid="settings-catalog-refused">
+                {move || fill(t_string!(i18n, settings.catalog_refused_entry), &[("seq", &seq)])}
+            </dd>
+        })
+    };
     view! {
         <div class="card sync-state" data-testid="sync-state" data-enrolled=move || enrolled().to_string()>
             <h3>{t!(i18n, settings.sync_heading)}</h3>
@@ -136,6 +145,7 @@ fn SyncState() -> impl IntoView {
                 <dd data-testid="settings-last-sync">{last_sync}</dd>
                 {last_failure}
                 {quarantined_fact}
+                {catalog_fact}
             </dl>
             <RefusedActions/>
             <Show when=enrolled>
