@@ -429,18 +429,7 @@ areas = ["罐区"]
     blind.subtype = Some("fit".into());
     blind.location = tank_101;
     blind.precautions = precautions.iter().map(|p| p.code.clone()).collect();
-    blind.details = [
-        ("blind_number", ptw_core::FieldValue::Text("MB-017".into())),
-        ("pipe", ptw_core::FieldValue::Text("T-101 出料线 DN150".into())),
-        ("medium", ptw_core::FieldValue::Text("甲苯".into())),
-        ("temperature_c", ptw_core::FieldValue::Number(35.0)),
-        ("pressure_mpa", ptw_core::FieldValue::Number(0.0)),
-        ("blind_spec", ptw_core::FieldValue::Text("DN150 PN16 304".into())),
-        ("diagram_ref", ptw_core::FieldValue::Text("MB-图-2026-031".into())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    blind.details = ptw_core::demo::blind_mb017();
     let hot = tablet.create_permit(zhao, hot, at(1)).expect("hot work").id;
     let hot_number = tablet.act(zhao, hot, Action::Submit, at(1)).expect("submitted").number;
     let blind = tablet.create_permit(zhao, blind, at(2)).expect("line blinding").id;

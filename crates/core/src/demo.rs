@@ -153,6 +153,24 @@ fn settings_zone(ops: &[RegistryOp]) -> chrono_tz::Tz {
         .unwrap_or(chrono_tz::Asia::Shanghai)
 }
 
+/// The particulars of the demo plant's blind MB-017 on T-101's outlet line, as line
+/// blinding's fields ask them: for the stories and samples that file a line-blinding permit.
+pub fn blind_mb017() -> std::collections::BTreeMap<String, crate::form::FieldValue> {
+    use crate::form::FieldValue::{Number, Text};
+    [
+        ("blind_number", Text("MB-017".into())),
+        ("pipe", Text("T-101 出料线 DN150".into())),
+        ("medium", Text("甲苯".into())),
+        ("temperature_c", Number(35.0)),
+        ("pressure_mpa", Number(0.0)),
+        ("blind_spec", Text("DN150 PN16 304".into())),
+        ("diagram_ref", Text("MB-图-2026-031".into())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

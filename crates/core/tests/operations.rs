@@ -17,6 +17,13 @@ fn text(v: &str) -> FieldValue {
     FieldValue::Text(v.into())
 }
 
+/// A line-blinding permit fitting the demo plant's blind MB-017 on T-101's outlet line.
+fn blind(p: &Plant) -> PermitForm {
+    let mut form = filled(p, "line_blinding", "standard", Some("fit"), &[]);
+    form.details = ptw_core::demo::blind_mb017();
+    form
+}
+
 /// A complete form of `permit_type`, with its sub-type and every required detail filled in.
 fn filled(
     p: &Plant,
@@ -185,16 +192,7 @@ fn a_type_with_sub_types_needs_one_it_knows() {
 #[test]
 fn a_line_blinding_permit_names_the_blind_and_its_line_and_refuses_what_is_missing_or_wrong() {
     let p = Plant::new();
-    let complete = [
-        ("blind_number", text("MB-017")),
-        ("pipe", text("T-101 出料线 DN150")),
-        ("medium", text("甲苯")),
-        ("temperature_c", number(35.0)),
-        ("pressure_mpa", number(0.0)),
-        ("blind_spec", text("DN150 PN16 304")),
-        ("diagram_ref", text("MB-图-2026-031")),
-    ];
-    let fit = filled(&p, "line_blinding", "standard", Some("fit"), &complete);
+    let fit = blind(&p);
     assert!(fit.validate(&p.registry).is_empty(), "{:?}", fit.validate(&p.registry));
 
     let mut broken = fit.clone();
@@ -476,16 +474,7 @@ fn a_fire_watch_signed_off_on_an_unverified_clock_is_flagged() {
 #[test]
 fn line_blinding_work_does_not_start_before_the_blind_location_diagram_is_photographed_onto_the_permit() {
     let p = Plant::new();
-    let complete = [
-        ("blind_number", text("MB-017")),
-        ("pipe", text("T-101 出料线 DN150")),
-        ("medium", text("甲苯")),
-        ("temperature_c", number(35.0)),
-        ("pressure_mpa", number(0.0)),
-        ("blind_spec", text("DN150 PN16 304")),
-        ("diagram_ref", text("MB-图-2026-031")),
-    ];
-    let form = filled(&p, "line_blinding", "standard", Some("fit"), &complete);
+    let form = blind(&p);
     let rule = p.registry.catalog.grade("line_blinding", "standard").and_then(|g| g.start_photo.clone());
     let rule = rule.expect("the diagram rule");
     assert_eq!(rule.phase, ptw_core::event::PhotoPhase::Before);

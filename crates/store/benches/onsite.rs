@@ -21,28 +21,9 @@ fn start() -> DateTime<Utc> {
 }
 
 fn form(store: &Store) -> PermitForm {
-    let r = store.registry();
-    PermitForm {
-        permit_type: "hot_work".into(),
-        grade: "grade_1".into(),
-        title: "bench".into(),
-        location: r.locations.iter().find(|l| l.code == "T-101").map(|l| l.id),
-        work_description: "bench".into(),
-        planned_start: Some(start()),
-        planned_end: Some(start() + Duration::hours(4)),
-        guardian: Some(person("李娜")),
-        crew: vec![person("孙浩")],
-        hazards: "bench".into(),
-        precautions: r
-            .catalog
-            .permit_type("hot_work")
-            .expect("type")
-            .precautions
-            .iter()
-            .map(|p| p.code.clone())
-            .collect(),
-        ..Default::default()
-    }
+    let mut form = common::hot_work_form(store, "bench".into(), "T-101", start());
+    form.planned_end = Some(start() + Duration::hours(4));
+    form
 }
 
 /// A camera frame of a wall with the badge held up: its QR code, 320 pixels, off centre.

@@ -18,29 +18,10 @@ mod common;
 use common::{open_store, percentiles, person};
 
 fn form(store: &Store) -> PermitForm {
-    let r = store.registry();
     let start = Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).single().expect("time");
-    PermitForm {
-        permit_type: "hot_work".into(),
-        grade: "grade_1".into(),
-        title: "bench".into(),
-        location: r.locations.first().map(|l| l.id),
-        work_description: "bench".into(),
-        planned_start: Some(start),
-        planned_end: Some(start + Duration::hours(4)),
-        guardian: Some(person("李娜")),
-        crew: vec![person("孙浩")],
-        hazards: "bench".into(),
-        precautions: r
-            .catalog
-            .permit_type("hot_work")
-            .expect("type")
-            .precautions
-            .iter()
-            .map(|p| p.code.clone())
-            .collect(),
-        ..Default::default()
-    }
+    let mut form = common::hot_work_form(store, "bench".into(), "T-101", start);
+    form.planned_end = Some(start + Duration::hours(4));
+    form
 }
 
 fn full_run() -> bool {

@@ -89,18 +89,7 @@ fn hot_work_filed_at_a_line_blinding_job_shows_the_conflict_on_both_until_one_is
     blind.subtype = Some("fit".into());
     blind.title = "T-101 出料线加盲板 MB-017".into();
     blind.precautions = precautions.iter().map(|p| p.code.clone()).collect();
-    blind.details = [
-        ("blind_number", ptw_core::FieldValue::Text("MB-017".into())),
-        ("pipe", ptw_core::FieldValue::Text("T-101 出料线 DN150".into())),
-        ("medium", ptw_core::FieldValue::Text("甲苯".into())),
-        ("temperature_c", ptw_core::FieldValue::Number(35.0)),
-        ("pressure_mpa", ptw_core::FieldValue::Number(0.0)),
-        ("blind_spec", ptw_core::FieldValue::Text("DN150 PN16 304".into())),
-        ("diagram_ref", ptw_core::FieldValue::Text("MB-图-2026-031".into())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    blind.details = ptw_core::demo::blind_mb017();
     let blind = store.create_permit(zhao, blind, t).expect("line blinding").id;
     let conflicts = |store: &ptw_store::Store| -> Vec<(ptw_core::PermitId, Alert)> {
         let inbox = store.inbox(None, t + Duration::minutes(5)).expect("inbox");
