@@ -47,7 +47,13 @@ def test_the_guardian_logs_people_and_tools_in_and_out_and_the_work_ends_only_wh
     type_into(driver, "field-work-description", "进入调节池清理池底淤泥。")
     click(driver, "guardian-李娜")
     tick(driver, "crew-孙浩")
-    type_into(driver, "field-hazards", "硫化氢中毒；缺氧窒息。")
+    # The type's job safety analysis offers its usual hazards: one tap adds 缺氧窒息 (the first).
+    type_into(driver, "field-hazards", "硫化氢中毒；")
+    click(driver, "jsa-hazard-0")
+    WebDriverWait(driver, TIMEOUT).until(
+        lambda d: find(d, "field-hazards").get_attribute("value") == "硫化氢中毒；缺氧窒息",
+        message="the JSA hazard was not added to the hazards",
+    )
     click(driver, "precautions-all")
     click(driver, "submit-permit")
     wait_status(driver, "审批中")
@@ -63,6 +69,13 @@ def test_the_guardian_logs_people_and_tools_in_and_out_and_the_work_ends_only_wh
     open_permit(driver, number, from_home=True)
     wait_status(driver, "已批准")
     wait_text_contains(driver, "countdown-validity", "有效期还剩")
+    # Gases are tested oxygen first: a flammables reading alone is refused, in words.
+    type_into(driver, "gas-lel", "0")
+    type_into(driver, "gas-instrument", "MX4 #A1234")
+    click(driver, "action-gas-test")
+    wait_text_contains(driver, "refusal-rule", "测可燃气体之前须先测氧含量")
+    click(driver, "refusal-close")
+    assert gas_rows(driver) == 0, "the refused test was stored"
     record_gas_test(driver)
     # The test is good for 30 minutes: the clock says how long is left to start.
     wait_text_contains(driver, "countdown-gas-age", "内开始作业")

@@ -480,6 +480,16 @@ pub struct ChecklistItem {
     pub code: String,
     pub text: LocalText,
     pub required: bool,
+    /// The grades the item belongs to (special-grade hot work's camera record); empty: all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grades: Vec<String>,
+}
+
+impl ChecklistItem {
+    /// Whether a permit of `grade` is asked the item.
+    pub fn applies_to(&self, grade: &str) -> bool {
+        self.grades.is_empty() || self.grades.iter().any(|g| g == grade)
+    }
 }
 
 /// A class of work location the rules tell apart, e.g. a fire and explosion hazard place
@@ -692,6 +702,18 @@ pub struct PermitTypeDef {
     /// means for the work.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<PresenceRule>,
+    /// The job safety analysis (JSA) of the type: the hazards its work typically carries, put
+    /// before the applicant who writes the permit's hazards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsa: Option<JsaGuide>,
+}
+
+/// The hazards a job safety analysis (工作危害分析, JSA) of a type goes through, with where
+/// they come from (GB 30871: a JSA before every special operation).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JsaGuide {
+    pub hazards: Vec<LocalText>,
+    pub source: String,
 }
 
 /// The presence rule of a type (R-QR): work stops when its guardian checks out while it runs.
@@ -1087,6 +1109,16 @@ impl Catalog {
                 }
             }
             out.extend(t.field_problems().into_iter().map(|p| format!("{}: {p}", t.code)));
+            for item in &t.precautions {
+                for g in item.grades.iter().filter(|g| t.grade(g).is_none()) {
+                    out.push(format!("{}: precaution {} names unknown grade {g}", t.code, item.code));
+                }
+            }
+            if let Some(jsa) = &t.jsa {
+                if jsa.hazards.is_empty() || jsa.hazards.iter().any(|h| h.get("zh-CN").trim().is_empty()) {
+                    out.push(format!("{}: the JSA lists no hazard, or a hazard with no name", t.code));
+                }
+            }
             let mut grades = std::collections::BTreeSet::new();
             for g in &t.grades {
                 if !grades.insert(&g.code) {
@@ -1503,6 +1535,16 @@ mod tests {
                     c.certificate_types.push(t)
                 },
                 "",
+            ),
+            (
+                "a precaution of an unknown grade",
+                |c| c.permit_types[0].precautions[0].grades = vec!["grade_7".into()],
+                "hot_work: precaution isolation_blinds names unknown grade grade_7",
+            ),
+            (
+                "a JSA with no hazards",
+                |c| c.permit_types[1].jsa.as_mut().expect("confined space has a JSA").hazards.clear(),
+                "confined_space: the JSA lists no hazard, or a hazard with no name",
             ),
             (
                 "a floor waiver asking a number",

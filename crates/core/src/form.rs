@@ -492,7 +492,7 @@ impl PermitForm {
             self.validate_details(t, &mut errors);
         }
         if let (Some(t), Some(g)) = (ptype, grade) {
-            for item in t.precautions.iter().filter(|i| i.required) {
+            for item in t.precautions.iter().filter(|i| i.required && i.applies_to(&self.grade)) {
                 if !self.precautions.contains(&item.code) {
                     errors.push(FieldError::new(F::Precautions, P::PrecautionNotConfirmed { code: item.code.clone() }));
                 }

@@ -817,3 +817,24 @@ fn hot_work_in_a_shut_down_purged_and_analysed_unit_may_be_grade_two_but_only_wi
     });
     assert_eq!(form.grade_requirement(&p.registry).map(|r| r.min_grade), Some("special"));
 }
+
+#[test]
+fn special_grade_hot_work_is_recorded_whole_on_an_explosion_proof_camera_and_grade_one_is_not_asked() {
+    let p = Plant::new();
+    let recording = "explosion_proof_recording";
+    let hot = p.registry.catalog.permit_type("hot_work").expect("hot work");
+    let item = hot.precautions.iter().find(|i| i.code == recording).expect("the camera item");
+    assert!(item.required && item.applies_to("special") && !item.applies_to("grade_1"));
+    let precaution_problems = |form: &PermitForm| -> Vec<FieldProblem> {
+        form.validate(&p.registry).into_iter().filter(|e| e.field == Field::Precautions).map(|e| e.problem).collect()
+    };
+    let mut special = p.form("hot_work", "special", 4 * 60);
+    special.precautions.retain(|c| c != recording);
+    assert_eq!(precaution_problems(&special), vec![FieldProblem::PrecautionNotConfirmed { code: recording.into() }]);
+    let mut grade_1 = p.form("hot_work", "grade_1", 4 * 60);
+    grade_1.precautions.retain(|c| c != recording);
+    assert_eq!(precaution_problems(&grade_1), vec![], "grade 1 is not asked it");
+    // A dishonest tablet that leaves it out cannot submit the special-grade permit.
+    let state = p.derive(&special, &[p.event(&special, p.applicant, T0 - 60 * MIN, Plant::submit(&special))], T0);
+    assert!(matches!(rejection(&state, 0), Some(Violation::FormInvalid { .. })), "{:?}", rejection(&state, 0));
+}

@@ -53,7 +53,7 @@ pub fn ChangeRequestForm(permit: PermitView, ctx: ActionCtx) -> impl IntoView {
                     .map(|t| {
                         t.precautions
                             .iter()
-                            .filter(|p| !form.precautions.contains(&p.code))
+                            .filter(|p| p.applies_to(&form.grade) && !form.precautions.contains(&p.code))
                             .map(|p| (p.code.clone(), p.text.clone()))
                             .collect()
                     })

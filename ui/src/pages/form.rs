@@ -738,8 +738,12 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
     let d = dir.clone();
     let precaution_rows = move || {
         let lang = lang();
-        let t = form.with(|f| f.permit_type.clone());
-        let items = d.catalog.permit_type(&t).map(|t| t.precautions.clone()).unwrap_or_default();
+        let (t, grade) = form.with(|f| (f.permit_type.clone(), f.grade.clone()));
+        let items: Vec<_> = d
+            .catalog
+            .permit_type(&t)
+            .map(|t| t.precautions.iter().filter(|p| p.applies_to(&grade)).cloned().collect())
+            .unwrap_or_default();
         items
             .into_iter()
             .map(|item| {
@@ -771,7 +775,9 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
     let check_all = move |_| {
         let codes: Vec<String> = form
             .with(|f| {
-                d.catalog.permit_type(&f.permit_type).map(|t| t.precautions.iter().map(|p| p.code.clone()).collect())
+                d.catalog
+                    .permit_type(&f.permit_type)
+                    .map(|t| t.precautions.iter().filter(|p| p.applies_to(&f.grade)).map(|p| p.code.clone()).collect())
             })
             .unwrap_or_default();
         form.update(|f| f.precautions = codes);
@@ -868,6 +874,53 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
     let (hazards_value, on_hazards) = text_input(|f| f.hazards.clone(), |f, v| f.hazards = v);
     let counter = move |testid: &str, max: usize, text: fn(&PermitForm) -> &str| {
         view! { <Counter len=Signal::derive(move || form.with(|f| text_len(text(f)))) max=max testid=format!("count-{testid}")/> }
+    };
+    // The type's job safety analysis: the hazards to go through, each a button that adds it to
+    // the permit's hazards (a gloved finger taps rather than types).
+    let d = dir.clone();
+    let jsa_hint = move || {
+        let lang = lang();
+        let jsa = form.with(|f| d.catalog.permit_type(&f.permit_type).and_then(|t| t.jsa.clone()))?;
+        let chips = jsa
+            .hazards
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let text = h.get(lang).to_owned();
+                let add = text.clone();
+                let on_click = move |_| {
+                    form.update(|f| {
+                        if !f.hazards.contains(&add) {
+                            let before = f.hazards.trim_end().trim_end_matches(['；', ';', '，', ',', '。', '、']);
+                            let sep = if before.is_empty() { "" } else { "；" };
+                            f.hazards = format!("{before}{sep}{add}");
+                        }
+                    })
+                };
+                let added = {
+                    let t = text.clone();
+                    move || form.with(|f| f.hazards.contains(&t))
+                };
+                view! {
+                    <button
+                        type="button"
+                        class="secondary chip"
+                        class:added=added
+                        data-testid=format!("jsa-hazard-{i}")
+                        on:click=on_click
+                    >
+                        {text}
+                    </button>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <div class="jsa" data-testid="jsa-hazards">
+                <small class="hint">{t!(i18n, form.jsa_hint)}</small>
+                <div class="chips">{chips}</div>
+                <small class="hint source">{fill(t_string!(i18n, form.grade_floor_source), &[("source", &jsa.source)])}</small>
+            </div>
+        })
     };
     let planned_start = Signal::derive(move || form.with(|f| f.planned_start));
     let planned_end = Signal::derive(move || form.with(|f| f.planned_end));
@@ -1010,6 +1063,7 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
                             prop:value=hazards_value
                             on:input=on_hazards
                         ></textarea>
+                        {jsa_hint}
                         {err(Field::Hazards)}
                     </label>
                     <div class="field">
