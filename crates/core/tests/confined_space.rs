@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use ptw_core::event::Entrant;
+use ptw_core::form::FieldProblem;
 use ptw_core::offers::{self, ActionKind};
 use ptw_core::rules::Alert;
 use ptw_core::*;
@@ -233,4 +234,36 @@ fn gases_in_a_confined_space_are_tested_oxygen_first_then_flammables_then_toxics
     let mut events = p.hot_work_story(&hot)[..3].to_vec();
     events.push(p.event(&hot, p.guardian, T0 - 10 * MIN, reading(None, Some(0.0), None, None)));
     assert_eq!(p.derive(&hot, &events, T0).gas_tests.len(), 1);
+}
+
+#[test]
+fn a_confined_space_guardian_needs_the_plants_sign_off_of_their_experience_not_only_a_certificate() {
+    let mut p = Plant::new();
+    let rule = p
+        .registry
+        .catalog
+        .permit_type("confined_space")
+        .and_then(|t| t.qualifications.iter().find(|q| q.code == "guardian_experienced"))
+        .cloned()
+        .expect("the rule");
+    assert_eq!(rule.any_of, vec!["confined_space_guardian".to_owned()]);
+    assert!(rule.source.contains("experience"), "the rule carries its source");
+    let form = p.form("confined_space", "standard", 6 * 60);
+    // 李娜 holds the sign-off: the permit is filed and approved.
+    let events = p.approved_confined_space(&form);
+    let state = p.derive(&form, &events, T0);
+    assert!(state.rejected().next().is_none(), "{:?}", state.rejected().collect::<Vec<_>>());
+    // Without it — a certificate alone — she may not be the guardian: submit is refused.
+    let guardian = p.guardian;
+    p.registry.certificates.retain(|c| !(c.person == guardian && c.cert_type == "confined_space_guardian"));
+    let state = p.derive(&form, &events[..1], T0);
+    let refused = matches!(
+        rejection(&state, 0),
+        Some(Violation::FormInvalid { errors }) if errors.iter().any(|e| matches!(
+            &e.problem,
+            FieldProblem::Unqualified { unqualified } if unqualified.person == guardian
+        ))
+    );
+    assert!(refused, "{:?}", rejection(&state, 0));
+    assert_eq!(state.status, Status::Draft);
 }

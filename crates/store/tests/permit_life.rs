@@ -308,3 +308,33 @@ fn an_approved_change_of_window_moves_the_permit_in_the_planned_work_query() {
         .expect("comment");
     assert!(v.state.rejected().next().is_none());
 }
+
+/// Permits are kept at least a year (OSHA 1910.146 §(e)(6)): nothing on a device prunes a
+/// permit that is over, and a year and a day on it opens whole, is listed and is found by its
+/// number.
+#[test]
+fn a_permit_that_is_over_is_kept_a_year_and_more_with_its_whole_trail() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("device.db");
+    let t = t0();
+    let (permit, number) = {
+        let mut store = open_demo(&db);
+        let zhao = person("赵磊");
+        let draft = store.create_permit(zhao, hot_work_form(&store, t + Duration::minutes(30)), t).expect("draft");
+        store.act(zhao, draft.id, Action::Submit, t + Duration::minutes(1)).expect("submitted");
+        let v = store
+            .act(zhao, draft.id, Action::Cancel { reason: "检修计划调整".into() }, t + Duration::minutes(2))
+            .expect("cancelled");
+        assert_eq!(v.state.status, Status::Cancelled);
+        (draft.id, draft.number)
+    };
+    let later = t + Duration::days(366);
+    let store = open_demo(&db);
+    let view = store.permit(permit, later).expect("still there a year and a day on");
+    assert_eq!(view.state.status, Status::Cancelled);
+    assert_eq!(view.state.timeline.len(), 2, "the submit and the cancel");
+    let found = store
+        .list(&ListQuery { text: Some(number.clone()), limit: 50, offset: 0, ..Default::default() })
+        .expect("list");
+    assert_eq!(found.iter().map(|p| p.id).collect::<Vec<_>>(), vec![permit], "found by its number {number}");
+}

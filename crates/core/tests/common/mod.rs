@@ -112,7 +112,8 @@ fn registry_log(devices: &[(DeviceId, &SigningKey)]) -> Registry {
         },
     ];
     // The welder holds every certificate the shipped catalog's work asks, but the special-equipment
-    // welding one (the gate's stories give it); 赵磊 and the other guardian, a welding one.
+    // welding one (the gate's stories give it); 赵磊 and the other guardian, a welding one; both
+    // guardians, the plant's confined-space guardian sign-off.
     let certificates = [
         (3, "welding_thermal_cutting"),
         (3, "work_at_height"),
@@ -121,6 +122,9 @@ fn registry_log(devices: &[(DeviceId, &SigningKey)]) -> Registry {
         (3, "lifting_operation"),
         (9, "welding_thermal_cutting"),
         (10, "welding_thermal_cutting"),
+        // The plant's sign-off of its confined-space guardians' experience.
+        (2, "confined_space_guardian"),
+        (10, "confined_space_guardian"),
     ];
     for (n, (person, cert_type)) in certificates.into_iter().enumerate() {
         ops.push(RegistryOp::PutCertificate {
