@@ -159,7 +159,7 @@ pub struct GasTestRule {
     pub sample_points_when: Option<String>,
     /// The order gases are tested in (confined space: oxygen, then flammables, then toxics —
     /// a flammables sensor reads wrong without enough oxygen): a test that measures a group
-    /// measures every group before it too. Empty: any reading stands alone.
+    /// measures every group before it too. `None`: any reading stands alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_order: Option<GasOrder>,
 }

@@ -758,19 +758,10 @@ fn hot_work_in_a_shut_down_purged_and_analysed_unit_may_be_grade_two_but_only_wi
         l.classes = vec!["fire_explosion_hazard".into()];
     });
     let mut form = p.form("hot_work", "grade_2", 4 * 60);
-    let floor = FieldProblem::GradeBelowRequired {
-        min_grade: "grade_1".into(),
-        location_class: Some("fire_explosion_hazard".into()),
-        raised_by: vec![],
-        subtype: None,
-        computed_from: None,
-        aggravated_by: vec![],
-        set_by: vec![],
-        waived_by: None,
-    };
-    assert_eq!(grade_problems(&p, &form), vec![floor.clone()]);
+    let floor = raised("grade_1", Some("fire_explosion_hazard"), &[]);
+    assert_eq!(grade_problems(&p, &form), floor);
     form.details.insert("unit_shut_down".into(), FieldValue::YesNo(false));
-    assert_eq!(grade_problems(&p, &form), vec![floor], "answered no, nothing is lowered");
+    assert_eq!(grade_problems(&p, &form), floor, "answered no, nothing is lowered");
 
     // The unit is shut down, purged and analysed: grade 2 is allowed, and the form says why.
     form.details.insert("unit_shut_down".into(), FieldValue::YesNo(true));

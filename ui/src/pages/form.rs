@@ -918,7 +918,6 @@ fn FormBody(initial: PermitForm, dir: Arc<Directory>, editing: Option<PermitId>)
             <div class="jsa" data-testid="jsa-hazards">
                 <small class="hint">{t!(i18n, form.jsa_hint)}</small>
                 <div class="chips">{chips}</div>
-                <small class="hint source">{fill(t_string!(i18n, form.grade_floor_source), &[("source", &jsa.source)])}</small>
             </div>
         })
     };
